@@ -1,0 +1,1 @@
+"""Incidents: the incident model, playbooks and the notifiers the incident commander uses."""

@@ -1,0 +1,103 @@
+"""Typed wire objects: every contract the system journals, plus JSON Schema export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract
+from polytraders.contracts.events import (
+    ApiDegraded,
+    ConfigDrift,
+    Incident,
+    KillSwitchEvent,
+    Note,
+    OperatorCommand,
+    ReconcileMismatch,
+    Scope,
+)
+from polytraders.contracts.health import BotExplanation, BotHealthStatus
+from polytraders.contracts.market import BookLevel, MarketSnapshot, OrderBookSnapshot
+from polytraders.contracts.orders import (
+    ExecutionPlan,
+    FillRecord,
+    OrderIntent,
+    OrderRecord,
+    PlannedOrder,
+    PositionRecord,
+    RiskConstraints,
+    RiskVote,
+    SignedOrderRequest,
+)
+
+CONTRACTS: tuple[type[Contract], ...] = (
+    OrderIntent,
+    RiskVote,
+    RiskConstraints,
+    ExecutionPlan,
+    PlannedOrder,
+    SignedOrderRequest,
+    OrderRecord,
+    FillRecord,
+    PositionRecord,
+    MarketSnapshot,
+    OrderBookSnapshot,
+    BookLevel,
+    KillSwitchEvent,
+    Scope,
+    ApiDegraded,
+    ReconcileMismatch,
+    ConfigDrift,
+    OperatorCommand,
+    Note,
+    Incident,
+    BotHealthStatus,
+    BotExplanation,
+)
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    """Write one JSON Schema (draft 2020-12) per contract, plus the envelope; return the paths."""
+    from polytraders.contracts.envelope import ReportEnvelope
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for model in (*CONTRACTS, ReportEnvelope):
+        schema = model.model_json_schema(mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://polytraders.dev/schemas/{model.__name__}.json"
+        path = directory / f"{model.__name__}.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+__all__ = [
+    "BUILDER_CODE",
+    "CONTRACTS",
+    "SCHEMA_VERSION",
+    "ApiDegraded",
+    "BookLevel",
+    "BotExplanation",
+    "BotHealthStatus",
+    "ConfigDrift",
+    "Contract",
+    "ExecutionPlan",
+    "FillRecord",
+    "Incident",
+    "KillSwitchEvent",
+    "MarketSnapshot",
+    "Note",
+    "OperatorCommand",
+    "OrderBookSnapshot",
+    "OrderIntent",
+    "OrderRecord",
+    "PlannedOrder",
+    "PositionRecord",
+    "ReconcileMismatch",
+    "RiskConstraints",
+    "RiskVote",
+    "Scope",
+    "SignedOrderRequest",
+    "export_schemas",
+]

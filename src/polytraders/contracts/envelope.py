@@ -1,0 +1,124 @@
+"""The ReportEnvelope: the one typed wrapper every fact and decision travels in.
+
+An envelope names its `kind` (which contract its payload is), the actor that produced it, a
+registered reason code, the event time, the config version and the kill-switch state the actor
+saw. The journal adds `seq`, `prev_hash` and `hash` when it appends the envelope; those are not
+part of the envelope itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract, EpochMs
+from polytraders.contracts.reasons import Severity, registry
+
+ActorKind = Literal["bot", "operator", "system"]
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ActorKind
+    id: str = Field(min_length=1, max_length=80)
+
+    def label(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def _payload_kinds() -> dict[str, type[Contract]]:
+    from polytraders.contracts import CONTRACTS
+
+    return {c.kind: c for c in CONTRACTS}
+
+
+class ReportEnvelope(BaseModel):
+    """Universal envelope. Construct with `ReportEnvelope.wrap(contract, ...)`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    kind: str
+    actor: Actor
+    reason_code: str
+    severity: Severity
+    ts_ms: EpochMs
+    correlation_id: str | None = Field(default=None, max_length=120)
+    config_version: str = Field(default="0", max_length=40)
+    mode: str | None = None
+    kill_switch: Literal["armed", "tripped"] = "armed"
+    builder_code: str = BUILDER_CODE
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("reason_code")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        if v not in registry():
+            raise ValueError(f"reason code {v!r} is not registered")
+        return v
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> ReportEnvelope:
+        if self.kind not in _KINDS:
+            raise ValueError(f"envelope kind {self.kind!r} is not a registered contract kind")
+        return self
+
+    @classmethod
+    def wrap(
+        cls,
+        contract: Contract,
+        *,
+        actor: Actor,
+        reason_code: str,
+        ts_ms: int,
+        correlation_id: str | None = None,
+        config_version: str = "0",
+        mode: str | None = None,
+        kill_switch: Literal["armed", "tripped"] = "armed",
+        severity: Severity | None = None,
+    ) -> ReportEnvelope:
+        entry = registry().get(reason_code)
+        if entry is None:
+            from polytraders.contracts.reasons import require_code
+
+            require_code(reason_code)  # raises the readable error
+            raise AssertionError  # pragma: no cover
+        return cls(
+            kind=contract.kind,
+            actor=actor,
+            reason_code=reason_code,
+            severity=severity or entry.severity,
+            ts_ms=ts_ms,
+            correlation_id=correlation_id,
+            config_version=config_version,
+            mode=mode,
+            kill_switch=kill_switch,
+            payload=contract.to_json_dict(),
+        )
+
+    def decode(self) -> Contract:
+        """Validate and return the typed payload."""
+        return _KINDS[self.kind].model_validate(self.payload)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class _KindTable(dict[str, type[Contract]]):
+    """Lazily filled so contract modules can import this one without a cycle."""
+
+    def _fill(self) -> None:
+        if not super().__len__():
+            self.update(_payload_kinds())
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> type[Contract]:
+        self._fill()
+        return super().__getitem__(key)
+
+
+_KINDS = _KindTable()

@@ -1,0 +1,217 @@
+"""The order path's contracts: intent, risk vote, execution plan, signed request, records.
+
+Strategy emits an `OrderIntent`; every guardrail answers with a `RiskVote`; Execution produces an
+`ExecutionPlan`; Security and the signer produce a `SignedOrderRequest`; the Order Lifecycle
+Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives `PositionRecord`s.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from polytraders.contracts.base import (
+    BUILDER_CODE,
+    Address,
+    Bytes32,
+    Contract,
+    EpochMs,
+    NonNegUsd,
+    Outcome,
+    Price,
+    Side,
+    Size,
+    TokenId,
+    Usd,
+)
+
+IntentOrderType = Literal["LIMIT", "MARKET", "POST_ONLY", "GTC", "GTD", "FOK", "IOC"]
+VenueOrderType = Literal["GTC", "GTD", "FOK", "FAK"]
+RiskDecision = Literal["APPROVE", "RESHAPE_REQUIRED", "REJECT", "WARNING_ONLY"]
+VoteSeverity = Literal["INFO", "WARN", "P1", "P0"]
+
+
+class OrderIntent(Contract):
+    """What a Trade-authority strategy wants: one order, before any risk check."""
+
+    kind: ClassVar[str] = "order_intent"
+    intent_id: str = Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_:\-]+$")
+    correlation_id: str = Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_:\-]+$")
+    strategy_id: str = Field(min_length=1, max_length=80)
+    market_id: Bytes32
+    token_id: TokenId
+    outcome: Outcome
+    side: Side
+    order_type: IntentOrderType = "GTC"
+    price: Price
+    size: Size
+    time_in_force_s: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    reduce_only: bool = False
+    builder_code: Bytes32 = BUILDER_CODE
+    emitted_at_ms: EpochMs
+    expires_at_ms: EpochMs | None = None
+
+    @model_validator(mode="after")
+    def _gtd_needs_tif(self) -> OrderIntent:
+        if self.order_type == "GTD" and self.time_in_force_s is None:
+            raise ValueError("order_type GTD needs time_in_force_s")
+        return self
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.size
+
+
+class RiskConstraints(Contract):
+    """What a RESHAPE_REQUIRED vote demands of Execution."""
+
+    kind: ClassVar[str] = "risk_constraints"
+    max_size: Size | None = None
+    max_price: Price | None = None
+    min_price: Price | None = None
+    passive_only: bool = False
+    close_only: bool = False
+
+
+class RiskVote(Contract):
+    """One guardrail's answer to one intent."""
+
+    kind: ClassVar[str] = "risk_vote"
+    guard_id: str
+    intent_id: str
+    decision: RiskDecision
+    severity: VoteSeverity = "INFO"
+    reason_code: str
+    message: str = Field(max_length=400)
+    constraints: RiskConstraints | None = None
+    observed: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _reshape_has_constraints(self) -> RiskVote:
+        if self.decision == "RESHAPE_REQUIRED" and self.constraints is None:
+            raise ValueError("RESHAPE_REQUIRED needs constraints")
+        return self
+
+
+class PlannedOrder(Contract):
+    """One child order of an execution plan."""
+
+    kind: ClassVar[str] = "planned_order"
+    client_order_id: str = Field(min_length=8, max_length=80)
+    token_id: TokenId
+    side: Side
+    price: Price
+    size: Size
+    order_type: VenueOrderType
+    post_only: bool = False
+    expires_at_ms: EpochMs | None = None
+
+
+class ExecutionPlan(Contract):
+    """How an approved intent will be sent: type, price on tick, slicing, timing."""
+
+    kind: ClassVar[str] = "execution_plan"
+    plan_id: str
+    intent_id: str
+    market_id: Bytes32
+    steps: tuple[PlannedOrder, ...] = Field(min_length=1)
+    tick: Decimal
+    estimated_fees_pusd: NonNegUsd = Decimal(0)
+    estimated_slippage_bps: int = Field(default=0, ge=0)
+    constraints_applied: tuple[str, ...] = ()
+    expires_at_ms: EpochMs | None = None
+
+
+class SignedOrderRequest(Contract):
+    """A CLOB V2 order signed with EIP-712 (domain version "2"), ready for the venue."""
+
+    kind: ClassVar[str] = "signed_order"
+    plan_id: str
+    client_order_id: str
+    order_hash: Bytes32
+    salt: int = Field(ge=0)
+    maker: Address
+    signer: Address
+    token_id: TokenId
+    maker_amount: int = Field(gt=0)
+    taker_amount: int = Field(gt=0)
+    side: Side
+    signature_type: int = Field(ge=0, le=3)
+    timestamp_ms: EpochMs
+    metadata: Bytes32
+    builder: Bytes32
+    expiration_s: int = Field(default=0, ge=0)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    order_type: VenueOrderType
+    post_only: bool = False
+    chain_id: int
+    verifying_contract: Address
+    domain_version: Literal["2"] = "2"
+
+
+OrderStatus = Literal[
+    "created",
+    "signed",
+    "submitted",
+    "live",
+    "partially_filled",
+    "filled",
+    "cancel_pending",
+    "cancelled",
+    "expired",
+    "rejected",
+]
+SettlementStatus = Literal["MATCHED", "MINED", "CONFIRMED", "RETRYING", "FAILED"]
+
+
+class OrderRecord(Contract):
+    """An order as the Order Lifecycle Manager knows it after one transition."""
+
+    kind: ClassVar[str] = "order_record"
+    client_order_id: str
+    venue_order_id: str | None = None
+    intent_id: str
+    strategy_id: str
+    market_id: Bytes32
+    token_id: TokenId
+    side: Side
+    price: Price
+    size: Size
+    filled: NonNegUsd = Decimal(0)
+    order_type: VenueOrderType
+    status: OrderStatus
+    previous: OrderStatus | None = None
+    venue_error: str | None = None
+
+
+class FillRecord(Contract):
+    """A fill of one of our orders, with the fee read from the match event."""
+
+    kind: ClassVar[str] = "fill"
+    trade_id: str
+    client_order_id: str
+    market_id: Bytes32
+    token_id: TokenId
+    side: Side
+    price: Price
+    size: Size
+    fee_pusd: NonNegUsd = Decimal(0)
+    liquidity: Literal["maker", "taker"]
+    settlement: SettlementStatus = "MATCHED"
+    ts_ms: EpochMs
+
+
+class PositionRecord(Contract):
+    """A position in one outcome token, as accounting derives it."""
+
+    kind: ClassVar[str] = "position"
+    market_id: Bytes32
+    token_id: TokenId
+    size: Decimal
+    avg_price: Decimal
+    cost_basis_pusd: Usd
+    realised_pnl_pusd: Usd
+    mark_price: Decimal | None = None
+    unrealised_pnl_pusd: Usd = Decimal(0)

@@ -1,0 +1,89 @@
+"""Journal interface and the hash-chain rule every backend shares.
+
+An entry is the canonical JSON of `{seq, prev_hash, envelope}`; its hash is the SHA-256 of those
+bytes. Canonical JSON is orjson with sorted keys and no whitespace, so the same envelope yields
+the same bytes on any machine. Changing any byte of an entry changes its hash, and the next
+entry's `prev_hash` no longer matches; `verify` names the first sequence where either fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from polytraders.contracts.envelope import ReportEnvelope
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def entry_body(seq: int, prev_hash: str, envelope: dict[str, Any]) -> bytes:
+    return canonical_bytes({"seq": seq, "prev_hash": prev_hash, "envelope": envelope})
+
+
+def entry_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    prev_hash: str
+    hash: str
+    envelope: ReportEnvelope
+
+    @property
+    def ts_ms(self) -> int:
+        return self.envelope.ts_ms
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+class Journal(Protocol):
+    """What every backend provides. Appends are serialised across processes."""
+
+    def append(self, envelope: ReportEnvelope, *, durable: bool = False) -> JournalEntry:
+        """Append one envelope. `durable=True` commits before returning (write-ahead for side
+        effects); otherwise the append may be group-committed with later ones."""
+        ...
+
+    def append_many(self, envelopes: Sequence[ReportEnvelope]) -> list[JournalEntry]: ...
+
+    def flush(self) -> None:
+        """Commit anything group-committed so far."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """(last seq, its hash); (0, GENESIS_HASH) when empty."""
+        ...
+
+    def read(
+        self,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        *,
+        kinds: Iterable[str] | None = None,
+        correlation_id: str | None = None,
+    ) -> Iterator[JournalEntry]: ...
+
+    def tail(self, n: int) -> list[JournalEntry]: ...
+
+    def last_of_kind(self, kind: str) -> JournalEntry | None: ...
+
+    def verify(self) -> VerifyResult: ...
+
+    def close(self) -> None: ...

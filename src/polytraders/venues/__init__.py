@@ -1,0 +1,1 @@
+"""Venue interface and venue implementations (simulated and, later, Polymarket CLOB V2)."""

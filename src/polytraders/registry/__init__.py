@@ -1,0 +1,1 @@
+"""Bot catalogue, lifecycle stages and readiness for the Polytraders registry."""

@@ -1,0 +1,197 @@
+"""Exact Decimal -> 6-decimal base-unit amounts for CLOB V2 limit orders.
+
+Mirrors ``OrderBuilder.get_order_amounts`` of py-clob-client-v2 1.2.1, but in exact
+``Decimal`` arithmetic instead of binary floats:
+
+* the price must already be on the tick grid and within ``[tick, 1 - tick]`` (the client
+  would silently round it; we refuse instead);
+* the size is rounded *down* to ``RoundingConfig.size`` decimals (2 for every tick), as the
+  client does; a size that rounds down to zero is refused;
+* BUY:  ``taker = size`` (shares), ``maker = size * price`` (pUSD);
+  SELL: ``maker = size`` (shares), ``taker = size * price`` (pUSD);
+* if the collateral amount has more than ``RoundingConfig.amount`` decimals it is rounded up
+  to ``amount + 4`` decimals and then, if still too long, down to ``amount`` decimals (the
+  client's rule).  For every tick in ``ROUNDING_CONFIG`` ``price + size == amount`` decimals,
+  so with exact arithmetic the product never needs that step; it only exists in the client to
+  clean up float noise.  It is kept here, and tested on its own, so a future table row with
+  fewer ``amount`` decimals behaves like the client;
+* the result is scaled by ``10**6`` and must be an exact integer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Rounded,
+)
+from types import MappingProxyType
+from typing import Final, Literal
+
+from polytraders.signing.constants import TOKEN_DECIMALS, UINT256_MAX
+
+SideName = Literal["BUY", "SELL"]
+
+
+@dataclass(frozen=True, slots=True)
+class RoundingConfig:
+    """Decimal places allowed for price, size and the collateral amount at one tick size."""
+
+    price: int
+    size: int
+    amount: int
+
+
+#: py-clob-client-v2 1.2.1 ``order_builder.builder.ROUNDING_CONFIG``, keyed by exact Decimal.
+ROUNDING_CONFIG: Final = MappingProxyType(
+    {
+        Decimal("0.1"): RoundingConfig(price=1, size=2, amount=3),
+        Decimal("0.01"): RoundingConfig(price=2, size=2, amount=4),
+        Decimal("0.005"): RoundingConfig(price=3, size=2, amount=5),
+        Decimal("0.0025"): RoundingConfig(price=4, size=2, amount=6),
+        Decimal("0.001"): RoundingConfig(price=3, size=2, amount=5),
+        Decimal("0.0001"): RoundingConfig(price=4, size=2, amount=6),
+    }
+)
+SUPPORTED_TICK_SIZES: Final[frozenset[Decimal]] = frozenset(ROUNDING_CONFIG)
+
+# Arithmetic that must be exact: any rounding raises.
+_EXACT: Final = Context(prec=200, traps=[InvalidOperation, Inexact, Rounded])
+# Deliberate rounding (quantize with an explicit rounding mode).
+_ROUNDING: Final = Context(prec=200, traps=[InvalidOperation])
+_BASE_UNIT_SCALE: Final[int] = TOKEN_DECIMALS
+
+
+def _expected_ticks() -> str:
+    return ", ".join(sorted((str(t) for t in ROUNDING_CONFIG), key=Decimal))
+
+
+def _require_decimal(field: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(
+            f"{field}={value!r} has type {type(value).__name__}: expected decimal.Decimal "
+            "(floats are refused because they are inexact)"
+        )
+    dec = Decimal(value)
+    if not dec.is_finite():
+        raise ValueError(f"{field}={dec} is invalid: expected a finite number")
+    return dec
+
+
+def _decimal_places(value: Decimal) -> int:
+    exponent = value.normalize(_ROUNDING).as_tuple().exponent
+    assert isinstance(exponent, int)  # finite by construction
+    return max(0, -exponent)
+
+
+def _round_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING, context=_ROUNDING)
+
+
+def _round_down(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR, context=_ROUNDING)
+
+
+def rounding_config(tick: Decimal) -> RoundingConfig:
+    """The rounding row for ``tick``; ValueError for a tick size the CLOB does not use."""
+    tick_dec = _require_decimal("tick", tick)
+    config = ROUNDING_CONFIG.get(tick_dec)
+    if config is None:
+        raise ValueError(
+            f"tick={tick_dec} is not a known tick size: expected one of {_expected_ticks()}"
+        )
+    return config
+
+
+def validate_price(price: Decimal, tick: Decimal) -> Decimal:
+    """Return ``price`` if it is on the ``tick`` grid and within ``[tick, 1 - tick]``."""
+    rounding_config(tick)
+    tick_dec = Decimal(tick)
+    price_dec = _require_decimal("price", price)
+    low, high = tick_dec, _EXACT.subtract(Decimal(1), tick_dec)
+    if not low <= price_dec <= high:
+        raise ValueError(f"price={price_dec} is out of range: expected {low} <= price <= {high}")
+    if _EXACT.remainder(price_dec, tick_dec) != 0:
+        raise ValueError(
+            f"price={price_dec} is off the tick grid: expected a multiple of tick={tick_dec}"
+        )
+    return price_dec
+
+
+def round_size(size: Decimal, tick: Decimal) -> Decimal:
+    """The share size that will actually be signed: ``size`` rounded down to the allowed places.
+
+    Refuses sizes <= 0 and sizes that round down to zero.
+    """
+    config = rounding_config(tick)
+    size_dec = _require_decimal("size", size)
+    if size_dec <= 0:
+        raise ValueError(f"size={size_dec} is invalid: expected size > 0")
+    try:
+        rounded = _round_down(size_dec, config.size)
+    except InvalidOperation:
+        raise ValueError(f"size={size_dec} is invalid: expected a size below 1e190") from None
+    if rounded <= 0:
+        raise ValueError(
+            f"size={size_dec} is invalid: expected at least {Decimal(1).scaleb(-config.size)} "
+            f"shares (sizes are rounded down to {config.size} decimals)"
+        )
+    return rounded
+
+
+def apply_amount_rounding(value: Decimal, amount_places: int) -> Decimal:
+    """The client's rule for a collateral amount with too many decimals.
+
+    Round up to ``amount_places + 4`` decimals; if that still has more than ``amount_places``
+    decimals, round down to ``amount_places``.  A no-op when ``value`` is already short enough.
+    """
+    if _decimal_places(value) > amount_places:
+        value = _round_up(value, amount_places + 4)
+        if _decimal_places(value) > amount_places:
+            value = _round_down(value, amount_places)
+    return value
+
+
+def to_base_units(field: str, value: Decimal) -> int:
+    """Exact ``value * 10**6`` as an int; ValueError if that is not an integer or not a uint256."""
+    if _decimal_places(value) > _BASE_UNIT_SCALE:
+        raise ValueError(
+            f"{field}={value} is invalid: expected at most {_BASE_UNIT_SCALE} decimal places"
+        )
+    scaled = _EXACT.scaleb(value, Decimal(_BASE_UNIT_SCALE))
+    units = int(scaled)
+    if not 0 < units <= UINT256_MAX:
+        raise ValueError(f"{field}={value} is invalid: expected 0 < base units <= 2**256 - 1")
+    return units
+
+
+def limit_order_amounts(
+    side: SideName, price: Decimal, size: Decimal, tick: Decimal
+) -> tuple[int, int]:
+    """``(maker_amount, taker_amount)`` in 6-decimal base units for a limit order.
+
+    BUY pays ``size * price`` pUSD (maker) for ``size`` shares (taker); SELL gives ``size``
+    shares (maker) for ``size * price`` pUSD (taker).
+    """
+    config = rounding_config(tick)
+    if side not in ("BUY", "SELL"):
+        raise ValueError(f"side={side!r} is invalid: expected 'BUY' or 'SELL'")
+    price_dec = validate_price(price, tick)
+    shares = round_size(size, tick)
+    try:
+        collateral = _EXACT.multiply(shares, price_dec)
+    except (Inexact, Rounded, InvalidOperation):
+        raise ValueError(
+            f"size={size} is invalid: expected a size small enough to price exactly"
+        ) from None
+    collateral = apply_amount_rounding(collateral, config.amount)
+    share_units = to_base_units("size", shares)
+    collateral_units = to_base_units("size*price", collateral)
+    if side == "BUY":
+        return collateral_units, share_units
+    return share_units, collateral_units

@@ -1,0 +1,512 @@
+"""CLOB V2 order construction, EIP-712 hashing, signing and the POST /order wire body.
+
+The signed struct (CTF Exchange V2, EIP-712 domain ``Polymarket CTF Exchange`` / ``"2"``)::
+
+    Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,
+          uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,
+          bytes32 metadata,bytes32 builder)
+
+``expiration`` travels on the wire but is not part of the signed struct, so changing it does
+not change the order hash (= the CLOB order id) nor invalidate the signature.
+
+Every field is a static ABI type, so the struct encoding is simply eleven 32-byte words; it is
+assembled by hand here and cross-checked in the tests against py-clob-client-v2's own
+``ExchangeOrderBuilderV2`` (which goes through ``eth_account.messages.encode_typed_data``).
+
+Signature types 0/1/2 are a plain 65-byte ECDSA signature over the order digest by the
+``signer`` EOA.  Type 3 (POLY_1271, deposit wallet) is the ERC-7739 ``TypedDataSign`` wrapping
+that py-clob-client-v2 1.2.1 produces: the deposit wallet's owner key signs a digest that nests
+the order hash inside the deposit wallet's own domain, and the signature carries the
+application domain separator, the order struct hash and the type string after the 65 bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Final, NoReturn
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak
+from eth_typing import Hash32
+from eth_utils.address import is_address, to_checksum_address
+
+from polytraders.signing.amounts import SideName, limit_order_amounts
+from polytraders.signing.constants import (
+    CHAIN_CONTRACTS,
+    CONTRACT_ALLOW_LIST,
+    DEPOSIT_WALLET_DOMAIN_NAME,
+    DEPOSIT_WALLET_DOMAIN_VERSION,
+    EIP712_DOMAIN_NAME,
+    EIP712_DOMAIN_TYPE_HASH,
+    EIP712_DOMAIN_VERSION,
+    MAX_SALT,
+    ORDER_TYPE_HASH,
+    ORDER_TYPE_STRING,
+    ORDER_TYPES,
+    POST_ONLY_ORDER_TYPES,
+    TYPED_DATA_SIGN_TYPE_HASH,
+    UINT256_MAX,
+    ZERO_BYTES32,
+    OrderSide,
+    SignatureType,
+)
+
+__all__ = [
+    "OrderSigner",
+    "SignedOrderV2",
+    "UnsignedOrderV2",
+    "build_order",
+    "order_hash",
+    "recover_signer",
+    "salt_from_key",
+    "sign_order",
+    "to_wire",
+    "verifying_contract",
+]
+
+_BYTES32_RE: Final = re.compile(r"0x[0-9a-fA-F]{64}")
+_DECIMAL_ID_RE: Final = re.compile(r"[1-9][0-9]*")
+_HEX_RE: Final = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+
+# Plausibility windows that catch seconds/milliseconds mix-ups.
+_MIN_TIMESTAMP_MS: Final[int] = 10**12  # 2001-09-09 in ms (a seconds value is ~1.7e9)
+_MAX_TIMESTAMP_MS: Final[int] = 10**14
+_MIN_EXPIRATION_S: Final[int] = 10**9
+_MAX_EXPIRATION_S: Final[int] = 10**11  # a milliseconds value (~1.7e12) is refused
+
+_ECDSA_SIGNATURE_LEN: Final[int] = 65
+_ORDER_TYPE_BYTES: Final[bytes] = ORDER_TYPE_STRING.encode()
+_POLY_1271_SUFFIX_LEN: Final[int] = 32 + 32 + len(_ORDER_TYPE_BYTES) + 2
+_DEPOSIT_WALLET_NAME_HASH: Final[bytes] = keccak(DEPOSIT_WALLET_DOMAIN_NAME.encode())
+_DEPOSIT_WALLET_VERSION_HASH: Final[bytes] = keccak(DEPOSIT_WALLET_DOMAIN_VERSION.encode())
+_EXCHANGE_NAME_HASH: Final[bytes] = keccak(EIP712_DOMAIN_NAME.encode())
+_EXCHANGE_VERSION_HASH: Final[bytes] = keccak(EIP712_DOMAIN_VERSION.encode())
+_ZERO_WORD: Final[bytes] = bytes(32)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+def _fail(field: str, value: object, expected: str) -> NoReturn:
+    raise ValueError(f"{field}={value!r} is invalid: expected {expected}")
+
+
+def _require_int(field: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(field, value, f"an int in [{low}, {high}]")
+    if not low <= value <= high:
+        _fail(field, value, f"an int in [{low}, {high}]")
+    return value
+
+
+def _checksum(field: str, value: object) -> str:
+    if not isinstance(value, str) or not is_address(value) or not value.startswith("0x"):
+        _fail(field, value, "a 0x-prefixed 20-byte address (EIP-55 checksum if mixed case)")
+    return to_checksum_address(value)
+
+
+def _bytes32(field: str, value: object) -> str:
+    if not isinstance(value, str) or _BYTES32_RE.fullmatch(value) is None:
+        _fail(field, value, "a 0x-prefixed 32-byte hex string (66 characters)")
+    return value.lower()
+
+
+def _word_uint(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _word_address(address: str) -> bytes:
+    return bytes(12) + bytes.fromhex(address[2:])
+
+
+# --------------------------------------------------------------------------------------------
+# Order types
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class UnsignedOrderV2:
+    """A CLOB V2 order before signing.  Validated on construction.
+
+    Addresses are EIP-55 checksummed, ``metadata`` and ``builder`` lowercase bytes32 hex,
+    ``side`` 0 (BUY) / 1 (SELL), ``timestamp_ms`` in milliseconds, ``expiration`` in unix
+    seconds (0 = none; on the wire only, not signed).
+    """
+
+    salt: int
+    maker: str
+    signer: str
+    token_id: int
+    maker_amount: int
+    taker_amount: int
+    side: int
+    signature_type: int
+    timestamp_ms: int
+    metadata: str
+    builder: str
+    expiration: int = 0
+
+    def __post_init__(self) -> None:
+        _require_int("salt", self.salt, 0, MAX_SALT)
+        for field in ("maker", "signer"):
+            value = getattr(self, field)
+            if _checksum(field, value) != value:
+                _fail(field, value, "an EIP-55 checksummed address")
+        _require_int("token_id", self.token_id, 1, UINT256_MAX)
+        _require_int("maker_amount", self.maker_amount, 1, UINT256_MAX)
+        _require_int("taker_amount", self.taker_amount, 1, UINT256_MAX)
+        _require_int("side", self.side, OrderSide.BUY, OrderSide.SELL)
+        _require_int(
+            "signature_type", self.signature_type, SignatureType.EOA, SignatureType.POLY_1271
+        )
+        _require_int("timestamp_ms", self.timestamp_ms, _MIN_TIMESTAMP_MS, _MAX_TIMESTAMP_MS)
+        for field in ("metadata", "builder"):
+            value = getattr(self, field)
+            if _bytes32(field, value) != value:
+                _fail(field, value, "lowercase bytes32 hex")
+        if self.expiration != 0:
+            _require_int("expiration", self.expiration, _MIN_EXPIRATION_S, _MAX_EXPIRATION_S)
+            if self.expiration * 1000 <= self.timestamp_ms:
+                _fail("expiration", self.expiration, "0 or a unix time (s) after timestamp_ms")
+        elif isinstance(self.expiration, bool) or not isinstance(self.expiration, int):
+            _fail("expiration", self.expiration, "an int")
+        if (
+            self.signature_type in (SignatureType.EOA, SignatureType.POLY_1271)
+            and self.maker != self.signer
+        ):
+            _fail(
+                "maker",
+                self.maker,
+                f"maker == signer ({self.signer}) for signature_type {self.signature_type}",
+            )
+
+    @property
+    def side_name(self) -> SideName:
+        return "BUY" if self.side == OrderSide.BUY else "SELL"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOrderV2:
+    """An order with its 0x-hex signature (65 bytes, or the longer POLY_1271 envelope)."""
+
+    order: UnsignedOrderV2
+    signature: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.order, UnsignedOrderV2):
+            _fail("order", type(self.order).__name__, "an UnsignedOrderV2")
+        if not isinstance(self.signature, str) or _HEX_RE.fullmatch(self.signature) is None:
+            _fail("signature", self.signature, "0x-prefixed hex")
+        length = (len(self.signature) - 2) // 2
+        expected = _ECDSA_SIGNATURE_LEN
+        if self.order.signature_type == SignatureType.POLY_1271:
+            expected += _POLY_1271_SUFFIX_LEN
+        if length != expected:
+            _fail("signature", f"<{length} bytes>", f"{expected} bytes")
+
+
+class OrderSigner:
+    """Holds the EOA key that signs orders.  Never reveals the key.
+
+    ``repr``/``str`` show only the address; the object cannot be pickled or copied.
+    """
+
+    __slots__ = ("__account",)
+
+    def __init__(self, private_key: str | bytes) -> None:
+        try:
+            account: LocalAccount = Account.from_key(private_key)
+        except Exception:
+            # ``from None``: the underlying error may quote the key material.
+            raise ValueError(
+                "private_key is invalid: expected 32 bytes or 0x-prefixed 64 hex chars "
+                "(value withheld)"
+            ) from None
+        self.__account = account
+
+    @classmethod
+    def from_account(cls, account: LocalAccount) -> OrderSigner:
+        if not isinstance(account, LocalAccount):
+            raise TypeError("account is invalid: expected an eth_account LocalAccount")
+        signer = cls.__new__(cls)
+        signer.__account = account
+        return signer
+
+    @property
+    def address(self) -> str:
+        """The EIP-55 checksummed address of the key."""
+        return str(self.__account.address)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        """65-byte ``r || s || v`` (v = 27/28) ECDSA signature of a 32-byte digest."""
+        if not isinstance(digest, bytes) or len(digest) != 32:
+            raise ValueError("digest is invalid: expected exactly 32 bytes")
+        return bytes(self.__account.unsafe_sign_hash(Hash32(digest)).signature)
+
+    def __repr__(self) -> str:
+        return f"OrderSigner(address={self.address})"
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise TypeError("OrderSigner cannot be pickled or copied")
+
+
+# --------------------------------------------------------------------------------------------
+# Construction
+# --------------------------------------------------------------------------------------------
+def salt_from_key(key: str | bytes) -> int:
+    """A deterministic salt in ``[0, 2**53)`` from an idempotency key (e.g. the intent id)."""
+    raw = key.encode() if isinstance(key, str) else bytes(key)
+    return int.from_bytes(keccak(b"polytraders/order-salt/v1:" + raw)[:8], "big") & MAX_SALT
+
+
+def build_order(
+    *,
+    token_id: str,
+    side: SideName,
+    price: Decimal,
+    size: Decimal,
+    tick: Decimal,
+    maker: str,
+    signer: str,
+    signature_type: int,
+    timestamp_ms: int,
+    salt: int,
+    builder_code: str,
+    expiration_s: int = 0,
+    metadata: str = ZERO_BYTES32,
+) -> UnsignedOrderV2:
+    """Build an unsigned limit order.
+
+    Amounts come from :func:`polytraders.signing.amounts.limit_order_amounts` (price must be
+    on the tick grid; size is rounded down to 2 decimals).  ``builder_code`` must be a non-zero
+    bytes32: every platform order carries a builder code.  ``salt`` is supplied by the caller
+    (derive it from the intent, e.g. :func:`salt_from_key`) and must be < 2**53.
+    """
+    if not isinstance(token_id, str) or _DECIMAL_ID_RE.fullmatch(token_id) is None:
+        _fail("token_id", token_id, "a decimal string without sign or leading zeros")
+    builder = _bytes32("builder_code", builder_code)
+    if builder == ZERO_BYTES32:
+        _fail("builder_code", builder_code, "a non-zero bytes32 builder code")
+    sig_type = _require_int(
+        "signature_type", signature_type, SignatureType.EOA, SignatureType.POLY_1271
+    )
+    maker_amount, taker_amount = limit_order_amounts(side, price, size, tick)
+    return UnsignedOrderV2(
+        salt=salt,
+        maker=_checksum("maker", maker),
+        signer=_checksum("signer", signer),
+        token_id=int(token_id),
+        maker_amount=maker_amount,
+        taker_amount=taker_amount,
+        side=int(OrderSide.BUY if side == "BUY" else OrderSide.SELL),
+        signature_type=int(sig_type),
+        timestamp_ms=timestamp_ms,
+        metadata=_bytes32("metadata", metadata),
+        builder=builder,
+        expiration=expiration_s,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Hashing
+# --------------------------------------------------------------------------------------------
+def verifying_contract(chain_id: int, neg_risk: bool) -> str:
+    """The exchange an order on ``chain_id`` is signed for; must be on the allow-list."""
+    contracts = CHAIN_CONTRACTS.get(chain_id)
+    if contracts is None or isinstance(chain_id, bool):
+        _fail("chain_id", chain_id, f"one of {sorted(CHAIN_CONTRACTS)}")
+    if not isinstance(neg_risk, bool):
+        _fail("neg_risk", neg_risk, "a bool")
+    contract = contracts.exchange_for(neg_risk)
+    if contract not in CONTRACT_ALLOW_LIST:
+        _fail("verifying_contract", contract, "an address in CONTRACT_ALLOW_LIST")
+    return contract
+
+
+@lru_cache(maxsize=16)
+def _domain_separator(chain_id: int, contract: str) -> bytes:
+    return keccak(
+        EIP712_DOMAIN_TYPE_HASH
+        + _EXCHANGE_NAME_HASH
+        + _EXCHANGE_VERSION_HASH
+        + _word_uint(chain_id)
+        + _word_address(contract)
+    )
+
+
+def _struct_hash(order: UnsignedOrderV2) -> bytes:
+    return keccak(
+        b"".join(
+            (
+                ORDER_TYPE_HASH,
+                _word_uint(order.salt),
+                _word_address(order.maker),
+                _word_address(order.signer),
+                _word_uint(order.token_id),
+                _word_uint(order.maker_amount),
+                _word_uint(order.taker_amount),
+                _word_uint(order.side),
+                _word_uint(order.signature_type),
+                _word_uint(order.timestamp_ms),
+                bytes.fromhex(order.metadata[2:]),
+                bytes.fromhex(order.builder[2:]),
+            )
+        )
+    )
+
+
+def _digest(domain_separator: bytes, struct_hash: bytes) -> bytes:
+    return keccak(b"\x19\x01" + domain_separator + struct_hash)
+
+
+def _poly_1271_digest(
+    order: UnsignedOrderV2, chain_id: int, domain_separator: bytes, struct_hash: bytes
+) -> bytes:
+    wrapped = keccak(
+        TYPED_DATA_SIGN_TYPE_HASH
+        + struct_hash
+        + _DEPOSIT_WALLET_NAME_HASH
+        + _DEPOSIT_WALLET_VERSION_HASH
+        + _word_uint(chain_id)
+        + _word_address(order.signer)
+        + _ZERO_WORD
+    )
+    return _digest(domain_separator, wrapped)
+
+
+def _poly_1271_suffix(domain_separator: bytes, struct_hash: bytes) -> bytes:
+    return (
+        domain_separator
+        + struct_hash
+        + _ORDER_TYPE_BYTES
+        + len(_ORDER_TYPE_BYTES).to_bytes(2, "big")
+    )
+
+
+def _require_order(order: object) -> UnsignedOrderV2:
+    if not isinstance(order, UnsignedOrderV2):
+        _fail("order", type(order).__name__, "an UnsignedOrderV2")
+    return order
+
+
+def order_hash(order: UnsignedOrderV2, chain_id: int, neg_risk: bool) -> str:
+    """The EIP-712 digest of ``order`` (0x hex); the CLOB uses it as the order id."""
+    _require_order(order)
+    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    return "0x" + _digest(domain, _struct_hash(order)).hex()
+
+
+# --------------------------------------------------------------------------------------------
+# Signing and recovery
+# --------------------------------------------------------------------------------------------
+def sign_order(
+    order: UnsignedOrderV2, private_key_signer: OrderSigner, chain_id: int, neg_risk: bool
+) -> SignedOrderV2:
+    """Sign ``order`` for the V2 exchange of ``chain_id`` (Neg Risk exchange iff ``neg_risk``).
+
+    For signature types 0/1/2 the key's address must be ``order.signer``.  For POLY_1271 the
+    key is the deposit wallet's owner and ``order.signer`` is the deposit wallet.
+    """
+    _require_order(order)
+    if not isinstance(private_key_signer, OrderSigner):
+        _fail("private_key_signer", type(private_key_signer).__name__, "an OrderSigner")
+    if order.builder == ZERO_BYTES32:
+        _fail("builder", order.builder, "a non-zero builder code on every order")
+    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    struct_hash = _struct_hash(order)
+    if order.signature_type == SignatureType.POLY_1271:
+        digest = _poly_1271_digest(order, chain_id, domain, struct_hash)
+        raw = private_key_signer.sign_digest(digest) + _poly_1271_suffix(domain, struct_hash)
+    else:
+        if private_key_signer.address != order.signer:
+            _fail(
+                "order.signer",
+                order.signer,
+                f"the signing key's address {private_key_signer.address}",
+            )
+        raw = private_key_signer.sign_digest(_digest(domain, struct_hash))
+    return SignedOrderV2(order=order, signature="0x" + raw.hex())
+
+
+def recover_signer(signed: SignedOrderV2, chain_id: int, neg_risk: bool) -> str:
+    """The checksummed address whose key produced ``signed.signature``.
+
+    Types 0/1/2: this should equal ``signed.order.signer``.  POLY_1271: it is the deposit
+    wallet's owner EOA (the envelope's domain separator, struct hash and type string are
+    checked too; ValueError if they do not match the order).
+    """
+    if not isinstance(signed, SignedOrderV2):
+        _fail("signed", type(signed).__name__, "a SignedOrderV2")
+    order = signed.order
+    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    struct_hash = _struct_hash(order)
+    raw = bytes.fromhex(signed.signature[2:])
+    ecdsa = raw[:_ECDSA_SIGNATURE_LEN]
+    if order.signature_type == SignatureType.POLY_1271:
+        if raw[_ECDSA_SIGNATURE_LEN:] != _poly_1271_suffix(domain, struct_hash):
+            _fail("signature", "<POLY_1271 envelope>", "an envelope for this order and domain")
+        digest = _poly_1271_digest(order, chain_id, domain, struct_hash)
+    else:
+        digest = _digest(domain, struct_hash)
+    try:
+        recovered = Account._recover_hash(Hash32(digest), signature=ecdsa)
+    except Exception:
+        raise ValueError("signature is invalid: expected a recoverable ECDSA signature") from None
+    return str(recovered)
+
+
+# --------------------------------------------------------------------------------------------
+# Wire format
+# --------------------------------------------------------------------------------------------
+def to_wire(
+    signed: SignedOrderV2,
+    owner_api_key: str,
+    order_type: str,
+    post_only: bool,
+    defer_exec: bool = False,
+) -> dict[str, Any]:
+    """The ``POST /order`` JSON body (same keys, order and value types as py-clob-client-v2).
+
+    Policy checks: ``order_type`` in GTC/GTD/FOK/FAK; ``post_only`` only with GTC/GTD; GTD
+    needs a non-zero expiration and the other types a zero one.
+    """
+    if not isinstance(signed, SignedOrderV2):
+        _fail("signed", type(signed).__name__, "a SignedOrderV2")
+    if not isinstance(owner_api_key, str) or not owner_api_key.strip():
+        _fail("owner_api_key", owner_api_key, "the non-empty API key id")
+    if order_type not in ORDER_TYPES:
+        _fail("order_type", order_type, f"one of {sorted(ORDER_TYPES)}")
+    if not isinstance(post_only, bool) or not isinstance(defer_exec, bool):
+        _fail("post_only/defer_exec", (post_only, defer_exec), "bools")
+    if post_only and order_type not in POST_ONLY_ORDER_TYPES:
+        _fail("post_only", post_only, f"False for order_type {order_type} (GTC/GTD only)")
+    order = signed.order
+    if order_type == "GTD" and order.expiration == 0:
+        _fail("expiration", order.expiration, "a non-zero unix time (s) for a GTD order")
+    if order_type != "GTD" and order.expiration != 0:
+        _fail("expiration", order.expiration, f"0 for a {order_type} order (GTD only)")
+    return {
+        "order": {
+            "salt": order.salt,
+            "maker": order.maker,
+            "signer": order.signer,
+            "tokenId": str(order.token_id),
+            "makerAmount": str(order.maker_amount),
+            "takerAmount": str(order.taker_amount),
+            "side": order.side_name,
+            "expiration": str(order.expiration),
+            "signatureType": int(order.signature_type),
+            "timestamp": str(order.timestamp_ms),
+            "metadata": order.metadata,
+            "builder": order.builder,
+            "signature": signed.signature,
+        },
+        "owner": owner_api_key,
+        "orderType": order_type,
+        "deferExec": defer_exec,
+        "postOnly": post_only,
+    }

@@ -1,0 +1,376 @@
+"""Per-token limit order book with price-time priority, CLOB V2 order semantics.
+
+What: one ``OrderBook`` per outcome token.  It validates orders the way the CLOB does (tick grid
+and ``tick <= price <= 1 - tick``, two-decimal share lots, min size for resting orders, $1
+minimum for marketable FOK/FAK, post-only rules), matches an incoming order against the
+opposite side best price first and oldest first within a price, and reports every match as a
+``Fill`` executed at the resting (maker) order's price.
+
+- GTC / GTD: match what crosses, rest the remainder (GTD expiry is driven by the venue, which
+  owns the clock; the book only stores ``expires_at_ms``).
+- FOK: if the crossing liquidity cannot fill the whole size the order is rejected with
+  ``FOK_ORDER_NOT_FILLED_ERROR`` and the book is untouched.
+- FAK: match what crosses, the rest is dropped (status ``killed``).
+- post-only: a post-only order that would cross is rejected (``INVALID_POST_ONLY_ORDER``);
+  post-only on FOK/FAK is ``INVALID_POST_ONLY_ORDER_TYPE``.
+
+Our orders and synthetic other-trader orders share the book; ``RestingOrder.ours`` tells them
+apart so the venue only reports fills that touch our orders.
+
+Simplification (deliberate): the YES and NO tokens of a market are independent books.  The real
+CLOB also matches complementary orders across outcomes (BUY YES against BUY NO mints a pair,
+SELL against SELL merges) and negative-risk conversions; the simulator ignores both.
+
+Efficiency: each side keeps a sorted list of price keys (best last, so taking the best level is
+``list.pop()``), a dict from price to a FIFO ``deque`` of orders and a running size total per
+level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
+of one price level's queue; nothing walks the whole book except an explicit ``levels()``
+snapshot.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal
+
+from polytraders.venues.base import (
+    FOK_ORDER_NOT_FILLED_ERROR,
+    INVALID_ORDER_ERROR,
+    INVALID_ORDER_MIN_SIZE,
+    INVALID_ORDER_MIN_TICK_SIZE,
+    INVALID_POST_ONLY_ORDER,
+    INVALID_POST_ONLY_ORDER_TYPE,
+    BookLevel,
+    Side,
+    VenueOrderType,
+)
+
+LOT: Final = Decimal("0.01")
+"""Share sizes have at most two decimals (the clients' rounding config for every tick size)."""
+
+MIN_MARKETABLE_NOTIONAL: Final = Decimal("1")
+"""FOK/FAK orders must be worth at least $1 at their limit price."""
+
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+_RESTING_TYPES: Final = frozenset({"GTC", "GTD"})
+_ORDER_TYPES: Final = frozenset({"GTC", "GTD", "FOK", "FAK"})
+
+PlaceStatus = Literal["rejected", "rested", "filled", "killed"]
+
+
+@dataclass(slots=True, eq=False)
+class RestingOrder:
+    """A live order in the book.  Mutable: ``remaining`` shrinks as it fills.
+
+    ``eq=False`` so queues compare by identity (two orders with equal fields are still two
+    orders, and identity comparison keeps ``deque.remove`` cheap).
+    """
+
+    order_id: str
+    client_order_id: str
+    ours: bool
+    side: Side
+    price: Decimal
+    original_size: Decimal
+    remaining: Decimal
+    order_type: VenueOrderType
+    created_ms: int
+    expires_at_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One match between an incoming (taker) order and one resting (maker) order."""
+
+    token_id: str
+    price: Decimal
+    size: Decimal
+    taker_side: Side
+    maker_order_id: str
+    maker_client_order_id: str
+    maker_ours: bool
+    maker_remaining: Decimal
+    taker_order_id: str
+    taker_client_order_id: str
+    taker_ours: bool
+    taker_remaining: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    """Outcome of ``OrderBook.place``.
+
+    ``rejected``: nothing changed, ``error_code`` says why.  ``rested``: the unfilled remainder
+    (possibly the whole order) now rests.  ``filled``: completely filled on entry.  ``killed``:
+    a FAK whose unfilled remainder was dropped (``fills`` may be empty).
+    """
+
+    status: PlaceStatus
+    fills: tuple[Fill, ...]
+    remaining: Decimal
+    error_code: str | None = None
+
+
+def validate_order(
+    side: str,
+    price: object,
+    size: object,
+    order_type: str,
+    post_only: bool,
+    tick: Decimal,
+    min_size: Decimal,
+) -> str | None:
+    """Static checks the CLOB applies before matching; returns an error code or None."""
+    if side not in ("BUY", "SELL") or order_type not in _ORDER_TYPES:
+        return INVALID_ORDER_ERROR
+    if not isinstance(price, Decimal) or not price.is_finite():
+        return INVALID_ORDER_MIN_TICK_SIZE
+    if price < tick or price > _ONE - tick or price % tick != _ZERO:
+        return INVALID_ORDER_MIN_TICK_SIZE
+    if not isinstance(size, Decimal) or not size.is_finite() or size <= _ZERO:
+        return INVALID_ORDER_ERROR
+    if size % LOT != _ZERO:
+        return INVALID_ORDER_ERROR
+    if post_only and order_type not in _RESTING_TYPES:
+        return INVALID_POST_ONLY_ORDER_TYPE
+    if order_type in _RESTING_TYPES:
+        if size < min_size:
+            return INVALID_ORDER_MIN_SIZE
+    elif price * size < MIN_MARKETABLE_NOTIONAL:
+        return INVALID_ORDER_MIN_SIZE
+    return None
+
+
+class _BookSide:
+    """One side of the book.
+
+    Keys are ``price`` for bids and ``-price`` for asks, kept ascending, so the best level is
+    always ``keys[-1]`` on both sides.
+    """
+
+    __slots__ = ("is_bid", "keys", "levels", "totals")
+
+    def __init__(self, is_bid: bool) -> None:
+        self.is_bid = is_bid
+        self.keys: list[Decimal] = []
+        self.levels: dict[Decimal, deque[RestingOrder]] = {}
+        self.totals: dict[Decimal, Decimal] = {}
+
+    def _key(self, price: Decimal) -> Decimal:
+        return price if self.is_bid else -price
+
+    def best(self) -> Decimal | None:
+        if not self.keys:
+            return None
+        key = self.keys[-1]
+        return key if self.is_bid else -key
+
+    def add(self, order: RestingOrder) -> None:
+        price = order.price
+        queue = self.levels.get(price)
+        if queue is None:
+            queue = deque()
+            self.levels[price] = queue
+            self.totals[price] = _ZERO
+            insort(self.keys, self._key(price))
+        queue.append(order)
+        self.totals[price] += order.remaining
+
+    def drop_level(self, price: Decimal) -> None:
+        del self.levels[price]
+        del self.totals[price]
+        key = self._key(price)
+        if self.keys[-1] == key:  # the common case: the best level was consumed
+            self.keys.pop()
+        else:
+            del self.keys[bisect_left(self.keys, key)]
+
+    def remove(self, order: RestingOrder) -> None:
+        queue = self.levels[order.price]
+        queue.remove(order)
+        if queue:
+            self.totals[order.price] -= order.remaining
+        else:
+            self.drop_level(order.price)
+
+    def prices_best_first(self) -> Iterator[Decimal]:
+        for key in reversed(self.keys):
+            yield key if self.is_bid else -key
+
+
+class OrderBook:
+    """The book of one token.  See the module docstring for the semantics."""
+
+    def __init__(self, token_id: str, tick: Decimal, min_size: Decimal) -> None:
+        self.token_id = token_id
+        self.tick = tick
+        self.min_size = min_size
+        self._bids = _BookSide(is_bid=True)
+        self._asks = _BookSide(is_bid=False)
+        self._orders: dict[str, RestingOrder] = {}
+        # Bumped on every match; lets the liquidity generator skip work when nothing traded.
+        self.fill_count = 0
+
+    # ------------------------------------------------------------------ queries
+    def best_bid(self) -> Decimal | None:
+        return self._bids.best()
+
+    def best_ask(self) -> Decimal | None:
+        return self._asks.best()
+
+    def order(self, order_id: str) -> RestingOrder | None:
+        return self._orders.get(order_id)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def queue_at(self, side: Side, price: Decimal) -> tuple[str, ...]:
+        """Order ids resting at one price, in time priority (for tests and diagnostics)."""
+        book_side = self._bids if side == "BUY" else self._asks
+        return tuple(o.order_id for o in book_side.levels.get(price, ()))
+
+    def levels(
+        self, depth: int | None = None
+    ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]]:
+        """Aggregated (bids, asks), best first, optionally only the top ``depth`` levels."""
+        return self._side_levels(self._bids, depth), self._side_levels(self._asks, depth)
+
+    @staticmethod
+    def _side_levels(side: _BookSide, depth: int | None) -> tuple[BookLevel, ...]:
+        out: list[BookLevel] = []
+        for price in side.prices_best_first():
+            if depth is not None and len(out) >= depth:
+                break
+            out.append(BookLevel(price, side.totals[price]))
+        return tuple(out)
+
+    def crosses(self, side: Side, price: Decimal) -> bool:
+        """Would an order at ``price`` on ``side`` match anything right now?"""
+        if side == "BUY":
+            best_ask = self._asks.best()
+            return best_ask is not None and best_ask <= price
+        best_bid = self._bids.best()
+        return best_bid is not None and best_bid >= price
+
+    def available(self, side: Side, price: Decimal, needed: Decimal) -> Decimal:
+        """Crossing liquidity for a taker, counted only until ``needed`` is reached."""
+        opposite = self._asks if side == "BUY" else self._bids
+        total = _ZERO
+        for level_price in opposite.prices_best_first():
+            if (side == "BUY" and level_price > price) or (side == "SELL" and level_price < price):
+                break
+            total += opposite.totals[level_price]
+            if total >= needed:
+                break
+        return total
+
+    # ------------------------------------------------------------------ mutations
+    def place(
+        self,
+        *,
+        order_id: str,
+        client_order_id: str,
+        ours: bool,
+        side: Side,
+        price: Decimal,
+        size: Decimal,
+        order_type: VenueOrderType,
+        created_ms: int,
+        post_only: bool = False,
+        expires_at_ms: int | None = None,
+    ) -> PlaceResult:
+        """Validate, match and (for GTC/GTD) rest an order."""
+        error = validate_order(side, price, size, order_type, post_only, self.tick, self.min_size)
+        if error is not None:
+            return PlaceResult("rejected", (), size, error)
+        if order_id in self._orders:
+            raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
+        crosses = self.crosses(side, price)
+        if post_only and crosses:
+            return PlaceResult("rejected", (), size, INVALID_POST_ONLY_ORDER)
+        if order_type == "FOK" and (not crosses or self.available(side, price, size) < size):
+            return PlaceResult("rejected", (), size, FOK_ORDER_NOT_FILLED_ERROR)
+        order = RestingOrder(
+            order_id=order_id,
+            client_order_id=client_order_id,
+            ours=ours,
+            side=side,
+            price=price,
+            original_size=size,
+            remaining=size,
+            order_type=order_type,
+            created_ms=created_ms,
+            expires_at_ms=expires_at_ms,
+        )
+        fills = self._match(order) if crosses else ()
+        if order.remaining == _ZERO:
+            return PlaceResult("filled", fills, _ZERO)
+        if order_type not in _RESTING_TYPES:
+            return PlaceResult("killed", fills, order.remaining)
+        (self._bids if side == "BUY" else self._asks).add(order)
+        self._orders[order_id] = order
+        return PlaceResult("rested", fills, order.remaining)
+
+    def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:
+        opposite = self._asks if taker.side == "BUY" else self._bids
+        is_buy = taker.side == "BUY"
+        fills: list[Fill] = []
+        while taker.remaining > _ZERO and opposite.keys:
+            best = opposite.best()
+            assert best is not None
+            if (is_buy and best > taker.price) or (not is_buy and best < taker.price):
+                break
+            queue = opposite.levels[best]
+            while taker.remaining > _ZERO and queue:
+                maker = queue[0]
+                qty = min(maker.remaining, taker.remaining)
+                maker.remaining -= qty
+                taker.remaining -= qty
+                opposite.totals[best] -= qty
+                self.fill_count += 1
+                fills.append(
+                    Fill(
+                        token_id=self.token_id,
+                        price=best,
+                        size=qty,
+                        taker_side=taker.side,
+                        maker_order_id=maker.order_id,
+                        maker_client_order_id=maker.client_order_id,
+                        maker_ours=maker.ours,
+                        maker_remaining=maker.remaining,
+                        taker_order_id=taker.order_id,
+                        taker_client_order_id=taker.client_order_id,
+                        taker_ours=taker.ours,
+                        taker_remaining=taker.remaining,
+                    )
+                )
+                if maker.remaining == _ZERO:
+                    queue.popleft()
+                    del self._orders[maker.order_id]
+            if not queue:
+                opposite.drop_level(best)
+        return tuple(fills)
+
+    def cancel(self, order_id: str) -> RestingOrder | None:
+        """Remove a resting order; returns it (with its unfilled ``remaining``) or None."""
+        order = self._orders.pop(order_id, None)
+        if order is None:
+            return None
+        (self._bids if order.side == "BUY" else self._asks).remove(order)
+        return order
+
+    def clear(self) -> list[RestingOrder]:
+        """Remove every resting order (market resolved); returns them in id-insertion order."""
+        removed = list(self._orders.values())
+        self._orders.clear()
+        self._bids = _BookSide(is_bid=True)
+        self._asks = _BookSide(is_bid=False)
+        return removed

@@ -34,7 +34,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import InitErrorDetails
 
 __all__ = [
     "PAGING_UNAVAILABLE_CODE",
@@ -950,6 +951,30 @@ class Dispatcher:
 # --------------------------------------------------------------------------------------------
 
 
+_SECRET_CONFIG_FIELDS: Final = frozenset({"slack_webhook_url", "pagerduty_routing_key"})
+
+
+def _redact_validation_error(exc: ValidationError) -> ValidationError:
+    """A copy of ``exc`` whose per-error ``input`` never holds a secret.
+
+    ``hide_input_in_errors`` only hides inputs in ``str(exc)``; ``exc.errors()`` still carries
+    them, and error formatters (ours included) print them.
+    """
+    details: list[InitErrorDetails] = []
+    for item in exc.errors(include_url=False):
+        loc = item["loc"]
+        value: Any = item.get("input")
+        if loc and loc[0] in _SECRET_CONFIG_FIELDS:
+            value = REDACTED
+        elif isinstance(value, Mapping):
+            value = {k: (REDACTED if k in _SECRET_CONFIG_FIELDS else v) for k, v in value.items()}
+        detail: InitErrorDetails = {"type": item["type"], "loc": loc, "input": value}
+        if "ctx" in item:
+            detail["ctx"] = item["ctx"]
+        details.append(detail)
+    return ValidationError.from_exception_data(exc.title, details, hide_input=True)
+
+
 class NotifierConfig(BaseModel):
     """Notifier settings. Secrets are ``SecretStr`` and are hidden in errors and reprs."""
 
@@ -964,6 +989,35 @@ class NotifierConfig(BaseModel):
     retries: int = Field(default=3, ge=0, le=10)
     backoff_s: float = Field(default=1.0, ge=0, le=300)
     max_delay_s: float = Field(default=30.0, ge=0, le=600)
+
+    def __init__(self, **data: Any) -> None:
+        error: ValidationError | None = None
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            error = _redact_validation_error(exc)
+        if error is not None:
+            raise error  # raised outside the except block: no chained original
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> NotifierConfig:
+        error: ValidationError | None = None
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            error = _redact_validation_error(exc)
+        raise error
+
+    @classmethod
+    def model_validate_json(
+        cls, json_data: str | bytes | bytearray, **kwargs: Any
+    ) -> NotifierConfig:
+        error: ValidationError | None = None
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            error = _redact_validation_error(exc)
+        raise error
 
     @field_validator("slack_webhook_url")
     @classmethod

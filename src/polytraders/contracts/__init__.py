@@ -8,11 +8,13 @@ from pathlib import Path
 from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract
 from polytraders.contracts.events import (
     ApiDegraded,
+    Checkpoint,
     ConfigDrift,
     Incident,
     KillSwitchEvent,
     Note,
     OperatorCommand,
+    OperatorRecord,
     ReconcileMismatch,
     Scope,
 )
@@ -49,6 +51,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     ReconcileMismatch,
     ConfigDrift,
     OperatorCommand,
+    OperatorRecord,
+    Checkpoint,
     Note,
     Incident,
     BotHealthStatus,
@@ -80,6 +84,7 @@ __all__ = [
     "BookLevel",
     "BotExplanation",
     "BotHealthStatus",
+    "Checkpoint",
     "ConfigDrift",
     "Contract",
     "ExecutionPlan",
@@ -89,6 +94,7 @@ __all__ = [
     "MarketSnapshot",
     "Note",
     "OperatorCommand",
+    "OperatorRecord",
     "OrderBookSnapshot",
     "OrderIntent",
     "OrderRecord",

@@ -49,6 +49,7 @@ class ReportEnvelope(BaseModel):
     mode: str | None = None
     kill_switch: Literal["armed", "tripped"] = "armed"
     builder_code: str = BUILDER_CODE
+    config_warnings: tuple[str, ...] = ()
     payload: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("reason_code")
@@ -77,6 +78,7 @@ class ReportEnvelope(BaseModel):
         mode: str | None = None,
         kill_switch: Literal["armed", "tripped"] = "armed",
         severity: Severity | None = None,
+        config_warnings: tuple[str, ...] = (),
     ) -> ReportEnvelope:
         entry = registry().get(reason_code)
         if entry is None:
@@ -94,6 +96,7 @@ class ReportEnvelope(BaseModel):
             config_version=config_version,
             mode=mode,
             kill_switch=kill_switch,
+            config_warnings=config_warnings,
             payload=contract.to_json_dict(),
         )
 

@@ -110,3 +110,21 @@ class Incident(Contract):
     commander: str
     title: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Checkpoint(Contract):
+    """Serialised projections up to `upto_seq`, so a restart need not read from seq 1."""
+
+    kind: ClassVar[str] = "checkpoint"
+    upto_seq: int = Field(ge=0)
+    state: dict[str, Any]
+
+
+class OperatorRecord(Contract):
+    """An operator identity. Only a SHA-256 of the token is kept; the token is shown once."""
+
+    kind: ClassVar[str] = "operator"
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.@\-]+$")
+    role: Literal["admin", "operator", "approver", "reviewer", "readonly"]
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    active: bool = True

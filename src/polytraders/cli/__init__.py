@@ -1,0 +1,1 @@
+"""The `polytraders` command line: one module per command group."""

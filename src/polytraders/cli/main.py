@@ -1,0 +1,32 @@
+"""Entry point: `polytraders <group> <command>`."""
+
+from __future__ import annotations
+
+import typer
+
+from polytraders.cli import codes, journal, operators, schemas
+
+app = typer.Typer(
+    name="polytraders",
+    help="A governed trading spine for Polymarket: journaled, deterministic, auditable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(journal.app, name="journal")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(operators.app, name="operators")
+app.command("codes")(codes.codes)
+
+
+def _register_optional() -> None:
+    """Command groups added by later modules register here."""
+    from polytraders.cli import registry_cmds
+
+    registry_cmds.register(app)
+
+
+_register_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

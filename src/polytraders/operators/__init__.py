@@ -1,0 +1,1 @@
+"""Operator identities, roles and token authentication."""

@@ -1,0 +1,1 @@
+"""Bot runtime: the Bot interface, context, modes, authority enforcement, config and clock."""

@@ -1,0 +1,1 @@
+"""State as projections: folds over the journal, rebuilt after a restart from a checkpoint."""

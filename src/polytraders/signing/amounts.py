@@ -71,6 +71,11 @@ def _expected_ticks() -> str:
     return ", ".join(sorted((str(t) for t in ROUNDING_CONFIG), key=Decimal))
 
 
+def _fmt(value: Decimal) -> str:
+    """Plain notation for readable messages (``0.0000001``, not ``1E-7``)."""
+    return f"{value:f}" if abs(value.adjusted()) < 30 else str(value)
+
+
 def _require_decimal(field: str, value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise TypeError(
@@ -79,7 +84,7 @@ def _require_decimal(field: str, value: object) -> Decimal:
         )
     dec = Decimal(value)
     if not dec.is_finite():
-        raise ValueError(f"{field}={dec} is invalid: expected a finite number")
+        raise ValueError(f"{field}={_fmt(dec)} is invalid: expected a finite number")
     return dec
 
 
@@ -103,7 +108,7 @@ def rounding_config(tick: Decimal) -> RoundingConfig:
     config = ROUNDING_CONFIG.get(tick_dec)
     if config is None:
         raise ValueError(
-            f"tick={tick_dec} is not a known tick size: expected one of {_expected_ticks()}"
+            f"tick={_fmt(tick_dec)} is not a known tick size: expected one of {_expected_ticks()}"
         )
     return config
 
@@ -115,10 +120,14 @@ def validate_price(price: Decimal, tick: Decimal) -> Decimal:
     price_dec = _require_decimal("price", price)
     low, high = tick_dec, _EXACT.subtract(Decimal(1), tick_dec)
     if not low <= price_dec <= high:
-        raise ValueError(f"price={price_dec} is out of range: expected {low} <= price <= {high}")
+        raise ValueError(
+            f"price={_fmt(price_dec)} is out of range: "
+            f"expected {_fmt(low)} <= price <= {_fmt(high)}"
+        )
     if _EXACT.remainder(price_dec, tick_dec) != 0:
         raise ValueError(
-            f"price={price_dec} is off the tick grid: expected a multiple of tick={tick_dec}"
+            f"price={_fmt(price_dec)} is off the tick grid: "
+            f"expected a multiple of tick={_fmt(tick_dec)}"
         )
     return price_dec
 
@@ -131,15 +140,16 @@ def round_size(size: Decimal, tick: Decimal) -> Decimal:
     config = rounding_config(tick)
     size_dec = _require_decimal("size", size)
     if size_dec <= 0:
-        raise ValueError(f"size={size_dec} is invalid: expected size > 0")
+        raise ValueError(f"size={_fmt(size_dec)} is invalid: expected size > 0")
     try:
         rounded = _round_down(size_dec, config.size)
     except InvalidOperation:
-        raise ValueError(f"size={size_dec} is invalid: expected a size below 1e190") from None
+        raise ValueError(f"size={_fmt(size_dec)} is invalid: expected a size below 1e190") from None
     if rounded <= 0:
         raise ValueError(
-            f"size={size_dec} is invalid: expected at least {Decimal(1).scaleb(-config.size)} "
-            f"shares (sizes are rounded down to {config.size} decimals)"
+            f"size={_fmt(size_dec)} is invalid: expected at least "
+            f"{Decimal(1).scaleb(-config.size)} shares (sizes are rounded down to "
+            f"{config.size} decimals)"
         )
     return rounded
 
@@ -161,12 +171,12 @@ def to_base_units(field: str, value: Decimal) -> int:
     """Exact ``value * 10**6`` as an int; ValueError if that is not an integer or not a uint256."""
     if _decimal_places(value) > _BASE_UNIT_SCALE:
         raise ValueError(
-            f"{field}={value} is invalid: expected at most {_BASE_UNIT_SCALE} decimal places"
+            f"{field}={_fmt(value)} is invalid: expected at most {_BASE_UNIT_SCALE} decimal places"
         )
     scaled = _EXACT.scaleb(value, Decimal(_BASE_UNIT_SCALE))
     units = int(scaled)
     if not 0 < units <= UINT256_MAX:
-        raise ValueError(f"{field}={value} is invalid: expected 0 < base units <= 2**256 - 1")
+        raise ValueError(f"{field}={_fmt(value)} is invalid: expected 0 < base units <= 2**256 - 1")
     return units
 
 
@@ -187,7 +197,7 @@ def limit_order_amounts(
         collateral = _EXACT.multiply(shares, price_dec)
     except (Inexact, Rounded, InvalidOperation):
         raise ValueError(
-            f"size={size} is invalid: expected a size small enough to price exactly"
+            f"size={_fmt(shares)} is invalid: expected a size small enough to price exactly"
         ) from None
     collateral = apply_amount_rounding(collateral, config.amount)
     share_units = to_base_units("size", shares)

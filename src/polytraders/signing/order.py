@@ -216,14 +216,18 @@ class OrderSigner:
     __slots__ = ("__account",)
 
     def __init__(self, private_key: str | bytes) -> None:
+        account: LocalAccount | None
         try:
-            account: LocalAccount = Account.from_key(private_key)
+            account = Account.from_key(private_key)
         except Exception:
-            # ``from None``: the underlying error may quote the key material.
+            account = None
+        if account is None:
+            # Raised outside the handler so neither __cause__ nor __context__ links to the
+            # underlying error, which may quote the key material.
             raise ValueError(
                 "private_key is invalid: expected 32 bytes or 0x-prefixed 64 hex chars "
                 "(value withheld)"
-            ) from None
+            )
         self.__account = account
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Bots, one module per registry id: `risk.kill_switch` lives in `bots/risk/kill_switch.py`."""

@@ -1,0 +1,1 @@
+"""gov-family bots."""

@@ -1,0 +1,1 @@
+"""sec-family bots."""

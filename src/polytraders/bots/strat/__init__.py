@@ -1,0 +1,1 @@
+"""strat-family bots."""

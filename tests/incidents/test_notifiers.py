@@ -266,6 +266,39 @@ def test_retry_after_http_date_falls_back_to_backoff(
     assert sleeps.delays == [0.25]
 
 
+def test_retry_after_is_honoured_on_503(
+    receiver: Receiver, sleeps: SleepRecorder, notice: Notice
+) -> None:
+    receiver.script(receiver.reply(503, {"Retry-After": "7"}), 202)
+    result = pagerduty(receiver, sleeps, backoff_s=0.25).send(notice)
+    assert result.ok and result.attempts == 2
+    assert sleeps.delays == [7.0]
+
+
+def test_retries_zero_means_one_attempt(
+    receiver: Receiver, sleeps: SleepRecorder, notice: Notice
+) -> None:
+    receiver.default = receiver.reply(500)
+    result = pagerduty(receiver, sleeps, retries=0).send(notice)
+    assert (result.ok, result.attempts, result.status) == (False, 1, 500)
+    assert sleeps.delays == []
+
+
+def test_lone_surrogates_and_control_characters_are_delivered(
+    tmp_path: Path,
+    receiver: Receiver,
+    slack_receiver: Receiver,
+    sleeps: SleepRecorder,
+    make_notice: MakeNotice,
+) -> None:
+    odd = make_notice(title="bad \ud800 title", body="nul \x00 and \udfff", fields={"\ud83d": "x"})
+    assert pagerduty(receiver, sleeps).send(odd).ok
+    assert slack(slack_receiver, sleeps).send(odd).ok
+    assert FileChannel(tmp_path / "c.jsonl").send(odd).ok
+    assert receiver.bodies[0]["payload"]["summary"] == "[P0] bad \ufffd title"
+    assert read_lines(tmp_path / "c.jsonl")[0]["body"] == "nul \x00 and \ufffd"
+
+
 def test_pagerduty_400_is_not_retried(
     receiver: Receiver, sleeps: SleepRecorder, notice: Notice
 ) -> None:
@@ -697,6 +730,41 @@ def test_config_errors_do_not_echo_secrets(tmp_path: Path) -> None:
     assert_no_secret(
         str(info.value), repr(info.value), json.dumps(info.value.errors(), default=str)
     )
+    assert {e["loc"][0] for e in info.value.errors()} == {"slack_webhook_url", "retries"}
+
+
+@pytest.mark.parametrize("how", ["init", "validate", "validate_json"])
+def test_config_errors_with_whole_input_do_not_echo_secrets(how: str) -> None:
+    # A missing required field makes pydantic report the whole input mapping as "input".
+    data = {
+        "slack_webhook_url": "https://hooks.slack.com" + SLACK_PATH,
+        "pagerduty_routing_key": ROUTING_KEY,
+    }
+    with pytest.raises(ValidationError) as info:
+        if how == "init":
+            NotifierConfig(**data)
+        elif how == "validate":
+            NotifierConfig.model_validate(data)
+        else:
+            NotifierConfig.model_validate_json(json.dumps(data))
+    [error] = info.value.errors()
+    assert error["type"] == "missing" and error["loc"] == ("channel_path",)
+    assert_no_secret(str(info.value), repr(info.value), repr(info.value.errors()))
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_config_accepts_plain_strings_and_hides_them(tmp_path: Path) -> None:
+    config = NotifierConfig.model_validate(
+        {
+            "channel_path": str(tmp_path / "c.jsonl"),
+            "slack_webhook_url": "https://hooks.slack.com" + SLACK_PATH,
+            "pagerduty_routing_key": ROUTING_KEY,
+        }
+    )
+    assert config.pagerduty_routing_key is not None
+    assert config.pagerduty_routing_key.get_secret_value() == ROUTING_KEY
+    assert_no_secret(repr(config), config.model_dump_json())
+    assert build_dispatcher(config).slack is not None
 
 
 # --------------------------------------------------------------------------------------------
@@ -756,7 +824,13 @@ def test_secrets_never_appear_in_results_reprs_errors_or_logs(
 # Property: any Notice renders to valid payloads
 # --------------------------------------------------------------------------------------------
 
-_any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=300)
+# Any code point, including lone surrogates and the characters Slack treats specially.
+_alphabet = st.one_of(
+    st.characters(),
+    st.characters(categories=["Cs"]),
+    st.sampled_from(list("<>&*_`\n\t\x00 ")),
+)
+_any_text = st.text(alphabet=_alphabet, max_size=300)
 _nonblank = _any_text.filter(lambda s: bool(s.strip()))
 
 notices = st.builds(

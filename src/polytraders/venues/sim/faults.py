@@ -187,9 +187,7 @@ class FaultPlan:
     def post_only_mode(self, *, start_ms: int, end_ms: int | None) -> FaultPlan:
         """The CLOB's post-restart window: non-post-only submits raise 503 ``post_only_mode``."""
         return self.add(
-            TransportFault(
-                "submit", 503, POST_ONLY_MODE_CODE, None, start_ms, end_ms, None, True
-            )
+            TransportFault("submit", 503, POST_ONLY_MODE_CODE, None, start_ms, end_ms, None, True)
         )
 
     def latency(self, delay_ms: int, *, start_ms: int = 0, end_ms: int | None = None) -> FaultPlan:

@@ -1,0 +1,289 @@
+"""Seeded synthetic binary markets: identities, a mean-reverting fair value, background
+liquidity and other traders' aggressive flow.
+
+What:
+- ``market_ids(seed, index)`` derives a market's condition id (``0x`` + 64 hex) and its YES/NO
+  token ids (uint256 decimal strings, like Polymarket's) from sha256 of the seed, so scenario
+  code can name a market before the venue exists.
+- ``generate_markets(seed, n, rng)`` draws every other parameter (tick 0.01 or 0.001, cluster,
+  neg-risk flag, fair-value process, spread and ladder shape, per-price liquidity sizes) from
+  the one ``random.Random`` it is given.
+- ``SyntheticMarket.step`` advances one time step: the YES fair value follows an
+  Ornstein-Uhlenbeck-like process on the probability (clamped to [0.03, 0.97]), the mid is
+  quantized to the tick, both books' background ladders are refreshed around it (NO mid =
+  1 - YES mid), and with a configurable rate another trader sends a FAK that sweeps part of the
+  ladder - hitting our resting orders too when they are at the front.
+
+Why: the OLM and strategies need markets that move, where resting orders get filled (and picked
+off when the price moves through them), reproducibly from a seed.
+
+Determinism: every random draw comes from the ``rng`` argument, in a fixed order.  Floats are
+used only inside the random walk; the walk's value is quantized to the tick before it touches
+any price, and every price and size is a ``Decimal``.
+
+Ladder cost: level sizes are a fixed function of the price (a per-token table drawn once), so
+when the mid moves one tick only the ladder's end levels change; and a token whose mid did not
+move and whose book saw no trade since the last refresh is skipped entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from polytraders.venues.base import MarketInfo, Side
+from polytraders.venues.sim.book import Fill, OrderBook
+
+CLUSTERS: Final[tuple[str, ...]] = ("politics", "sports", "crypto", "macro", "culture")
+_SUBJECTS: Final[dict[str, tuple[str, ...]]] = {
+    "politics": ("the incumbent win re-election", "the bill pass the senate", "turnout top 60%"),
+    "sports": ("the home side win the final", "the record fall this season", "the match go long"),
+    "crypto": ("BTC close above its high", "the ETF see net inflows", "the fork ship on time"),
+    "macro": ("the central bank cut rates", "CPI print above 3%", "unemployment rise"),
+    "culture": ("the film top the box office", "the album go platinum", "the show be renewed"),
+}
+MIN_SIZE: Final = Decimal(5)
+_TICKS: Final[tuple[Decimal, Decimal]] = (Decimal("0.01"), Decimal("0.001"))
+_MID_LO: Final = 0.03
+_MID_HI: Final = 0.97
+_ONE: Final = Decimal(1)
+_ZERO: Final = Decimal(0)
+
+
+def _sha(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def market_ids(seed: int, index: int) -> tuple[str, str, str]:
+    """(condition_id, yes_token, no_token) of market ``index`` for ``seed``."""
+    base = f"polytraders-sim/{seed}/market/{index}"
+    condition_id = "0x" + _sha(base).hex()
+    yes_token = str(int.from_bytes(_sha(base + "/YES"), "big"))
+    no_token = str(int.from_bytes(_sha(base + "/NO"), "big"))
+    return condition_id, yes_token, no_token
+
+
+@dataclass(frozen=True, slots=True)
+class FairValueParams:
+    """OU parameters on the YES probability; time unit is seconds."""
+
+    mu: float
+    theta: float
+    sigma: float
+
+
+@dataclass(frozen=True, slots=True)
+class LadderShape:
+    """Background quotes: best level ``half_spread`` ticks from the mid, then ``depth`` levels
+    ``level_step`` ticks apart."""
+
+    half_spread: int
+    level_step: int
+    depth: int
+
+
+class SyntheticMarket:
+    """One binary market's generator state (fair value, background orders, flow)."""
+
+    def __init__(
+        self,
+        info: MarketInfo,
+        fair: FairValueParams,
+        ladder: LadderShape,
+        start_prob: float,
+        yes_sizes: Sequence[Decimal],
+        no_sizes: Sequence[Decimal],
+        flow_per_minute: float,
+    ) -> None:
+        self.info = info
+        self.fair = fair
+        self.ladder = ladder
+        self.flow_per_minute = flow_per_minute
+        self._prob = start_prob
+        self._tick_f = float(info.tick)
+        self.mid = self._quantize(start_prob)
+        # Index i holds the background size at price i * tick.
+        self._sizes = {info.yes_token: yes_sizes, info.no_token: no_sizes}
+        # Our background orders per token: (side, price) -> order id.
+        self._bg: dict[str, dict[tuple[Side, Decimal], str]] = {
+            info.yes_token: {},
+            info.no_token: {},
+        }
+        # (mid, book fill_count) at the last refresh, to skip no-op refreshes.
+        self._refreshed: dict[str, tuple[Decimal, int]] = {}
+        self._next_id = 0
+
+    def _quantize(self, prob: float) -> Decimal:
+        tick = self.info.tick
+        mid = Decimal(round(prob / self._tick_f)) * tick
+        low = Decimal(math.ceil(_MID_LO / self._tick_f)) * tick
+        high = Decimal(math.floor(_MID_HI / self._tick_f)) * tick
+        return min(max(mid, low), high)
+
+    def _new_id(self) -> str:
+        self._next_id += 1
+        return f"bg-{self.info.condition_id[2:10]}-{self._next_id}"
+
+    def mid_of(self, token_id: str) -> Decimal:
+        return self.mid if token_id == self.info.yes_token else _ONE - self.mid
+
+    def populate(self, yes_book: OrderBook, no_book: OrderBook, t_ms: int) -> list[Fill]:
+        """Lay down the initial ladders."""
+        return self._refresh(yes_book, t_ms) + self._refresh(no_book, t_ms)
+
+    def step(
+        self,
+        t_ms: int,
+        dt_ms: int,
+        yes_book: OrderBook,
+        no_book: OrderBook,
+        rng: random.Random,
+    ) -> list[Fill]:
+        """Advance the fair value by ``dt_ms`` and let the world trade; returns all matches."""
+        dt = dt_ms / 1000.0
+        fair = self.fair
+        self._prob += fair.theta * (fair.mu - self._prob) * dt + fair.sigma * math.sqrt(
+            dt
+        ) * rng.gauss(0.0, 1.0)
+        self._prob = min(max(self._prob, _MID_LO), _MID_HI)
+        self.mid = self._quantize(self._prob)
+        fills = self._refresh(yes_book, t_ms)
+        fills += self._refresh(no_book, t_ms)
+        flow_p = self.flow_per_minute * dt / 60.0
+        fills += self._flow(yes_book, t_ms, flow_p, rng)
+        fills += self._flow(no_book, t_ms, flow_p, rng)
+        return fills
+
+    def clear(self) -> None:
+        """Forget background orders (the venue emptied the books on resolution)."""
+        for orders in self._bg.values():
+            orders.clear()
+        self._refreshed.clear()
+
+    def _desired(self, token_id: str) -> dict[tuple[Side, Decimal], Decimal]:
+        tick = self.info.tick
+        mid = self.mid_of(token_id)
+        sizes = self._sizes[token_id]
+        shape = self.ladder
+        low, high = tick, _ONE - tick
+        out: dict[tuple[Side, Decimal], Decimal] = {}
+        for k in range(shape.depth):
+            offset = (shape.half_spread + k * shape.level_step) * tick
+            bid = mid - offset
+            if bid >= low:
+                out[("BUY", bid)] = sizes[int(bid / tick)]
+            ask = mid + offset
+            if ask <= high:
+                out[("SELL", ask)] = sizes[int(ask / tick)]
+        return out
+
+    def _refresh(self, book: OrderBook, t_ms: int) -> list[Fill]:
+        token = book.token_id
+        key = (self.mid_of(token), book.fill_count)
+        if self._refreshed.get(token) == key:
+            return []
+        desired = self._desired(token)
+        current = self._bg[token]
+        for level, order_id in list(current.items()):
+            order = book.order(order_id)
+            if order is None:  # fully taken by someone
+                del current[level]
+            elif desired.get(level) != order.remaining:
+                book.cancel(order_id)
+                del current[level]
+        fills: list[Fill] = []
+        for level, size in desired.items():
+            if level in current:
+                continue
+            side, price = level
+            order_id = self._new_id()
+            # A new background quote may cross one of our stale orders: that is a real fill
+            # for us (the price moved through our quote), so place it through the matcher.
+            result = book.place(
+                order_id=order_id,
+                client_order_id=order_id,
+                ours=False,
+                side=side,
+                price=price,
+                size=size,
+                order_type="GTC",
+                created_ms=t_ms,
+            )
+            fills.extend(result.fills)
+            if result.status == "rested":
+                current[level] = order_id
+        self._refreshed[token] = (key[0], book.fill_count)
+        return fills
+
+    def _flow(self, book: OrderBook, t_ms: int, p: float, rng: random.Random) -> list[Fill]:
+        if rng.random() >= p:
+            return []
+        side: Side = "BUY" if rng.random() < 0.5 else "SELL"
+        size = Decimal(rng.randrange(5, 80))
+        tick = self.info.tick
+        reach = (self.ladder.half_spread + self.ladder.level_step * 2) * tick
+        mid = self.mid_of(book.token_id)
+        limit = min(mid + reach, _ONE - tick) if side == "BUY" else max(mid - reach, tick)
+        # Marketable orders must be worth $1 at their limit.
+        size = max(size, Decimal(math.ceil(_ONE / limit)))
+        order_id = self._new_id()
+        result = book.place(
+            order_id=order_id,
+            client_order_id=order_id,
+            ours=False,
+            side=side,
+            price=limit,
+            size=size,
+            order_type="FAK",
+            created_ms=t_ms,
+        )
+        return list(result.fills)
+
+
+def generate_markets(
+    seed: int, n_markets: int, rng: random.Random, *, flow_per_minute: float = 3.0
+) -> list[SyntheticMarket]:
+    """Build ``n_markets`` markets; identities from sha256(seed), the rest from ``rng``."""
+    markets: list[SyntheticMarket] = []
+    for index in range(n_markets):
+        condition_id, yes_token, no_token = market_ids(seed, index)
+        tick = _TICKS[0] if rng.random() < 0.7 else _TICKS[1]
+        cluster = CLUSTERS[rng.randrange(len(CLUSTERS))]
+        subjects = _SUBJECTS[cluster]
+        subject = subjects[rng.randrange(len(subjects))]
+        neg_risk = rng.random() < 0.2
+        info = MarketInfo(
+            condition_id=condition_id,
+            question=f"Synthetic market {index}: will {subject}?",
+            yes_token=yes_token,
+            no_token=no_token,
+            tick=tick,
+            min_size=MIN_SIZE,
+            neg_risk=neg_risk,
+            status="open",
+            cluster=cluster,
+        )
+        fair = FairValueParams(
+            mu=rng.uniform(0.15, 0.85),
+            theta=1.0 / rng.uniform(120.0, 900.0),
+            sigma=rng.uniform(0.0008, 0.003),
+        )
+        start_prob = min(max(fair.mu + rng.gauss(0.0, 0.05), _MID_LO), _MID_HI)
+        if tick == _TICKS[0]:
+            ladder = LadderShape(half_spread=rng.randint(1, 2), level_step=1, depth=5)
+        else:
+            ladder = LadderShape(
+                half_spread=rng.randint(3, 10), level_step=rng.randint(2, 5), depth=5
+            )
+        grid = int(_ONE / tick) + 1
+        yes_sizes = [Decimal(rng.randrange(20, 201)) for _ in range(grid)]
+        no_sizes = [Decimal(rng.randrange(20, 201)) for _ in range(grid)]
+        markets.append(
+            SyntheticMarket(info, fair, ladder, start_prob, yes_sizes, no_sizes, flow_per_minute)
+        )
+    return markets

@@ -32,7 +32,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_typing import Hash32
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import is_checksum_address, to_checksum_address
 
 from polytraders.signing.amounts import SideName, limit_order_amounts
 from polytraders.signing.constants import (
@@ -68,6 +68,7 @@ __all__ = [
     "verifying_contract",
 ]
 
+_ADDRESS_RE: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 _BYTES32_RE: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _DECIMAL_ID_RE: Final = re.compile(r"[1-9][0-9]*")
 _HEX_RE: Final = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
@@ -104,8 +105,15 @@ def _require_int(field: str, value: object, low: int, high: int) -> int:
 
 
 def _checksum(field: str, value: object) -> str:
-    if not isinstance(value, str) or not is_address(value) or not value.startswith("0x"):
-        _fail(field, value, "a 0x-prefixed 20-byte address (EIP-55 checksum if mixed case)")
+    """EIP-55 form of a 0x hex address; a mixed-case input must already carry a valid checksum.
+
+    (eth-utils 6 ``is_address`` no longer checks mixed-case checksums, so it is done here.)
+    """
+    if not isinstance(value, str) or _ADDRESS_RE.fullmatch(value) is None:
+        _fail(field, value, "a 0x-prefixed 20-byte hex address")
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+        _fail(field, value, "a valid EIP-55 checksum (or an all-lower/upper-case address)")
     return to_checksum_address(value)
 
 

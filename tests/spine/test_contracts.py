@@ -1,0 +1,139 @@
+"""Contracts: property-based round trips, exactness, and readable validation errors."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from polytraders.contracts import (
+    CONTRACTS,
+    KillSwitchEvent,
+    OrderIntent,
+    RiskConstraints,
+    RiskVote,
+    Scope,
+    export_schemas,
+)
+from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.errors import describe_validation_error
+
+HEX64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).map(lambda s: "0x" + s)
+IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=8, max_size=40)
+PRICES = st.integers(min_value=1, max_value=9999).map(lambda n: Decimal(n) / Decimal(10000))
+SIZES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2)
+
+intents = st.builds(
+    OrderIntent,
+    intent_id=IDS,
+    correlation_id=IDS,
+    strategy_id=st.sampled_from(["strat.maker_tight", "s1"]),
+    market_id=HEX64,
+    token_id=st.integers(min_value=0, max_value=2**256 - 1).map(str),
+    outcome=st.sampled_from(["YES", "NO"]),
+    side=st.sampled_from(["BUY", "SELL"]),
+    order_type=st.sampled_from(["LIMIT", "GTC", "FOK", "IOC", "POST_ONLY"]),
+    price=PRICES,
+    size=SIZES,
+    emitted_at_ms=st.integers(min_value=0, max_value=2**53),
+    reduce_only=st.booleans(),
+)
+
+
+@settings(max_examples=150)
+@given(intents)
+def test_order_intent_round_trips_through_json(intent: OrderIntent) -> None:
+    data = json.loads(intent.model_dump_json())
+    assert isinstance(data["price"], str)  # exact: never a binary float on the wire
+    back = OrderIntent.model_validate(data)
+    assert back == intent
+    assert back.notional == intent.price * intent.size
+
+
+@settings(max_examples=100)
+@given(intents, st.sampled_from(["APPROVE", "REJECT", "WARNING_ONLY"]))
+def test_vote_and_envelope_round_trip(intent: OrderIntent, decision: str) -> None:
+    vote = RiskVote(guard_id="risk.x", intent_id=intent.intent_id, decision=decision,  # type: ignore[arg-type]
+                    reason_code="RISK_APPROVED", message="m")
+    env = ReportEnvelope.wrap(vote, actor=Actor(kind="bot", id="risk.x"),
+                              reason_code="RISK_APPROVED", ts_ms=intent.emitted_at_ms,
+                              correlation_id=intent.correlation_id)
+    again = ReportEnvelope.model_validate(json.loads(env.model_dump_json()))
+    assert again == env
+    assert again.decode() == vote
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_price_outside_open_unit_interval_is_refused(p: Decimal) -> None:
+    ok = Decimal(0) < p < Decimal(1) and p == p.quantize(Decimal("0.0001"))
+    kwargs = dict(intent_id="oi_abcdefgh", correlation_id="corr_abcdefgh", strategy_id="s",
+                  market_id="0x" + "a" * 64, token_id="1", outcome="YES", side="BUY",
+                  price=p, size=Decimal(5), emitted_at_ms=0)
+    if ok:
+        assert OrderIntent(**kwargs).price == p  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ValidationError):
+            OrderIntent(**kwargs)  # type: ignore[arg-type]
+
+
+def test_floats_never_become_prices_silently() -> None:
+    with pytest.raises(ValidationError):
+        OrderIntent(intent_id="oi_abcdefgh", correlation_id="corr_abcdefgh", strategy_id="s",
+                    market_id="0x" + "a" * 64, token_id="1", outcome="YES", side="BUY",
+                    price=0.1 + 0.2, size=Decimal(5), emitted_at_ms=0)  # type: ignore[arg-type]
+
+
+def test_error_message_names_field_value_and_expectation() -> None:
+    with pytest.raises(ValidationError) as info:
+        OrderIntent.model_validate({"intent_id": "oi_abcdefgh", "correlation_id": "corr_abcdefgh",
+                                    "strategy_id": "s", "market_id": "0xnothex", "token_id": "1",
+                                    "outcome": "YES", "side": "HOLD", "price": "1.5", "size": "-1",
+                                    "emitted_at_ms": 0})
+    text = describe_validation_error("order intent", info.value)
+    assert "market_id" in text and "side" in text and "'HOLD'" in text and "price" in text
+    assert "\n" not in text
+
+
+def test_unknown_fields_and_mutation_refused() -> None:
+    scope = Scope()
+    with pytest.raises(ValidationError):
+        Scope(scope="global", value="*", surprise=1)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        scope.value = "x"  # type: ignore[misc]
+
+
+def test_reshape_requires_constraints() -> None:
+    with pytest.raises(ValidationError):
+        RiskVote(guard_id="g", intent_id="i", decision="RESHAPE_REQUIRED", reason_code="RISK_APPROVED",
+                 message="m")
+    RiskVote(guard_id="g", intent_id="i", decision="RESHAPE_REQUIRED", reason_code="RISK_APPROVED",
+             message="m", constraints=RiskConstraints(max_size=Decimal(5)))
+
+
+def test_envelope_refuses_unregistered_code_and_unknown_kind() -> None:
+    with pytest.raises(Exception, match="not in the registry"):
+        ReportEnvelope.wrap(Scope(), actor=Actor(kind="system", id="t"), reason_code="RISK_MADE_UP",
+                            ts_ms=0)
+    with pytest.raises(ValidationError):
+        ReportEnvelope(kind="nonsense", actor=Actor(kind="system", id="t"),
+                       reason_code="GOV_RUN_STARTED", severity="INFO", ts_ms=0)  # type: ignore[arg-type]
+
+
+def test_killswitch_event_carries_cause() -> None:
+    ev = KillSwitchEvent(event="tripped", trip_id="ks_1", trigger="drawdown_intraday", scope=Scope(),
+                         observed=Decimal("5.2"), threshold=Decimal("5"), caused_by_seq=42, at_ms=1)
+    assert KillSwitchEvent.model_validate_json(ev.model_dump_json()) == ev
+
+
+def test_schema_export_writes_one_valid_schema_per_contract(tmp_path: Path) -> None:
+    paths = export_schemas(tmp_path)
+    assert len(paths) == len(CONTRACTS) + 1
+    for p in paths:
+        schema = json.loads(p.read_text())
+        assert schema["$schema"].endswith("2020-12/schema")
+        assert schema["type"] == "object"

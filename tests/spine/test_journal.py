@@ -1,0 +1,148 @@
+"""Journal: hash chain, tamper detection at the exact seq, multi-process appends, checkpoints."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from polytraders.contracts import Note
+from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.errors import JournalCorruptError
+from polytraders.journal import GENESIS_HASH, SqliteJournal
+
+ACTOR = Actor(kind="system", id="test")
+
+
+def env(i: int, corr: str | None = None) -> ReportEnvelope:
+    return ReportEnvelope.wrap(Note(detail={"i": i}), actor=ACTOR, reason_code="GOV_MARKET_DATA",
+                               ts_ms=1_000 + i, correlation_id=corr)
+
+
+def fill(path: Path, n: int) -> None:
+    with SqliteJournal(path) as j:
+        for i in range(n):
+            j.append(env(i, corr=f"corr-{i % 3:04d}"))
+
+
+def test_empty_journal_head_is_genesis(tmp_path: Path) -> None:
+    with SqliteJournal(tmp_path / "j.db") as j:
+        assert j.head() == (0, GENESIS_HASH)
+        assert j.verify().ok
+
+
+def test_entries_chain_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    fill(path, 10)
+    with SqliteJournal(path) as j:
+        entries = list(j.read())
+        assert [e.seq for e in entries] == list(range(1, 11))
+        assert entries[0].prev_hash == GENESIS_HASH
+        for a, b in zip(entries, entries[1:], strict=False):
+            assert b.prev_hash == a.hash
+        assert j.head() == (10, entries[-1].hash)
+        assert [e.envelope.payload["detail"]["i"] for e in j.read(correlation_id="corr-0001")] == [1, 4, 7]
+        result = j.verify()
+        assert result.ok and result.entries == 10 and result.head_hash == entries[-1].hash
+
+
+COLUMNS = ("hash", "body", "kind", "actor", "correlation_id")
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("target", [1, 4, 7])
+def test_flipping_any_byte_fails_verify_at_that_seq(tmp_path: Path, column: str, target: int) -> None:
+    path = tmp_path / "j.db"
+    fill(path, 7)
+    db = sqlite3.connect(path)
+    (raw,) = db.execute(f"SELECT {column} FROM journal WHERE seq = ?", (target,)).fetchone()
+    data = bytearray(raw)
+    # flip a byte in the middle and one at each end: every position must be caught
+    for pos in {0, len(data) // 2, len(data) - 1}:
+        tampered = bytearray(data)
+        tampered[pos] ^= 0x01
+        db.execute(f"UPDATE journal SET {column} = ? WHERE seq = ?", (bytes(tampered), target))
+        db.commit()
+        with SqliteJournal(path) as j:
+            result = j.verify()
+        assert not result.ok, (column, pos)
+        assert result.first_bad_seq == target, (column, pos, result)
+    db.execute(f"UPDATE journal SET {column} = ? WHERE seq = ?", (bytes(data), target))
+    db.commit()
+    with SqliteJournal(path) as j:
+        assert j.verify().ok
+
+
+def test_tampered_ts_and_deleted_row_are_found(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    fill(path, 5)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE journal SET ts_ms = ts_ms + 1 WHERE seq = 3")
+    db.commit()
+    with SqliteJournal(path) as j:
+        assert j.verify().first_bad_seq == 3
+    db.execute("UPDATE journal SET ts_ms = ts_ms - 1 WHERE seq = 3")
+    db.execute("DELETE FROM journal WHERE seq = 2")
+    db.commit()
+    with SqliteJournal(path) as j:
+        assert j.verify().first_bad_seq == 2
+
+
+def _appender(path: str, worker: int, n: int) -> None:
+    j = SqliteJournal(path)
+    for i in range(n):
+        j.append(ReportEnvelope.wrap(Note(detail={"w": worker, "i": i}), actor=ACTOR,
+                                     reason_code="GOV_MARKET_DATA", ts_ms=i),
+                 durable=(i % 7 == 0))
+        if i % 25 == 0:
+            j.flush()
+    j.close()
+
+
+def test_two_processes_appending_keep_one_valid_chain(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    SqliteJournal(path).close()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_appender, args=(str(path), w, 300)) for w in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with SqliteJournal(path) as j:
+        result = j.verify()
+        assert result.ok and result.entries == 600
+        seen = {(e.envelope.payload["detail"]["w"], e.envelope.payload["detail"]["i"]) for e in j.read()}
+    assert len(seen) == 600
+    # each worker's own entries stay in its own order
+    with SqliteJournal(path) as j:
+        for w in (1, 2):
+            own = [e.envelope.payload["detail"]["i"] for e in j.read() if e.envelope.payload["detail"]["w"] == w]
+            assert own == list(range(300))
+
+
+def test_uncommitted_group_is_not_visible_until_flush_and_durable_commits(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    writer = SqliteJournal(path, batch_size=1000)
+    writer.append(env(1))
+    with SqliteJournal(path) as reader:
+        assert reader.count() == 0
+    writer.append(env(2), durable=True)
+    with SqliteJournal(path) as reader:
+        assert reader.count() == 2
+    writer.close()
+
+
+def test_not_a_journal_file_gives_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(JournalCorruptError) as info:
+        SqliteJournal(bogus).verify()
+    assert "not a readable Polytraders journal" in str(info.value)
+
+
+def test_missing_file_without_create(tmp_path: Path) -> None:
+    with pytest.raises(JournalCorruptError, match="does not exist"):
+        SqliteJournal(tmp_path / "nope.db", create=False)

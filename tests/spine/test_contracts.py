@@ -137,3 +137,11 @@ def test_schema_export_writes_one_valid_schema_per_contract(tmp_path: Path) -> N
         schema = json.loads(p.read_text())
         assert schema["$schema"].endswith("2020-12/schema")
         assert schema["type"] == "object"
+
+
+@settings(max_examples=50)
+@given(intents)
+def test_hand_written_envelope_dict_matches_pydantic(intent: OrderIntent) -> None:
+    env = ReportEnvelope.wrap(intent, actor=Actor(kind="bot", id="strat.x"),
+                              reason_code="STRAT_EDGE_DETECTED", ts_ms=5, config_warnings=("a",))
+    assert env.to_json_dict() == env.model_dump(mode="json")

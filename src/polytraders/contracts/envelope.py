@@ -105,7 +105,23 @@ class ReportEnvelope(BaseModel):
         return _KINDS[self.kind].model_validate(self.payload)
 
     def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The envelope as JSON-native data. Written out by hand because this is the journal's
+        hot path; `payload` is already JSON-native (it is built by `wrap` or read from JSON)."""
+        return {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
+            "actor": {"kind": self.actor.kind, "id": self.actor.id},
+            "reason_code": self.reason_code,
+            "severity": self.severity.value,
+            "ts_ms": self.ts_ms,
+            "correlation_id": self.correlation_id,
+            "config_version": self.config_version,
+            "mode": self.mode,
+            "kill_switch": self.kill_switch,
+            "builder_code": self.builder_code,
+            "config_warnings": list(self.config_warnings),
+            "payload": self.payload,
+        }
 
 
 class _KindTable(dict[str, type[Contract]]):

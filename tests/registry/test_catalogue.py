@@ -34,10 +34,16 @@ EXPECTED_LAYER_COUNTS: dict[str, int] = {
     "intelligence": 17,
     "discovery": 6,
     "strategy": 20,
-    "risk": 19,
+    "risk": 20,  # includes WalletFundingGuard, which runs as a Risk guardrail
     "execution": 11,
-    "security": 9,
+    "security": 8,  # the guide files WalletFundingGuard here (slot 5.9)
     "governance": 17,
+}
+# Slots filled per layer of the guide, counting each bot under the layer the guide files it in.
+EXPECTED_SPEC_SLOT_COUNTS: dict[str, int] = {
+    **EXPECTED_LAYER_COUNTS,
+    "risk": 19,
+    "security": 9,
 }
 EXPECTED_TOTAL = 99
 
@@ -58,7 +64,7 @@ DESIGN_IDS = (
     "risk.market_halt_guard",
     "risk.compliance_gate",
     "risk.exposure_guard",
-    "sec.wallet_funding_guard",
+    "risk.wallet_funding_guard",
 )
 
 KNOWN_ALIASES = {
@@ -73,7 +79,7 @@ KNOWN_ALIASES = {
     "risk.exposureguard": "risk.exposure_guard",
     "risk.settlementexposureguard": "risk.exposure_guard",
     "risk.marketqualityguard": "disc.market_quality_ranker",
-    "risk.wallet_funding_guard": "sec.wallet_funding_guard",
+    "sec.wallet_funding_guard": "risk.wallet_funding_guard",
     "exec.smartrouter": "exec.smart_router",
     "exec.orderlifecyclemanager": "exec.order_lifecycle_manager",
     "strat.maker-tight": "strat.maker_tight",
@@ -112,8 +118,31 @@ def test_total_count() -> None:
 def test_per_layer_counts() -> None:
     counts = Counter(entry.layer for entry in load_catalogue())
     assert dict(counts) == EXPECTED_LAYER_COUNTS
-    for layer, count in counts.items():
+    slots = Counter(entry.spec_layer_of for entry in load_catalogue())
+    assert dict(slots) == EXPECTED_SPEC_SLOT_COUNTS
+    for layer, count in slots.items():
         assert count <= SPEC_LAYER_COUNTS[layer]
+
+
+def test_wallet_funding_guard_runs_as_risk_guardrail() -> None:
+    entry = next(e for e in load_catalogue() if e.id == "risk.wallet_funding_guard")
+    assert (entry.layer, entry.family, entry.bot_class) == ("risk", "risk", "Guardrail")
+    assert entry.spec_layer == "security"
+    assert entry.spec_layer_of == "security"
+    assert entry.number == "5.9"
+    assert "sec.wallet_funding_guard" in entry.aliases
+    assert resolve_bot_id("sec.wallet_funding_guard") == "risk.wallet_funding_guard"
+    # only this documented exception runs outside its guide layer
+    assert [e.id for e in load_catalogue() if e.spec_layer is not None] == [entry.id]
+
+
+def test_spec_layer_exception_is_validated() -> None:
+    ok = _entry_dict(number="5.9", spec_layer="security")
+    assert parse_catalogue(orjson.dumps([ok]))[0].spec_layer_of == "security"
+    with pytest.raises(CatalogueError, match="outside the security range"):
+        parse_catalogue(orjson.dumps([_entry_dict(number="1.1", spec_layer="security")]))
+    with pytest.raises(CatalogueError, match="spec_layer is only for"):
+        parse_catalogue(orjson.dumps([_entry_dict(spec_layer="risk")]))
 
 
 def test_ids_unique_and_well_formed() -> None:
@@ -283,3 +312,8 @@ def test_resolve_tolerates_case_and_separator(pair: tuple[str, str]) -> None:
     bot_id, spelling = pair
     assert resolve_bot_id(spelling) == bot_id
     assert resolve_bot_id(resolve_bot_id(spelling)) == bot_id
+
+
+def test_catalogue_is_listed_in_layer_order() -> None:
+    positions = [LAYER_ORDER.index(entry.layer) for entry in load_catalogue()]
+    assert positions == sorted(positions)

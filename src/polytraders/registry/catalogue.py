@@ -9,6 +9,12 @@ surfaces it reads.
 The guide's library has 109 slots (see ``SPEC_LAYER_COUNTS``) but only the bots that could be
 identified by name are catalogued; unnamed slots are not invented.
 
+A bot may run in a different layer from the one whose slot the guide files it under: the order
+path runs WalletFundingGuard (guide slot 5.9, Security) as the Risk guardrail
+``risk.wallet_funding_guard``. Such an entry records the guide's layer in ``spec_layer``; its
+spec number is checked against that layer, and ``spec_layer_of`` gives the layer whose slot it
+fills, so slot accounting against ``SPEC_LAYER_COUNTS`` stays right.
+
 Public API:
 
 * ``load_catalogue()`` -- every entry, validated and cached, in layer order.
@@ -159,6 +165,8 @@ class CatalogueEntry(BaseModel):
     id: _BotId
     aliases: tuple[_Alias, ...] = ()
     number: _Number | None = None
+    spec_layer: Layer | None = None
+    """The guide's layer when it differs from the layer the bot runs in (None: the same)."""
     name: _Text
     layer: Layer
     family: Family
@@ -183,11 +191,19 @@ class CatalogueEntry(BaseModel):
             raise ValueError(f"{self.id}: the canonical id must not be listed as an alias")
         if len(set(self.aliases)) != len(self.aliases):
             raise ValueError(f"{self.id}: duplicate aliases")
-        if self.number is not None and self.number[0] != _SPEC_DIGIT_BY_LAYER[self.layer]:
+        if self.spec_layer == self.layer:
+            raise ValueError(f"{self.id}: spec_layer is only for a layer other than {self.layer!r}")
+        slot_layer = self.spec_layer_of
+        if self.number is not None and self.number[0] != _SPEC_DIGIT_BY_LAYER[slot_layer]:
             raise ValueError(
-                f"{self.id}: spec number {self.number} is outside the {self.layer} range"
+                f"{self.id}: spec number {self.number} is outside the {slot_layer} range"
             )
         return self
+
+    @property
+    def spec_layer_of(self) -> Layer:
+        """The layer whose slot in the guide this bot fills."""
+        return self.spec_layer if self.spec_layer is not None else self.layer
 
 
 def normalise_bot_id(name: str) -> str:

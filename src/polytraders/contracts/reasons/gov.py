@@ -70,4 +70,6 @@ CODES = [
     rc("GOV_REPLAY_NO_NETWORK_VIOLATION", "HARD_REJECT", "Something tried to reach a venue or pager during replay.",
        "Fix the code path; replay must be side-effect free.", "A replay tried to contact the outside world and was stopped."),
     rc("GOV_POSITIONS_SNAPSHOT", "INFO", "A positions snapshot was published.", "None.", "A summary of positions was shared."),
+    rc("GOV_WALLET_BALANCE", "INFO", "The wallet's pUSD balance was read", "None.",
+       "The wallet balance was checked."),
 ]

@@ -57,4 +57,12 @@ CODES = [
        "None; idempotency worked.", "A repeated order was recognised and not sent twice."),
     rc("EXEC_CANCEL_ALL", "WARN", "All resting orders in a scope were cancelled.",
        "Follow the playbook that asked for it.", "All open orders were cancelled."),
+    rc("EXEC_ORDER_CREATED", "INFO", "The lifecycle manager opened a record for a signed order it now owns.",
+       "None.", "Your order was registered for sending."),
+    rc("EXEC_ORDER_SIGNED", "INFO", "The order record carries a verified EIP-712 signature and is ready to send.",
+       "None.", "Your order was signed."),
+    rc("EXEC_SETTLEMENT_UPDATED", "INFO", "A fill's trade moved to a provisional settlement state (MINED or RETRYING).",
+       "None unless it stays RETRYING; FAILED is reported separately.", "A trade is still settling."),
+    rc("EXEC_CANCEL_REJECTED", "WARN", "The venue refused a cancel (order already matched, already cancelled or not found, or the request failed); the order keeps its previous state.",
+       "Check the order; a fill or a cancel event should follow.", "The exchange did not cancel this order."),
 ]

@@ -191,6 +191,7 @@ class SimVenue:
         self._open: dict[str, _OurOrder] = {}  # insertion order = age
         self._by_client: dict[str, str] = {}
         self._order_seq = 0
+        self._external_seq = 0
         self._trade_seq = 0
         self._heap_seq = 0
         self._expiries: list[tuple[int, int, str]] = []
@@ -415,8 +416,8 @@ class SimVenue:
         self._set_time(now_ms)
         index = self._token_index[token_id]
         market = self._markets[index]
-        self._order_seq += 1
-        order_id = f"ext-{self._order_seq}"
+        self._external_seq += 1
+        order_id = f"ext-{self._external_seq}"
         result = self._books[token_id].place(
             order_id=order_id,
             client_order_id=order_id,

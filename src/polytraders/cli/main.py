@@ -21,9 +21,13 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import registry_cmds
+    from polytraders.cli import demo, registry_cmds, views
 
     registry_cmds.register(app)
+    app.command("demo")(demo.demo)
+    app.command("orders")(views.orders)
+    app.command("positions")(views.positions)
+    app.command("trace")(views.trace)
 
 
 _register_optional()

@@ -1,0 +1,1 @@
+"""The trading engine: assembles projections, bots, venue and OLM, and runs the order path."""

@@ -1,0 +1,90 @@
+"""`polytraders demo`: a governed trading session over simulated time, start to finish."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from polytraders.engine.scenarios import get_scenario
+from polytraders.engine.system import SystemConfig, TradingSystem
+from polytraders.journal.sqlite import SqliteJournal
+from polytraders.venues.sim import SimVenue
+
+DEMO_START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z: a fixed start keeps runs identical
+STEP_MS = 1_000
+
+
+@dataclass(frozen=True)
+class DemoArgs:
+    minutes: int = 60
+    markets: int = 20
+    seed: int = 7
+    db: Path = Path("polytraders.db")
+    scenario: str = "calm"
+
+
+def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    scenario = get_scenario(args.scenario)
+    if args.db.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(args.db) + suffix).unlink(missing_ok=True)
+    journal = SqliteJournal(args.db, synchronous="NORMAL")
+    venue = SimVenue(args.seed, args.markets, DEMO_START_MS)
+    plan = scenario.faults(venue, DEMO_START_MS)
+    if plan is not None:
+        venue.set_faults(plan)
+    system = TradingSystem(journal, venue, SystemConfig(
+        seed=args.seed, n_markets=args.markets, start_ms=DEMO_START_MS,
+        bot_overrides=scenario.bot_overrides))
+    system.start()
+    script = dict(scenario.script)
+    total = args.minutes * 60
+    for second in range(1, total + 1):
+        now = DEMO_START_MS + second * STEP_MS
+        if second % 60 == 0 and (second // 60) in script:
+            script[second // 60](system)
+        system.step(now)
+        if progress is not None and second % 60 == 0:
+            progress(second // 60, args.minutes)
+    system.stop()
+    summary = summarise(system, journal, args)
+    journal.close()
+    return summary
+
+
+def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> dict[str, Any]:
+    journal.flush()
+    by_code: Counter[str] = Counter()
+    for entry in journal.read():
+        by_code[entry.envelope.reason_code] += 1
+    seq, head = journal.head()
+    orders = system.orders
+    statuses = Counter(o.status for o in orders.all_orders())
+    pf = system.portfolio
+    now = system.clock.now_ms()
+    fills = sum(1 for _ in orders.fills())
+    return {
+        "scenario": args.scenario,
+        "seed": args.seed,
+        "minutes": args.minutes,
+        "markets": args.markets,
+        "journal": {"entries": seq, "head_hash": head, "db": str(args.db)},
+        "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
+        "fills": fills,
+        "pnl": {
+            "realised_pusd": str(pf.realised_pnl),
+            "unrealised_pusd": str(pf.unrealised_pnl()),
+            "fees_pusd": str(pf.fees),
+            "equity_pusd": str(pf.equity()),
+        },
+        "drawdown": {
+            "intraday_pct": str(pf.drawdown_intraday_pct(now)),
+            "weekly_pct": str(pf.drawdown_weekly_pct(now)),
+        },
+        "reason_codes": dict(sorted(by_code.items())),
+        "positions": [p.to_json_dict() for p in pf.positions() if p.size != Decimal(0)],
+    }

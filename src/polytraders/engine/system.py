@@ -1,0 +1,149 @@
+"""One trading system in one process: journal, projections, bots, venue, OLM, order path.
+
+`TradingSystem.step(now_ms)` is one turn of the event loop: venue events in, market data in,
+strategy decisions through the order path, lifecycle housekeeping, then a group commit. Side
+effects inside a step are preceded by their durable envelopes (the OLM does that), so a crash
+at any point loses nothing that was journaled, and a restart rebuilds every projection from the
+journal before doing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleManager
+from polytraders.bots.exec.smart_router import RouteRequest, SmartRouter
+from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
+from polytraders.bots.risk.kill_switch import KillSwitch
+from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
+from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
+from polytraders.contracts import OrderIntent
+from polytraders.contracts.envelope import Actor
+from polytraders.engine.feed import MarketFeed
+from polytraders.engine.pipeline import OrderPath
+from polytraders.execution.signer_service import SignerService, demo_signer
+from polytraders.journal.base import Journal
+from polytraders.runtime.bot import Bot
+from polytraders.runtime.clock import SimClock
+from polytraders.runtime.kinds import Mode
+from polytraders.runtime.runner import SYSTEM, Runtime
+from polytraders.state.markets import MarketsProjection
+from polytraders.state.orders import OrdersProjection
+from polytraders.state.portfolio import PortfolioProjection
+from polytraders.state.store import StateStore
+from polytraders.venues.base import Venue
+
+WALLET = Actor(kind="system", id="wallet.sim")
+
+
+@dataclass
+class SystemConfig:
+    seed: int
+    n_markets: int
+    start_ms: int
+    initial_pusd: Decimal = Decimal(10_000)
+    quote_every_ms: int = 10_000
+    bot_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strategy_mode: Mode = Mode.ENFORCED
+
+
+def build_state() -> StateStore:
+    markets = MarketsProjection()
+    orders = OrdersProjection()
+    return StateStore([markets, orders, PortfolioProjection(markets)])
+
+
+class TradingSystem:
+    def __init__(self, journal: Journal, venue: Venue, config: SystemConfig) -> None:
+        self.config = config
+        self.clock = SimClock(config.start_ms)
+        self.state = build_state()
+        self.runtime = Runtime(journal, self.clock, self.state)
+        self.state.rebuild(journal)  # a restart resumes from the journal
+        self.venue = venue
+        self.feed = MarketFeed(self.runtime, venue)
+        rt = self.runtime
+
+        def add(bot: Bot[Any, Any], mode: Mode = Mode.ENFORCED) -> Any:
+            return rt.add_bot(bot, config.bot_overrides.get(bot.bot_id), mode=mode)
+
+        self.kill_switch = add(KillSwitch())
+        self.guardrails = [add(cls()) for cls in GUARDRAILS_IN_ORDER]
+        self.router = add(SmartRouter())
+        self.security = [add(cls()) for cls in SECURITY_CHECKS_IN_ORDER]
+        self.strategy: MakerTight = add(MakerTight(), config.strategy_mode)
+        self.signer = SignerService(demo_signer(config.seed), maker=None)
+        self.olm = OrderLifecycleManager(rt, venue)
+        self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
+                              router=self.router, security=self.security, signer=self.signer,
+                              olm=self.olm, route_request=RouteRequest)
+        self._next_quote: dict[str, int] = {}
+
+    def start(self, *, feed: str = "synthetic") -> None:
+        rt = self.runtime
+        rt.note("GOV_RUN_STARTED", feed=feed, seed=self.config.seed, markets=self.config.n_markets,
+                durable=True)
+        rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(self.config.initial_pusd),
+                source="sim")
+        for i, info in enumerate(self.venue.markets()):
+            # stagger quoting so markets do not all re-quote in the same second
+            self._next_quote[info.condition_id] = self.config.start_ms + (i * 997) % max(
+                1, self.config.quote_every_ms)
+
+    @property
+    def markets(self) -> MarketsProjection:
+        return self.state.typed("markets", MarketsProjection)
+
+    @property
+    def portfolio(self) -> PortfolioProjection:
+        return self.state.typed("portfolio", PortfolioProjection)
+
+    @property
+    def orders(self) -> OrdersProjection:
+        return self.state.typed("orders", OrdersProjection)
+
+    def step(self, now_ms: int) -> None:
+        self.clock.advance_to(now_ms)
+        self.olm.on_venue_events(self.venue.advance(now_ms))
+        self.feed.poll(now_ms)
+        self._quote(now_ms)
+        self.olm.tick(now_ms)
+        self.runtime.journal.flush()
+
+    def _quote(self, now_ms: int) -> None:
+        for info in self.venue.markets():
+            due = self._next_quote.get(info.condition_id)
+            if due is None or now_ms < due:
+                continue
+            self._next_quote[info.condition_id] = now_ms + self.config.quote_every_ms
+            market = self.markets.market(info.condition_id)
+            if market is None or market.status != "open":
+                continue
+            book = self.markets.book(info.yes_token)
+            held = self.portfolio.position_size(info.yes_token)
+            for side in ("BUY", "SELL"):
+                resting = self._resting_quote(info.yes_token, side)
+                request = QuoteRequest(market=market, book=book, side=side, position_size=held,
+                                       open_quote=(resting.price, resting.size) if resting else None)
+                out = self.runtime.decide(self.strategy, request)
+                intent = out.effective
+                if not isinstance(intent, OrderIntent):
+                    continue
+                if resting is not None:
+                    self.olm.cancel(resting.client_order_id)
+                self.path.process(intent)
+
+    def _resting_quote(self, token_id: str, side: str) -> Any:
+        for order in self.orders.open_orders():
+            if order.token_id == token_id and order.side == side and \
+                    order.strategy_id == self.strategy.bot_id:
+                return order
+        return None
+
+    def stop(self) -> None:
+        self.runtime.note("GOV_RUN_STOPPED", durable=True)
+        self.runtime.record(self.state.checkpoint_contract(), actor=SYSTEM,
+                            reason_code="GOV_CHECKPOINT", durable=True)
+

@@ -9,19 +9,25 @@ from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, print_json
 from polytraders.contracts.reasons import registry
-from polytraders.engine.system import build_state
-from polytraders.state.orders import OrdersProjection
-from polytraders.state.portfolio import PortfolioProjection
+from polytraders.state.store import StateStore
+
+
+def _rebuilt(db: str | None) -> StateStore:
+    from polytraders.engine.system import build_state
+
+    with journal_from(db, create=False) as j:
+        state = build_state()
+        state.rebuild(j)
+    return state
 
 
 @friendly
 def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting orders.")] = False,
            db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Orders as the Order Lifecycle Manager last recorded them."""
-    with journal_from(db, create=False) as j:
-        state = build_state()
-        state.rebuild(j)
-    proj = state.typed("orders", OrdersProjection)
+    from polytraders.state.orders import OrdersProjection
+
+    proj = _rebuilt(db).typed("orders", OrdersProjection)
     rows = proj.open_orders() if open_only else proj.all_orders()
     data = [r.to_json_dict() for r in rows]
     if as_json:
@@ -39,10 +45,9 @@ def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting 
 @friendly
 def positions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Positions, cash and PnL derived from the journal."""
-    with journal_from(db, create=False) as j:
-        state = build_state()
-        state.rebuild(j)
-    pf = state.typed("portfolio", PortfolioProjection)
+    from polytraders.state.portfolio import PortfolioProjection
+
+    pf = _rebuilt(db).typed("portfolio", PortfolioProjection)
     rows = [p.to_json_dict() for p in pf.positions()]
     if as_json:
         print_json({"positions": rows, "cash_pusd": str(pf.cash), "equity_pusd": str(pf.equity()),

@@ -1,0 +1,1 @@
+"""Execution services outside the bots: the signing hand-off."""

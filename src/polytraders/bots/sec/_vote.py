@@ -1,0 +1,22 @@
+"""Shared vote construction for the Security guardrails (one RiskVote per signing request)."""
+
+from __future__ import annotations
+
+from polytraders.contracts import RiskVote
+from polytraders.contracts.reasons import require_code
+from polytraders.runtime.bot import Decision
+
+
+def passed(guard_id: str, intent_id: str) -> Decision[RiskVote]:
+    vote = RiskVote(guard_id=guard_id, intent_id=intent_id, decision="APPROVE",
+                    reason_code="SEC_CHECK_PASSED", message="All checks of this guard passed.")
+    return Decision(vote, "SEC_CHECK_PASSED")
+
+
+def rejected(guard_id: str, intent_id: str, code: str, field: str,
+             observed: dict[str, str]) -> Decision[RiskVote]:
+    # A security failure is never a warning: the order must not be signed (P0).
+    vote = RiskVote(guard_id=guard_id, intent_id=intent_id, decision="REJECT", severity="P0",
+                    reason_code=code, message=f"{require_code(code).meaning} (field {field})",
+                    observed=observed)
+    return Decision(vote, code, {"field": field, **observed})

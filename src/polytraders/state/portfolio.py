@@ -1,0 +1,557 @@
+"""Accounting as a projection: positions, cash, PnL, equity curve, drawdown and exposure.
+
+Inputs (envelopes):
+- `fill` (FillRecord): the same `trade_id` recurs as settlement progresses (MATCHED, MINED,
+  CONFIRMED, RETRYING, FAILED). The position and cash change is applied the first time a trade
+  is seen and reversed exactly if it later becomes FAILED. A trade first seen as FAILED changes
+  nothing.
+- `note` with reason `GOV_WALLET_BALANCE` and detail `{"pusd": "<decimal>", "source": ...}`: the
+  authoritative pUSD cash at that moment. Fills move cash between two reads; the next read
+  replaces it. Until the first read, cash is unknown and equity/drawdown read as None, so the
+  guardrails that need them fail closed.
+- `order_record` (OrderRecord): only to attribute fills to strategies (client_order_id ->
+  strategy_id).
+- `order_book` of a token we hold and `market_snapshot`: marks and clusters change, so equity
+  is re-observed.
+
+Method: average cost. A position keeps a signed size and a signed cost basis. Adding in the
+same direction adds `size x price` to the cost; reducing removes the proportional share of the
+cost and realises `closing x price - removed cost` (sign-aware, so an over-sell flips into an
+opposite position at the fill price). Fees are expensed at once: they reduce realised PnL and
+cash and are never capitalised into the cost basis, so `avg_price` is the pure trade average.
+V2 fees are fixed at match time, so they come only from fill events.
+
+Exactness: sums and products are exact Decimals; the only divisions (proportional cost removal,
+average price, percentages) use a private 40-digit context, so results never depend on the
+process-wide decimal context.
+
+FAILED reversals: fills not yet final stay in a per-token pending list after a settled base;
+a token's position is the base folded with its non-failed pending fills, so a reversal in the
+middle of later fills is exact under average cost. Once the head of the list is CONFIRMED (or
+FAILED) it is folded into the base, which keeps the list short.
+
+Marks: each outcome token (YES and NO alike) is marked at its own book mid; with no two-sided
+book, at the last fill price. Exposure is |size| x mark, or |cost basis| without any mark.
+
+Equity curve: a point whenever equity changes (fills, wallet reads, book updates of held
+tokens), at most one per second of event time (a later point in the same second replaces the
+earlier one), bounded to the last `CURVE_MAX_POINTS`. Peaks are tracked apart from the curve so
+downsampling never hides one: the intraday peak since 00:00 UTC of the current day, and hourly
+maxima over the last 8 days for the rolling 7-day peak. The weekly window starts at an hour
+boundary, so it may include up to one extra hour: the peak can only be higher, and the drawdown
+reads conservative. Deposits and withdrawals show up as equity moves (not separated yet).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
+
+from polytraders.contracts import FillRecord, OrderBookSnapshot, OrderRecord, PositionRecord
+from polytraders.journal.base import JournalEntry
+from polytraders.state.markets import MarketsProjection
+from polytraders.state.store import StateStore
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+WEEK_MS = 7 * DAY_MS
+BUCKET_KEEP_HOURS = 8 * 24
+CURVE_MAX_POINTS = 20_000
+UNATTRIBUTED = "unattributed"
+UNKNOWN_CLUSTER = "unknown"
+WALLET_BALANCE_CODE = "GOV_WALLET_BALANCE"
+_FINAL = frozenset({"CONFIRMED", "FAILED"})
+_CTX = Context(prec=40, rounding=ROUND_HALF_EVEN)
+
+
+def _div(a: Decimal, b: Decimal) -> Decimal:
+    return _CTX.divide(a, b)
+
+
+@dataclass(slots=True)
+class _Fill:
+    trade_id: str
+    strategy_id: str
+    side: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    status: str
+
+    @property
+    def qty(self) -> Decimal:
+        return self.size if self.side == "BUY" else -self.size
+
+    @property
+    def cash_delta(self) -> Decimal:
+        return -self.qty * self.price - self.fee
+
+    def to_json(self) -> dict[str, str]:
+        return {"trade_id": self.trade_id, "strategy_id": self.strategy_id, "side": self.side,
+                "price": str(self.price), "size": str(self.size), "fee": str(self.fee),
+                "status": self.status}
+
+    @classmethod
+    def from_json(cls, d: dict[str, str]) -> _Fill:
+        return cls(d["trade_id"], d["strategy_id"], d["side"], Decimal(d["price"]),
+                   Decimal(d["size"]), Decimal(d["fee"]), d["status"])
+
+
+@dataclass(slots=True)
+class _Lot:
+    """Average-cost state of one token: signed size and signed cost basis."""
+
+    size: Decimal = ZERO
+    cost: Decimal = ZERO
+    realised: Decimal = ZERO
+    fees: Decimal = ZERO
+    last_price: Decimal | None = None
+
+    def copy(self) -> _Lot:
+        return _Lot(self.size, self.cost, self.realised, self.fees, self.last_price)
+
+    def add(self, f: _Fill) -> None:
+        q = f.qty
+        pos = self.size
+        if pos == 0 or (pos > 0) == (q > 0):
+            self.size = pos + q
+            self.cost += q * f.price
+        else:
+            held = abs(pos)
+            closing = min(held, f.size)
+            removed = self.cost if closing == held else _div(self.cost * closing, held)
+            sign = 1 if pos > 0 else -1
+            self.realised += sign * closing * f.price - removed
+            self.cost -= removed
+            self.size = pos + (closing if q > 0 else -closing)
+            rest = f.size - closing
+            if rest > 0:  # over-fill flips the position at the fill price
+                self.size = rest if q > 0 else -rest
+                self.cost = self.size * f.price
+        self.realised -= f.fee
+        self.fees += f.fee
+        self.last_price = f.price
+
+    @property
+    def avg_price(self) -> Decimal:
+        return ZERO if self.size == 0 else _div(self.cost, self.size)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"size": str(self.size), "cost": str(self.cost), "realised": str(self.realised),
+                "fees": str(self.fees),
+                "last_price": None if self.last_price is None else str(self.last_price)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> _Lot:
+        lp = d["last_price"]
+        return cls(Decimal(d["size"]), Decimal(d["cost"]), Decimal(d["realised"]),
+                   Decimal(d["fees"]), None if lp is None else Decimal(lp))
+
+
+@dataclass(slots=True)
+class _Token:
+    market_id: str
+    base: _Lot = field(default_factory=_Lot)
+    pending: list[_Fill] = field(default_factory=list)
+    current: _Lot = field(default_factory=_Lot)
+
+    def refold(self) -> None:
+        lot = self.base.copy()
+        for f in self.pending:
+            if f.status != "FAILED":
+                lot.add(f)
+        self.current = lot
+
+    def compact(self, settled: set[str]) -> None:
+        while self.pending and self.pending[0].status in _FINAL:
+            f = self.pending.pop(0)
+            if f.status == "CONFIRMED":
+                self.base.add(f)
+            settled.add(f.trade_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Aggregates:
+    equity: Decimal
+    gross: Decimal
+    by_market: dict[str, Decimal]
+    by_cluster: dict[str, Decimal]
+    by_strategy: dict[str, Decimal]
+
+
+class PortfolioProjection:
+    """Positions, cash, PnL, equity and drawdown, marked with a `MarketsProjection`."""
+
+    name = "portfolio"
+
+    def __init__(self, markets: MarketsProjection) -> None:
+        self.markets = markets
+        self._clear()
+
+    def _clear(self) -> None:
+        self._tokens: dict[str, _Token] = {}
+        self._live: dict[str, str] = {}  # trade_id -> token_id, for trades not yet settled
+        self._settled: set[str] = set()
+        self._order_strategy: dict[str, str] = {}
+        self._strategy_net: dict[str, dict[str, Decimal]] = {}
+        self._cash = ZERO
+        self._cash_known = False
+        self._balance_ts_ms: int | None = None
+        self._last_equity: Decimal | None = None
+        self._last_ts_ms: int | None = None
+        self._day: int | None = None
+        self._day_peak = ZERO
+        self._hour_peaks: dict[int, Decimal] = {}
+        self._curve: deque[tuple[int, Decimal]] = deque(maxlen=CURVE_MAX_POINTS)
+        self._agg: _Aggregates | None = None
+
+    # -- fold ------------------------------------------------------------------------------
+
+    def apply(self, entry: JournalEntry) -> None:
+        env = entry.envelope
+        kind = env.kind
+        if kind == FillRecord.kind:
+            self._on_fill(env.payload, env.ts_ms)
+        elif kind == "note":
+            if env.reason_code == WALLET_BALANCE_CODE:
+                self._cash = Decimal(str(env.payload["detail"]["pusd"]))
+                self._cash_known = True
+                self._balance_ts_ms = env.ts_ms
+                self._changed(env.ts_ms)
+        elif kind == OrderRecord.kind:
+            p = env.payload
+            self._order_strategy.setdefault(p["client_order_id"], p["strategy_id"])
+        elif kind == OrderBookSnapshot.kind:
+            token_id = env.payload["token_id"]
+            tok = self._tokens.get(token_id)
+            if tok is not None and tok.current.size != 0:
+                self._changed(env.ts_ms, mark_override=self._payload_mark(env.payload))
+        elif kind == "market_snapshot":
+            self._agg = None  # clusters may have moved
+
+    def _payload_mark(self, payload: dict[str, Any]) -> tuple[str, Decimal | None] | None:
+        """The mark a book update implies, so the equity point does not depend on whether
+        the markets projection folded this entry before or after us."""
+        token_id = payload["token_id"]
+        top = self.markets.top(token_id)
+        if top is not None and top.ts_ms > payload["ts_ms"]:
+            return None  # a late, older book: the markets projection ignores it too
+        bids, asks = payload.get("bids") or (), payload.get("asks") or ()
+        mid = (Decimal(str(bids[0]["price"])) + Decimal(str(asks[0]["price"]))) / 2 \
+            if bids and asks else None
+        return token_id, mid
+
+    def _on_fill(self, p: dict[str, Any], ts_ms: int) -> None:
+        trade_id = p["trade_id"]
+        status = p["settlement"]
+        if trade_id in self._settled:
+            return
+        live_token = self._live.get(trade_id)
+        if live_token is not None:
+            self._settle(live_token, trade_id, status, ts_ms)
+            return
+        token_id = p["token_id"]
+        if token_id not in self._tokens:
+            self._tokens[token_id] = _Token(market_id=p["market_id"])
+        tok = self._tokens[token_id]
+        f = _Fill(trade_id, self._order_strategy.get(p["client_order_id"], UNATTRIBUTED),
+                  p["side"], Decimal(str(p["price"])), Decimal(str(p["size"])),
+                  Decimal(str(p.get("fee_pusd", "0"))), status)
+        tok.pending.append(f)
+        self._live[trade_id] = token_id
+        if status != "FAILED":
+            tok.current.add(f)
+            self._cash += f.cash_delta
+            self._strategy_add(f.strategy_id, token_id, f.qty)
+            self._changed(ts_ms)
+        self._compact(tok)
+
+    def _settle(self, token_id: str, trade_id: str, status: str, ts_ms: int) -> None:
+        tok = self._tokens[token_id]
+        f = next(x for x in tok.pending if x.trade_id == trade_id)
+        if f.status == "FAILED" or f.status == status:
+            return  # FAILED is terminal; repeats change nothing
+        f.status = status
+        if status == "FAILED":
+            self._cash -= f.cash_delta
+            self._strategy_add(f.strategy_id, token_id, -f.qty)
+            tok.refold()
+            self._changed(ts_ms)
+        self._compact(tok)
+
+    def _compact(self, tok: _Token) -> None:
+        before = len(tok.pending)
+        tok.compact(self._settled)
+        if len(tok.pending) != before:
+            for tid in list(self._live):
+                if tid in self._settled:
+                    del self._live[tid]
+
+    def _strategy_add(self, strategy_id: str, token_id: str, qty: Decimal) -> None:
+        book = self._strategy_net.setdefault(strategy_id, {})
+        net = book.get(token_id, ZERO) + qty
+        if net == 0:
+            book.pop(token_id, None)
+        else:
+            book[token_id] = net
+
+    # -- equity observations ---------------------------------------------------------------
+
+    def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
+        self._agg = None
+        if not self._cash_known:
+            return
+        eq = self._equity(mark_override)
+        prev = self._last_equity
+        if prev is not None and eq == prev:
+            return
+        day = ts_ms // DAY_MS
+        if day != self._day:
+            # the equity carried across midnight was `prev`: it is this day's opening level
+            self._day = day
+            self._day_peak = eq if prev is None else max(prev, eq)
+        elif eq > self._day_peak:
+            self._day_peak = eq
+        hour = ts_ms // HOUR_MS
+        peak = self._hour_peaks.get(hour, eq)
+        self._hour_peaks[hour] = max(peak, eq, eq if prev is None else prev)
+        if len(self._hour_peaks) > BUCKET_KEEP_HOURS:
+            floor = hour - BUCKET_KEEP_HOURS
+            for h in [h for h in self._hour_peaks if h < floor]:
+                del self._hour_peaks[h]
+        if self._curve and self._curve[-1][0] // 1000 == ts_ms // 1000:
+            self._curve[-1] = (ts_ms, eq)
+        else:
+            self._curve.append((ts_ms, eq))
+        self._last_equity = eq
+        self._last_ts_ms = ts_ms
+
+    def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> Decimal:
+        total = self._cash
+        for token_id, tok in self._tokens.items():
+            lot = tok.current
+            if lot.size == 0:
+                continue
+            if mark_override is not None and mark_override[0] == token_id:
+                mark = mark_override[1] if mark_override[1] is not None else lot.last_price
+            else:
+                mark = self._mark(token_id, lot)
+            total += lot.size * mark if mark is not None else lot.cost
+        return total
+
+    def _mark(self, token_id: str, lot: _Lot) -> Decimal | None:
+        mid = self.markets.mid(token_id)
+        return mid if mid is not None else lot.last_price
+
+    def _aggregates(self) -> _Aggregates:
+        agg = self._agg
+        if agg is not None:
+            return agg
+        equity = self._cash
+        gross = ZERO
+        by_market: dict[str, Decimal] = {}
+        by_cluster: dict[str, Decimal] = {}
+        marks: dict[str, Decimal | None] = {}
+        for token_id, tok in self._tokens.items():
+            lot = tok.current
+            if lot.size == 0:
+                continue
+            mark = marks[token_id] = self._mark(token_id, lot)
+            value = lot.size * mark if mark is not None else lot.cost
+            equity += value
+            exposure = abs(value)
+            gross += exposure
+            by_market[tok.market_id] = by_market.get(tok.market_id, ZERO) + exposure
+            cluster = self.markets.cluster_of(tok.market_id) or UNKNOWN_CLUSTER
+            by_cluster[cluster] = by_cluster.get(cluster, ZERO) + exposure
+        by_strategy: dict[str, Decimal] = {}
+        for strategy_id, nets in self._strategy_net.items():
+            total = ZERO
+            for token_id, net in nets.items():
+                mark = marks.get(token_id)
+                if mark is None:
+                    lot = self._tokens[token_id].current
+                    mark = self._mark(token_id, lot) or lot.avg_price
+                total += abs(net) * mark
+            if total:
+                by_strategy[strategy_id] = total
+        agg = self._agg = _Aggregates(equity, gross, by_market, by_cluster, by_strategy)
+        return agg
+
+    # -- reads -----------------------------------------------------------------------------
+
+    @property
+    def cash_known(self) -> bool:
+        return self._cash_known
+
+    def cash_pusd(self) -> Decimal | None:
+        """Cash in pUSD, or None before the first wallet balance read."""
+        return self._cash if self._cash_known else None
+
+    def balance_read_at_ms(self) -> int | None:
+        return self._balance_ts_ms
+
+    def position_size(self, token_id: str) -> Decimal:
+        tok = self._tokens.get(token_id)
+        return ZERO if tok is None else tok.current.size
+
+    def mark(self, token_id: str) -> Decimal | None:
+        tok = self._tokens.get(token_id)
+        return self.markets.mid(token_id) if tok is None else self._mark(token_id, tok.current)
+
+    def equity(self) -> Decimal | None:
+        return self._aggregates().equity if self._cash_known else None
+
+    def gross_exposure(self) -> Decimal:
+        return self._aggregates().gross
+
+    def exposure_by_market(self) -> dict[str, Decimal]:
+        return self._aggregates().by_market
+
+    def exposure_by_cluster(self) -> dict[str, Decimal]:
+        return self._aggregates().by_cluster
+
+    def exposure_by_strategy(self) -> dict[str, Decimal]:
+        return self._aggregates().by_strategy
+
+    def realised_pnl(self) -> Decimal:
+        return sum((t.current.realised for t in self._tokens.values()), ZERO)
+
+    def fees_pusd(self) -> Decimal:
+        return sum((t.current.fees for t in self._tokens.values()), ZERO)
+
+    def unrealised_pnl(self) -> Decimal:
+        total = ZERO
+        for token_id, tok in self._tokens.items():
+            lot = tok.current
+            if lot.size != 0:
+                mark = self._mark(token_id, lot)
+                if mark is not None:
+                    total += lot.size * mark - lot.cost
+        return total
+
+    def equity_curve(self) -> list[tuple[int, Decimal]]:
+        return list(self._curve)
+
+    def peak_intraday(self, now_ms: int) -> Decimal | None:
+        eq = self.equity()
+        if eq is None:
+            return None
+        if self._day is None or now_ms // DAY_MS != self._day:
+            return eq  # nothing recorded yet today: the day opened at the current equity
+        return max(self._day_peak, eq)
+
+    def peak_weekly(self, now_ms: int) -> Decimal | None:
+        eq = self.equity()
+        if eq is None:
+            return None
+        first_hour = (now_ms - WEEK_MS) // HOUR_MS
+        peak = eq
+        for hour, value in self._hour_peaks.items():
+            if hour >= first_hour and value > peak:
+                peak = value
+        return peak
+
+    def drawdown_intraday_pct(self, now_ms: int) -> Decimal | None:
+        """Percent below the peak since 00:00 UTC; None while cash is unknown."""
+        return _drawdown(self.peak_intraday(now_ms), self.equity())
+
+    def drawdown_weekly_pct(self, now_ms: int) -> Decimal | None:
+        """Percent below the rolling 7-day peak; None while cash is unknown."""
+        return _drawdown(self.peak_weekly(now_ms), self.equity())
+
+    def iter_lots(self) -> Iterator[tuple[str, str, Decimal, Decimal]]:
+        """(token_id, market_id, size, cost) for every open position, in token order."""
+        for token_id in sorted(self._tokens):
+            tok = self._tokens[token_id]
+            if tok.current.size != 0:
+                yield token_id, tok.market_id, tok.current.size, tok.current.cost
+
+    def positions(self) -> list[PositionRecord]:
+        """Every token ever traded (closed ones keep their realised PnL), in token order."""
+        out = []
+        for token_id in sorted(self._tokens):
+            tok = self._tokens[token_id]
+            lot = tok.current
+            mark = self._mark(token_id, lot) if lot.size != 0 else None
+            unreal = lot.size * mark - lot.cost if mark is not None else ZERO
+            out.append(PositionRecord(
+                market_id=tok.market_id, token_id=token_id, size=lot.size,
+                avg_price=lot.avg_price, cost_basis_pusd=lot.cost,
+                realised_pnl_pusd=lot.realised, mark_price=mark, unrealised_pnl_pusd=unreal,
+            ))
+        return out
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "tokens": {
+                tid: {"market_id": t.market_id, "base": t.base.to_json(),
+                      "pending": [f.to_json() for f in t.pending]}
+                for tid, t in sorted(self._tokens.items())
+            },
+            "settled": sorted(self._settled),
+            "order_strategy": dict(sorted(self._order_strategy.items())),
+            "strategy_net": {s: {t: str(v) for t, v in sorted(n.items())}
+                             for s, n in sorted(self._strategy_net.items())},
+            "cash": str(self._cash),
+            "cash_known": self._cash_known,
+            "balance_ts_ms": self._balance_ts_ms,
+            "last_equity": None if self._last_equity is None else str(self._last_equity),
+            "last_ts_ms": self._last_ts_ms,
+            "day": self._day,
+            "day_peak": str(self._day_peak),
+            "hour_peaks": {str(h): str(v) for h, v in sorted(self._hour_peaks.items())},
+            "curve": [[ts, str(v)] for ts, v in self._curve],
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self._clear()
+        for tid, t in data["tokens"].items():
+            tok = _Token(market_id=t["market_id"], base=_Lot.from_json(t["base"]),
+                         pending=[_Fill.from_json(f) for f in t["pending"]])
+            tok.refold()
+            self._tokens[tid] = tok
+            for f in tok.pending:
+                self._live[f.trade_id] = tid
+        self._settled = set(data["settled"])
+        self._order_strategy = dict(data["order_strategy"])
+        self._strategy_net = {s: {t: Decimal(v) for t, v in n.items()}
+                              for s, n in data["strategy_net"].items()}
+        self._cash = Decimal(data["cash"])
+        self._cash_known = bool(data["cash_known"])
+        self._balance_ts_ms = data["balance_ts_ms"]
+        le = data["last_equity"]
+        self._last_equity = None if le is None else Decimal(le)
+        self._last_ts_ms = data["last_ts_ms"]
+        self._day = data["day"]
+        self._day_peak = Decimal(data["day_peak"])
+        self._hour_peaks = {int(h): Decimal(v) for h, v in data["hour_peaks"].items()}
+        self._curve = deque(((int(ts), Decimal(v)) for ts, v in data["curve"]),
+                            maxlen=CURVE_MAX_POINTS)
+
+
+def _drawdown(peak: Decimal | None, equity: Decimal | None) -> Decimal | None:
+    if peak is None or equity is None:
+        return None
+    if equity >= peak:
+        return ZERO
+    if peak <= 0:
+        return HUNDRED  # no positive peak to measure from and still falling: worst case
+    return _div((peak - equity) * HUNDRED, peak)
+
+
+def add_accounting(store: StateStore) -> tuple[MarketsProjection, PortfolioProjection]:
+    """Register the markets and portfolio projections (markets first, so marks are current
+    when the portfolio folds the same entry)."""
+    markets = MarketsProjection()
+    portfolio = PortfolioProjection(markets)
+    store.add(markets)
+    store.add(portfolio)
+    return markets, portfolio

@@ -1,43 +1,191 @@
-"""risk.kill_switch — the emergency stop, checked first on every intent.
+"""risk.kill_switch — the emergency stop: trips by itself, checked first on every intent.
 
-Purpose: reject every intent in the scope of an active trip. Trips are journaled
-`killswitch_event` envelopes (folded by `state.kill_switch.KillSwitchProjection`); nothing
-disarms by itself.
-Inputs: OrderIntent; the kill-switch projection and the markets projection (for the cluster).
-Outputs: RiskVote — REJECT `RISK_KILLSWITCH_ACTIVE` inside an active trip's scope, otherwise
-APPROVE `RISK_KILLSWITCH_ARMED`.
-Parameters: none yet (trigger thresholds arrive with the automatic triggers).
-Reason codes: RISK_KILLSWITCH_ACTIVE, RISK_KILLSWITCH_ARMED.
+Purpose: stop trading in a scope when the book says it must, and keep it stopped until the
+condition is clear and two people agree. Nothing disarms by itself (no timer, no auto-reset).
+
+Inputs:
+- `OrderIntent` — every intent, before any guardrail;
+- `TriggerCheck` — evaluated after each journaled input (book update, fill, order transition,
+  wallet read, governance event); `check_triggers` is pure so replay can run the same code.
+Outputs:
+- for an intent: RiskVote REJECT `RISK_KILLSWITCH_ACTIVE` inside an active trip's scope, else
+  APPROVE `RISK_KILLSWITCH_ARMED`;
+- for a breach: `KillSwitchEvent(event="tripped")` with trigger, scope, observed value,
+  threshold and the journal seq that caused it (`RISK_KILLSWITCH_TRIPPED`).
+Triggers (a value AT its threshold trips — safety first):
+- drawdown_intraday: intraday drawdown % ≥ `drawdown_intraday_pct` (scope global);
+- drawdown_weekly: 7-day drawdown % ≥ `drawdown_weekly_pct` (global);
+- reject_rate: venue rejects / venue answers over `reject_rate_window_s` ≥ `reject_rate_pct`,
+  only once at least `reject_rate_min_sample` answers are in the window (global);
+- feed_loss: a market where we hold a position has no book, or a book older than
+  `feed_loss_ms` (scope: that market's cluster);
+- wallet_funding: pUSD cash < reserved for open orders + `min_reserve_pusd` (global);
+- reconcile_mismatch: a `GOV_RECONCILE_MISMATCH` event (global);
+- manual: an operator's trip (journaled by the CLI, any scope).
+Parameters (default / warning / hard):
+- drawdown_intraday_pct 5 / 8 / 15 (%); drawdown_weekly_pct 10 / 15 / 25 (%);
+- reject_rate_pct 50 / 70 / 90 (%); reject_rate_window_s 60 / 300 / 900;
+- reject_rate_min_sample 10 / 5 / 3 (a floor: fewer samples make noise look like a spike);
+- feed_loss_ms 15000 / 30000 / 60000; min_reserve_pusd 50 / 20 / 0 (a floor);
+- reset_request_ttl_s 900 / 1800 / 3600.
+Reason codes: RISK_KILLSWITCH_ACTIVE, RISK_KILLSWITCH_ARMED, RISK_KILLSWITCH_TRIPPED.
 """
 
 from __future__ import annotations
 
-from polytraders.contracts import OrderIntent, RiskVote
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
+from polytraders.contracts.events import KillSwitchTrigger
 from polytraders.runtime.bot import Bot, Decision
+from polytraders.runtime.config import BotConfig, Param
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Authority, Layer
+from polytraders.state.store import StateStore
+
+AUTOMATIC_TRIGGERS: tuple[KillSwitchTrigger, ...] = (
+    "drawdown_intraday", "drawdown_weekly", "reject_rate", "feed_loss", "wallet_funding",
+    "reconcile_mismatch",
+)
+HUNDRED = Decimal(100)
 
 
-def cluster_of_intent(intent: OrderIntent, ctx: BotContext) -> str:
-    markets = ctx.state._projections.get("markets")  # noqa: SLF001
-    if markets is None:
-        return ""
-    cluster = markets.cluster_of(intent.market_id)  # type: ignore[attr-defined]
-    return str(cluster or "")
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """A trigger condition that holds now."""
+
+    trigger: KillSwitchTrigger
+    scope: str
+    scope_value: str
+    observed: Decimal
+    threshold: Decimal
+    caused_by_seq: int | None
+    detail: tuple[tuple[str, str], ...] = ()
 
 
-class KillSwitch(Bot[OrderIntent, RiskVote]):
+@dataclass(frozen=True, slots=True)
+class TriggerCheck:
+    breach: Breach
+
+
+def _proj(state: StateStore, name: str) -> Any:
+    return state._projections.get(name)  # noqa: SLF001
+
+
+def cluster_of_intent(intent: OrderIntent, state: StateStore) -> str:
+    markets = _proj(state, "markets")
+    return str((markets.cluster_of(intent.market_id) if markets else "") or "")
+
+
+def condition(trigger: str, scope_value: str, state: StateStore, config: BotConfig,
+              now_ms: int, caused_by_seq: int | None = None) -> Breach | None:
+    """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
+    portfolio = _proj(state, "portfolio")
+    orders = _proj(state, "orders")
+    markets = _proj(state, "markets")
+    if trigger in ("drawdown_intraday", "drawdown_weekly"):
+        if portfolio is None:
+            return None
+        intraday = trigger == "drawdown_intraday"
+        observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
+                    else portfolio.drawdown_weekly_pct(now_ms))
+        threshold = config.num("drawdown_intraday_pct" if intraday else "drawdown_weekly_pct")
+        if observed >= threshold:
+            return Breach(trigger, "global", "*", observed, threshold, caused_by_seq)  # type: ignore[arg-type]
+        return None
+    if trigger == "reject_rate":
+        if orders is None:
+            return None
+        rejects, total = orders.reject_rate(now_ms, config.integer("reject_rate_window_s") * 1000)
+        if total < config.integer("reject_rate_min_sample") or total == 0:
+            return None
+        observed = (Decimal(rejects) * HUNDRED / Decimal(total)).quantize(Decimal("0.01"))
+        threshold = config.num("reject_rate_pct")
+        if observed >= threshold:
+            return Breach("reject_rate", "global", "*", observed, threshold, caused_by_seq,
+                          (("rejects", str(rejects)), ("answered", str(total))))
+        return None
+    if trigger == "feed_loss":
+        if portfolio is None or markets is None:
+            return None
+        limit = config.integer("feed_loss_ms")
+        for pos in portfolio.positions():
+            if pos.size == 0:
+                continue
+            cluster = markets.cluster_of(pos.market_id) or "default"
+            if scope_value not in ("*", cluster):
+                continue
+            age = markets.book_age_ms(pos.token_id, now_ms)
+            if age is None or age >= limit:
+                observed = Decimal(age if age is not None else now_ms)
+                return Breach("feed_loss", "cluster", cluster, observed, Decimal(limit),
+                              caused_by_seq, (("token_id", pos.token_id),
+                                              ("market_id", pos.market_id)))
+        return None
+    if trigger == "wallet_funding":
+        if portfolio is None or orders is None or not portfolio.wallet_observed:
+            return None
+        need = orders.reserved_pusd() + config.num("min_reserve_pusd")
+        if portfolio.cash < need:
+            return Breach("wallet_funding", "global", "*", portfolio.cash, need, caused_by_seq,
+                          (("reserved_pusd", str(orders.reserved_pusd())),))
+        return None
+    if trigger == "reconcile_mismatch":
+        recon = _proj(state, "reconcile")
+        if recon is not None and recon.mismatched:
+            return Breach("reconcile_mismatch", "global", "*", Decimal(1), Decimal(1),
+                          caused_by_seq or recon.mismatch_seq)
+        return None
+    return None  # manual trips have no automatic condition: the operator's reset clears them
+
+
+class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
     bot_id = "risk.kill_switch"
-    version = "0.2.0"
+    version = "1.0.0"
     layer = Layer.RISK
     bot_class = "Guardrail"
     authority = frozenset({Authority.PAUSE, Authority.REJECT})
-    reason_codes = ("RISK_KILLSWITCH_ACTIVE", "RISK_KILLSWITCH_ARMED")
+    params = (
+        Param("drawdown_intraday_pct", 5, 8, 15, unit="%"),
+        Param("drawdown_weekly_pct", 10, 15, 25, unit="%"),
+        Param("reject_rate_pct", 50, 70, 90, unit="%"),
+        Param("reject_rate_window_s", 60, 300, 900, unit="s"),
+        Param("reject_rate_min_sample", 10, 5, 3, direction="min"),
+        Param("feed_loss_ms", 15_000, 30_000, 60_000, unit="ms"),
+        Param("min_reserve_pusd", 50, 20, 0, direction="min", unit=" pUSD"),
+        Param("reset_request_ttl_s", 900, 1_800, 3_600, unit="s"),
+    )
+    reason_codes = ("RISK_KILLSWITCH_ACTIVE", "RISK_KILLSWITCH_ARMED", "RISK_KILLSWITCH_TRIPPED")
 
-    def decide(self, input: OrderIntent, ctx: BotContext) -> Decision[RiskVote]:
+    def check_triggers(self, state: StateStore, now_ms: int, caused_by_seq: int) -> list[Breach]:
+        """Every automatic trigger that holds now and has no active trip already. Pure."""
+        ks = _proj(state, "kill_switch")
+        active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()} if ks else set()
+        active_triggers = {t[0] for t in active}
+        found = []
+        for trigger in AUTOMATIC_TRIGGERS:
+            if trigger in active_triggers and trigger != "feed_loss":
+                continue
+            breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq)
+            if breach is not None and (breach.trigger, breach.scope, breach.scope_value) not in active:
+                found.append(breach)
+        return found
+
+    def decide(self, input: OrderIntent | TriggerCheck,
+               ctx: BotContext) -> Decision[RiskVote | KillSwitchEvent]:
+        if isinstance(input, TriggerCheck):
+            b = input.breach
+            event = KillSwitchEvent(
+                event="tripped", trip_id=f"ks_{b.caused_by_seq}_{b.trigger}", trigger=b.trigger,
+                scope=Scope(scope=b.scope, value=b.scope_value),  # type: ignore[arg-type]
+                observed=b.observed, threshold=b.threshold, caused_by_seq=b.caused_by_seq,
+                at_ms=ctx.now(), detail=dict(b.detail),
+            )
+            return Decision(event, "RISK_KILLSWITCH_TRIPPED")
         trip = ctx.kill_switch.trip_covering(
-            strategy_id=input.strategy_id,
-            cluster=cluster_of_intent(input, ctx),
+            strategy_id=input.strategy_id, cluster=cluster_of_intent(input, ctx.state),
             bot_id=input.strategy_id,
         )
         if trip is not None:

@@ -72,4 +72,9 @@ CODES = [
     rc("GOV_POSITIONS_SNAPSHOT", "INFO", "A positions snapshot was published.", "None.", "A summary of positions was shared."),
     rc("GOV_WALLET_BALANCE", "INFO", "The wallet's pUSD balance was read", "None.",
        "The wallet balance was checked."),
+    rc("GOV_INCIDENT_ACTION_REFUSED", "WARN",
+       "An operator action on an incident was refused (unknown incident or step, already resolved, "
+       "or a precondition such as an active kill-switch trip).",
+       "Read the refusal detail, satisfy the named precondition, then retry.",
+       "A change to an incident was refused; the reason is recorded."),
 ]

@@ -21,13 +21,14 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, registry_cmds, views
+    from polytraders.cli import demo, killswitch, registry_cmds, views
 
     registry_cmds.register(app)
     app.command("demo")(demo.demo)
     app.command("orders")(views.orders)
     app.command("positions")(views.positions)
     app.command("trace")(views.trace)
+    app.add_typer(killswitch.app, name="killswitch")
 
 
 _register_optional()

@@ -49,9 +49,17 @@ class KillSwitchProjection:
     def __init__(self) -> None:
         self.active: dict[str, ActiveTrip] = {}
         self.history: list[dict[str, Any]] = []
+        # reset requests: request_id -> {trip_id, requester, expires_at_ms, used}
+        self.requests: dict[str, dict[str, Any]] = {}
 
     def apply(self, entry: JournalEntry) -> None:
         env = entry.envelope
+        if env.reason_code == "RISK_KILLSWITCH_RESET_REQUESTED":
+            d = env.payload["detail"]
+            self.requests[d["request_id"]] = {"trip_id": d["trip_id"], "requester": d["requester"],
+                                             "expires_at_ms": d["expires_at_ms"], "used": False,
+                                             "seq": entry.seq}
+            return
         if env.kind != KillSwitchEvent.kind:
             return
         p = env.payload
@@ -70,6 +78,9 @@ class KillSwitchProjection:
             )
         else:
             self.active.pop(p["trip_id"], None)
+            request_id = p.get("detail", {}).get("request_id")
+            if request_id in self.requests:
+                self.requests[request_id]["used"] = True
         self.history.append({"seq": entry.seq, "event": p["event"], "trip_id": p["trip_id"],
                              "trigger": p["trigger"], "at_ms": p["at_ms"]})
 
@@ -90,11 +101,13 @@ class KillSwitchProjection:
         return {
             "active": {k: vars_of(v) for k, v in self.active.items()},
             "history": list(self.history),
+            "requests": {k: dict(v) for k, v in self.requests.items()},
         }
 
     def restore(self, data: dict[str, Any]) -> None:
         self.active = {k: ActiveTrip(**v) for k, v in data["active"].items()}
         self.history = list(data["history"])
+        self.requests = {k: dict(v) for k, v in data["requests"].items()}
 
 
 def vars_of(trip: ActiveTrip) -> dict[str, Any]:

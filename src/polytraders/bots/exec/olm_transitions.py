@@ -5,7 +5,8 @@ OLM journals `EXEC_ILLEGAL_TRANSITION` without touching the order):
 
     created --signed--> signed --submitted--> submitted --ack--> live
     live/partially_filled --partial_fill/fill--> partially_filled/filled
-    live/partially_filled/submitted --cancel_requested--> cancel_pending --cancel_confirmed--> cancelled
+    live/partially_filled/submitted --cancel_requested--> cancel_pending
+    cancel_pending/live/partially_filled --cancel_confirmed--> cancelled
     cancel_pending --cancel_rejected/cancel_timeout--> (the status before the cancel)
     submitted/live/partially_filled/cancel_pending --expire--> expired
     created/signed/submitted --reject--> rejected
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Final, Literal, cast
+from typing import Final, Literal
 
 from polytraders.contracts.orders import OrderStatus, SettlementStatus
 
@@ -110,7 +111,7 @@ def next_status(
         return None
     if target == RESTORE:
         return "partially_filled" if filled > 0 else "live"
-    return cast(OrderStatus, target)
+    return target
 
 
 def settlement_allowed(current: SettlementStatus, new: SettlementStatus) -> bool:

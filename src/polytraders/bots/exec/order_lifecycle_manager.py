@@ -1,0 +1,639 @@
+"""exec.order_lifecycle_manager: the single owner of every order, from signing to a final state.
+
+Purpose: record each order's state machine (`olm_transitions.ORDER_TRANSITIONS`) and each fill's
+settlement (`SETTLEMENT_TRANSITIONS`) as journaled envelopes; submit and cancel at the venue with
+the causing envelope durably journaled first (write-ahead); detect stuck-in-flight and orphaned
+orders and reconcile our open orders against the venue's.
+
+Inputs: signed orders from the pipeline (`SignedOrderRequest` + `PlannedOrder` + `OrderIntent`),
+venue events (ack, fill, cancel, expire, reject, trade_status), `venue.open_orders()` for
+reconciliation, the kill switch (a covering trip refuses new submissions).
+Outputs: `order_record` envelopes (one per transition), `fill` envelopes (one per fill and per
+settlement change), `note` envelopes for stuck/orphan/reconcile/illegal-transition findings.
+The `orders` projection (`polytraders.state.orders`) folds them.
+
+Parameters (default / warning / hard):
+- stuck_order_timeout_s   30 / 60 / 120  seconds in created/signed/submitted/cancel_pending
+                                         before the order counts as stuck and is reconciled
+- reconcile_interval_s    10 / 30 / 60   seconds between full reconciliations
+- auto_cancel_orphans     True (option)  cancel venue orders no internal record owns
+
+Reason codes: EXEC_ORDER_CREATED, EXEC_ORDER_SIGNED, EXEC_SUBMITTED, EXEC_RESTING,
+EXEC_PARTIAL_FILL_HANDLED, EXEC_FILL, EXEC_CANCEL_REQUESTED, EXEC_CANCELLED, EXEC_CANCEL_REJECTED,
+EXEC_CANCEL_TIMEOUT, EXEC_EXPIRED, EXEC_REJECTED, EXEC_VENUE_RATE_LIMITED, EXEC_VENUE_UNAVAILABLE,
+EXEC_STUCK_ORDER, EXEC_ORPHAN_ORDER, EXEC_ILLEGAL_TRANSITION, EXEC_RECONCILED, EXEC_RECONCILE_DIFF,
+EXEC_SETTLEMENT_UPDATED, EXEC_SETTLEMENT_CONFIRMED, EXEC_SETTLEMENT_FAILED,
+EXEC_DUPLICATE_SUPPRESSED, EXEC_CANCEL_ALL, EXEC_BAD_ENVELOPE, RISK_KILLSWITCH_ACTIVE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from polytraders.bots.exec.olm_transitions import (
+    OrderEvent,
+    next_status,
+    settlement_allowed,
+)
+from polytraders.contracts import (
+    FillRecord,
+    Note,
+    OrderIntent,
+    OrderRecord,
+    PlannedOrder,
+    SignedOrderRequest,
+)
+from polytraders.contracts.base import Contract
+from polytraders.contracts.envelope import Actor
+from polytraders.contracts.orders import SettlementStatus
+from polytraders.runtime.bot import Bot, Decision
+from polytraders.runtime.config import Option, Param
+from polytraders.runtime.context import BotContext
+from polytraders.runtime.kinds import Authority, Layer
+from polytraders.runtime.runner import Runtime
+from polytraders.state.orders import OPEN_STATUSES, OrdersProjection, OrderState
+from polytraders.venues.base import (
+    CANCEL_ALREADY_CANCELED,
+    CANCEL_ALREADY_MATCHED,
+    CANCEL_ORDER_NOT_FOUND,
+    INVALID_ORDER_DUPLICATED,
+    OpenOrderView,
+    Venue,
+    VenueError,
+    VenueEvent,
+    VenueOrder,
+)
+
+BOT_ID: Final = "exec.order_lifecycle_manager"
+ACTOR: Final = Actor(kind="bot", id=BOT_ID)
+_CANCEL_REFUSALS: Final = frozenset(
+    {CANCEL_ORDER_NOT_FOUND, CANCEL_ALREADY_MATCHED, CANCEL_ALREADY_CANCELED}
+)
+INFLIGHT_TIMEOUT: Final = "INFLIGHT_TIMEOUT"
+"""venue_error of a submitted order the venue never confirmed and does not hold."""
+NEVER_SUBMITTED: Final = "NEVER_SUBMITTED"
+"""venue_error of an order journaled as created/signed that was never sent (write-ahead)."""
+
+_SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
+    "MATCHED": "EXEC_SETTLEMENT_UPDATED",
+    "MINED": "EXEC_SETTLEMENT_UPDATED",
+    "RETRYING": "EXEC_SETTLEMENT_UPDATED",
+    "CONFIRMED": "EXEC_SETTLEMENT_CONFIRMED",
+    "FAILED": "EXEC_SETTLEMENT_FAILED",
+}
+
+
+def transport_code(exc: VenueError) -> str:
+    """Reason code for a request the venue did not accept."""
+    if exc.status == 429:
+        return "EXEC_VENUE_RATE_LIMITED"
+    if exc.status in (425, 500, 502, 503, 504):
+        return "EXEC_VENUE_UNAVAILABLE"
+    return "EXEC_REJECTED"
+
+
+# -- reconciliation (pure) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileInput:
+    """What a reconciliation pass compares: the venue's open orders now, and which of our open
+    orders were already missing on the previous pass."""
+
+    venue_open: tuple[OpenOrderView, ...]
+    suspects: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileDiff:
+    orphans: tuple[OpenOrderView, ...] = ()
+    """Open at the venue, but no record of ours is open or in flight for that client id."""
+    appeared: tuple[tuple[str, OpenOrderView], ...] = ()
+    """We hold it as `submitted` (no ack seen); the venue has it resting."""
+    short: tuple[tuple[str, Decimal], ...] = ()
+    """Resting with less open size than we think (fills we have not seen): (id, venue filled)."""
+    missing_suspect: tuple[str, ...] = ()
+    """We think it open; the venue does not have it; first time seen missing."""
+    missing_confirmed: tuple[str, ...] = ()
+    """We think it open; missing on this pass and the previous one: resolved as cancelled."""
+
+    @property
+    def clean(self) -> bool:
+        return not (self.orphans or self.appeared or self.short or self.missing_suspect
+                    or self.missing_confirmed)
+
+    def reason_code(self) -> str:
+        if self.orphans:
+            return "EXEC_ORPHAN_ORDER"
+        return "EXEC_RECONCILED" if self.clean else "EXEC_RECONCILE_DIFF"
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "orphans": [{"venue_order_id": o.venue_order_id,
+                         "client_order_id": o.client_order_id, "token_id": o.token_id,
+                         "side": o.side, "price": str(o.price), "remaining": str(o.remaining)}
+                        for o in self.orphans],
+            "appeared": [cid for cid, _ in self.appeared],
+            "short": [{"client_order_id": cid, "venue_filled": str(f)} for cid, f in self.short],
+            "missing_suspect": list(self.missing_suspect),
+            "missing_confirmed": list(self.missing_confirmed),
+        }
+
+
+def reconcile_orders(
+    ours: Sequence[OrderState], venue_open: Sequence[OpenOrderView], suspects: frozenset[str]
+) -> ReconcileDiff:
+    """Compare our orders with the venue's open orders. Pure: no I/O, no clock."""
+    by_cid = {s.record.client_order_id: s.record for s in ours}
+    venue_by_cid = {v.client_order_id: v for v in venue_open}
+    orphans: list[OpenOrderView] = []
+    appeared: list[tuple[str, OpenOrderView]] = []
+    short: list[tuple[str, Decimal]] = []
+    for view in venue_open:
+        rec = by_cid.get(view.client_order_id)
+        if rec is None or rec.status not in (OPEN_STATUSES | {"submitted"}):
+            orphans.append(view)
+        elif rec.status == "submitted":
+            appeared.append((rec.client_order_id, view))
+        else:
+            venue_filled = view.original_size - view.remaining
+            if venue_filled > rec.filled:
+                short.append((rec.client_order_id, venue_filled))
+    missing_suspect: list[str] = []
+    missing_confirmed: list[str] = []
+    for s in ours:
+        rec = s.record
+        if rec.status in OPEN_STATUSES and rec.client_order_id not in venue_by_cid:
+            target = missing_confirmed if rec.client_order_id in suspects else missing_suspect
+            target.append(rec.client_order_id)
+    return ReconcileDiff(tuple(orphans), tuple(appeared), tuple(short), tuple(missing_suspect),
+                         tuple(missing_confirmed))
+
+
+class OrderLifecycleBot(Bot[ReconcileInput, Note]):
+    """Registry/explain/health face of the OLM; its decision is the reconciliation verdict."""
+
+    bot_id: ClassVar[str] = BOT_ID
+    version: ClassVar[str] = "0.1.0"
+    layer: ClassVar[Layer] = Layer.EXECUTION
+    bot_class: ClassVar[str] = "Execution Utility"
+    authority: ClassVar[frozenset[Authority]] = frozenset({Authority.AMEND_CANCEL})
+    params: ClassVar[tuple[Param | Option, ...]] = (
+        Param("stuck_order_timeout_s", 30, 60, 120, unit="s",
+              doc="seconds in flight before an order counts as stuck"),
+        Param("reconcile_interval_s", 10, 30, 60, unit="s",
+              doc="seconds between full reconciliations against the venue"),
+        Option("auto_cancel_orphans", True,
+               doc="cancel venue orders that no internal record owns"),
+    )
+    reason_codes: ClassVar[tuple[str, ...]] = (
+        "EXEC_ORDER_CREATED", "EXEC_ORDER_SIGNED", "EXEC_SUBMITTED", "EXEC_RESTING",
+        "EXEC_PARTIAL_FILL_HANDLED", "EXEC_FILL", "EXEC_CANCEL_REQUESTED", "EXEC_CANCELLED",
+        "EXEC_CANCEL_REJECTED", "EXEC_CANCEL_TIMEOUT", "EXEC_EXPIRED", "EXEC_REJECTED",
+        "EXEC_VENUE_RATE_LIMITED", "EXEC_VENUE_UNAVAILABLE", "EXEC_STUCK_ORDER",
+        "EXEC_ORPHAN_ORDER", "EXEC_ILLEGAL_TRANSITION", "EXEC_RECONCILED", "EXEC_RECONCILE_DIFF",
+        "EXEC_SETTLEMENT_UPDATED", "EXEC_SETTLEMENT_CONFIRMED", "EXEC_SETTLEMENT_FAILED",
+        "EXEC_DUPLICATE_SUPPRESSED", "EXEC_CANCEL_ALL", "EXEC_BAD_ENVELOPE",
+        "RISK_KILLSWITCH_ACTIVE",
+    )
+
+    def decide(self, input: ReconcileInput, ctx: BotContext) -> Decision[Note]:
+        orders = ctx.state.typed(OrdersProjection.name, OrdersProjection)
+        diff = reconcile_orders(orders.all_states(), input.venue_open, input.suspects)
+        detail = diff.detail()
+        return Decision(Note(detail=detail), diff.reason_code(), detail)
+
+    @property
+    def stuck_timeout_ms(self) -> int:
+        return self.config.integer("stuck_order_timeout_s") * 1000
+
+    @property
+    def reconcile_interval_ms(self) -> int:
+        return self.config.integer("reconcile_interval_s") * 1000
+
+    @property
+    def auto_cancel_orphans(self) -> bool:
+        return bool(self.config["auto_cancel_orphans"])
+
+
+# -- the driver (side effects) ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Transient:
+    """Driver memory that is safe to lose on restart (it only delays or repeats a finding)."""
+
+    last_reconcile_ms: int | None = None
+    suspects: frozenset[str] = frozenset()
+    stuck_flagged: set[tuple[str, int]] = field(default_factory=set)
+
+
+class OrderLifecycleManager:
+    """Performs the OLM's side effects; every one is preceded by a durable journal append."""
+
+    def __init__(self, runtime: Runtime, venue: Venue, bot: OrderLifecycleBot) -> None:
+        self.runtime = runtime
+        self.venue = venue
+        self.bot = bot
+        try:
+            bot.config  # noqa: B018 - raises if the bot was never initialised
+        except RuntimeError:
+            runtime.add_bot(bot)
+        try:
+            self.orders = runtime.state.typed(OrdersProjection.name, OrdersProjection)
+        except KeyError:
+            # A projection added now has seen nothing: fold the journal into it first.
+            self.orders = OrdersProjection()
+            for entry in runtime.journal.read(1, runtime.state.last_seq):
+                self.orders.apply(entry)
+            runtime.state.add(self.orders)
+        self._t = _Transient()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return self.runtime.clock.now_ms()
+
+    def _record(self, contract: Contract, code: str, corr: str | None, *,
+                durable: bool = False) -> None:
+        self.runtime.record(contract, actor=ACTOR, reason_code=code, correlation_id=corr,
+                            durable=durable)
+
+    def _note(self, reason_code: str, corr: str | None, /, *, durable: bool = False,
+              **detail: Any) -> None:
+        self._record(Note(detail=detail), reason_code, corr, durable=durable)
+
+    def _corr(self, client_order_id: str) -> str | None:
+        state = self.orders.state_of(client_order_id)
+        return state.correlation_id if state else None
+
+    def _transition(
+        self,
+        client_order_id: str,
+        event: OrderEvent,
+        code: str,
+        *,
+        filled: Decimal | None = None,
+        venue_order_id: str | None = None,
+        venue_error: str | None = None,
+        durable: bool = False,
+    ) -> bool:
+        """Apply one table transition, or journal EXEC_ILLEGAL_TRANSITION and change nothing."""
+        rec = self.orders.order(client_order_id)
+        corr = self._corr(client_order_id)
+        if rec is None:
+            self._note("EXEC_ILLEGAL_TRANSITION", None, client_order_id=client_order_id,
+                       status=None, event=event, attempted_reason_code=code)
+            return False
+        new_status = next_status(rec.status, event, filled=rec.filled)
+        if new_status is None:
+            self._note("EXEC_ILLEGAL_TRANSITION", corr, client_order_id=client_order_id,
+                       status=rec.status, event=event, attempted_reason_code=code)
+            return False
+        new_filled = rec.filled if filled is None else max(rec.filled, filled)
+        new_venue_id = venue_order_id or rec.venue_order_id
+        new_error = venue_error if venue_error is not None else rec.venue_error
+        if (new_status, new_filled, new_venue_id, new_error) == (
+            rec.status, rec.filled, rec.venue_order_id, rec.venue_error
+        ):
+            return True  # a repeated fact (late ack after reconciliation): nothing to record
+        updated = OrderRecord.model_validate({
+            **rec.model_dump(),
+            "status": new_status,
+            "previous": rec.status,
+            "filled": new_filled,
+            "venue_order_id": new_venue_id,
+            "venue_error": new_error,
+        })
+        self._record(updated, code, corr, durable=durable)
+        return True
+
+    # -- submit ----------------------------------------------------------------------------
+
+    def submit(
+        self, signed: SignedOrderRequest, planned: PlannedOrder, intent: OrderIntent
+    ) -> OrderRecord:
+        cid = planned.client_order_id
+        corr = intent.correlation_id
+        existing = self.orders.order(cid)
+        if existing is not None:
+            self._note("EXEC_DUPLICATE_SUPPRESSED", corr, client_order_id=cid,
+                       status=existing.status, intent_id=intent.intent_id)
+            return existing
+        record = OrderRecord(
+            client_order_id=cid, intent_id=intent.intent_id, strategy_id=intent.strategy_id,
+            market_id=intent.market_id, token_id=planned.token_id, side=planned.side,
+            price=planned.price, size=planned.size, order_type=planned.order_type,
+            status="created",
+        )
+        self._record(record, "EXEC_ORDER_CREATED", corr)
+        refusal = self._refusal(signed, planned, intent)
+        if refusal is not None:
+            code, error = refusal
+            self._transition(cid, "reject", code, venue_error=error)
+            return self._current(cid)
+        self._transition(cid, "signed", "EXEC_ORDER_SIGNED")
+        # Polymarket's order id is the EIP-712 hash, so it is known before sending; recording it
+        # now lets a cancel or a restart find the order even if the ack is never seen.
+        self._transition(cid, "submitted", "EXEC_SUBMITTED", venue_order_id=signed.order_hash,
+                         durable=True)
+        order = VenueOrder(
+            client_order_id=cid, token_id=planned.token_id, side=planned.side,
+            price=planned.price, size=planned.size, order_type=planned.order_type,
+            post_only=planned.post_only,
+            expires_at_ms=planned.expires_at_ms if planned.order_type == "GTD" else None,
+            order_hash=signed.order_hash,
+        )
+        try:
+            events = self.venue.submit(order, self._now())
+        except VenueError as exc:
+            self._transition(cid, "reject", transport_code(exc),
+                             venue_error=f"{exc.status} {exc.code}")
+            return self._current(cid)
+        except Exception as exc:  # noqa: BLE001 - outcome unknown: leave it to reconciliation
+            self._note("EXEC_VENUE_UNAVAILABLE", corr, client_order_id=cid, op="submit",
+                       error=type(exc).__name__, message=str(exc)[:200])
+            return self._current(cid)
+        self.on_venue_events(events)
+        return self._current(cid)
+
+    def _current(self, cid: str) -> OrderRecord:
+        rec = self.orders.order(cid)
+        assert rec is not None
+        return rec
+
+    def _refusal(
+        self, signed: SignedOrderRequest, planned: PlannedOrder, intent: OrderIntent
+    ) -> tuple[str, str] | None:
+        """Fail closed before anything is sent: the signature must be for this planned order,
+        and no kill-switch trip may cover the strategy."""
+        mismatch = (
+            signed.client_order_id != planned.client_order_id
+            or signed.token_id != planned.token_id
+            or signed.side != planned.side
+            or signed.order_type != planned.order_type
+            or planned.token_id != intent.token_id
+        )
+        if mismatch:
+            return "EXEC_BAD_ENVELOPE", "SIGNED_ORDER_MISMATCH"
+        trip = self.runtime.kill_switch.trip_covering(
+            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id)
+        if trip is not None:
+            return "RISK_KILLSWITCH_ACTIVE", f"KILL_SWITCH:{trip.trip_id}"
+        return None
+
+    # -- venue events ----------------------------------------------------------------------
+
+    def on_venue_events(self, events: list[VenueEvent]) -> None:
+        for ev in events:
+            self._on_event(ev)
+
+    def _owner(self, ev: VenueEvent) -> OrderRecord | None:
+        rec = self.orders.order(ev.client_order_id) if ev.client_order_id else None
+        if rec is None and ev.venue_order_id:
+            rec = self.orders.by_venue_id(ev.venue_order_id)
+        return rec
+
+    def _on_event(self, ev: VenueEvent) -> None:
+        rec = self._owner(ev)
+        if rec is None:
+            self._unowned_event(ev)
+            return
+        cid = rec.client_order_id
+        if ev.kind == "ack":
+            self._transition(cid, "ack", "EXEC_RESTING", venue_order_id=ev.venue_order_id)
+        elif ev.kind == "fill":
+            self._on_fill(rec, ev)
+        elif ev.kind == "cancel":
+            self._transition(cid, "cancel_confirmed", "EXEC_CANCELLED",
+                             venue_error=ev.error_code)
+        elif ev.kind == "expire":
+            self._transition(cid, "expire", "EXEC_EXPIRED")
+        elif ev.kind == "reject":
+            self._on_reject(rec, ev)
+        elif ev.kind == "trade_status":
+            self._on_trade_status(rec, ev)
+
+    def _unowned_event(self, ev: VenueEvent) -> None:
+        detail: dict[str, Any] = {"event": ev.kind, "venue_order_id": ev.venue_order_id,
+                  "client_order_id": ev.client_order_id, "token_id": ev.token_id,
+                  "error_code": ev.error_code, "trade_id": ev.trade_id,
+                  "size": str(ev.size) if ev.size is not None else None}
+        if ev.kind == "cancel":
+            self._note("EXEC_CANCELLED", None, orphan=True, **detail)
+        elif ev.kind == "reject":
+            self._note("EXEC_CANCEL_REJECTED", None, orphan=True, **detail)
+        else:
+            self._note("EXEC_ORPHAN_ORDER", None, **detail)
+
+    def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> None:
+        cid = rec.client_order_id
+        trade_id = ev.trade_id or f"{ev.venue_order_id}:{ev.ts_ms}:{ev.size}"
+        if self.orders.fill(trade_id, cid) is not None:
+            return  # the same trade reported twice: money must be counted once
+        size = ev.size or Decimal(0)
+        if ev.remaining is not None:
+            filled = rec.size - ev.remaining
+            complete = ev.remaining <= 0
+        else:
+            filled = rec.filled + size
+            complete = filled >= rec.size
+        code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
+        if size > 0:
+            # Journaled whatever the order's state: a trade happened, accounting must see it.
+            fill = FillRecord(
+                trade_id=trade_id, client_order_id=cid, market_id=rec.market_id,
+                token_id=rec.token_id, side=ev.side or rec.side, price=ev.price or rec.price,
+                size=size, fee_pusd=ev.fee or Decimal(0), liquidity=ev.liquidity or "taker",
+                settlement=ev.trade_status or "MATCHED", ts_ms=ev.ts_ms,
+            )
+            self._record(fill, code, self._corr(cid))
+        event: OrderEvent = "fill" if complete else "partial_fill"
+        self._transition(cid, event, code, filled=filled)
+
+    def _on_reject(self, rec: OrderRecord, ev: VenueEvent) -> None:
+        cid = rec.client_order_id
+        code = ev.error_code or "UNKNOWN"
+        if rec.status == "cancel_pending":
+            if code == CANCEL_ALREADY_CANCELED:
+                self._transition(cid, "cancel_confirmed", "EXEC_CANCELLED", venue_error=code)
+            else:
+                self._transition(cid, "cancel_rejected", "EXEC_CANCEL_REJECTED",
+                                 venue_error=code)
+        elif code == INVALID_ORDER_DUPLICATED and rec.status == "submitted":
+            # The venue already holds this order (our earlier send got through): an ack.
+            self._transition(cid, "ack", "EXEC_RESTING",
+                             venue_order_id=ev.venue_order_id or None)
+        elif code in _CANCEL_REFUSALS:
+            self._note("EXEC_CANCEL_REJECTED", self._corr(cid), client_order_id=cid,
+                       status=rec.status, error_code=code)
+        else:
+            self._transition(cid, "reject", "EXEC_REJECTED", venue_error=code)
+
+    def _on_trade_status(self, rec: OrderRecord, ev: VenueEvent) -> None:
+        cid = rec.client_order_id
+        status = ev.trade_status
+        if status is None or ev.trade_id is None:
+            self._note("EXEC_ILLEGAL_TRANSITION", self._corr(cid), client_order_id=cid,
+                       axis="settlement", event="trade_status", problem="no status or trade id")
+            return
+        known = self.orders.fill(ev.trade_id, cid)
+        if known is None:
+            # A settlement update for a match we never saw (lost while down): record the trade.
+            if ev.size is None or ev.size <= 0:
+                return
+            fill = FillRecord(
+                trade_id=ev.trade_id, client_order_id=cid, market_id=rec.market_id,
+                token_id=rec.token_id, side=ev.side or rec.side, price=ev.price or rec.price,
+                size=ev.size, fee_pusd=ev.fee or Decimal(0), liquidity=ev.liquidity or "taker",
+                settlement=status, ts_ms=ev.ts_ms,
+            )
+            self._record(fill, _SETTLEMENT_CODE[status], self._corr(cid))
+            return
+        if known.settlement == status:
+            return
+        if not settlement_allowed(known.settlement, status):
+            self._note("EXEC_ILLEGAL_TRANSITION", self._corr(cid), client_order_id=cid,
+                       axis="settlement", trade_id=ev.trade_id, status=known.settlement,
+                       event=status)
+            return
+        updated = FillRecord.model_validate({**known.model_dump(), "settlement": status})
+        self._record(updated, _SETTLEMENT_CODE[status], self._corr(cid))
+
+    # -- cancels ---------------------------------------------------------------------------
+
+    def cancel(self, client_order_id: str, reason_code: str = "EXEC_CANCEL_REQUESTED") -> None:
+        rec = self.orders.order(client_order_id)
+        if not self._transition(client_order_id, "cancel_requested", reason_code, durable=True):
+            return
+        assert rec is not None
+        venue_id = rec.venue_order_id
+        if not venue_id:
+            return  # not yet known at the venue: the ack or reconciliation resolves it
+        try:
+            events = self.venue.cancel(venue_id, self._now())
+        except VenueError as exc:
+            self._transition(client_order_id, "cancel_rejected", transport_code(exc),
+                             venue_error=f"{exc.status} {exc.code}")
+            return
+        self.on_venue_events(events)
+
+    def cancel_all(self, token_ids: frozenset[str] | None = None, *, reason: str = "") -> int:
+        affected = [
+            r.client_order_id for r in self.orders.all_orders()
+            if (r.status in OPEN_STATUSES or r.status == "submitted")
+            and (token_ids is None or r.token_id in token_ids)
+        ]
+        self._note("EXEC_CANCEL_ALL", None, durable=True,
+                   token_ids=sorted(token_ids) if token_ids is not None else None,
+                   reason=reason, orders=affected)
+        try:
+            events = self.venue.cancel_all(token_ids, self._now())
+        except VenueError as exc:
+            self._note(transport_code(exc), None, op="cancel_all", status=exc.status,
+                       code=exc.code)
+            return 0
+        self.on_venue_events(events)
+        return sum(1 for ev in events if ev.kind == "cancel")
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def tick(self, now_ms: int) -> None:
+        timeout = self.bot.stuck_timeout_ms
+        stuck = [
+            s for s in self.orders.in_flight_states()
+            if now_ms - s.since_ms >= timeout
+            and (s.record.client_order_id, s.since_ms) not in self._t.stuck_flagged
+        ]
+        if stuck:
+            venue_open = self._venue_open()
+            for s in stuck:
+                rec = s.record
+                self._t.stuck_flagged.add((rec.client_order_id, s.since_ms))
+                self._note("EXEC_STUCK_ORDER", s.correlation_id,
+                           client_order_id=rec.client_order_id, status=rec.status,
+                           age_ms=now_ms - s.since_ms, timeout_ms=timeout)
+                if venue_open is not None:
+                    self._resolve_stuck(rec, venue_open)
+        last = self._t.last_reconcile_ms
+        if last is None or now_ms - last >= self.bot.reconcile_interval_ms:
+            self._t.last_reconcile_ms = now_ms
+            self.reconcile()
+
+    def _venue_open(self) -> tuple[OpenOrderView, ...] | None:
+        try:
+            return tuple(self.venue.open_orders())
+        except VenueError as exc:
+            self._note(transport_code(exc), None, op="open_orders", status=exc.status,
+                       code=exc.code)
+            return None
+
+    def _resolve_stuck(self, rec: OrderRecord, venue_open: tuple[OpenOrderView, ...]) -> None:
+        cid = rec.client_order_id
+        view = next((v for v in venue_open if v.client_order_id == cid), None)
+        if rec.status in ("created", "signed"):
+            # Write-ahead: nothing is sent before `submitted` is journaled, so it never left.
+            self._transition(cid, "reject", "EXEC_RECONCILE_DIFF", venue_error=NEVER_SUBMITTED)
+        elif rec.status == "submitted":
+            if view is None:
+                self._transition(cid, "reject", "EXEC_RECONCILE_DIFF",
+                                 venue_error=INFLIGHT_TIMEOUT)
+            else:
+                self._adopt(cid, view)
+        elif rec.status == "cancel_pending":
+            if view is None:
+                self._transition(cid, "cancel_confirmed", "EXEC_RECONCILE_DIFF")
+            else:
+                self._transition(cid, "cancel_timeout", "EXEC_CANCEL_TIMEOUT")
+
+    def _adopt(self, cid: str, view: OpenOrderView) -> None:
+        """The venue holds an order we only knew as submitted: take its ack and fill level."""
+        self._transition(cid, "ack", "EXEC_RECONCILE_DIFF", venue_order_id=view.venue_order_id)
+        venue_filled = view.original_size - view.remaining
+        if venue_filled > 0:
+            self._transition(cid, "partial_fill", "EXEC_RECONCILE_DIFF", filled=venue_filled)
+
+    def reconcile(self) -> None:
+        """One full pass: the bot's verdict is journaled (and flushed) before any cancel."""
+        venue_open = self._venue_open()
+        if venue_open is None:
+            return
+        outcome = self.runtime.decide(self.bot, ReconcileInput(venue_open, self._t.suspects))
+        if outcome.effective is None:
+            return  # shadow/advisory/off: the verdict is recorded, nothing is acted on
+        diff = reconcile_orders(self.orders.all_states(), venue_open, self._t.suspects)
+        self.runtime.journal.flush()
+        for cid, view in diff.appeared:
+            self._adopt(cid, view)
+        for cid, venue_filled in diff.short:
+            self._transition(cid, "partial_fill", "EXEC_RECONCILE_DIFF", filled=venue_filled)
+        for cid in diff.missing_confirmed:
+            self._transition(cid, "cancel_confirmed", "EXEC_RECONCILE_DIFF")
+        self._t.suspects = frozenset(diff.missing_suspect)
+        if self.bot.auto_cancel_orphans:
+            for view in diff.orphans:
+                try:
+                    events = self.venue.cancel(view.venue_order_id, self._now())
+                except VenueError as exc:
+                    self._note(transport_code(exc), None, op="cancel_orphan",
+                               venue_order_id=view.venue_order_id, status=exc.status)
+                    continue
+                for ev in events:
+                    if ev.kind == "cancel" and ev.venue_order_id == view.venue_order_id:
+                        # Expected: it may name a record of ours that is already terminal.
+                        self._note("EXEC_CANCELLED", None, orphan=True,
+                                   venue_order_id=ev.venue_order_id,
+                                   client_order_id=ev.client_order_id, token_id=ev.token_id)
+                    else:
+                        self._on_event(ev)
+
+    # -- views -----------------------------------------------------------------------------
+
+    def in_flight(self) -> list[OrderRecord]:
+        return self.orders.in_flight()
+
+    def reject_rate(self, window_ms: int) -> tuple[int, int]:
+        return self.orders.reject_rate(self._now(), window_ms)

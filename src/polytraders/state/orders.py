@@ -1,0 +1,200 @@
+"""Open orders, in-flight orders, reservations and the venue reject rate, as a projection.
+
+Folds two envelope kinds, both written only by the Order Lifecycle Manager:
+- `order_record` (payload `OrderRecord`), one per transition: the latest record of a client
+  order id wins. The OLM checks legality before it journals, so the fold trusts the journal;
+- `fill` (payload `FillRecord`), one per fill and per settlement update, keyed by
+  (trade_id, client_order_id) because a self-trade reports one trade id on both our orders.
+
+The reject rate counts venue answers to submissions: an `order_record` whose previous status was
+`submitted` and which the venue caused (not a local reconciliation, not our own cancel request).
+A venue reject (a `reject` event or a 429/425/500/503 transport error) counts as a reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from polytraders.contracts.orders import FillRecord, OrderRecord, OrderStatus
+from polytraders.journal.base import JournalEntry
+
+OPEN_STATUSES: Final[frozenset[OrderStatus]] = frozenset(
+    {"live", "partially_filled", "cancel_pending"}
+)
+IN_FLIGHT_STATUSES: Final[frozenset[OrderStatus]] = frozenset(
+    {"created", "signed", "submitted", "cancel_pending"}
+)
+RESERVING_STATUSES: Final[frozenset[OrderStatus]] = OPEN_STATUSES | IN_FLIGHT_STATUSES
+VENUE_REJECT_CODES: Final[frozenset[str]] = frozenset(
+    {"EXEC_REJECTED", "EXEC_VENUE_RATE_LIMITED", "EXEC_VENUE_UNAVAILABLE"}
+)
+# Transitions out of `submitted` that were not the venue answering the submission.
+_NOT_AN_ANSWER: Final[frozenset[str]] = frozenset({"EXEC_RECONCILE_DIFF", "EXEC_STUCK_ORDER"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """One order as the projection holds it: the latest record plus journal bookkeeping."""
+
+    record: OrderRecord
+    correlation_id: str | None
+    created_ms: int
+    since_ms: int
+    """When the order entered its current status (envelope time)."""
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "record": self.record.to_json_dict(),
+            "correlation_id": self.correlation_id,
+            "created_ms": self.created_ms,
+            "since_ms": self.since_ms,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderState:
+        return cls(
+            record=OrderRecord.model_validate(data["record"]),
+            correlation_id=data["correlation_id"],
+            created_ms=int(data["created_ms"]),
+            since_ms=int(data["since_ms"]),
+            seq=int(data["seq"]),
+        )
+
+
+class OrdersProjection:
+    name = "orders"
+
+    def __init__(self) -> None:
+        self._orders: dict[str, OrderState] = {}
+        self._by_venue_id: dict[str, str] = {}
+        self._fills: dict[tuple[str, str], FillRecord] = {}
+        self._answers: list[tuple[int, bool]] = []  # (ts_ms, was a venue reject), in seq order
+
+    # -- fold ------------------------------------------------------------------------------
+
+    def apply(self, entry: JournalEntry) -> None:
+        env = entry.envelope
+        if env.kind == OrderRecord.kind:
+            record = OrderRecord.model_validate(env.payload)
+            self._apply_record(record, entry, env.reason_code)
+        elif env.kind == FillRecord.kind:
+            fill = FillRecord.model_validate(env.payload)
+            self._fills[(fill.trade_id, fill.client_order_id)] = fill
+
+    def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str) -> None:
+        ts = entry.envelope.ts_ms
+        prior = self._orders.get(record.client_order_id)
+        if prior is None:
+            created_ms, since_ms, corr = ts, ts, entry.envelope.correlation_id
+        else:
+            created_ms = prior.created_ms
+            since_ms = prior.since_ms if prior.record.status == record.status else ts
+            corr = prior.correlation_id or entry.envelope.correlation_id
+        self._orders[record.client_order_id] = OrderState(record, corr, created_ms, since_ms,
+                                                          entry.seq)
+        if record.venue_order_id:
+            self._by_venue_id[record.venue_order_id] = record.client_order_id
+        if (
+            record.previous == "submitted"
+            and record.status not in ("submitted", "cancel_pending")
+            and reason_code not in _NOT_AN_ANSWER
+        ):
+            self._answers.append((ts, record.status == "rejected"
+                                  and reason_code in VENUE_REJECT_CODES))
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def order(self, client_order_id: str) -> OrderRecord | None:
+        state = self._orders.get(client_order_id)
+        return state.record if state else None
+
+    def state_of(self, client_order_id: str) -> OrderState | None:
+        return self._orders.get(client_order_id)
+
+    def by_venue_id(self, venue_order_id: str) -> OrderRecord | None:
+        cid = self._by_venue_id.get(venue_order_id)
+        return self.order(cid) if cid is not None else None
+
+    def all_states(self) -> list[OrderState]:
+        return list(self._orders.values())
+
+    def all_orders(self) -> list[OrderRecord]:
+        return [s.record for s in self._orders.values()]
+
+    def open_orders(self) -> list[OrderRecord]:
+        """Resting at the venue as far as we know: live, partially_filled, cancel_pending."""
+        return [s.record for s in self._orders.values() if s.record.status in OPEN_STATUSES]
+
+    def in_flight(self) -> list[OrderRecord]:
+        """Not yet confirmed by the venue: created, signed, submitted, cancel_pending."""
+        return [s.record for s in self._orders.values() if s.record.status in IN_FLIGHT_STATUSES]
+
+    def in_flight_states(self) -> list[OrderState]:
+        return [s for s in self._orders.values() if s.record.status in IN_FLIGHT_STATUSES]
+
+    def by_intent(self, intent_id: str) -> list[OrderRecord]:
+        return [s.record for s in self._orders.values() if s.record.intent_id == intent_id]
+
+    def _reserved(self, side: str, token_id: str | None) -> Decimal:
+        total = Decimal(0)
+        for s in self._orders.values():
+            r = s.record
+            if r.status not in RESERVING_STATUSES or r.side != side:
+                continue
+            if token_id is not None and r.token_id != token_id:
+                continue
+            remaining = r.size - r.filled
+            if remaining > 0:
+                total += (r.price * remaining) if side == "BUY" else remaining
+        return total
+
+    def reserved_pusd(self) -> Decimal:
+        """pUSD held back by open and in-flight BUYs: price x (size - filled)."""
+        return self._reserved("BUY", None)
+
+    def reserved_shares(self, token_id: str) -> Decimal:
+        """Shares of `token_id` held back by open and in-flight SELLs: size - filled."""
+        return self._reserved("SELL", token_id)
+
+    def reject_rate(self, now_ms: int, window_ms: int) -> tuple[int, int]:
+        """(venue rejects, venue-answered submissions) with envelope time in (now - window, now]."""
+        start = now_ms - window_ms
+        rejects = answered = 0
+        for ts, rejected in reversed(self._answers):
+            if ts <= start:
+                break  # answers are appended in journal order, and journal time never goes back
+            if ts > now_ms:
+                continue
+            answered += 1
+            rejects += rejected
+        return rejects, answered
+
+    def fills_for(self, client_order_id: str) -> list[FillRecord]:
+        return [f for (_, cid), f in self._fills.items() if cid == client_order_id]
+
+    def fill(self, trade_id: str, client_order_id: str) -> FillRecord | None:
+        return self._fills.get((trade_id, client_order_id))
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "orders": {cid: s.to_json() for cid, s in self._orders.items()},
+            "fills": [f.to_json_dict() for f in self._fills.values()],
+            "answers": [[ts, rejected] for ts, rejected in self._answers],
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self._orders = {cid: OrderState.from_json(v) for cid, v in data["orders"].items()}
+        self._by_venue_id = {
+            s.record.venue_order_id: cid
+            for cid, s in self._orders.items()
+            if s.record.venue_order_id
+        }
+        fills = [FillRecord.model_validate(f) for f in data["fills"]]
+        self._fills = {(f.trade_id, f.client_order_id): f for f in fills}
+        self._answers = [(int(ts), bool(rejected)) for ts, rejected in data["answers"]]

@@ -99,4 +99,8 @@ CODES = [
        "A SELL asks for more shares than are held minus those reserved by open SELL orders.",
        "Check positions and open SELL orders for the token.",
        "You do not hold enough shares to sell this many."),
+    rc("RISK_FUNDING_RESHAPE", "RESHAPE",
+       "The intent was downsized to what free pUSD (or free shares, for a SELL) can cover.",
+       "None; Execution applies the size cap. Fund the wallet if this recurs.",
+       "This order was made smaller to fit the money available in the wallet."),
 ]

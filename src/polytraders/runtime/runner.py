@@ -15,6 +15,7 @@ The runtime, not the bots, enforces the rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -75,6 +76,8 @@ class Runtime:
         self.kill_switch = self.state.typed("kill_switch", KillSwitchProjection)
         self.builder_code = builder_code
         self.bots: dict[str, Bot[Any, Any]] = {}
+        # Called with every entry after it is folded into state (own appends and polled ones).
+        self.listeners: list[Callable[[JournalEntry], None]] = []
 
     # -- recording -------------------------------------------------------------------------
 
@@ -106,7 +109,19 @@ class Runtime:
         )
         entry = self.journal.append(envelope, durable=durable)
         self.state.apply(entry)
+        for listener in self.listeners:
+            listener(entry)
         return entry
+
+    def poll(self) -> int:
+        """Fold entries other processes appended (operator commands, trips, resets)."""
+        applied = 0
+        for entry in self.journal.read(self.state.last_seq + 1):
+            self.state.apply(entry)
+            for listener in self.listeners:
+                listener(entry)
+            applied += 1
+        return applied
 
     def note(self, reason_code: str, *, actor: Actor = SYSTEM, durable: bool = False,
              correlation_id: str | None = None, **detail: Any) -> JournalEntry:

@@ -1,0 +1,82 @@
+"""The guardian: after every journaled input, ask the kill switch whether a trigger holds;
+when the switch trips (automatically or by hand, in this process or another), cancel resting
+orders in scope and halt Trade-authority bots in scope; restore them when the trip is reset.
+
+Trips are journaled (durably) before any cancel is sent: the protective side effect never
+overtakes the envelope that caused it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
+from polytraders.journal.base import JournalEntry
+from polytraders.runtime.kinds import Authority, Mode
+from polytraders.runtime.runner import Runtime
+from polytraders.state.kill_switch import ActiveTrip
+
+if TYPE_CHECKING:
+    from polytraders.state.markets import MarketsProjection
+    from polytraders.state.orders import OrdersProjection
+
+INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record", "gov_reconcile"})
+INPUT_NOTES = frozenset({"GOV_WALLET_BALANCE"})
+
+
+class Guardian:
+    def __init__(self, runtime: Runtime, kill_switch: KillSwitch, olm: Any) -> None:
+        self.rt = runtime
+        self.ks = kill_switch
+        self.olm = olm
+        self.pending_trips: list[str] = []
+        self.pending_resets: list[str] = []
+        self.halted: dict[str, str] = {}  # bot id -> mode before the halt
+        runtime.listeners.append(self.on_entry)
+
+    def on_entry(self, entry: JournalEntry) -> None:
+        env = entry.envelope
+        if env.kind == "killswitch_event":
+            (self.pending_trips if env.payload["event"] == "tripped" else
+             self.pending_resets).append(env.payload["trip_id"])
+            return
+        if env.kind in INPUT_KINDS or (env.kind == "note" and env.reason_code in INPUT_NOTES):
+            for breach in self.ks.check_triggers(self.rt.state, self.rt.clock.now_ms(), entry.seq):
+                self.rt.decide(self.ks, TriggerCheck(breach), correlation_id=f"ks_{entry.seq}")
+
+    def act(self) -> None:
+        """Run pending protective actions; called by the engine at safe points."""
+        while self.pending_trips:
+            trip = self.rt.kill_switch.active.get(self.pending_trips.pop(0))
+            if trip is not None:
+                self._protect(trip)
+        while self.pending_resets:
+            self.pending_resets.pop(0)
+            self._restore()
+
+    def _protect(self, trip: ActiveTrip) -> None:
+        self.rt.journal.flush()
+        markets: MarketsProjection = self.rt.state.get("markets")  # type: ignore[assignment]
+        orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
+        if trip.scope == "global":
+            self.olm.cancel_all(None, reason=f"kill switch {trip.trip_id}")
+        else:
+            for order in orders.open_orders():
+                cluster = markets.cluster_of(order.market_id) or ""
+                if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id):
+                    self.olm.cancel(order.client_order_id)
+        if trip.scope == "cluster":
+            return  # a cluster trip rejects that cluster's intents; strategies keep the rest
+        for bot in self.rt.bots.values():
+            if Authority.TRADE not in bot.authority or bot.bot_id in self.halted:
+                continue
+            if trip.covers(strategy_id=bot.bot_id, cluster="", bot_id=bot.bot_id):
+                self.halted[bot.bot_id] = bot.mode.value
+                self.rt.set_mode(bot.bot_id, Mode.OFF, reason=f"halted by kill switch {trip.trip_id}")
+
+    def _restore(self) -> None:
+        for bot_id, previous in list(self.halted.items()):
+            still = self.rt.kill_switch.trip_covering(strategy_id=bot_id, cluster="", bot_id=bot_id)
+            if still is None:
+                del self.halted[bot_id]
+                self.rt.set_mode(bot_id, Mode(previous), reason="kill switch reset")

@@ -1,4 +1,4 @@
-"""exec.smart_router: order-type map, tick snapping, reshape constraints, bad inputs, ids, slicing."""
+"""exec.smart_router: type map, tick snapping, constraints, bad inputs, ids, slicing."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ from polytraders.contracts import (
 from polytraders.journal import SqliteJournal
 from polytraders.runtime.bot import Decision
 from polytraders.runtime.clock import SimClock
+from polytraders.runtime.config import build_config
+from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import Runtime
+from polytraders.state.kill_switch import KillSwitchProjection
+from polytraders.state.store import StateStore
 
 NOW = 1_767_225_600_000
 MID = "0x" + "ab" * 32
@@ -79,6 +83,12 @@ def route(runtime: Runtime, bot: SmartRouter, i: OrderIntent,
     req = RouteRequest(i, constraints, m if m is not None else market(),
                        (b if b is not None else book()) if use_book else None)
     return bot.decide(req, runtime.context(bot, i.correlation_id))
+
+
+def _bare_context(bot: SmartRouter) -> BotContext:
+    return BotContext(clock=SimClock(NOW), config=bot.config, state=StateStore(),
+                      kill_switch=KillSwitchProjection(), correlation_id=None,
+                      builder_code="0x" + "00" * 32)
 
 
 def plan_of(d: Decision[ExecutionPlan]) -> ExecutionPlan:
@@ -282,14 +292,13 @@ def test_marketable_price_capped_by_slippage(runtime: Runtime, router: SmartRout
 @settings(max_examples=150, deadline=None)
 def test_never_flips_side_or_raises_size(side: str, otype: str, price: Decimal, size: Decimal,
                                          cap: Decimal | None, passive: bool) -> None:
-    rt = Runtime(_MemJournal(), SimClock(NOW))
     bot = SmartRouter()
-    rt.add_bot(bot, {"max_child_size": 100})
+    bot.init(build_config(bot.bot_id, bot.params, {"max_child_size": 100})[0])
     i = intent(side=side, order_type=otype, price=price, size=size,
                time_in_force_s=60 if otype == "GTD" else None)
     cs = (RiskConstraints(max_size=cap, passive_only=passive),)
     d = bot.decide(RouteRequest(i, cs, market(), book(bids=("0.30",), asks=("0.70",))),
-                   rt.context(bot, None))
+                   _bare_context(bot))
     if d.output is None:
         assert d.reason_code.startswith("EXEC_BAD_")
         return
@@ -342,38 +351,20 @@ def test_slices_sum_exactly_and_respect_minimum(size: Decimal, child: Decimal) -
 
 # -- through the runtime -------------------------------------------------------------------------
 
-class _MemJournal:
-    """A minimal in-memory journal so the property test does not open SQLite per example."""
-
-    def __init__(self) -> None:
-        from polytraders.journal.base import GENESIS_HASH
-        self.entries: list[Any] = []
-        self._head = (0, GENESIS_HASH)
-
-    def append(self, envelope: Any, *, durable: bool = False) -> Any:
-        from polytraders.journal.base import JournalEntry
-        seq = self._head[0] + 1
-        entry = JournalEntry(seq=seq, prev_hash=self._head[1], hash=f"{seq:064x}",
-                             envelope=envelope)
-        self._head = (seq, entry.hash)
-        self.entries.append(entry)
-        return entry
-
-
 def test_one_envelope_per_decide_and_advisory(runtime: Runtime, router: SmartRouter) -> None:
-    before = runtime.journal.count()
+    before = runtime.journal.head()[0]
     out = runtime.decide(router, RouteRequest(intent(), (), market(), book()),
                          correlation_id="oc_test000001")
-    assert runtime.journal.count() == before + 1
+    assert runtime.journal.head()[0] == before + 1
     assert out.entry is not None and out.entry.envelope.kind == "execution_plan"
     assert out.entry.envelope.correlation_id == "oc_test000001"
     assert out.effective is not None
     bad = runtime.decide(router, RouteRequest(intent(), (), None, None))
-    assert runtime.journal.count() == before + 2
+    assert runtime.journal.head()[0] == before + 2
     assert bad.entry is not None and bad.entry.envelope.reason_code == "EXEC_BAD_INTENT"
     assert bad.entry.envelope.payload["detail"]["field"] == "market"
     runtime.set_mode(router.bot_id, Mode.ADVISORY)
-    n = runtime.journal.count()
+    n = runtime.journal.head()[0]
     adv = runtime.decide(router, RouteRequest(intent(), (), market(), book()))
-    assert runtime.journal.count() == n + 1
+    assert runtime.journal.head()[0] == n + 1
     assert adv.effective is None and adv.decision is not None and adv.decision.output is not None

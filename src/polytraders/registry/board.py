@@ -30,6 +30,7 @@ __all__ = [
     "Board",
     "BotStatus",
     "assess",
+    "board_from",
     "board_json",
     "build_board",
     "header_line",
@@ -82,7 +83,13 @@ class Board:
 
 def build_board(journal: Journal, *, layers: Iterable[str] | None = None,
                 fixtures_root: Path | None = None) -> Board:
-    facts = gather(journal)
+    """Gather the journal once and assess every catalogued bot (optionally some layers)."""
+    return board_from(gather(journal), layers=layers, fixtures_root=fixtures_root)
+
+
+def board_from(facts: JournalEvidence, *, layers: Iterable[str] | None = None,
+               fixtures_root: Path | None = None) -> Board:
+    """Assess every catalogued bot against evidence already gathered (empty: all pending)."""
     wanted = set(layers) if layers is not None else None
     statuses = tuple(
         assess(entry, facts, fixtures_root=fixtures_root)

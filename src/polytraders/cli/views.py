@@ -50,10 +50,10 @@ def positions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     pf = _rebuilt(db).typed("portfolio", PortfolioProjection)
     rows = [p.to_json_dict() for p in pf.positions()]
     if as_json:
-        print_json({"positions": rows, "cash_pusd": str(pf.cash), "equity_pusd": str(pf.equity()),
-                    "realised_pnl_pusd": str(pf.realised_pnl), "fees_pusd": str(pf.fees)})
+        print_json({"positions": rows, "cash_pusd": str(pf.cash_pusd()), "equity_pusd": str(pf.equity()),
+                    "realised_pnl_pusd": str(pf.realised_pnl()), "fees_pusd": str(pf.fees_pusd())})
         return
-    table = Table(title=f"positions (cash {pf.cash} pUSD, equity {pf.equity()} pUSD)")
+    table = Table(title=f"positions (cash {pf.cash_pusd()} pUSD, equity {pf.equity()} pUSD)")
     for col in ("token", "size", "avg price", "mark", "realised", "unrealised"):
         table.add_column(col)
     for r in rows:

@@ -66,7 +66,7 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
     statuses = Counter(o.status for o in orders.all_orders())
     pf = system.portfolio
     now = system.clock.now_ms()
-    fills = sum(1 for _ in orders.fills())
+    fills = by_code.get("EXEC_FILL", 0) + by_code.get("EXEC_PARTIAL_FILL_HANDLED", 0)
     return {
         "scenario": args.scenario,
         "seed": args.seed,
@@ -76,9 +76,9 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {
-            "realised_pusd": str(pf.realised_pnl),
+            "realised_pusd": str(pf.realised_pnl()),
             "unrealised_pusd": str(pf.unrealised_pnl()),
-            "fees_pusd": str(pf.fees),
+            "fees_pusd": str(pf.fees_pusd()),
             "equity_pusd": str(pf.equity()),
         },
         "drawdown": {

@@ -92,7 +92,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
                     else portfolio.drawdown_weekly_pct(now_ms))
         threshold = config.num("drawdown_intraday_pct" if intraday else "drawdown_weekly_pct")
-        if observed >= threshold:
+        if observed is not None and observed >= threshold:
             return Breach(trigger, "global", "*", observed, threshold, caused_by_seq)  # type: ignore[arg-type]
         return None
     if trigger == "reject_rate":
@@ -125,11 +125,12 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                                               ("market_id", pos.market_id)))
         return None
     if trigger == "wallet_funding":
-        if portfolio is None or orders is None or not portfolio.wallet_observed:
-            return None
+        cash = portfolio.cash_pusd() if portfolio is not None else None
+        if cash is None or orders is None:
+            return None  # no wallet read yet: nothing to compare
         need = orders.reserved_pusd() + config.num("min_reserve_pusd")
-        if portfolio.cash < need:
-            return Breach("wallet_funding", "global", "*", portfolio.cash, need, caused_by_seq,
+        if cash < need:
+            return Breach("wallet_funding", "global", "*", cash, need, caused_by_seq,
                           (("reserved_pusd", str(orders.reserved_pusd())),))
         return None
     if trigger == "reconcile_mismatch":

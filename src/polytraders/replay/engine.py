@@ -1,0 +1,249 @@
+"""Replay-last-hour: rebuild state at the window start, re-feed the window's recorded inputs to
+the current bot code under the recorded event times, and compare the decisions.
+
+Compared decisions:
+- automatic kill-switch trips: the current `risk.kill_switch.check_triggers` runs after every
+  recorded input, exactly as the live guardian does; a trip must happen at the same input seq
+  with the same trigger and scope;
+- every recorded vote of the kill switch and the guardrails on a recorded intent: the current
+  bot re-votes on the same intent against the replayed state; decision and reason code must
+  agree.
+The first difference (by input seq) is the divergence, with both decisions. Replay builds no
+venue and no notifier; a socket guard records any attempt to open a connection as
+`GOV_REPLAY_NO_NETWORK_VIOLATION`.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
+from polytraders.bots.risk.kill_switch import KillSwitch
+from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
+from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.engine.protect import INPUT_KINDS, INPUT_NOTES
+from polytraders.journal.base import Journal, JournalEntry
+from polytraders.runtime.bot import Bot
+from polytraders.runtime.clock import SimClock
+from polytraders.runtime.config import BotConfig, build_config
+from polytraders.runtime.context import BotContext
+from polytraders.state.kill_switch import KillSwitchProjection
+from polytraders.state.modes import ModesProjection
+from polytraders.state.portfolio import PortfolioProjection
+from polytraders.state.store import StateStore
+
+HOUR_MS = 3_600_000
+KS_ACTOR = "risk.kill_switch"
+
+
+@dataclass
+class Divergence:
+    seq: int
+    what: str
+    recorded: dict[str, Any] | None
+    replayed: dict[str, Any] | None
+
+
+@dataclass
+class ReplayReport:
+    window_start_ms: int
+    window_end_ms: int
+    first_seq: int
+    last_seq: int
+    inputs: int
+    trips_recorded: list[dict[str, Any]]
+    trips_replayed: list[dict[str, Any]]
+    votes_compared: int
+    divergences: list[Divergence] = field(default_factory=list)
+    network_violations: list[str] = field(default_factory=list)
+    equity_curve: list[tuple[int, Decimal]] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.network_violations:
+            return "GOV_REPLAY_NO_NETWORK_VIOLATION"
+        return "GOV_REPLAY_REGRESSION" if self.divergences else "GOV_REPLAY_MATCH"
+
+    def to_json(self) -> dict[str, Any]:
+        first = self.divergences[0] if self.divergences else None
+        return {
+            "verdict": self.verdict,
+            "window": {"start_ms": self.window_start_ms, "end_ms": self.window_end_ms,
+                       "first_seq": self.first_seq, "last_seq": self.last_seq},
+            "inputs_replayed": self.inputs,
+            "votes_compared": self.votes_compared,
+            "trips_recorded": self.trips_recorded,
+            "trips_replayed": self.trips_replayed,
+            "first_divergence": None if first is None else {
+                "seq": first.seq, "what": first.what, "recorded": first.recorded,
+                "replayed": first.replayed},
+            "divergences": len(self.divergences),
+            "network_violations": self.network_violations,
+        }
+
+
+@contextmanager
+def no_network(violations: list[str]) -> Iterator[None]:
+    """Refuse and record any outbound connection while replaying."""
+    original = socket.socket.connect
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        violations.append(f"connect to {address!r}")
+        raise ConnectionRefusedError("replay must not touch the network")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = original  # type: ignore[method-assign]
+
+
+def _journaled_config(journal: Journal, bot: type[Bot[Any, Any]]) -> dict[str, Any] | None:
+    found = None
+    for entry in journal.read(kinds=["note"]):
+        d = entry.envelope.payload.get("detail", {})
+        if entry.envelope.reason_code == "GOV_CONFIG_LOADED" and d.get("bot_id") == bot.bot_id:
+            found = d["values"]
+    return found
+
+
+def _fresh_state() -> StateStore:
+    from polytraders.engine.system import build_state
+
+    state = build_state()
+    state.add(KillSwitchProjection())
+    state.add(ModesProjection())
+    return state
+
+
+def _trip_key(p: dict[str, Any]) -> dict[str, Any]:
+    scope = p["scope"]
+    return {"caused_by_seq": p["caused_by_seq"], "trigger": p["trigger"],
+            "scope": "global" if scope["scope"] == "global" else f"{scope['scope']}:{scope['value']}"}
+
+
+def replay(
+    journal: Journal,
+    *,
+    until_ms: int | None = None,
+    window_ms: int = HOUR_MS,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> ReplayReport:
+    """Replay the window ending at `until_ms` (default: the last entry) with current code.
+
+    `overrides` changes a bot's config for this replay only (what-if, or proving that a changed
+    threshold is detected as a regression).
+    """
+    overrides = overrides or {}
+    head = journal.tail(1)
+    if not head:
+        raise ValueError("the journal is empty: nothing to replay")
+    end = until_ms if until_ms is not None else head[0].envelope.ts_ms
+    start = end - window_ms
+
+    bots: dict[str, Bot[Any, Any]] = {}
+    for cls in (KillSwitch, *GUARDRAILS_IN_ORDER):
+        bot = cls()
+        values = dict(_journaled_config(journal, cls) or {})
+        values.update(overrides.get(cls.bot_id, {}))
+        config: BotConfig
+        config, _ = build_config(cls.bot_id, cls.params, values)
+        bot.init(config)
+        bots[cls.bot_id] = bot
+    ks_bot = bots[KS_ACTOR]
+    assert isinstance(ks_bot, KillSwitch)
+
+    state = _fresh_state()
+    ks_proj = state.typed("kill_switch", KillSwitchProjection)
+    clock = SimClock(0)
+    intents: dict[str, OrderIntent] = {}
+    report = ReplayReport(start, end, 0, 0, 0, [], [], 0)
+    replay_actor = Actor(kind="bot", id=KS_ACTOR)
+
+    with no_network(report.network_violations):
+        for entry in journal.read():
+            env = entry.envelope
+            if env.ts_ms > end:
+                break
+            in_window = env.ts_ms >= start
+            if in_window and report.first_seq == 0:
+                report.first_seq = entry.seq
+            automatic_trip = (env.kind == KillSwitchEvent.kind and env.actor.id == KS_ACTOR
+                              and env.payload["event"] == "tripped")
+            if not in_window:
+                state.apply(entry)
+                continue
+            report.last_seq = entry.seq
+            clock.advance_to(max(clock.now_ms(), env.ts_ms))
+            if automatic_trip:
+                report.trips_recorded.append(_trip_key(env.payload))
+                state.last_seq = entry.seq  # recorded trips are decisions, not inputs
+                continue
+            if env.kind == "risk_vote" and env.actor.kind == "bot" and env.actor.id in bots:
+                _compare_vote(entry, bots[env.actor.id], intents, state, ks_proj, clock, report)
+            state.apply(entry)
+            if env.kind == OrderIntent.kind:
+                intent = env.decode()
+                assert isinstance(intent, OrderIntent)
+                intents[intent.correlation_id] = intent
+            if env.kind in INPUT_KINDS or (env.kind == "note" and env.reason_code in INPUT_NOTES):
+                report.inputs += 1
+                for breach in ks_bot.check_triggers(state, env.ts_ms, entry.seq):
+                    event = KillSwitchEvent(
+                        event="tripped", trip_id=f"ks_{breach.caused_by_seq}_{breach.trigger}",
+                        trigger=breach.trigger,
+                        scope=Scope(scope=breach.scope, value=breach.scope_value),  # type: ignore[arg-type]
+                        observed=breach.observed, threshold=breach.threshold,
+                        caused_by_seq=breach.caused_by_seq, at_ms=env.ts_ms)
+                    report.trips_replayed.append(_trip_key(event.to_json_dict()))
+                    ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(
+                        event, actor=replay_actor, reason_code="RISK_KILLSWITCH_TRIPPED",
+                        ts_ms=env.ts_ms)))
+    _compare_trips(report)
+    portfolio = state.typed("portfolio", PortfolioProjection)
+    report.equity_curve = [(t, v) for t, v in portfolio.equity_curve() if start <= t <= end]
+    report.divergences.sort(key=lambda d: d.seq)
+    return report
+
+
+def _compare_vote(entry: JournalEntry, bot: Bot[Any, Any], intents: dict[str, OrderIntent],
+                  state: StateStore, ks_proj: KillSwitchProjection, clock: SimClock,
+                  report: ReplayReport) -> None:
+    env = entry.envelope
+    intent = intents.get(env.correlation_id or "")
+    if intent is None:
+        return  # the intent was recorded before the window; nothing to re-vote on
+    ctx = BotContext(clock=clock, config=bot.config, state=state, kill_switch=ks_proj,
+                     correlation_id=env.correlation_id, builder_code=env.builder_code)
+    try:
+        decision = bot.decide(intent, ctx)
+        out = decision.output
+        replayed = ({"decision": out.decision, "reason_code": out.reason_code}
+                    if isinstance(out, RiskVote) else {"reason_code": decision.reason_code})
+    except Exception as exc:  # a crash in current code is a divergence, not a replay crash
+        replayed = {"error": type(exc).__name__}
+    recorded = {"decision": env.payload["decision"], "reason_code": env.payload["reason_code"]}
+    report.votes_compared += 1
+    if replayed != recorded:
+        report.divergences.append(Divergence(entry.seq, f"vote of {bot.bot_id} on "
+                                             f"{env.correlation_id}", recorded, replayed))
+
+
+def _compare_trips(report: ReplayReport) -> None:
+    rec = {(t["caused_by_seq"], t["trigger"], t["scope"]) for t in report.trips_recorded}
+    rep = {(t["caused_by_seq"], t["trigger"], t["scope"]) for t in report.trips_replayed}
+    for t in report.trips_recorded:
+        if (t["caused_by_seq"], t["trigger"], t["scope"]) not in rep:
+            same = [r for r in report.trips_replayed if r["trigger"] == t["trigger"]]
+            report.divergences.append(Divergence(t["caused_by_seq"], "kill-switch trip", t,
+                                                 same[0] if same else None))
+    for t in report.trips_replayed:
+        if (t["caused_by_seq"], t["trigger"], t["scope"]) not in rec:
+            same = [r for r in report.trips_recorded if r["trigger"] == t["trigger"]]
+            report.divergences.append(Divergence(t["caused_by_seq"], "kill-switch trip",
+                                                 same[0] if same else None, t))

@@ -1,0 +1,1 @@
+"""Registry tests: catalogue, lifecycle, readiness, board and CLI."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleManager
+from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleBot, OrderLifecycleManager
 from polytraders.bots.exec.smart_router import RouteRequest, SmartRouter
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
@@ -23,6 +23,7 @@ from polytraders.contracts import OrderIntent
 from polytraders.contracts.envelope import Actor
 from polytraders.engine.feed import MarketFeed
 from polytraders.engine.pipeline import OrderPath
+from polytraders.engine.protect import Guardian
 from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.journal.base import Journal
 from polytraders.runtime.bot import Bot
@@ -72,10 +73,14 @@ class TradingSystem:
         self.kill_switch = add(KillSwitch())
         self.guardrails = [add(cls()) for cls in GUARDRAILS_IN_ORDER]
         self.router = add(SmartRouter())
+        wallet = demo_signer(config.seed)
+        config.bot_overrides.setdefault("sec.wallet_permission_guard", {}).setdefault(
+            "allowed_wallets", (wallet.address,))
         self.security = [add(cls()) for cls in SECURITY_CHECKS_IN_ORDER]
         self.strategy: MakerTight = add(MakerTight(), config.strategy_mode)
-        self.signer = SignerService(demo_signer(config.seed), maker=None)
-        self.olm = OrderLifecycleManager(rt, venue)
+        self.signer = SignerService(wallet, maker=wallet.address)
+        self.olm = OrderLifecycleManager(rt, venue, add(OrderLifecycleBot()))
+        self.guardian = Guardian(rt, self.kill_switch, self.olm)
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
@@ -106,10 +111,15 @@ class TradingSystem:
 
     def step(self, now_ms: int) -> None:
         self.clock.advance_to(now_ms)
+        self.runtime.poll()  # operator commands, trips and resets from other processes
+        self.guardian.act()
         self.olm.on_venue_events(self.venue.advance(now_ms))
+        self.guardian.act()
         self.feed.poll(now_ms)
+        self.guardian.act()
         self._quote(now_ms)
         self.olm.tick(now_ms)
+        self.guardian.act()
         self.runtime.journal.flush()
 
     def _quote(self, now_ms: int) -> None:
@@ -121,6 +131,8 @@ class TradingSystem:
             market = self.markets.market(info.condition_id)
             if market is None or market.status != "open":
                 continue
+            if self.strategy.mode is Mode.OFF:
+                return
             book = self.markets.book(info.yes_token)
             held = self.portfolio.position_size(info.yes_token)
             for side in ("BUY", "SELL"):

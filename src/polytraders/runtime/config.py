@@ -125,12 +125,14 @@ def build_config(
     for spec in specs:
         raw = overrides.get(spec.name, spec.default)
         if isinstance(spec, Option):
+            if isinstance(spec.default, tuple) and isinstance(raw, list):
+                raw = tuple(raw)  # JSON and TOML give lists
             if spec.name in overrides and not isinstance(raw, type(spec.default)):
                 raise ConfigError(
                     f"Config for bot {bot_id}: field '{spec.name}' got {raw!r}; expected a "
                     f"{type(spec.default).__name__}.",
                 )
-            values[spec.name] = tuple(raw) if isinstance(raw, list) else raw
+            values[spec.name] = raw
             continue
         value = _coerce(bot_id, spec, raw)
         level = spec.breach(value)
@@ -154,3 +156,18 @@ def build_config(
         warnings=tuple(w.field for w in warnings),
     )
     return config, warnings
+
+
+def config_as_json(config: BotConfig) -> dict[str, Any]:
+    """Config values as JSON that `build_config` accepts back unchanged (numbers as strings)."""
+    out: dict[str, Any] = {}
+    for k, v in config.values.items():
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            out[k] = v
+        elif isinstance(v, int | Decimal):
+            out[k] = str(v)
+        elif isinstance(v, tuple):
+            out[k] = [str(x) if isinstance(x, Decimal) else x for x in v]
+        else:
+            out[k] = str(v)
+    return out

@@ -32,7 +32,7 @@ from polytraders.contracts.reasons import Severity, require_code
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.clock import Clock
-from polytraders.runtime.config import build_config
+from polytraders.runtime.config import build_config, config_as_json
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import BLOCKING, RESHAPING, Authority, Layer, Mode
 from polytraders.state.kill_switch import KillSwitchProjection
@@ -144,7 +144,7 @@ class Runtime:
         bot.init(config)
         self.bots[bot.bot_id] = bot
         self.note("GOV_CONFIG_LOADED", bot_id=bot.bot_id, config_version=config_version,
-                  values={k: str(v) for k, v in config.values.items()})
+                  values=config_as_json(config))
         for w in warnings:
             self.note("GOV_CONFIG_WARNING", bot_id=w.bot_id, field=w.field, value=w.value,
                       warning=w.warning, hard=w.hard)

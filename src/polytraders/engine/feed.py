@@ -27,15 +27,17 @@ def market_snapshot(info: MarketInfo, now_ms: int) -> MarketSnapshot:
 def book_snapshot(market_id: str, view: BookView, depth: int) -> OrderBookSnapshot:
     return OrderBookSnapshot(
         market_id=market_id, token_id=view.token_id, ts_ms=view.ts_ms, tick=view.tick,
-        bids=tuple(BookLevel(price=lv.price, size=lv.size) for lv in view.bids[:depth]),
-        asks=tuple(BookLevel(price=lv.price, size=lv.size) for lv in view.asks[:depth]),
+        # levels come from the venue's own validated book; the snapshot validator re-checks
+        # tick and ordering, so the per-level constructor validation is skipped on this hot path
+        bids=tuple(BookLevel.model_construct(price=lv.price, size=lv.size) for lv in view.bids[:depth]),
+        asks=tuple(BookLevel.model_construct(price=lv.price, size=lv.size) for lv in view.asks[:depth]),
         book_hash=view.book_hash,
     )
 
 
 class MarketFeed:
     def __init__(self, runtime: Runtime, venue: Venue, *, heartbeat_ms: int = 1_000,
-                 depth: int = 5) -> None:
+                 depth: int = 3) -> None:
         self.runtime = runtime
         self.venue = venue
         self.heartbeat_ms = heartbeat_ms

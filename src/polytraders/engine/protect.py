@@ -24,6 +24,16 @@ INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record"
 INPUT_NOTES = frozenset({"GOV_WALLET_BALANCE"})
 
 
+def input_kind(entry: JournalEntry) -> str | None:
+    """The input class of an entry for trigger checks, or None when it is not an input."""
+    env = entry.envelope
+    if env.kind in INPUT_KINDS:
+        return env.kind
+    if env.kind == "note" and env.reason_code in INPUT_NOTES:
+        return "wallet"
+    return None
+
+
 class Guardian:
     def __init__(self, runtime: Runtime, kill_switch: KillSwitch, olm: Any) -> None:
         self.rt = runtime
@@ -40,8 +50,10 @@ class Guardian:
             (self.pending_trips if env.payload["event"] == "tripped" else
              self.pending_resets).append(env.payload["trip_id"])
             return
-        if env.kind in INPUT_KINDS or (env.kind == "note" and env.reason_code in INPUT_NOTES):
-            for breach in self.ks.check_triggers(self.rt.state, self.rt.clock.now_ms(), entry.seq):
+        kind = input_kind(entry)
+        if kind is not None:
+            for breach in self.ks.check_triggers(self.rt.state, self.rt.clock.now_ms(), entry.seq,
+                                                 kind):
                 self.rt.decide(self.ks, TriggerCheck(breach), correlation_id=f"ks_{entry.seq}")
 
     def act(self) -> None:

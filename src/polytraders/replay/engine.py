@@ -26,7 +26,7 @@ from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
 from polytraders.contracts.envelope import Actor, ReportEnvelope
-from polytraders.engine.protect import INPUT_KINDS, INPUT_NOTES
+from polytraders.engine.protect import input_kind
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
@@ -191,9 +191,10 @@ def replay(
                 intent = env.decode()
                 assert isinstance(intent, OrderIntent)
                 intents[intent.correlation_id] = intent
-            if env.kind in INPUT_KINDS or (env.kind == "note" and env.reason_code in INPUT_NOTES):
+            kind = input_kind(entry)
+            if kind is not None:
                 report.inputs += 1
-                for breach in ks_bot.check_triggers(state, env.ts_ms, entry.seq):
+                for breach in ks_bot.check_triggers(state, env.ts_ms, entry.seq, kind):
                     event = KillSwitchEvent(
                         event="tripped", trip_id=f"ks_{breach.caused_by_seq}_{breach.trigger}",
                         trigger=breach.trigger,

@@ -50,6 +50,15 @@ AUTOMATIC_TRIGGERS: tuple[KillSwitchTrigger, ...] = (
     "reconcile_mismatch",
 )
 HUNDRED = Decimal(100)
+# Which triggers an input of each kind can change; every other trigger is unaffected by it.
+TRIGGERS_BY_INPUT: dict[str, tuple[KillSwitchTrigger, ...]] = {
+    "order_book": ("drawdown_intraday", "drawdown_weekly", "feed_loss"),
+    "market_snapshot": ("drawdown_intraday", "drawdown_weekly", "feed_loss"),
+    "fill": ("drawdown_intraday", "drawdown_weekly", "wallet_funding", "feed_loss"),
+    "order_record": ("reject_rate", "wallet_funding"),
+    "wallet": ("wallet_funding", "drawdown_intraday", "drawdown_weekly"),
+    "gov_reconcile": ("reconcile_mismatch",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +169,19 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
     )
     reason_codes = ("RISK_KILLSWITCH_ACTIVE", "RISK_KILLSWITCH_ARMED", "RISK_KILLSWITCH_TRIPPED")
 
-    def check_triggers(self, state: StateStore, now_ms: int, caused_by_seq: int) -> list[Breach]:
-        """Every automatic trigger that holds now and has no active trip already. Pure."""
+    def check_triggers(self, state: StateStore, now_ms: int, caused_by_seq: int,
+                       input_kind: str | None = None) -> list[Breach]:
+        """Every automatic trigger that holds now and has no active trip already. Pure.
+
+        `input_kind` narrows the check to the triggers that kind of input can change (see
+        TRIGGERS_BY_INPUT); live and replay pass the same kind, so they agree."""
         ks = _proj(state, "kill_switch")
         active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()} if ks else set()
         active_triggers = {t[0] for t in active}
         found = []
-        for trigger in AUTOMATIC_TRIGGERS:
+        triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
+            AUTOMATIC_TRIGGERS
+        for trigger in triggers:
             if trigger in active_triggers and trigger != "feed_loss":
                 continue
             breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq)

@@ -1,0 +1,228 @@
+"""The `orders` projection: queries, reject-rate window, restore(snapshot) == fold from seq 1."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polytraders.contracts import FillRecord, OrderRecord
+from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.contracts.orders import OrderStatus
+from polytraders.journal.base import GENESIS_HASH, JournalEntry
+from polytraders.state.orders import OrdersProjection
+
+ACTOR = Actor(kind="bot", id="exec.order_lifecycle_manager")
+MARKET = "0x" + "ab" * 32
+STATUSES: list[OrderStatus] = ["created", "signed", "submitted", "live", "partially_filled",
+                               "filled", "cancel_pending", "cancelled", "expired", "rejected"]
+
+
+class Feed:
+    def __init__(self) -> None:
+        self.seq = 0
+        self.entries: list[JournalEntry] = []
+
+    def add(self, contract: OrderRecord | FillRecord, code: str, ts: int,
+            corr: str | None = "corr-00001") -> JournalEntry:
+        self.seq += 1
+        env = ReportEnvelope.wrap(contract, actor=ACTOR, reason_code=code, ts_ms=ts,
+                                  correlation_id=corr)
+        entry = JournalEntry(self.seq, GENESIS_HASH, f"{self.seq:064x}", env)
+        self.entries.append(entry)
+        return entry
+
+
+def rec(cid: str, status: OrderStatus, *, previous: OrderStatus | None = None,
+        side: str = "BUY", price: str = "0.5", size: str = "10", filled: str = "0",
+        token: str = "111", intent: str = "intent-0001", venue_id: str | None = None,
+        venue_error: str | None = None) -> OrderRecord:
+    return OrderRecord(client_order_id=cid, intent_id=intent, strategy_id="strat.test",
+                       market_id=MARKET, token_id=token, side=side, price=Decimal(price),
+                       size=Decimal(size), filled=Decimal(filled), order_type="GTC",
+                       status=status, previous=previous, venue_order_id=venue_id,
+                       venue_error=venue_error)
+
+
+def fold(entries: list[JournalEntry]) -> OrdersProjection:
+    p = OrdersProjection()
+    for e in entries:
+        p.apply(e)
+    return p
+
+
+def restored(p: OrdersProjection) -> OrdersProjection:
+    q = OrdersProjection()
+    q.restore(orjson.loads(orjson.dumps(p.snapshot())))
+    return q
+
+
+def test_queries_over_a_small_history() -> None:
+    f = Feed()
+    f.add(rec("a", "created"), "EXEC_ORDER_CREATED", 1)
+    f.add(rec("a", "submitted", previous="signed", venue_id="0xa"), "EXEC_SUBMITTED", 2)
+    f.add(rec("a", "partially_filled", previous="submitted", filled="4", venue_id="0xa"),
+          "EXEC_PARTIAL_FILL_HANDLED", 3)
+    f.add(rec("b", "submitted", previous="signed", price="0.2", intent="intent-0002"),
+          "EXEC_SUBMITTED", 4)
+    f.add(rec("c", "live", previous="submitted", side="SELL", size="7", token="222"),
+          "EXEC_RESTING", 5)
+    f.add(rec("d", "rejected", previous="submitted", venue_error="429 RATE_LIMITED"),
+          "EXEC_VENUE_RATE_LIMITED", 6)
+    f.add(rec("e", "cancel_pending", previous="live", side="SELL", size="3", filled="1",
+              token="222"), "EXEC_CANCEL_REQUESTED", 7)
+    f.add(FillRecord(trade_id="t1", client_order_id="a", market_id=MARKET, token_id="111",
+                     side="BUY", price=Decimal("0.5"), size=Decimal(4), liquidity="maker",
+                     ts_ms=3), "EXEC_PARTIAL_FILL_HANDLED", 3)
+    p = fold(f.entries)
+    assert [r.client_order_id for r in p.open_orders()] == ["a", "c", "e"]
+    assert [r.client_order_id for r in p.in_flight()] == ["b", "e"]
+    # a: 0.5 x 6 open, b: 0.2 x 10 in flight; SELLs and the rejected order reserve no pUSD
+    assert p.reserved_pusd() == Decimal("5.0")
+    assert p.reserved_shares("222") == Decimal(9)
+    assert p.reserved_shares("111") == 0
+    assert [r.client_order_id for r in p.by_intent("intent-0002")] == ["b"]
+    assert p.by_venue_id("0xa") == p.order("a")
+    assert p.order("zzz") is None
+    assert [x.trade_id for x in p.fills_for("a")] == ["t1"]
+    # answers: a (partially filled out of submitted), c (live), d (rejected by the venue)
+    assert p.reject_rate(10, 100) == (1, 3)
+    assert p.reject_rate(10, 5) == (1, 1)  # window (5, 10]: only d
+    assert p.reject_rate(4, 100) == (0, 1)
+    state = p.state_of("a")
+    assert state is not None and (state.created_ms, state.since_ms) == (1, 3)
+    assert state.correlation_id == "corr-00001"
+
+
+def test_reconciliation_and_own_cancels_are_not_venue_answers() -> None:
+    f = Feed()
+    f.add(rec("a", "rejected", previous="submitted", venue_error="INFLIGHT_TIMEOUT"),
+          "EXEC_RECONCILE_DIFF", 1)
+    f.add(rec("b", "cancel_pending", previous="submitted"), "EXEC_CANCEL_REQUESTED", 2)
+    f.add(rec("c", "rejected", previous="created", venue_error="x"), "EXEC_BAD_ENVELOPE", 3)
+    f.add(rec("d", "rejected", previous="submitted", venue_error="INVALID_ORDER_MIN_SIZE"),
+          "EXEC_REJECTED", 4)
+    assert fold(f.entries).reject_rate(10, 100) == (1, 1)
+
+
+def test_other_kinds_are_ignored() -> None:
+    from polytraders.contracts import Note
+
+    f = Feed()
+    f.seq = 0
+    env = ReportEnvelope.wrap(Note(detail={"x": 1}), actor=ACTOR, reason_code="EXEC_RECONCILED",
+                              ts_ms=1)
+    p = fold([JournalEntry(1, GENESIS_HASH, "0" * 64, env)])
+    assert p.snapshot() == {"orders": {}, "fills": [], "answers": []}
+
+
+_step = st.tuples(
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.sampled_from(STATUSES),
+    st.sampled_from(STATUSES),
+    st.sampled_from(["BUY", "SELL"]),
+    st.integers(min_value=0, max_value=10),
+    st.sampled_from(["EXEC_RESTING", "EXEC_REJECTED", "EXEC_RECONCILE_DIFF", "EXEC_FILL"]),
+    st.integers(min_value=0, max_value=5),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_step, max_size=25), st.integers(min_value=0, max_value=25))
+def test_restore_of_snapshot_equals_fold_from_seq_1(steps: list[Any], cut: int) -> None:
+    f = Feed()
+    ts = 0
+    for cid, status, previous, side, filled, code, dt, with_fill in steps:
+        ts += dt
+        f.add(rec(cid, status, previous=previous, side=side, filled=str(filled),
+                  venue_id=f"0x{cid}"), code, ts)
+        if with_fill:
+            f.add(FillRecord(trade_id=f"t{f.seq}", client_order_id=cid, market_id=MARKET,
+                             token_id="111", side=side, price=Decimal("0.5"), size=Decimal(1),
+                             liquidity="taker", ts_ms=ts), "EXEC_FILL", ts)
+    full = fold(f.entries)
+    # a checkpoint taken part-way, restored, then the tail applied
+    cut = min(cut, len(f.entries))
+    partial = restored(fold(f.entries[:cut]))
+    for e in f.entries[cut:]:
+        partial.apply(e)
+    for q in (restored(full), partial):
+        assert q.snapshot() == full.snapshot()
+        assert q.open_orders() == full.open_orders()
+        assert q.in_flight() == full.in_flight()
+        assert q.reserved_pusd() == full.reserved_pusd()
+        assert q.reserved_shares("111") == full.reserved_shares("111")
+        assert q.reject_rate(ts, 7) == full.reject_rate(ts, 7)
+        for cid in "abcd":
+            assert q.by_venue_id(f"0x{cid}") == full.by_venue_id(f"0x{cid}")
+            assert q.fills_for(cid) == full.fills_for(cid)
+    # Decimals are strings in the snapshot, never floats
+    assert b'"price":0.5' not in orjson.dumps(full.snapshot())
+
+
+def test_checkpoint_rebuild_equals_full_fold_on_a_real_journal(tmp_path: Any) -> None:
+    from polytraders.bots.exec.order_lifecycle_manager import (
+        OrderLifecycleBot,
+        OrderLifecycleManager,
+    )
+    from polytraders.journal.sqlite import SqliteJournal
+    from polytraders.runtime.clock import SimClock
+    from polytraders.runtime.runner import SYSTEM, Runtime
+    from polytraders.state.store import StateStore
+    from polytraders.venues.sim.venue import SimVenue
+
+    t0 = 1_700_000_000_000
+    journal = SqliteJournal(tmp_path / "j.db", synchronous="NORMAL")
+    clock = SimClock(t0)
+    runtime = Runtime(journal, clock, StateStore([OrdersProjection()]))
+    venue = SimVenue(3, 1, t0, background=False)
+    olm = OrderLifecycleManager(runtime, venue, OrderLifecycleBot())
+    info = venue.markets()[0]
+    from polytraders.contracts import BUILDER_CODE, OrderIntent, PlannedOrder, SignedOrderRequest
+
+    def send(n: int, price: str) -> None:
+        cid = f"coid-{n:04d}"
+        intent = OrderIntent(intent_id=f"intent-{n:04d}", correlation_id=f"corr-{n:04d}",
+                             strategy_id="s", market_id=info.condition_id,
+                             token_id=info.yes_token, outcome="YES", side="BUY",
+                             price=Decimal(price), size=Decimal(10), emitted_at_ms=t0)
+        planned = PlannedOrder(client_order_id=cid, token_id=info.yes_token, side="BUY",
+                               price=Decimal(price), size=Decimal(10), order_type="GTC")
+        signed = SignedOrderRequest(
+            plan_id="plan", client_order_id=cid, order_hash="0x" + f"{n:064x}", salt=n,
+            maker="0x" + "11" * 20, signer="0x" + "11" * 20, token_id=info.yes_token,
+            maker_amount=1, taker_amount=1, side="BUY", signature_type=0, timestamp_ms=t0,
+            metadata="0x" + "00" * 32, builder=BUILDER_CODE, signature="0x" + "ab" * 65,
+            order_type="GTC", chain_id=137, verifying_contract="0x" + "22" * 20)
+        olm.submit(signed, planned, intent)
+
+    send(1, "0.5")
+    send(2, "0.4")
+    olm.on_venue_events(venue.place_external(info.yes_token, "SELL", Decimal("0.5"),
+                                             Decimal(5), t0))
+    runtime.record(runtime.state.checkpoint_contract(), actor=SYSTEM,
+                   reason_code="GOV_CHECKPOINT",
+                   durable=True)
+    send(3, "0.3")
+    olm.cancel("coid-0002")
+    journal.flush()
+    with_cp = StateStore([OrdersProjection()])
+    without = StateStore([OrdersProjection()])
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import ModesProjection
+
+    for store in (with_cp, without):
+        store.add(KillSwitchProjection())
+        store.add(ModesProjection())
+    with_cp.rebuild(journal)
+    without.rebuild(journal, use_checkpoint=False)
+    assert with_cp.snapshot()["orders"] == without.snapshot()["orders"]
+    assert with_cp.snapshot()["orders"] == runtime.state.snapshot()["orders"]
+    orders = with_cp.typed("orders", OrdersProjection)
+    assert [r.client_order_id for r in orders.open_orders()] == ["coid-0001", "coid-0003"]
+    journal.close()
+

@@ -153,11 +153,12 @@ def _normalise_heading(text: str) -> str:
 
 
 def docstring_headings(doc: str) -> tuple[str, ...]:
-    """Headings in a module docstring, normalised to lower case without numbering."""
+    """Headings in a module docstring (after its summary line), normalised to lower case
+    without numbering: ``Name:`` lines, ``# Name`` lines and underlined lines."""
     lines = doc.splitlines()
     found: list[str] = []
     for i, line in enumerate(lines):
-        if not line.strip() or line[:1].isspace():
+        if i == 0 or not line.strip() or line[:1].isspace():  # line 0 is the summary
             continue
         stripped = line.strip()
         underlined = (
@@ -166,7 +167,7 @@ def docstring_headings(doc: str) -> tuple[str, ...]:
         if stripped.startswith("#") or underlined:
             found.append(_normalise_heading(stripped))
         else:
-            match = _INLINE_HEADING.match(stripped.strip("*"))
+            match = _INLINE_HEADING.match(stripped.replace("*", ""))
             if match and len(match.group(1).split()) <= 6:
                 found.append(_normalise_heading(match.group(1)))
     return tuple(h for h in found if h)

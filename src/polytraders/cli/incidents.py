@@ -1,0 +1,306 @@
+"""`polytraders incidents list|show|ack|step|resolve|rca` and `polytraders snapshot [show]`.
+
+Reads need no token. Every change is authenticated (`incidents.ack`, `incidents.step`,
+`incidents.resolve`, `incidents.rca`) and journaled with the operator as actor; a refusal is
+journaled before the error is printed. State is rebuilt from the journal, so these commands
+work without a running system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from polytraders.cli.common import (
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    console,
+    err_console,
+    fail,
+    friendly,
+    journal_from,
+    print_json,
+)
+from polytraders.contracts.envelope import Actor
+from polytraders.errors import BadInputError
+from polytraders.incidents.config import IncidentConfig, load_incident_config
+from polytraders.incidents.engine import PlaybookRunner
+from polytraders.incidents.notifiers import build_dispatcher
+from polytraders.incidents.projection import IncidentsProjection
+from polytraders.incidents.snapshot import (
+    capture_state,
+    default_snapshots_dir,
+    load_snapshot,
+    snapshot_path,
+    store_snapshot,
+)
+from polytraders.journal.sqlite import SqliteJournal
+from polytraders.operators.auth import authenticate
+from polytraders.runtime.clock import WallClock
+from polytraders.runtime.runner import Runtime
+from polytraders.state.store import StateStore
+
+app = typer.Typer(help="Incidents: list, inspect, acknowledge, step, resolve, RCA.",
+                  no_args_is_help=True)
+snapshot_app = typer.Typer(help="Capture state now (positions, orders, last envelopes, ...), "
+                           "or show a stored snapshot.", invoke_without_command=True)
+
+_CLI_ACTOR = Actor(kind="system", id="cli.snapshot")
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Incident config TOML (default $POLYTRADERS_INCIDENTS_CONFIG)."),
+]
+
+
+def register(app_: typer.Typer) -> None:
+    """Add the `incidents` and `snapshot` groups to the main app."""
+    app_.add_typer(app, name="incidents")
+    app_.add_typer(snapshot_app, name="snapshot")
+
+
+@dataclass
+class _Session:
+    journal: SqliteJournal
+    runtime: Runtime
+    runner: PlaybookRunner
+    config: IncidentConfig
+    degraded: str | None
+
+
+def _state() -> tuple[StateStore, str | None]:
+    try:
+        from polytraders.engine.system import build_state
+
+        return build_state(), None
+    except Exception as exc:  # the engine may be mid-build; incidents must still work
+        return StateStore(), f"positions and orders unavailable ({type(exc).__name__}: {exc})"
+
+
+@contextmanager
+def _session(db: str | None, config_path: str | None) -> Iterator[_Session]:
+    config = load_incident_config(config_path)
+    with journal_from(db, create=False) as j:
+        state, degraded = _state()
+        state.add(IncidentsProjection())
+        rt = Runtime(j, WallClock(), state)
+        state.rebuild(j)
+        snaps = config.snapshots_dir if config.source is not None else default_snapshots_dir(rt)
+        runner = PlaybookRunner(rt, {}, build_dispatcher(config.notifiers), config.roster,
+                                snapshots_dir=snaps)
+        yield _Session(j, rt, runner, config, degraded)
+
+
+def _get(s: _Session, incident_id: str) -> dict[str, Any]:
+    inc = s.runner.incidents.get(incident_id)
+    if inc is None:
+        raise BadInputError(f"There is no incident {incident_id!r}; see 'polytraders incidents "
+                            f"list'.")
+    return inc
+
+
+@app.command("list")
+@friendly
+def list_(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Every incident with its status, commander and outstanding steps."""
+    with _session(db, config) as s:
+        proj = s.runner.incidents
+        rows = [{"incident_id": i["incident_id"], "priority": i["priority"],
+                 "status": i["status"], "trigger": i["trigger"], "commander": i["commander"],
+                 "playbook": i["playbook"], "opened_at_ms": i["opened_at_ms"],
+                 "outstanding": proj.outstanding_steps(i["incident_id"]),
+                 "rca": i["rca"] is not None} for i in proj.all()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} incident(s)")
+    for col in ("id", "prio", "status", "trigger", "commander", "outstanding", "rca"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["incident_id"], str(r["priority"]), r["status"], str(r["trigger"]),
+                      str(r["commander"]), ", ".join(r["outstanding"]) or "-",
+                      "yes" if r["rca"] else "no")
+    console.print(table)
+
+
+@app.command("show")
+@friendly
+def show(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """One incident: steps, timeline, snapshot (checked against its journaled sha256), RCA."""
+    with _session(db, config) as s:
+        inc = dict(_get(s, incident_id))
+    snap = inc.get("snapshot")
+    if snap and snap.get("path"):
+        try:
+            _, digest = load_snapshot(Path(snap["path"]).parent, Path(snap["path"]).stem)
+            snap = {**snap, "file_matches_journal": digest == snap.get("sha256")}
+        except (OSError, ValueError) as exc:
+            snap = {**snap, "file_matches_journal": False, "file_error": type(exc).__name__}
+        inc["snapshot"] = snap
+    if as_json:
+        print_json(inc)
+        return
+    console.print(f"[bold]{incident_id}[/bold] {inc['priority']} {inc['status']} — "
+                  f"{inc['title']} (commander {inc['commander']})")
+    table = Table(title="steps")
+    for col in ("step", "kind", "status", "result / error", "by"):
+        table.add_column(col)
+    for sid in inc["step_order"]:
+        st = inc["steps"][sid]
+        table.add_row(sid, st["kind"], st["status"], str(st["error"] or st["result"] or ""),
+                      str(st["by"] or ""))
+    console.print(table)
+    if snap:
+        console.print(f"snapshot: {snap.get('path')} sha256 {snap.get('sha256')} "
+                      f"(file matches journal: {snap.get('file_matches_journal')})", markup=False)
+    for t in inc["timeline"]:
+        console.print(f"  #{t['seq']} {t['code']} {t['actor']} {t['step'] or ''} {t['summary']}",
+                      markup=False, highlight=False)
+    console.print(f"RCA: {inc['rca']['text'] if inc['rca'] else 'not recorded'}", markup=False)
+
+
+@app.command("ack")
+@friendly
+def ack(incident_id: str, db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None,
+        as_json: JsonOpt = False) -> None:
+    """Acknowledge an incident (you are handling it)."""
+    with _session(db, config) as s:
+        op = authenticate(s.journal, token, "incidents.ack")
+        entry = s.runner.acknowledge(incident_id, op)
+    _done(as_json, entry.seq, f"{incident_id} acknowledged by {op.name}")
+
+
+@app.command("step")
+@friendly
+def step(
+    incident_id: str,
+    step_id: Annotated[str, typer.Argument(metavar="STEP")],
+    done: Annotated[bool, typer.Option("--done", help="Mark the step done.")] = False,
+    note: Annotated[str, typer.Option("--note", help="What was done.")] = "",
+    db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Mark a manual (or failed automatic) step done, with a note."""
+    if not done:
+        raise BadInputError("Say what happened to the step: pass --done (and --note TEXT).")
+    if not note.strip():
+        raise BadInputError("Pass --note TEXT saying what was done; the note is journaled.")
+    with _session(db, config) as s:
+        op = authenticate(s.journal, token, "incidents.step")
+        entry = s.runner.complete_step(incident_id, step_id, op, note)
+    _done(as_json, entry.seq, f"{incident_id}: {step_id} done by {op.name}")
+
+
+@app.command("resolve")
+@friendly
+def resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
+            token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+    """Resolve an incident (refused while its kill-switch trip is active or steps are open)."""
+    with _session(db, config) as s:
+        op = authenticate(s.journal, token, "incidents.resolve")
+        entry = s.runner.resolve(incident_id, op)
+    _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; the RCA is now due")
+
+
+@app.command("rca")
+@friendly
+def rca(incident_id: str,
+        text: Annotated[str, typer.Option("--text", help="The root-cause analysis.")],
+        db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None,
+        as_json: JsonOpt = False) -> None:
+    """Attach the root-cause analysis to an incident."""
+    with _session(db, config) as s:
+        op = authenticate(s.journal, token, "incidents.rca")
+        entry = s.runner.record_rca(incident_id, op, text)
+    _done(as_json, entry.seq, f"RCA recorded for {incident_id} by {op.name}")
+
+
+def _done(as_json: bool, seq: int, message: str) -> None:
+    if as_json:
+        print_json({"ok": True, "seq": seq, "message": message})
+    else:
+        console.print(message, markup=False)
+
+
+# -- snapshot -------------------------------------------------------------------------------------
+
+
+@snapshot_app.callback()
+@friendly
+def snapshot(
+    ctx: typer.Context,
+    save: Annotated[bool, typer.Option("--save", help="Store it and journal GOV_STATE_CAPTURED.")]
+    = False,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Capture state now from the journal (no running system needed)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _session(db, config) as s:
+        snap = capture_state(s.runtime, chain_reader=None)
+        if s.degraded:
+            snap["degraded"] = s.degraded
+        stored = None
+        if save:
+            name = f"snap_{s.runtime.journal.head()[0]}"
+            entry = store_snapshot(s.runtime, snap, name=name, directory=s.runner.snapshots_dir,
+                                   actor=_CLI_ACTOR, extra={"summary": "captured from the CLI"})
+            stored = entry.envelope.payload["detail"]
+    if as_json:
+        print_json(snap if stored is None else {**snap, "stored": stored})
+        return
+    if s.degraded:
+        err_console.print(f"Note: {s.degraded}", markup=False)
+    ks = snap["kill_switch"]
+    block = snap["block"]
+    height = block["height"] if block["height"] is not None else block["error"]
+    console.print(f"journal head #{snap['journal_head']['seq']}; kill switch "
+                  f"{'TRIPPED' if ks.get('active') else 'armed'}; block height {height}",
+                  markup=False)
+    for part in ("positions", "open_orders"):
+        value = snap[part]
+        shown = value["error"] if isinstance(value, dict) and "error" in value else f"{len(value)}"
+        console.print(f"{part}: {shown}", markup=False)
+    console.print(f"modes: {snap['modes']}", markup=False)
+    console.print(f"config versions: {snap['config_versions']}", markup=False)
+    console.print(f"last envelopes: {len(snap['last_envelopes'])}", markup=False)
+    if stored:
+        console.print(f"stored {stored['path']} sha256 {stored['sha256']}", markup=False)
+
+
+@snapshot_app.command("show")
+@friendly
+def snapshot_show(name: Annotated[str, typer.Argument(help="Incident id or snapshot name.")],
+                  db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show a stored snapshot (by incident id) and whether it matches its journaled sha256."""
+    with _session(db, config) as s:
+        inc = s.runner.incidents.get(name)
+        recorded = inc.get("snapshot") if inc else None
+        directory = s.runner.snapshots_dir
+    if recorded and recorded.get("path"):
+        path = Path(recorded["path"])
+    else:
+        try:
+            path = snapshot_path(directory, name)
+        except ValueError:
+            raise BadInputError(f"{name!r} is not a snapshot name.") from None
+    try:
+        snap, digest = load_snapshot(path.parent, path.stem)
+    except (OSError, ValueError) as exc:
+        problem = type(exc).__name__
+        raise fail(f"Error: no readable snapshot {name} at {path} ({problem}).") from None
+    matches = None if not recorded else digest == recorded.get("sha256")
+    if as_json:
+        print_json({"path": str(path), "sha256": digest, "matches_journal": matches,
+                    "snapshot": snap})
+        return
+    console.print(f"{path} sha256 {digest} (matches journal: {matches})", markup=False)
+    console.print(f"captured at {snap.get('captured_at_ms')} ms, journal head "
+                  f"#{snap.get('journal_head', {}).get('seq')}", markup=False)

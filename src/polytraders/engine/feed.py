@@ -36,7 +36,7 @@ def book_snapshot(market_id: str, view: BookView, depth: int) -> OrderBookSnapsh
 
 
 class MarketFeed:
-    def __init__(self, runtime: Runtime, venue: Venue, *, heartbeat_ms: int = 1_000,
+    def __init__(self, runtime: Runtime, venue: Venue, *, heartbeat_ms: int = 2_000,
                  depth: int = 3) -> None:
         self.runtime = runtime
         self.venue = venue

@@ -120,18 +120,17 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         if portfolio is None or markets is None:
             return None
         limit = config.integer("feed_loss_ms")
-        for pos in portfolio.positions():
-            if pos.size == 0:
+        for token_id, market_id, size, _cost in portfolio.iter_lots():
+            if size == 0:
                 continue
-            cluster = markets.cluster_of(pos.market_id) or "default"
+            cluster = markets.cluster_of(market_id) or "default"
             if scope_value not in ("*", cluster):
                 continue
-            age = markets.book_age_ms(pos.token_id, now_ms)
+            age = markets.book_age_ms(token_id, now_ms)
             if age is None or age >= limit:
                 observed = Decimal(age if age is not None else now_ms)
                 return Breach("feed_loss", "cluster", cluster, observed, Decimal(limit),
-                              caused_by_seq, (("token_id", pos.token_id),
-                                              ("market_id", pos.market_id)))
+                              caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
         return None
     if trigger == "wallet_funding":
         cash = portfolio.cash_pusd() if portfolio is not None else None

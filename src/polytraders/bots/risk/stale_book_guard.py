@@ -34,7 +34,7 @@ class StaleBookGuard(Bot[OrderIntent, RiskVote]):
     authority = frozenset({Authority.PAUSE, Authority.REJECT})
     params: ClassVar[tuple[Param | Option, ...]] = (
         Param("max_orderbook_age_ms", 3000, 5000, 15000, unit="ms"),
-        Param("warn_orderbook_age_ms", 1500, 3000, 15000, unit="ms"),
+        Param("warn_orderbook_age_ms", 2500, 3000, 15000, unit="ms"),
         Param("max_clock_skew_ms", 500, 1000, 5000, unit="ms"),
     )
     reason_codes = ("RISK_APPROVED", "RISK_BOOK_AGE_WARNING", "RISK_STALE_BOOK")

@@ -9,7 +9,7 @@ past `warn_orderbook_age_ms`; REJECT `RISK_STALE_BOOK` when missing, too old, fr
 the projection is missing (fails closed).
 Parameters (default / warning / hard):
   max_orderbook_age_ms   3000 / 5000 / 15000  older ⇒ REJECT
-  warn_orderbook_age_ms  1500 / 3000 / 15000  older ⇒ WARNING_ONLY
+  warn_orderbook_age_ms  2500 / 3000 / 15000  older ⇒ WARNING_ONLY (the sim feed beats every 2 s)
   max_clock_skew_ms       500 / 1000 / 5000   book ts further ahead of now ⇒ REJECT
 Reason codes: RISK_APPROVED, RISK_BOOK_AGE_WARNING, RISK_STALE_BOOK.
 """

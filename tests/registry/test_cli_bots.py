@@ -142,3 +142,10 @@ def test_promote_success_and_bad_stage(journal: SqliteJournal, fake_impls: objec
                                 "--token", token, "--db", db])
     assert again.exit_code == 1
     assert "real_venue_adapter" in again.stderr
+
+
+def test_group_level_db_reaches_subcommands(journal: SqliteJournal, fake_impls: object) -> None:
+    shadow_run(journal, KS, hours=1)
+    result = runner.invoke(app, ["bots", "--db", _db(journal), "show", KS, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stage"] == "demo_wired"

@@ -73,6 +73,14 @@ def _facts(db: str | None) -> JournalEvidence:
         return gather(j)
 
 
+def _group_db(ctx: typer.Context, db: str | None) -> str | None:
+    if db is not None:
+        return db
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    found = obj.get("db")
+    return found if isinstance(found, str) else None
+
+
 def _entry(name: str) -> CatalogueEntry:
     try:
         canonical = resolve_bot_id(name)
@@ -126,6 +134,7 @@ def bots(
 ) -> None:
     """List every catalogued bot with its derived stage and readiness."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db": db}  # `bots --db X show ID` means the same journal as `show --db X`
         return
     wanted = _layer(layer)
     board_ = board_from(_facts(db), layers=None if wanted is None else (wanted,))
@@ -179,13 +188,14 @@ def _show_json(status: BotStatus) -> dict[str, Any]:
 @app.command("show")
 @friendly
 def show(
+    ctx: typer.Context,
     bot_id: Annotated[str, typer.Argument(help="Bot id or any alias.", metavar="ID")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One bot: identity, stage, every gate with why it passes or fails, readiness items."""
     entry = _entry(bot_id)
-    status = assess(entry, _facts(db))
+    status = assess(entry, _facts(_group_db(ctx, db)))
     if as_json:
         print_json(_show_json(status))
         return
@@ -239,6 +249,7 @@ def show(
 @app.command("promote")
 @friendly
 def promote_cmd(
+    ctx: typer.Context,
     bot_id: Annotated[str, typer.Argument(help="Bot id or any alias.", metavar="ID")],
     to: Annotated[str, typer.Option("--to", help=f"Target stage: {', '.join(STAGES[1:])}.")],
     db: DbOpt = None,
@@ -248,7 +259,7 @@ def promote_cmd(
     """Promote a bot one stage up; refused (exit 1, journaled) while any gate lacks evidence."""
     entry = _entry(bot_id)
     target = stage_spec(to.strip().lower().replace("-", "_")).stage
-    with journal_from(db) as j:
+    with journal_from(_group_db(ctx, db)) as j:
         operator = authenticate(j, token, "bots.promote")
         result = promote(j, entry.id, target, operator)
     if as_json:

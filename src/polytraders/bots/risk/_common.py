@@ -2,6 +2,8 @@
 
 Kept allocation-light on purpose: a guardrail's decide() should cost a few microseconds, so the
 only model built per decision is the returned `RiskVote` (plus `RiskConstraints` on a reshape).
+Votes are built with the ordinary validating constructor: measured, it is several times faster
+than pydantic's `model_construct` for this model, and it keeps every contract check.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from polytraders.contracts import OrderIntent, RiskConstraints, RiskVote
+from polytraders.contracts.orders import RiskDecision, VoteSeverity
 from polytraders.contracts.reasons import registry
 from polytraders.runtime.bot import Decision
 from polytraders.runtime.context import BotContext
@@ -45,9 +48,23 @@ def portfolio_of(ctx: BotContext) -> PortfolioProjection | None:
     return projection(ctx, "portfolio", PortfolioProjection)
 
 
+_VERIFIED_VIEWS: dict[int, ReservationsView] = {}
+
+
 def reservations_of(ctx: BotContext) -> ReservationsView | None:
     proj: Any = ctx.state._projections.get("orders")  # noqa: SLF001
-    return proj if isinstance(proj, ReservationsView) else None
+    if proj is None:
+        return None
+    # isinstance against a runtime Protocol costs microseconds; check each object once
+    known = _VERIFIED_VIEWS.get(id(proj))
+    if known is proj:
+        return known
+    if not isinstance(proj, ReservationsView):
+        return None
+    if len(_VERIFIED_VIEWS) > 64:
+        _VERIFIED_VIEWS.clear()
+    _VERIFIED_VIEWS[id(proj)] = proj
+    return proj
 
 
 _DOWN = Context(prec=40, rounding=ROUND_DOWN)
@@ -65,40 +82,52 @@ def size_that_fits(room_pusd: Decimal, price: Decimal) -> Decimal:
     return size_floor(_DOWN.divide(room_pusd, price))
 
 
+_MESSAGES: dict[str, str] = {}
+
+
 def _message(code: str) -> str:
-    entry = registry().get(code)
-    return entry.meaning[:400] if entry is not None else code
+    msg = _MESSAGES.get(code)
+    if msg is None:
+        entry = registry().get(code)
+        if entry is None:
+            raise ValueError(f"reason code {code!r} is not registered")
+        msg = _MESSAGES[code] = entry.meaning[:400]
+    return msg
 
 
 def _observed(observed: dict[str, object]) -> dict[str, str]:
     return {k: str(v) for k, v in observed.items()}
 
 
+def _vote(guard_id: str, intent: OrderIntent, decision: RiskDecision, severity: VoteSeverity,
+          code: str, observed: dict[str, object],
+          constraints: RiskConstraints | None = None) -> RiskVote:
+    return RiskVote(
+        guard_id=guard_id, intent_id=intent.intent_id, decision=decision, severity=severity,
+        reason_code=code, message=_message(code), constraints=constraints,
+        observed=_observed(observed),
+    )
+
+
 def approve(guard_id: str, intent: OrderIntent, **observed: object) -> Decision[RiskVote]:
-    vote = RiskVote(guard_id=guard_id, intent_id=intent.intent_id, decision="APPROVE",
-                    severity="INFO", reason_code="RISK_APPROVED",
-                    message=_message("RISK_APPROVED"), observed=_observed(observed))
-    return Decision(vote, "RISK_APPROVED", dict(observed))
+    return Decision(_vote(guard_id, intent, "APPROVE", "INFO", "RISK_APPROVED", observed),
+                    "RISK_APPROVED", observed)
 
 
 def warn(guard_id: str, intent: OrderIntent, code: str, **observed: object) -> Decision[RiskVote]:
-    vote = RiskVote(guard_id=guard_id, intent_id=intent.intent_id, decision="WARNING_ONLY",
-                    severity="WARN", reason_code=code, message=_message(code),
-                    observed=_observed(observed))
-    return Decision(vote, code, dict(observed))
+    return Decision(_vote(guard_id, intent, "WARNING_ONLY", "WARN", code, observed), code,
+                    observed)
 
 
 def reject(guard_id: str, intent: OrderIntent, code: str, **observed: object) -> Decision[RiskVote]:
-    vote = RiskVote(guard_id=guard_id, intent_id=intent.intent_id, decision="REJECT",
-                    severity="P1", reason_code=code, message=_message(code),
-                    observed=_observed(observed))
-    return Decision(vote, code, dict(observed))
+    return Decision(_vote(guard_id, intent, "REJECT", "P1", code, observed), code, observed)
 
 
 def reshape(guard_id: str, intent: OrderIntent, code: str, max_size: Decimal,
             **observed: object) -> Decision[RiskVote]:
-    vote = RiskVote(guard_id=guard_id, intent_id=intent.intent_id, decision="RESHAPE_REQUIRED",
-                    severity="WARN", reason_code=code, message=_message(code),
-                    constraints=RiskConstraints(max_size=max_size),
-                    observed=_observed({**observed, "max_size": max_size}))
-    return Decision(vote, code, {**observed, "max_size": max_size})
+    if max_size <= 0:
+        raise ValueError("a reshape must leave a positive size")
+    observed["max_size"] = max_size
+    constraints = RiskConstraints(max_size=max_size)
+    return Decision(_vote(guard_id, intent, "RESHAPE_REQUIRED", "WARN", code, observed,
+                          constraints), code, observed)

@@ -9,7 +9,7 @@ than pydantic's `model_construct` for this model, and it keeps every contract ch
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Context, Decimal
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from polytraders.contracts import OrderIntent, RiskConstraints, RiskVote
 from polytraders.contracts.orders import RiskDecision, VoteSeverity
@@ -52,12 +52,12 @@ _VERIFIED_VIEWS: dict[int, ReservationsView] = {}
 
 
 def reservations_of(ctx: BotContext) -> ReservationsView | None:
-    proj: Any = ctx.state._projections.get("orders")  # noqa: SLF001
+    proj: object = ctx.state._projections.get("orders")  # noqa: SLF001
     if proj is None:
         return None
     # isinstance against a runtime Protocol costs microseconds; check each object once
     known = _VERIFIED_VIEWS.get(id(proj))
-    if known is proj:
+    if known is not None and known is proj:
         return known
     if not isinstance(proj, ReservationsView):
         return None

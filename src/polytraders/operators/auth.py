@@ -107,8 +107,11 @@ def authenticate(journal: Journal, token: str | None, command: str,
 
 
 def add_operator(journal: Journal, name: str, role: str, token: str | None,
-                 clock: Clock | None = None) -> tuple[Operator, str]:
-    """Create an operator; return it and its new token (shown once, never stored)."""
+                 clock: Clock | None = None, *, new_token: str | None = None) -> tuple[Operator, str]:
+    """Create an operator; return it and its new token (shown once, never stored).
+
+    `new_token` is for simulations that must be reproducible byte for byte; live use lets the
+    function draw a random token."""
     clock = clock or WallClock()
     if role not in ROLES:
         raise BadInputError(f"Unknown role {role!r}; expected one of {', '.join(ROLES)}.")
@@ -125,7 +128,7 @@ def add_operator(journal: Journal, name: str, role: str, token: str | None,
         actor = Actor(kind="system", id="bootstrap")
     if name in existing and existing[name].active:
         raise RefusedError(f"An active operator named {name!r} already exists; choose another name.")
-    new_token = "pt_" + secrets.token_urlsafe(32)
+    new_token = new_token or "pt_" + secrets.token_urlsafe(32)
     record = OperatorRecord(name=name, role=role, token_sha256=token_digest(new_token))  # type: ignore[arg-type]
     env = ReportEnvelope.wrap(record, actor=actor, reason_code="GOV_OPERATOR_ADDED",
                               ts_ms=clock.now_ms())

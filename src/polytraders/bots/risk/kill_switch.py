@@ -89,7 +89,8 @@ def cluster_of_intent(intent: OrderIntent, state: StateStore) -> str:
 
 
 def condition(trigger: str, scope_value: str, state: StateStore, config: BotConfig,
-              now_ms: int, caused_by_seq: int | None = None) -> Breach | None:
+              now_ms: int, caused_by_seq: int | None = None,
+              skip_clusters: frozenset[str] = frozenset()) -> Breach | None:
     """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
     portfolio = _proj(state, "portfolio")
     orders = _proj(state, "orders")
@@ -124,7 +125,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
             if size == 0:
                 continue
             cluster = markets.cluster_of(market_id) or "default"
-            if scope_value not in ("*", cluster):
+            if scope_value not in ("*", cluster) or cluster in skip_clusters:
                 continue
             age = markets.book_age_ms(token_id, now_ms)
             if age is None or age >= limit:
@@ -177,13 +178,15 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         ks = _proj(state, "kill_switch")
         active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()} if ks else set()
         active_triggers = {t[0] for t in active}
+        tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")
         found = []
         triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
             AUTOMATIC_TRIGGERS
         for trigger in triggers:
             if trigger in active_triggers and trigger != "feed_loss":
                 continue
-            breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq)
+            breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq,
+                               tripped_clusters)
             if breach is not None and (breach.trigger, breach.scope, breach.scope_value) not in active:
                 found.append(breach)
         return found

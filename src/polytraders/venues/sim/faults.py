@@ -131,8 +131,19 @@ class SettlementFault:
     market: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PriceShock:
+    """At ``at_ms`` the YES fair value of the selected market(s) jumps by ``delta`` (probability
+    points, e.g. -0.2) and its long-run mean moves with it: a regime change, not a blip."""
+
+    at_ms: int
+    delta: float
+    market: str | None = None
+
+
 FaultSpec = (
-    RejectSubmits
+    PriceShock
+    | RejectSubmits
     | TransportFault
     | Latency
     | FeedFault
@@ -208,6 +219,9 @@ class FaultPlan:
 
     def resolve(self, condition_id: str, *, at_ms: int) -> FaultPlan:
         return self.add(ResolveMarket(condition_id, at_ms))
+
+    def price_shock(self, delta: float, *, at_ms: int, market: str | None = None) -> FaultPlan:
+        return self.add(PriceShock(at_ms, delta, market))
 
     def fail_settlement(
         self,
@@ -323,6 +337,8 @@ class FaultState:
                 out.append((spec.start_ms, "halt", i))
             elif isinstance(spec, ResolveMarket):
                 out.append((spec.at_ms, "resolve", i))
+            elif isinstance(spec, PriceShock):
+                out.append((spec.at_ms, "shock", i))
         out.sort()
         return out
 

@@ -32,7 +32,7 @@ import hashlib
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Final
 
@@ -158,6 +158,13 @@ class SyntheticMarket:
         fills += self._flow(yes_book, t_ms, flow_p, rng)
         fills += self._flow(no_book, t_ms, flow_p, rng)
         return fills
+
+    def shock(self, delta: float) -> None:
+        """Jump the fair value (and its long-run mean) by ``delta``; the next step re-lays the
+        ladders around the new mid, trading through any resting order in the way."""
+        self._prob = min(max(self._prob + delta, _MID_LO), _MID_HI)
+        self.fair = replace(self.fair, mu=min(max(self.fair.mu + delta, _MID_LO), _MID_HI))
+        self.mid = self._quantize(self._prob)
 
     def clear(self) -> None:
         """Forget background orders (the venue emptied the books on resolution)."""

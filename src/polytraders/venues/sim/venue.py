@@ -84,6 +84,7 @@ from polytraders.venues.sim.faults import (
     FaultState,
     FeedFault,
     HaltMarket,
+    PriceShock,
     ResolveMarket,
 )
 from polytraders.venues.sim.market_gen import SyntheticMarket, generate_markets
@@ -534,6 +535,13 @@ class SimVenue:
                 key = ("halt", spec.start_ms, token)
                 if key not in self._snapshots:
                     self._snapshots[key] = self._snapshot(token, t)
+            return []
+        if kind == "shock":
+            assert isinstance(spec, PriceShock)
+            indices = (range(len(self._markets)) if spec.market is None else
+                       {self._token_index[t] for t in self._tokens_selected(spec.market)})
+            for index in sorted(indices):
+                self._markets[index].shock(spec.delta)
             return []
         assert isinstance(spec, ResolveMarket)
         tokens = self._tokens_selected(spec.condition_id)

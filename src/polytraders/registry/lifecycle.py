@@ -29,15 +29,19 @@ Gathering is one pass over the journal (``gather``); it keeps only per-bot count
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
+
+import orjson
 
 from polytraders.contracts import Note
 from polytraders.contracts.envelope import ReportEnvelope
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.journal.base import Journal, JournalEntry
+from polytraders.journal.sqlite import SqliteJournal
 from polytraders.operators.auth import Operator
 from polytraders.registry.catalogue import CatalogueEntry, load_catalogue, resolve_bot_id
 from polytraders.runtime.bot import Bot
@@ -136,11 +140,10 @@ class BotEvidence:
                 return rec
         return None
 
-    def _observe(self, seq: int, env: ReportEnvelope, after_synthetic: bool) -> None:
-        ts = env.ts_ms
-        mode = env.mode
+    def _observe(self, seq: int, ts: int, mode: str | None, kind: str, code: str,
+                 after_synthetic: bool) -> None:
         self.envelopes += 1
-        self.reason_codes[env.reason_code] += 1
+        self.reason_codes[code] += 1
         self.modes[mode or "unset"] += 1
         if self.first_ts_ms is None:
             self.first_ts_ms = ts
@@ -156,9 +159,9 @@ class BotEvidence:
         self.last_ts_ms = ts
         if after_synthetic:
             self.after_synthetic += 1
-        if env.reason_code == _BOT_ERROR:
+        if code == _BOT_ERROR:
             self.errors += 1
-        self.last = LastEnvelope(seq, ts, env.kind, env.reason_code, mode)
+        self.last = LastEnvelope(seq, ts, kind, code, mode)
 
 
 @dataclass(slots=True)
@@ -183,10 +186,35 @@ class JournalEvidence:
         return found
 
 
-def _note_detail(env: ReportEnvelope) -> Mapping[str, Any]:
-    if env.kind != Note.kind:
+_Row = tuple[int, Mapping[str, Any]]
+"""(seq, envelope as a plain JSON mapping): only the fields gathering needs are read."""
+
+
+def _rows(journal: Journal) -> Iterator[_Row]:
+    """Every entry in order. For the SQLite backend the stored envelope JSON is read directly
+    over a separate read-only connection (about 3x faster than building pydantic envelopes);
+    the journal's own ``verify`` is what vouches for those bytes. Other backends go through
+    the public ``read``."""
+    if isinstance(journal, SqliteJournal):
+        journal.flush()  # group-committed appends must be visible to the second connection
+        db = sqlite3.connect(f"{journal.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            cursor = db.execute("SELECT seq, body FROM journal ORDER BY seq")
+            while batch := cursor.fetchmany(2000):
+                for seq, body in batch:
+                    yield int(seq), orjson.loads(body)["envelope"]
+        finally:
+            db.close()
+        return
+    for entry in journal.read():
+        yield entry.seq, entry.envelope.model_dump(mode="json")
+
+
+def _note_detail(env: Mapping[str, Any]) -> Mapping[str, Any]:
+    if env.get("kind") != Note.kind:
         return {}
-    detail = env.payload.get("detail")
+    payload = env.get("payload")
+    detail = payload.get("detail") if isinstance(payload, dict) else None
     return detail if isinstance(detail, dict) else {}
 
 
@@ -194,27 +222,28 @@ def gather(journal: Journal) -> JournalEvidence:
     """Fold the whole journal, once, into per-bot evidence and journal-wide facts."""
     ev = JournalEvidence()
     synthetic_seen = False
-    for entry in journal.read():
-        env = entry.envelope
+    for seq, env in _rows(journal):
         ev.entries += 1
-        ev.head_seq = entry.seq
-        actor = env.actor
-        if actor.kind == "bot":
-            ev._bot(actor.id)._observe(entry.seq, env, synthetic_seen)
+        ev.head_seq = seq
+        actor = env["actor"]
+        code = env["reason_code"]
+        if actor["kind"] == "bot":
+            ev._bot(actor["id"])._observe(
+                seq, env["ts_ms"], env.get("mode"), env["kind"], code, synthetic_seen
+            )
             continue
-        code = env.reason_code
         if code == _RUN_STARTED:
             if _note_detail(env).get("feed") == "synthetic":
                 ev.synthetic_runs += 1
                 if not synthetic_seen:
-                    ev.first_synthetic_seq = entry.seq
+                    ev.first_synthetic_seq = seq
                 synthetic_seen = True
         elif code == _PROMOTED:
             detail = _note_detail(env)
             bot_id, to_stage = detail.get("bot_id"), detail.get("to_stage")
             if isinstance(bot_id, str) and isinstance(to_stage, str):
                 ev._bot(bot_id).promotions.append(
-                    PromotionRecord(entry.seq, env.ts_ms, to_stage, actor.id)
+                    PromotionRecord(seq, env["ts_ms"], to_stage, actor["id"])
                 )
         elif code == _REFUSED:
             bot_id = _note_detail(env).get("bot_id")

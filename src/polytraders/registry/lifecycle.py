@@ -195,7 +195,7 @@ def _rows(journal: Journal) -> Iterator[_Row]:
     over a separate read-only connection (about 3x faster than building pydantic envelopes);
     the journal's own ``verify`` is what vouches for those bytes. Other backends go through
     the public ``read``."""
-    if isinstance(journal, SqliteJournal):
+    if isinstance(journal, SqliteJournal) and journal.path.is_file():
         journal.flush()  # group-committed appends must be visible to the second connection
         db = sqlite3.connect(f"{journal.path.resolve().as_uri()}?mode=ro", uri=True)
         try:

@@ -64,7 +64,7 @@ def make_runtime(tmp: Path, name: str = "journal.db") -> tuple[Runtime, SimClock
 
 def trip(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1") -> JournalEntry:
     return rt.record(
-        KillSwitchEvent(event="tripped", trip_id=trip_id, trigger=trigger,  # type: ignore[arg-type]
+        KillSwitchEvent(event="tripped", trip_id=trip_id, trigger=trigger,
                         scope=Scope(), observed=Decimal("-0.05"), threshold=Decimal("-0.04"),
                         at_ms=rt.clock.now_ms()),
         actor=KS_ACTOR, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True)
@@ -72,7 +72,7 @@ def trip(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1
 
 def reset(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1") -> None:
     rt.record(
-        KillSwitchEvent(event="reset", trip_id=trip_id, trigger=trigger,  # type: ignore[arg-type]
+        KillSwitchEvent(event="reset", trip_id=trip_id, trigger=trigger,
                         scope=Scope(), observed=Decimal(0), threshold=Decimal("-0.04"),
                         at_ms=rt.clock.now_ms()),
         actor=KS_ACTOR, reason_code="RISK_KILLSWITCH_RESET", durable=True)

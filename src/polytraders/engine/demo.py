@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from polytraders.engine.scenarios import get_scenario
+from polytraders.errors import BadInputError
 from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.journal.sqlite import SqliteJournal
 from polytraders.venues.sim import SimVenue
@@ -29,22 +30,28 @@ class DemoArgs:
 
 def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     scenario = get_scenario(args.scenario)
+    if args.minutes < scenario.min_minutes:
+        raise BadInputError(
+            f"Scenario {scenario.name} needs at least {scenario.min_minutes} minutes to play out; "
+            f"got --minutes {args.minutes}.")
+    start_ms = DEMO_START_MS + scenario.start_offset_ms
     if args.db.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(str(args.db) + suffix).unlink(missing_ok=True)
     journal = SqliteJournal(args.db, synchronous="NORMAL")
-    venue = SimVenue(args.seed, args.markets, DEMO_START_MS)
-    plan = scenario.faults(venue, DEMO_START_MS)
+    venue = SimVenue(args.seed, args.markets, start_ms)
+    plan = scenario.faults(venue, start_ms)
     if plan is not None:
         venue.set_faults(plan)
     system = TradingSystem(journal, venue, SystemConfig(
-        seed=args.seed, n_markets=args.markets, start_ms=DEMO_START_MS,
-        bot_overrides=scenario.bot_overrides))
+        seed=args.seed, n_markets=args.markets, start_ms=start_ms,
+        initial_pusd=scenario.initial_pusd,
+        bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()}))
     system.start()
     script = dict(scenario.script)
     total = args.minutes * 60
     for second in range(1, total + 1):
-        now = DEMO_START_MS + second * STEP_MS
+        now = start_ms + second * STEP_MS
         if second % 60 == 0 and (second // 60) in script:
             script[second // 60](system)
         system.step(now)
@@ -87,4 +94,11 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         },
         "reason_codes": dict(sorted(by_code.items())),
         "positions": [p.to_json_dict() for p in pf.positions() if p.size != Decimal(0)],
+        "kill_switch": {
+            "state": system.runtime.kill_switch.label(),
+            "trips": [h for h in system.runtime.kill_switch.history if h["event"] == "tripped"],
+            "resets": [h for h in system.runtime.kill_switch.history if h["event"] == "reset"],
+            "active": sorted(system.runtime.kill_switch.active),
+        },
+        "story": list(system.story),
     }

@@ -101,14 +101,14 @@ def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotC
         raise _refuse(rt, operator, "already_used",
                       f"Approval refused: reset request {request_id} was already used.",
                       request_id=request_id)
-    if operator.role not in ("approver", "admin"):
-        raise _refuse(rt, operator, "role_not_permitted",
-                      f"Approval refused: {operator.name} has role {operator.role}; only an approver "
-                      f"or admin may approve a reset.", request_id=request_id)
     if operator.name == req["requester"]:
         raise _refuse(rt, operator, "same_person",
                       f"Approval refused: {operator.name} made the request; a second, different "
                       f"operator must approve it.", request_id=request_id)
+    if operator.role not in ("approver", "admin"):
+        raise _refuse(rt, operator, "role_not_permitted",
+                      f"Approval refused: {operator.name} has role {operator.role}; only an approver "
+                      f"or admin may approve a reset.", request_id=request_id)
     if rt.clock.now_ms() > req["expires_at_ms"]:
         raise _refuse(rt, operator, "expired",
                       f"Approval refused: reset request {request_id} expired; ask for a new one.",

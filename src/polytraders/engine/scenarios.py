@@ -1,21 +1,29 @@
 """Demo scenarios: named, seeded situations the demo (and tests) can run.
 
-A scenario may set a fault plan on the simulated venue, override bot config, and run scripted
-actions at given minutes (e.g. an operator command). Later capabilities register more.
+A scenario may set a fault plan on the simulated venue, override bot config, start at another
+time of day, fund the wallet differently, and run scripted actions at given minutes (operator
+commands, wallet reads). The kill-switch scenarios each trip the switch for one trigger and then
+drill the two-person reset: a request refused while the condition holds, an approval refused
+for the same person, then an approval by a second operator that is accepted.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from polytraders.errors import BadInputError
+from polytraders.errors import BadInputError, RefusedError
 from polytraders.venues.sim.faults import FaultPlan
 
 if TYPE_CHECKING:
     from polytraders.engine.system import TradingSystem
     from polytraders.venues.sim import SimVenue
+
+MINUTE = 60_000
+Action = Callable[["TradingSystem"], None]
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,11 @@ class Scenario:
     faults: Callable[[SimVenue, int], FaultPlan | None] = lambda venue, start_ms: None
     bot_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (minute offset, action) pairs run at the start of that minute
-    script: tuple[tuple[int, Callable[[TradingSystem], None]], ...] = ()
+    script: tuple[tuple[int, Action], ...] = ()
+    start_offset_ms: int = 0
+    initial_pusd: Decimal = Decimal(10_000)
+    min_minutes: int = 1
+    expected_trigger: str | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -45,4 +57,125 @@ def get_scenario(name: str) -> Scenario:
         ) from None
 
 
+# -- scripted operators ------------------------------------------------------------------------
+
+CREW = (("root", "admin"), ("alice", "approver"), ("bob", "approver"))
+
+
+def _token(system: TradingSystem, name: str) -> str:
+    # simulation only: reproducible tokens keep the journal identical run to run
+    return "pt_sim_" + hashlib.sha256(f"{system.config.seed}:{name}".encode()).hexdigest()[:32]
+
+
+def add_crew(system: TradingSystem) -> None:
+    from polytraders.operators.auth import add_operator, load_operators
+
+    journal = system.runtime.journal
+    admin_token = None
+    for name, role in CREW:
+        if name in load_operators(journal):
+            admin_token = admin_token or _token(system, "root")
+            continue
+        _, token = add_operator(journal, name, role, admin_token, system.clock,
+                                new_token=_token(system, name))
+        if role == "admin":
+            admin_token = token
+    system.runtime.poll()
+
+
+def reset_drill(system: TradingSystem) -> None:
+    """alice requests a reset of every active trip; alice then bob try to approve it."""
+    from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, request_reset
+    from polytraders.operators.auth import authenticate
+
+    rt = system.runtime
+    rt.journal.flush()
+    config = kill_switch_config(rt.journal)
+    journal, clock = rt.journal, system.clock
+    alice = authenticate(journal, _token(system, "alice"), "killswitch.request_reset", clock)
+    for trip_id in sorted(rt.kill_switch.active):
+        try:
+            request_id = request_reset(rt, alice, trip_id, config)
+        except RefusedError as refused:
+            system.story.append(f"reset of {trip_id} refused: {refused.message}")
+            continue
+        for name in ("alice", "bob"):
+            try:
+                approver = authenticate(journal, _token(system, name), "killswitch.approve_reset",
+                                        clock)
+                approve_reset(rt, approver, request_id, config)
+                system.story.append(f"reset of {trip_id} approved by {name}")
+            except RefusedError as refused:
+                system.story.append(f"approval by {name} refused: {refused.message}")
+    rt.poll()
+
+
+def wallet_read(pusd: str) -> Action:
+    def act(system: TradingSystem) -> None:
+        from polytraders.engine.system import WALLET
+
+        system.runtime.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=pusd, source="sim")
+    return act
+
+
+# -- the scenarios -----------------------------------------------------------------------------
+
 register(Scenario("calm", "Ordinary markets: mean-reverting prices, background flow, no faults."))
+
+register(Scenario(
+    "drawdown",
+    "Starts at 23:40 UTC with 1,000 pUSD; at 23:50 every market's fair value drops 20 points. "
+    "The intraday drawdown breaches 5% and the kill switch trips; the reset is refused until the "
+    "new UTC day starts the intraday drawdown afresh.",
+    faults=lambda venue, start: FaultPlan().price_shock(-0.20, at_ms=start + 10 * MINUTE),
+    bot_overrides={"risk.kill_switch": {"drawdown_weekly_pct": 25}},
+    script=((1, add_crew), (15, reset_drill), (30, reset_drill)),
+    start_offset_ms=-20 * MINUTE,
+    initial_pusd=Decimal(1_000),
+    min_minutes=31,
+    expected_trigger="drawdown_intraday",
+))
+
+register(Scenario(
+    "reject-spike",
+    "From minute 5 to 12 the venue rejects every order (not enough balance); the reject rate "
+    "over five minutes passes 50% and the kill switch trips. The reset is refused until the "
+    "window holds no more spike.",
+    faults=lambda venue, start: FaultPlan().reject_submits(
+        "INVALID_ORDER_NOT_ENOUGH_BALANCE", start_ms=start + 5 * MINUTE, end_ms=start + 12 * MINUTE),
+    bot_overrides={"risk.kill_switch": {"reject_rate_window_s": 300}},
+    script=((1, add_crew), (9, reset_drill), (25, reset_drill)),
+    min_minutes=26,
+    expected_trigger="reject_rate",
+))
+
+
+def _drop_half(venue: SimVenue, start: int) -> FaultPlan:
+    plan = FaultPlan()
+    for info in venue.markets()[::2]:
+        plan = plan.drop_feed(info.condition_id, start_ms=start + 10 * MINUTE,
+                              end_ms=start + 20 * MINUTE)
+    return plan
+
+
+register(Scenario(
+    "feed-loss",
+    "From minute 10 to 20 the market feed of every other market goes silent while positions "
+    "are open there; the kill switch trips for each affected cluster. Resets are refused until "
+    "the feed is back.",
+    faults=_drop_half,
+    script=((1, add_crew), (15, reset_drill), (25, reset_drill)),
+    min_minutes=26,
+    expected_trigger="feed_loss",
+))
+
+register(Scenario(
+    "wallet-short",
+    "At minute 10 a wallet read shows only 30 pUSD (a withdrawal): less than open orders and the "
+    "50 pUSD reserve need, so the kill switch trips. The reset is refused until a deposit at "
+    "minute 20 restores the balance.",
+    script=((1, add_crew), (10, wallet_read("30")), (15, reset_drill), (20, wallet_read("10000")),
+            (25, reset_drill)),
+    min_minutes=26,
+    expected_trigger="wallet_funding",
+))

@@ -85,6 +85,7 @@ class TradingSystem:
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
         self._next_quote: dict[str, int] = {}
+        self.story: list[str] = []  # plain-English notes of scripted operator actions
 
     def start(self, *, feed: str = "synthetic") -> None:
         rt = self.runtime

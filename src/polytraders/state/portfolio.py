@@ -219,7 +219,12 @@ class PortfolioProjection:
             self._on_fill(env.payload, env.ts_ms)
         elif kind == "note":
             if env.reason_code == WALLET_BALANCE_CODE:
-                self._cash = Decimal(str(env.payload["detail"]["pusd"]))
+                read = Decimal(str(env.payload["detail"]["pusd"]))
+                if self._cash_known:
+                    # a read that differs from the cash our fills explain is a deposit or a
+                    # withdrawal: move the peaks with it so a transfer is never a drawdown
+                    self._shift_peaks(read - self._cash)
+                self._cash = read
                 self._cash_known = True
                 self._balance_ts_ms = env.ts_ms
                 self._changed(env.ts_ms)
@@ -330,6 +335,14 @@ class PortfolioProjection:
             self._curve.append((ts_ms, eq))
         self._last_equity = eq
         self._last_ts_ms = ts_ms
+
+    def _shift_peaks(self, delta: Decimal) -> None:
+        if delta == 0:
+            return
+        self._day_peak += delta
+        self._hour_peaks = {h: v + delta for h, v in self._hour_peaks.items()}
+        if self._last_equity is not None:
+            self._last_equity += delta
 
     def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> Decimal:
         total = self._cash

@@ -103,7 +103,8 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                     else portfolio.drawdown_weekly_pct(now_ms))
         threshold = config.num("drawdown_intraday_pct" if intraday else "drawdown_weekly_pct")
         if observed is not None and observed >= threshold:
-            return Breach(trigger, "global", "*", observed, threshold, caused_by_seq)  # type: ignore[arg-type]
+            return Breach(trigger, "global", "*", observed.quantize(Decimal("0.0001")),  # type: ignore[arg-type]
+                          threshold, caused_by_seq)
         return None
     if trigger == "reject_rate":
         if orders is None:

@@ -21,7 +21,7 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, killswitch, registry_cmds, views
+    from polytraders.cli import demo, killswitch, registry_cmds, replay, views
 
     registry_cmds.register(app)
     app.command("demo")(demo.demo)
@@ -29,6 +29,7 @@ def _register_optional() -> None:
     app.command("positions")(views.positions)
     app.command("trace")(views.trace)
     app.add_typer(killswitch.app, name="killswitch")
+    app.command("replay")(replay.replay)
 
 
 _register_optional()

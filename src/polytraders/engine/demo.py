@@ -35,6 +35,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
             f"Scenario {scenario.name} needs at least {scenario.min_minutes} minutes to play out; "
             f"got --minutes {args.minutes}.")
     start_ms = DEMO_START_MS + scenario.start_offset_ms
+    args.db.parent.mkdir(parents=True, exist_ok=True)
     if args.db.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(str(args.db) + suffix).unlink(missing_ok=True)
@@ -100,5 +101,17 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
             "resets": [h for h in system.runtime.kill_switch.history if h["event"] == "reset"],
             "active": sorted(system.runtime.kill_switch.active),
         },
+        "incidents": [incident_summary(i) for i in system.incidents.incidents.all()],
         "story": list(system.story),
     }
+
+
+def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:
+    steps = [{"id": sid, "kind": inc["steps"][sid]["kind"], "status": inc["steps"][sid]["status"],
+              "result": inc["steps"][sid].get("result"), "error": inc["steps"][sid].get("error"),
+              "seq": inc["steps"][sid].get("seq")} for sid in inc["step_order"]]
+    result = inc["steps"].get("run_replay_last_hour", {}).get("result") or ""
+    verdict = result.rsplit(" ", 1)[-1] if result.startswith("replay verdict") else None
+    return {"id": inc["incident_id"], "trigger": inc.get("trigger"), "status": inc.get("status"),
+            "commander": inc.get("commander"), "trip_id": inc.get("trip_id"), "steps": steps,
+            "replay_verdict": verdict}

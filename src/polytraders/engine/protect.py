@@ -8,6 +8,7 @@ overtakes the envelope that caused it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
@@ -35,11 +36,13 @@ def input_kind(entry: JournalEntry) -> str | None:
 
 
 class Guardian:
-    def __init__(self, runtime: Runtime, kill_switch: KillSwitch, olm: Any) -> None:
+    def __init__(self, runtime: Runtime, kill_switch: KillSwitch, olm: Any,
+                 after_trip: Callable[[JournalEntry], Any] | None = None) -> None:
         self.rt = runtime
         self.ks = kill_switch
         self.olm = olm
-        self.pending_trips: list[str] = []
+        self.after_trip = after_trip  # the incident commander, once protection is done
+        self.pending_trips: list[JournalEntry] = []
         self.pending_resets: list[str] = []
         self.halted: dict[str, str] = {}  # bot id -> mode before the halt
         runtime.listeners.append(self.on_entry)
@@ -47,8 +50,10 @@ class Guardian:
     def on_entry(self, entry: JournalEntry) -> None:
         env = entry.envelope
         if env.kind == "killswitch_event":
-            (self.pending_trips if env.payload["event"] == "tripped" else
-             self.pending_resets).append(env.payload["trip_id"])
+            if env.payload["event"] == "tripped":
+                self.pending_trips.append(entry)
+            else:
+                self.pending_resets.append(env.payload["trip_id"])
             return
         kind = input_kind(entry)
         if kind is not None:
@@ -59,9 +64,12 @@ class Guardian:
     def act(self) -> None:
         """Run pending protective actions; called by the engine at safe points."""
         while self.pending_trips:
-            trip = self.rt.kill_switch.active.get(self.pending_trips.pop(0))
+            entry = self.pending_trips.pop(0)
+            trip = self.rt.kill_switch.active.get(entry.envelope.payload["trip_id"])
             if trip is not None:
-                self._protect(trip)
+                self._protect(trip)  # protective actions first; the incident follows
+            if self.after_trip is not None:
+                self.after_trip(entry)
         while self.pending_resets:
             self.pending_resets.pop(0)
             self._restore()

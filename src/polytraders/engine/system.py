@@ -10,6 +10,7 @@ journal before doing anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,10 @@ from polytraders.engine.feed import MarketFeed
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
 from polytraders.execution.signer_service import SignerService, demo_signer
+from polytraders.incidents.config import Roster
+from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
+from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
+from polytraders.incidents.projection import IncidentsProjection
 from polytraders.journal.base import Journal
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
@@ -48,12 +53,15 @@ class SystemConfig:
     quote_every_ms: int = 10_000
     bot_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     strategy_mode: Mode = Mode.ENFORCED
+    roster: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",)})
+    notifiers: NotifierConfig | None = None  # default: a file channel beside the journal
 
 
 def build_state() -> StateStore:
     markets = MarketsProjection()
     orders = OrdersProjection()
-    return StateStore([markets, orders, PortfolioProjection(markets)])
+    return StateStore([markets, orders, PortfolioProjection(markets), IncidentsProjection(24)])
 
 
 class TradingSystem:
@@ -80,7 +88,14 @@ class TradingSystem:
         self.strategy: MakerTight = add(MakerTight(), config.strategy_mode)
         self.signer = SignerService(wallet, maker=wallet.address)
         self.olm = OrderLifecycleManager(rt, venue, add(OrderLifecycleBot()))
-        self.guardian = Guardian(rt, self.kill_switch, self.olm)
+        journal_dir = Path(getattr(journal, "path", "polytraders.db")).parent
+        notifiers = config.notifiers or NotifierConfig(
+            channel_path=journal_dir / "incidents" / "channel.jsonl")
+        self.incidents = PlaybookRunner(
+            rt, {"replay": self._replay_action}, build_dispatcher(notifiers),
+            Roster(config.roster), snapshots_dir=journal_dir / "incidents")
+        self.guardian = Guardian(rt, self.kill_switch, self.olm,
+                                 after_trip=self.incidents.handle_trip)
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
@@ -121,6 +136,7 @@ class TradingSystem:
         self._quote(now_ms)
         self.olm.tick(now_ms)
         self.guardian.act()
+        self.incidents.tick(now_ms)
         self.runtime.journal.flush()
 
     def _quote(self, now_ms: int) -> None:
@@ -154,6 +170,18 @@ class TradingSystem:
                     order.strategy_id == self.strategy.bot_id:
                 return order
         return None
+
+    def _replay_action(self, ctx: IncidentContext) -> StepResult:
+        """Playbook step: replay the last hour up to now and record the verdict."""
+        from polytraders.replay.engine import replay
+
+        self.runtime.journal.flush()
+        report = replay(self.runtime.journal, until_ms=self.clock.now_ms())
+        data = report.to_json()
+        return StepResult(report.verdict == "GOV_REPLAY_MATCH", f"replay verdict {report.verdict}",
+                          {"verdict": report.verdict, "first_divergence": data["first_divergence"],
+                           "trips_recorded": len(report.trips_recorded),
+                           "votes_compared": report.votes_compared})
 
     def stop(self) -> None:
         self.runtime.note("GOV_RUN_STOPPED", durable=True)

@@ -89,7 +89,8 @@ def _session(db: str | None, config_path: str | None) -> Iterator[_Session]:
     config = load_incident_config(config_path)
     with journal_from(db, create=False) as j:
         state, degraded = _state()
-        state.add(IncidentsProjection())
+        if "incidents" not in state.snapshot():
+            state.add(IncidentsProjection())
         rt = Runtime(j, WallClock(), state)
         state.rebuild(j)
         snaps = config.snapshots_dir if config.source is not None else default_snapshots_dir(rt)

@@ -21,7 +21,7 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, killswitch, registry_cmds, replay, views
+    from polytraders.cli import demo, incidents, killswitch, registry_cmds, replay, views
 
     registry_cmds.register(app)
     app.command("demo")(demo.demo)
@@ -30,6 +30,7 @@ def _register_optional() -> None:
     app.command("trace")(views.trace)
     app.add_typer(killswitch.app, name="killswitch")
     app.command("replay")(replay.replay)
+    incidents.register(app)
 
 
 _register_optional()

@@ -27,6 +27,7 @@ from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.engine.protect import input_kind
+from polytraders.errors import BadInputError
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
@@ -127,6 +128,20 @@ def _trip_key(p: dict[str, Any]) -> dict[str, Any]:
             "scope": "global" if scope["scope"] == "global" else f"{scope['scope']}:{scope['value']}"}
 
 
+def last_input_ms(journal: Journal) -> int:
+    """The time of the last recorded input: "the last hour" means the last hour of trading,
+    not of whatever was journaled afterwards (verdicts, operator reads)."""
+    for n in (1_000, 100_000, 10_000_000):
+        tail = journal.tail(n)
+        for entry in reversed(tail):
+            if input_kind(entry) is not None:
+                return entry.envelope.ts_ms
+        if len(tail) < n:
+            break
+    raise BadInputError("The journal holds no recorded inputs (market data, fills, orders): "
+                        "there is nothing to replay.")
+
+
 def replay(
     journal: Journal,
     *,
@@ -140,10 +155,7 @@ def replay(
     threshold is detected as a regression).
     """
     overrides = overrides or {}
-    head = journal.tail(1)
-    if not head:
-        raise ValueError("the journal is empty: nothing to replay")
-    end = until_ms if until_ms is not None else head[0].envelope.ts_ms
+    end = until_ms if until_ms is not None else last_input_ms(journal)
     start = end - window_ms
 
     bots: dict[str, Bot[Any, Any]] = {}

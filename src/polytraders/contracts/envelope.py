@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract, EpochMs
 from polytraders.contracts.reasons import Severity, registry
@@ -51,6 +51,8 @@ class ReportEnvelope(BaseModel):
     builder_code: str = BUILDER_CODE
     config_warnings: tuple[str, ...] = ()
     payload: dict[str, Any] = Field(default_factory=dict)
+    # the typed payload this envelope was built from (or last decoded to); never serialised
+    _contract: Contract | None = PrivateAttr(default=None)
 
     @field_validator("reason_code")
     @classmethod
@@ -86,7 +88,11 @@ class ReportEnvelope(BaseModel):
 
             require_code(reason_code)  # raises the readable error
             raise AssertionError  # pragma: no cover
-        return cls(
+        if contract.kind not in _KINDS or ts_ms < 0:
+            raise ValueError(f"cannot wrap a {type(contract).__name__} at ts {ts_ms}")
+        # Everything here is already validated (the contract, the registered code, the actor),
+        # so the envelope is assembled without a second validation pass: this is the hot path.
+        env = cls.model_construct(
             kind=contract.kind,
             actor=actor,
             reason_code=reason_code,
@@ -96,13 +102,25 @@ class ReportEnvelope(BaseModel):
             config_version=config_version,
             mode=mode,
             kill_switch=kill_switch,
-            config_warnings=config_warnings,
+            config_warnings=tuple(config_warnings),
             payload=contract.to_json_dict(),
         )
+        env._contract = contract
+        return env
+
+    def __eq__(self, other: object) -> bool:
+        # equal when the wire content is equal; the decode cache is not content
+        if not isinstance(other, ReportEnvelope):
+            return NotImplemented
+        return self.to_json_dict() == other.to_json_dict()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def decode(self) -> Contract:
-        """Validate and return the typed payload."""
-        return _KINDS[self.kind].model_validate(self.payload)
+        """The typed payload (validated once, then cached)."""
+        if self._contract is None:
+            self._contract = _KINDS[self.kind].model_validate(self.payload)
+        return self._contract
 
     def to_json_dict(self) -> dict[str, Any]:
         """The envelope as JSON-native data. Written out by hand because this is the journal's

@@ -55,9 +55,13 @@ class MarketsProjection:
     def apply(self, entry: JournalEntry) -> None:
         env = entry.envelope
         if env.kind == MarketSnapshot.kind:
-            self._put_market(MarketSnapshot.model_validate(env.payload))
+            snap = env.decode()
+            assert isinstance(snap, MarketSnapshot)
+            self._put_market(snap)
         elif env.kind == OrderBookSnapshot.kind:
-            self._put_book(OrderBookSnapshot.model_validate(env.payload))
+            book = env.decode()
+            assert isinstance(book, OrderBookSnapshot)
+            self._put_book(book)
 
     def _put_market(self, snap: MarketSnapshot) -> None:
         self._markets[snap.market_id] = snap

@@ -79,10 +79,12 @@ class OrdersProjection:
     def apply(self, entry: JournalEntry) -> None:
         env = entry.envelope
         if env.kind == OrderRecord.kind:
-            record = OrderRecord.model_validate(env.payload)
+            record = env.decode()
+            assert isinstance(record, OrderRecord)
             self._apply_record(record, entry, env.reason_code)
         elif env.kind == FillRecord.kind:
-            fill = FillRecord.model_validate(env.payload)
+            fill = env.decode()
+            assert isinstance(fill, FillRecord)
             self._fills[(fill.trade_id, fill.client_order_id)] = fill
 
     def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from polytraders.engine.scenarios import get_scenario
-from polytraders.errors import BadInputError
 from polytraders.engine.system import SystemConfig, TradingSystem
+from polytraders.errors import BadInputError
 from polytraders.journal.sqlite import SqliteJournal
 from polytraders.venues.sim import SimVenue
 

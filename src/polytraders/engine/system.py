@@ -10,8 +10,8 @@ journal before doing anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleBot, OrderLifecycleManager

@@ -18,7 +18,7 @@ from polytraders.contracts.envelope import Actor
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.journal.base import Journal
 from polytraders.operators.auth import Operator
-from polytraders.runtime.config import BotConfig, build_config
+from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.runner import Runtime
 
 SCOPES = ("global", "cluster", "strategy", "family", "bot")
@@ -36,11 +36,7 @@ def parse_scope(text: str) -> Scope:
 
 def kill_switch_config(journal: Journal) -> BotConfig:
     """The kill switch's config as the running system last loaded it (journaled), else defaults."""
-    values: dict[str, Any] | None = None
-    for entry in journal.read(kinds=["note"]):
-        d = entry.envelope.payload.get("detail", {})
-        if entry.envelope.reason_code == "GOV_CONFIG_LOADED" and d.get("bot_id") == KillSwitch.bot_id:
-            values = d["values"]
+    values = last_loaded_values(journal.read(kinds=["note"]), KillSwitch.bot_id)
     config, _ = build_config(KillSwitch.bot_id, KillSwitch.params, values)
     return config
 

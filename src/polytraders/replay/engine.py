@@ -31,7 +31,7 @@ from polytraders.errors import BadInputError
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
-from polytraders.runtime.config import BotConfig, build_config
+from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.modes import ModesProjection
@@ -104,15 +104,6 @@ def no_network(violations: list[str]) -> Iterator[None]:
         socket.socket.connect = original  # type: ignore[method-assign]
 
 
-def _journaled_config(journal: Journal, bot: type[Bot[Any, Any]]) -> dict[str, Any] | None:
-    found = None
-    for entry in journal.read(kinds=["note"]):
-        d = entry.envelope.payload.get("detail", {})
-        if entry.envelope.reason_code == "GOV_CONFIG_LOADED" and d.get("bot_id") == bot.bot_id:
-            found = d["values"]
-    return found
-
-
 def _fresh_state() -> StateStore:
     from polytraders.engine.system import build_state
 
@@ -161,7 +152,7 @@ def replay(
     bots: dict[str, Bot[Any, Any]] = {}
     for cls in (KillSwitch, *GUARDRAILS_IN_ORDER):
         bot = cls()
-        values = dict(_journaled_config(journal, cls) or {})
+        values = dict(last_loaded_values(journal.read(kinds=["note"]), cls.bot_id) or {})
         values.update(overrides.get(cls.bot_id, {}))
         config: BotConfig
         config, _ = build_config(cls.bot_id, cls.params, values)

@@ -9,7 +9,7 @@ but is reported (a `GOV_CONFIG_WARNING` envelope at load and a warning flag on e
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -82,7 +82,7 @@ class BotConfig(BaseModel):
 
 
 def _coerce(bot_id: str, spec: Param, raw: Any) -> Number:
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, bool | float):
         raise ConfigError(
             f"Config for bot {bot_id}: field '{spec.name}' got {raw!r}; expected an exact number "
             f"(an integer or a decimal string such as \"0.05\"), never a float or boolean.",
@@ -171,3 +171,13 @@ def config_as_json(config: BotConfig) -> dict[str, Any]:
         else:
             out[k] = str(v)
     return out
+
+
+def last_loaded_values(entries: Iterable[Any], bot_id: str) -> dict[str, Any] | None:
+    """The config values a running system last journaled for `bot_id` (GOV_CONFIG_LOADED)."""
+    found = None
+    for entry in entries:
+        d = entry.envelope.payload.get("detail", {})
+        if entry.envelope.reason_code == "GOV_CONFIG_LOADED" and d.get("bot_id") == bot_id:
+            found = d["values"]
+    return found

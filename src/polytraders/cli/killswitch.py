@@ -45,8 +45,8 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq"):
         table.add_column(col)
     for t in active:
-        table.add_row(t["trip_id"], t["trigger"], t["scope"] if t["scope"] == "global" else
-                      f"{t['scope']}:{t['scope_value']}", t["observed"], t["threshold"],
+        table.add_row(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
+                      else f"{t['scope']}:{t['scope_value']}", str(t["observed"]), str(t["threshold"]),
                       str(t["caused_by_seq"]))
     console.print(table)
     for rid, r in requests.items():

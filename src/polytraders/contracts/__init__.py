@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract
 from polytraders.contracts.events import (
     ApiDegraded,
@@ -66,7 +68,8 @@ def export_schemas(directory: Path) -> list[Path]:
 
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for model in (*CONTRACTS, ReportEnvelope):
+    models: tuple[type[BaseModel], ...] = (*CONTRACTS, ReportEnvelope)
+    for model in models:
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://polytraders.dev/schemas/{model.__name__}.json"

@@ -96,7 +96,7 @@ class Contract(BaseModel):
     )
 
     kind: ClassVar[str] = ""
-    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0"] = "1.0.0"
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings, enums as values."""

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract, EpochMs
+from polytraders.contracts.base import BUILDER_CODE, Contract, EpochMs
 from polytraders.contracts.reasons import Severity, registry
 
 ActorKind = Literal["bot", "operator", "system"]
@@ -38,7 +38,7 @@ class ReportEnvelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0"] = "1.0.0"
     kind: str
     actor: Actor
     reason_code: str

@@ -31,7 +31,7 @@ def parse_scope(text: str) -> Scope:
             f"Bad scope {text!r}: use 'global', or one of cluster:NAME, strategy:ID, family:FAMILY, "
             f"bot:ID (for example 'cluster:CRYPTO' or 'strategy:strat.maker_tight').",
         )
-    return Scope(scope=kind, value=value or "*")  # type: ignore[arg-type]
+    return Scope(scope=kind, value=value or "*")
 
 
 def kill_switch_config(journal: Journal) -> BotConfig:
@@ -109,7 +109,7 @@ def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotC
         raise _refuse(rt, operator, "expired",
                       f"Approval refused: reset request {request_id} expired; ask for a new one.",
                       request_id=request_id)
-    trip_id = req["trip_id"]
+    trip_id = str(req["trip_id"])
     if trip_id not in rt.kill_switch.active:
         raise _refuse(rt, operator, "unknown_trip",
                       f"Approval refused: trip {trip_id} is no longer active.", request_id=request_id)
@@ -119,8 +119,8 @@ def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotC
                       f"Approval refused: the trigger condition is not clear — {present}.",
                       request_id=request_id)
     trip = rt.kill_switch.active[trip_id]
-    rt.record(KillSwitchEvent(event="reset", trip_id=trip_id, trigger=trip.trigger,  # type: ignore[arg-type]
-                              scope=Scope(scope=trip.scope, value=trip.scope_value),  # type: ignore[arg-type]
+    rt.record(KillSwitchEvent(event="reset", trip_id=trip_id, trigger=trip.trigger,
+                              scope=Scope(scope=trip.scope, value=trip.scope_value),
                               observed=Decimal(0), threshold=Decimal(trip.threshold),
                               caused_by_seq=req["seq"], at_ms=rt.clock.now_ms(),
                               detail={"request_id": request_id, "requester": req["requester"],

@@ -129,7 +129,7 @@ def add_operator(journal: Journal, name: str, role: str, token: str | None,
     if name in existing and existing[name].active:
         raise RefusedError(f"An active operator named {name!r} already exists; choose another name.")
     new_token = new_token or "pt_" + secrets.token_urlsafe(32)
-    record = OperatorRecord(name=name, role=role, token_sha256=token_digest(new_token))  # type: ignore[arg-type]
+    record = OperatorRecord(name=name, role=role, token_sha256=token_digest(new_token))
     env = ReportEnvelope.wrap(record, actor=actor, reason_code="GOV_OPERATOR_ADDED",
                               ts_ms=clock.now_ms())
     journal.append(env, durable=True)

@@ -97,7 +97,7 @@ def no_network(violations: list[str]) -> Iterator[None]:
         violations.append(f"connect to {address!r}")
         raise ConnectionRefusedError("replay must not touch the network")
 
-    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
@@ -150,7 +150,8 @@ def replay(
     start = end - window_ms
 
     bots: dict[str, Bot[Any, Any]] = {}
-    for cls in (KillSwitch, *GUARDRAILS_IN_ORDER):
+    classes: tuple[type[Bot[Any, Any]], ...] = (KillSwitch, *GUARDRAILS_IN_ORDER)
+    for cls in classes:
         bot = cls()
         values = dict(last_loaded_values(journal.read(kinds=["note"]), cls.bot_id) or {})
         values.update(overrides.get(cls.bot_id, {}))
@@ -201,7 +202,7 @@ def replay(
                     event = KillSwitchEvent(
                         event="tripped", trip_id=f"ks_{breach.caused_by_seq}_{breach.trigger}",
                         trigger=breach.trigger,
-                        scope=Scope(scope=breach.scope, value=breach.scope_value),  # type: ignore[arg-type]
+                        scope=Scope(scope=breach.scope, value=breach.scope_value),
                         observed=breach.observed, threshold=breach.threshold,
                         caused_by_seq=breach.caused_by_seq, at_ms=env.ts_ms)
                     report.trips_replayed.append(_trip_key(event.to_json_dict()))

@@ -198,7 +198,7 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
             b = input.breach
             event = KillSwitchEvent(
                 event="tripped", trip_id=f"ks_{b.caused_by_seq}_{b.trigger}", trigger=b.trigger,
-                scope=Scope(scope=b.scope, value=b.scope_value),  # type: ignore[arg-type]
+                scope=Scope(scope=b.scope, value=b.scope_value),
                 observed=b.observed, threshold=b.threshold, caused_by_seq=b.caused_by_seq,
                 at_ms=ctx.now(), detail=dict(b.detail),
             )

@@ -84,14 +84,14 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {
-            "realised_pusd": str(pf.realised_pnl()),
-            "unrealised_pusd": str(pf.unrealised_pnl()),
-            "fees_pusd": str(pf.fees_pusd()),
-            "equity_pusd": str(pf.equity()),
+            "realised_pusd": _q(pf.realised_pnl(), "0.000001"),
+            "unrealised_pusd": _q(pf.unrealised_pnl(), "0.000001"),
+            "fees_pusd": _q(pf.fees_pusd(), "0.000001"),
+            "equity_pusd": _q(pf.equity(), "0.000001"),
         },
         "drawdown": {
-            "intraday_pct": str(pf.drawdown_intraday_pct(now)),
-            "weekly_pct": str(pf.drawdown_weekly_pct(now)),
+            "intraday_pct": _q(pf.drawdown_intraday_pct(now), "0.0001"),
+            "weekly_pct": _q(pf.drawdown_weekly_pct(now), "0.0001"),
         },
         "reason_codes": dict(sorted(by_code.items())),
         "positions": [p.to_json_dict() for p in pf.positions() if p.size != Decimal(0)],
@@ -104,6 +104,11 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "incidents": [incident_summary(i) for i in system.incidents.incidents.all()],
         "story": list(system.story),
     }
+
+
+def _q(value: Decimal | None, quantum: str) -> str | None:
+    """Display rounding only; the journal keeps the exact values."""
+    return None if value is None else str(value.quantize(Decimal(quantum)))
 
 
 def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def _session(db: str | None, config_path: str | None) -> Iterator[_Session]:
     config = load_incident_config(config_path)
     with journal_from(db, create=False) as j:
         state, degraded = _state()
-        if "incidents" not in state.snapshot():
+        if state.find("incidents") is None:
             state.add(IncidentsProjection())
         rt = Runtime(j, WallClock(), state)
         state.rebuild(j)

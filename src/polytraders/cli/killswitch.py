@@ -12,6 +12,7 @@ from rich.table import Table
 from polytraders.cli.common import DbOpt, JsonOpt, TokenOpt, console, friendly, journal_from, print_json
 from polytraders.runtime.clock import WallClock
 from polytraders.runtime.runner import Runtime
+from polytraders.state.kill_switch import vars_of
 
 app = typer.Typer(help="The kill switch: status, manual trip, two-person reset.", no_args_is_help=True)
 
@@ -52,12 +53,6 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     for rid, r in requests.items():
         console.print(f"reset request {rid} for {r['trip_id']} by {r['requester']}, "
                       f"expires at {r['expires_at_ms']}")
-
-
-def vars_of(t: object) -> dict[str, object]:
-    from polytraders.state.kill_switch import vars_of as v
-
-    return v(t)  # type: ignore[arg-type]
 
 
 @app.command("trip")

@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
-from polytraders.bots.risk.kill_switch import KillSwitch
-from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
+from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
+from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.engine.protect import input_kind
 from polytraders.errors import BadInputError
@@ -199,12 +199,12 @@ def replay(
             if kind is not None:
                 report.inputs += 1
                 for breach in ks_bot.check_triggers(state, env.ts_ms, entry.seq, kind):
-                    event = KillSwitchEvent(
-                        event="tripped", trip_id=f"ks_{breach.caused_by_seq}_{breach.trigger}",
-                        trigger=breach.trigger,
-                        scope=Scope(scope=breach.scope, value=breach.scope_value),
-                        observed=breach.observed, threshold=breach.threshold,
-                        caused_by_seq=breach.caused_by_seq, at_ms=env.ts_ms)
+                    # the same decide() the live guardian calls builds the trip event
+                    ctx = BotContext(clock=clock, config=ks_bot.config, state=state,
+                                     kill_switch=ks_proj, correlation_id=None,
+                                     builder_code=env.builder_code)
+                    event = ks_bot.decide(TriggerCheck(breach), ctx).output
+                    assert isinstance(event, KillSwitchEvent)
                     report.trips_replayed.append(_trip_key(event.to_json_dict()))
                     ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(
                         event, actor=replay_actor, reason_code="RISK_KILLSWITCH_TRIPPED",

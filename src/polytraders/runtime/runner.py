@@ -71,7 +71,7 @@ class Runtime:
         self.clock = clock
         self.state = state or StateStore()
         for proj in (KillSwitchProjection(), ModesProjection()):
-            if proj.name not in self.state._projections:  # noqa: SLF001
+            if self.state.find(proj.name) is None:
                 self.state.add(proj)
         self.kill_switch = self.state.typed("kill_switch", KillSwitchProjection)
         self.builder_code = builder_code

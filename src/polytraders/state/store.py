@@ -44,6 +44,10 @@ class StateStore:
     def get(self, name: str) -> Projection:
         return self._projections[name]
 
+    def find(self, name: str) -> Projection | None:
+        """The named projection, or None when it is not registered (callers fail closed)."""
+        return self._projections.get(name)
+
     def typed(self, name: str, cls: type[P]) -> P:
         proj = self._projections[name]
         if not isinstance(proj, cls):

@@ -36,7 +36,7 @@ class ReservationsView(Protocol):
 
 def projection(ctx: BotContext, name: str, cls: type[T]) -> T | None:
     """The named projection if registered and of the expected type, else None (fail closed)."""
-    proj = ctx.state._projections.get(name)  # noqa: SLF001 - read-only lookup without raising
+    proj = ctx.state.find(name)
     return proj if isinstance(proj, cls) else None
 
 
@@ -52,7 +52,7 @@ _VERIFIED_VIEWS: dict[int, ReservationsView] = {}
 
 
 def reservations_of(ctx: BotContext) -> ReservationsView | None:
-    proj: object = ctx.state._projections.get("orders")  # noqa: SLF001
+    proj: object = ctx.state.find("orders")
     if proj is None:
         return None
     # isinstance against a runtime Protocol costs microseconds; check each object once

@@ -80,7 +80,7 @@ class TriggerCheck:
 
 
 def _proj(state: StateStore, name: str) -> Any:
-    return state._projections.get(name)  # noqa: SLF001
+    return state.find(name)
 
 
 def cluster_of_intent(intent: OrderIntent, state: StateStore) -> str:

@@ -47,7 +47,13 @@ class RefusedError(PolytradersError):
 
 
 class JournalCorruptError(PolytradersError):
-    """The journal store cannot be read as a journal."""
+    """The journal cannot be trusted: damaged, tampered with, or unwritable (exit code 1)."""
+
+
+class JournalMissingError(PolytradersError):
+    """No journal at the path, or a file that is not one (exit code 2: the path is wrong)."""
+
+    exit_code = EXIT_USAGE
 
 
 def _loc(loc: Iterable[Any]) -> str:

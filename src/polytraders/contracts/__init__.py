@@ -16,10 +16,10 @@ from polytraders.contracts.events import (
     KillSwitchEvent,
     Note,
     OperatorCommand,
-    OperatorRecord,
     ReconcileMismatch,
     Scope,
 )
+from polytraders.contracts.trust import FREE_TEXT_MAX, Genesis, JournalDigest, OperatorKey, OperatorRecord
 from polytraders.contracts.health import BotExplanation, BotHealthStatus
 from polytraders.contracts.market import BookLevel, MarketSnapshot, OrderBookSnapshot
 from polytraders.contracts.orders import (
@@ -57,6 +57,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     Checkpoint,
     Note,
     Incident,
+    Genesis,
+    JournalDigest,
     BotHealthStatus,
     BotExplanation,
 )
@@ -90,13 +92,17 @@ __all__ = [
     "Checkpoint",
     "ConfigDrift",
     "Contract",
+    "FREE_TEXT_MAX",
     "ExecutionPlan",
     "FillRecord",
+    "Genesis",
     "Incident",
+    "JournalDigest",
     "KillSwitchEvent",
     "MarketSnapshot",
     "Note",
     "OperatorCommand",
+    "OperatorKey",
     "OperatorRecord",
     "OrderBookSnapshot",
     "OrderIntent",

@@ -18,6 +18,14 @@ from polytraders.contracts.reasons import Severity, registry
 ActorKind = Literal["bot", "operator", "system"]
 
 
+class Signature(BaseModel):
+    """An Ed25519 signature over the entry (see `journal/signatures.py` for what it covers)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    by: str = Field(pattern=r"^[0-9a-f]{64}$", description="the signer's public key")
+    sig: str = Field(pattern=r"^[0-9a-f]{128}$")
+
+
 class Actor(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: ActorKind
@@ -51,6 +59,8 @@ class ReportEnvelope(BaseModel):
     builder_code: str = BUILDER_CODE
     config_warnings: tuple[str, ...] = ()
     payload: dict[str, Any] = Field(default_factory=dict)
+    # present on operator commands and on system-signed entries (session starts, digests)
+    signature: Signature | None = None
     # the typed payload this envelope was built from (or last decoded to); never serialised
     _contract: Contract | None = PrivateAttr(default=None)
 
@@ -124,7 +134,15 @@ class ReportEnvelope(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The envelope as JSON-native data. Written out by hand because this is the journal's
-        hot path; `payload` is already JSON-native (it is built by `wrap` or read from JSON)."""
+        hot path; `payload` is already JSON-native (it is built by `wrap` or read from JSON).
+        `signature` appears only when present, so unsigned entries stay small."""
+        data = self.unsigned_json_dict()
+        if self.signature is not None:
+            data["signature"] = {"by": self.signature.by, "sig": self.signature.sig}
+        return data
+
+    def unsigned_json_dict(self) -> dict[str, Any]:
+        """The envelope without its signature: what a signature covers."""
         return {
             "schema_version": self.schema_version,
             "kind": self.kind,

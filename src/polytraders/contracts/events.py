@@ -18,6 +18,8 @@ KillSwitchTrigger = Literal[
     "wallet_funding",
     "reconcile_mismatch",
     "manual",
+    "journal_tampering",
+    "halt_file",
 ]
 ScopeKind = Literal["global", "cluster", "strategy", "family", "bot"]
 Priority = Literal["P0", "P1", "P2", "P3"]
@@ -118,13 +120,3 @@ class Checkpoint(Contract):
     kind: ClassVar[str] = "checkpoint"
     upto_seq: int = Field(ge=0)
     state: dict[str, Any]
-
-
-class OperatorRecord(Contract):
-    """An operator identity. Only a SHA-256 of the token is kept; the token is shown once."""
-
-    kind: ClassVar[str] = "operator"
-    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.@\-]+$")
-    role: Literal["admin", "operator", "approver", "reviewer", "readonly"]
-    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    active: bool = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,10 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from polytraders.engine.scenarios import get_scenario
+from polytraders.contracts import Genesis, OperatorKey
+from polytraders.engine.kill_switch_ops import halt_path
+from polytraders.engine.scenarios import GENESIS_ADMINS, get_scenario, sim_key, write_crew_keys
 from polytraders.engine.system import SystemConfig, TradingSystem
-from polytraders.errors import BadInputError
-from polytraders.journal.sqlite import SqliteJournal
+from polytraders.errors import BadInputError, RefusedError
+from polytraders.journal.digests import anchors_dir
+from polytraders.journal.signatures import Signer
+from polytraders.journal.sqlite import SqliteJournal, create_journal, in_use, open_journal
 from polytraders.venues.sim import SimVenue
 
 DEMO_START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z: a fixed start keeps runs identical
@@ -26,6 +32,53 @@ class DemoArgs:
     seed: int = 7
     db: Path = Path("polytraders.db")
     scenario: str = "calm"
+    overwrite: bool = False
+
+
+RUNS_DIR = Path("demo-runs")
+
+
+def new_run_path(scenario: str, seed: int, base: Path = RUNS_DIR) -> Path:
+    """A fresh run folder: `demo-runs/<scenario>-seed<seed>-<n>/journal.db`, never an existing one."""
+    for n in range(1, 100_000):
+        folder = base / f"{scenario}-seed{seed}-{n}"
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return folder / "journal.db"
+    raise RefusedError(f"No free run folder under {base}; clear out old demo runs.")
+
+
+def sim_genesis(seed: int, scenario: str, start_ms: int) -> tuple[Genesis, Signer]:
+    """A simulation journal's identity, all derived from the seed so runs are identical."""
+    system = sim_key(seed, "system")
+    journal_id = hashlib.sha256(f"polytraders-sim:{seed}:{scenario}".encode()).hexdigest()[:32]
+    admins = tuple(OperatorKey(name=n, public_key=sim_key(seed, n).public_hex) for n in GENESIS_ADMINS)
+    return Genesis(journal_mode="simulation", journal_id=journal_id, system_key=system.public_hex,
+                   admins=admins, created_ms=start_ms), system
+
+
+def _clear_for_overwrite(db: Path) -> None:
+    """`--overwrite`: remove a simulation journal (and what the demo made beside it), only when
+    it is one and no other process has it open."""
+    if not db.exists():
+        return
+    try:
+        existing = open_journal(db, readonly=True)
+    except BadInputError:
+        raise RefusedError(f"--overwrite refused: {db} is not a Polytraders journal; it was left untouched.") from None
+    mode = existing.mode
+    existing.close()
+    if mode != "simulation":
+        raise RefusedError(f"--overwrite refused: {db} is a {mode} journal; only simulation journals are "
+                           f"ever overwritten.")
+    if in_use(db):
+        raise RefusedError(f"--overwrite refused: another process has {db} open.")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(anchors_dir(db), ignore_errors=True)
+    halt_path(db).unlink(missing_ok=True)
 
 
 def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -35,11 +88,17 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
             f"Scenario {scenario.name} needs at least {scenario.min_minutes} minutes to play out; "
             f"got --minutes {args.minutes}.")
     start_ms = DEMO_START_MS + scenario.start_offset_ms
+    if args.overwrite:
+        _clear_for_overwrite(args.db)
+    if args.db.exists() or Path(str(args.db) + "-wal").exists():
+        raise RefusedError(f"{args.db} exists already; the demo writes only new journals. Pass another --db, "
+                           f"or --overwrite to replace a simulation journal no process is using.")
+    if args.db.parent.exists() and not args.db.parent.is_dir():
+        raise BadInputError(f"{args.db.parent} is not a directory.")
     args.db.parent.mkdir(parents=True, exist_ok=True)
-    if args.db.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(args.db) + suffix).unlink(missing_ok=True)
-    journal = SqliteJournal(args.db, synchronous="NORMAL")
+    genesis, system_key = sim_genesis(args.seed, scenario.name, start_ms)
+    journal = create_journal(args.db, genesis, synchronous="NORMAL")
+    write_crew_keys(args.db, args.seed)
     venue = SimVenue(args.seed, args.markets, start_ms)
     plan = scenario.faults(venue, start_ms)
     if plan is not None:
@@ -47,7 +106,8 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
     system = TradingSystem(journal, venue, SystemConfig(
         seed=args.seed, n_markets=args.markets, start_ms=start_ms,
         initial_pusd=scenario.initial_pusd,
-        bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()}))
+        bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
+        system_signer=system_key, halt_path=halt_path(args.db)))
     system.start()
     script = dict(scenario.script)
     total = args.minutes * 60
@@ -80,7 +140,8 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "seed": args.seed,
         "minutes": args.minutes,
         "markets": args.markets,
-        "journal": {"entries": seq, "head_hash": head, "db": str(args.db)},
+        "journal": {"entries": seq, "head_hash": head, "db": str(args.db), "mode": "simulation",
+                    "keys": str(Path(str(args.db) + ".keys"))},
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {

@@ -3,17 +3,26 @@
 A reset needs both: the trip's condition is clear NOW (the system evaluates it with the kill
 switch's own code and config; the operator does not assert it), and a reset request made by one
 operator is approved by a different operator holding the approver or admin role before the
-request expires. Every refusal is journaled with `RISK_KILLSWITCH_RESET_REFUSED` and a reason.
+request expires. The approver may not be anyone the requester registered. Every action is
+signed with the operator's key; every refusal by an authenticated operator is journaled with
+`RISK_KILLSWITCH_RESET_REFUSED` and a reason. The kill-switch projection checks the same rules
+when it folds the reset, so a reset written around this module changes nothing.
+
+The halt file (`<db>.halt`) is the emergency stop for when the journal cannot be written: it
+works by existing, every running process obeys it at its next step, and only the reset of the
+trip that journals it removes it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from polytraders.bots.risk.kill_switch import KillSwitch, condition
-from polytraders.contracts import KillSwitchEvent, Note, OperatorCommand, Scope
+from polytraders.contracts import FREE_TEXT_MAX, KillSwitchEvent, Note, Scope
 from polytraders.contracts.envelope import Actor
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.journal.base import Journal
@@ -22,6 +31,31 @@ from polytraders.runtime.config import BotConfig, build_config, last_loaded_valu
 from polytraders.runtime.runner import Runtime
 
 SCOPES = ("global", "cluster", "strategy", "family", "bot")
+FAMILIES = ("disc", "risk", "exec", "strat", "intel", "sec", "gov")
+MAX_FUTURE_SKEW_MS = 60_000
+
+
+def halt_path(db: Path) -> Path:
+    return Path(str(db) + ".halt")
+
+
+def create_halt_file(db: Path, note: str) -> Path:
+    """Create the halt file; it works by existing, so an empty one is enough on a full disk."""
+    path = halt_path(db)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, note.encode()[:FREE_TEXT_MAX])
+    except OSError:
+        pass  # a full disk: the empty file still halts everything
+    finally:
+        os.close(fd)
+    return path
+
+
+def bounded_text(field: str, text: str) -> str:
+    if len(text.encode()) > FREE_TEXT_MAX:
+        raise BadInputError(f"--{field} is {len(text.encode())} bytes; at most {FREE_TEXT_MAX} are kept.")
+    return text
 
 
 def parse_scope(text: str) -> Scope:
@@ -43,21 +77,44 @@ def kill_switch_config(journal: Journal) -> BotConfig:
 
 def _refuse(rt: Runtime, operator: Operator, reason: str, message: str, **detail: Any) -> RefusedError:
     rt.record(Note(detail={"reason": reason, "operator": operator.name, **detail}),
-              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET_REFUSED", durable=True)
+              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET_REFUSED", durable=True,
+              signer=operator.signer)
     return RefusedError(message, code="RISK_KILLSWITCH_RESET_REFUSED")
 
 
+def check_scope_exists(rt: Runtime, scope: Scope) -> None:
+    """A trip must name something that exists: a known cluster, family, bot or strategy."""
+    from polytraders.registry.catalogue import resolve_bot_id
+
+    if scope.scope == "global":
+        return
+    if scope.scope == "family":
+        if scope.value not in FAMILIES:
+            raise BadInputError(f"Unknown family {scope.value!r}; families are {', '.join(FAMILIES)}.")
+        return
+    if scope.scope in ("bot", "strategy"):
+        try:
+            resolve_bot_id(scope.value)
+        except Exception:
+            raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; see 'polytraders bots'.") from None
+        return
+    markets = rt.state.find("markets")
+    known = sorted({m.cluster for m in markets.markets()}) if markets is not None else []  # type: ignore[attr-defined]
+    if scope.value not in known:
+        raise BadInputError(f"Unknown cluster {scope.value!r}; clusters in this journal: "
+                            f"{', '.join(known) or 'none yet (use --scope global)'}.")
+
+
 def manual_trip(rt: Runtime, operator: Operator, scope: Scope, reason: str) -> str:
-    cmd = rt.record(OperatorCommand(command="killswitch.trip",
-                                    args={"scope": scope.label(), "reason": reason},
-                                    role=operator.role),
-                    actor=operator.actor, reason_code="GOV_OPERATOR_COMMAND", durable=True)
-    trip_id = f"ks_{cmd.seq}_manual"
+    """Trip by hand: one entry signed by the operator, committed before this returns."""
+    bounded_text("reason", reason)
+    trip_id = f"ks_{rt.journal.begin() + 1}_manual"  # takes the write lock: the seq is ours
     rt.record(KillSwitchEvent(event="tripped", trip_id=trip_id, trigger="manual", scope=scope,
-                              observed=Decimal(1), threshold=Decimal(1), caused_by_seq=cmd.seq,
-                              at_ms=rt.clock.now_ms(), detail={"reason": reason[:200],
+                              observed=Decimal(1), threshold=Decimal(1), caused_by_seq=None,
+                              at_ms=rt.clock.now_ms(), detail={"reason": reason,
                                                                "operator": operator.name}),
-              actor=operator.actor, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True)
+              actor=operator.actor, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True,
+              signer=operator.signer)
     return trip_id
 
 
@@ -84,11 +141,16 @@ def request_reset(rt: Runtime, operator: Operator, trip_id: str, config: BotConf
     request_id = "rr_" + hashlib.sha256(f"{trip_id}:{operator.name}:{now}".encode()).hexdigest()[:12]
     rt.record(Note(detail={"request_id": request_id, "trip_id": trip_id, "requester": operator.name,
                            "expires_at_ms": now + config.integer("reset_request_ttl_s") * 1000}),
-              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET_REQUESTED", durable=True)
+              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET_REQUESTED", durable=True,
+              signer=operator.signer)
+    if request_id not in rt.kill_switch.requests:
+        raise RefusedError("The reset request was written but not counted; see 'polytraders journal verify'.",
+                           code="RISK_KILLSWITCH_RESET_REFUSED")
     return request_id
 
 
-def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotConfig) -> str:
+def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotConfig,
+                  halt_file: Path | None = None) -> str:
     req = rt.kill_switch.requests.get(request_id)
     if req is None:
         raise _refuse(rt, operator, "unknown_request",
@@ -97,18 +159,24 @@ def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotC
         raise _refuse(rt, operator, "already_used",
                       f"Approval refused: reset request {request_id} was already used.",
                       request_id=request_id)
-    if operator.name == req["requester"]:
-        raise _refuse(rt, operator, "same_person",
-                      f"Approval refused: {operator.name} made the request; a second, different "
-                      f"operator must approve it.", request_id=request_id)
+    separation = rt.state.trust.separation_problem(str(req["requester"]), operator.name)
+    if separation is not None:
+        reason = "same_person" if operator.name.lower() == str(req["requester"]).lower() else "registered_by_requester"
+        raise _refuse(rt, operator, reason, f"Approval refused: {separation}.", request_id=request_id)
     if operator.role not in ("approver", "admin"):
         raise _refuse(rt, operator, "role_not_permitted",
                       f"Approval refused: {operator.name} has role {operator.role}; only an approver "
                       f"or admin may approve a reset.", request_id=request_id)
-    if rt.clock.now_ms() > req["expires_at_ms"]:
+    now = rt.clock.now_ms()
+    if now > req["expires_at_ms"]:
         raise _refuse(rt, operator, "expired",
                       f"Approval refused: reset request {request_id} expired; ask for a new one.",
                       request_id=request_id)
+    if req["requested_at_ms"] > now + MAX_FUTURE_SKEW_MS:
+        raise _refuse(rt, operator, "stamped_in_future",
+                      f"Approval refused: reset request {request_id} is stamped "
+                      f"{(req['requested_at_ms'] - now) // 1000} s ahead of this clock; the requester's "
+                      f"clock is wrong. Ask for a new request from a correct clock.", request_id=request_id)
     trip_id = str(req["trip_id"])
     if trip_id not in rt.kill_switch.active:
         raise _refuse(rt, operator, "unknown_trip",
@@ -125,7 +193,13 @@ def approve_reset(rt: Runtime, operator: Operator, request_id: str, config: BotC
                               caused_by_seq=req["seq"], at_ms=rt.clock.now_ms(),
                               detail={"request_id": request_id, "requester": req["requester"],
                                       "approver": operator.name}),
-              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET", durable=True)
+              actor=operator.actor, reason_code="RISK_KILLSWITCH_RESET", durable=True,
+              signer=operator.signer)
+    if trip_id in rt.kill_switch.active:
+        raise RefusedError("The reset was written but not counted by the kill switch's rules; see "
+                           "'polytraders journal verify'.", code="RISK_KILLSWITCH_RESET_REFUSED")
+    if trip.trigger == "halt_file" and halt_file is not None:
+        halt_file.unlink(missing_ok=True)  # the named exception: the reset that journals the halt removes it
     return trip_id
 
 

@@ -81,6 +81,9 @@ class OrderPath:
     def process(self, intent: OrderIntent) -> PathOutcome:
         corr = intent.correlation_id
         constraints: list[RiskConstraints] = []
+        # Hold the write lock from the kill-switch vote to the order's durable append, having
+        # folded everything others committed: a trip made elsewhere is seen before the vote.
+        self.rt.begin_decision()
         for guard in (self.kill_switch, *self.guardrails):
             out = self.rt.decide(guard, intent, correlation_id=corr)
             if out.blocked:
@@ -101,6 +104,10 @@ class OrderPath:
             return PathOutcome("no_plan", code)
         submitted: list[str] = []
         for step in plan.steps:
+            if submitted:  # the last slice's durable append released the lock: look again
+                self.rt.begin_decision()
+                if self.rt.kill_switch.tripped:
+                    return PathOutcome("rejected", "RISK_KILLSWITCH_ACTIVE", tuple(submitted))
             signing = self.signer.prepare(plan, step, market, self.rt.clock.now_ms())
             for check in self.security:
                 out = self.rt.decide(check, signing, correlation_id=corr)

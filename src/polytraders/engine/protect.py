@@ -3,18 +3,23 @@ when the switch trips (automatically or by hand, in this process or another), ca
 orders in scope and halt Trade-authority bots in scope; restore them when the trip is reset.
 
 Trips are journaled (durably) before any cancel is sent: the protective side effect never
-overtakes the envelope that caused it.
+overtakes the envelope that caused it. The one exception is an external halt the runtime has
+already obeyed in memory (a halt file, or tampering found in the journal): protection comes
+first, even when the journal cannot be written, and the trip is journaled as soon as it can be.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
+from polytraders.contracts import KillSwitchEvent, Scope
 from polytraders.journal.base import JournalEntry
+from polytraders.journal.sqlite import JournalWriteError
 from polytraders.runtime.kinds import Authority, Mode
-from polytraders.runtime.runner import Runtime
+from polytraders.runtime.runner import SYSTEM, Runtime
 from polytraders.state.kill_switch import ActiveTrip
 
 if TYPE_CHECKING:
@@ -45,7 +50,10 @@ class Guardian:
         self.pending_trips: list[JournalEntry] = []
         self.pending_resets: list[str] = []
         self.halted: dict[str, str] = {}  # bot id -> mode before the halt
+        self.tampering: list[dict[str, Any]] = []  # problems to journal
+        self._externally_protected = False
         runtime.listeners.append(self.on_entry)
+        runtime.tamper_listeners.append(self.tampering.append)
 
     def on_entry(self, entry: JournalEntry) -> None:
         env = entry.envelope
@@ -63,6 +71,7 @@ class Guardian:
 
     def act(self) -> None:
         """Run pending protective actions; called by the engine at safe points."""
+        self._external_halt()
         while self.pending_trips:
             entry = self.pending_trips.pop(0)
             trip = self.rt.kill_switch.active.get(entry.envelope.payload["trip_id"])
@@ -73,6 +82,45 @@ class Guardian:
         while self.pending_resets:
             self.pending_resets.pop(0)
             self._restore()
+
+    def _external_halt(self) -> None:
+        ks = self.rt.kill_switch
+        reason = ks.external_halt
+        if reason is None:
+            self._journal_later()
+            return
+        if not self._externally_protected:
+            self._externally_protected = True
+            self.olm.emergency_cancel_all(reason)
+            for bot in self.rt.bots.values():  # in memory first: the journal may be unwritable
+                if Authority.TRADE in bot.authority and bot.bot_id not in self.halted:
+                    self.halted[bot.bot_id] = bot.mode.value
+                    bot.set_mode(Mode.OFF, frozenset())
+        try:
+            self._journal_later()
+            for problem in self.tampering:
+                self.rt.note("GOV_JOURNAL_TAMPERED", durable=True, **problem)
+            self.tampering.clear()
+            trigger = "halt_file" if reason.startswith("halt file") else "journal_tampering"
+            seq = self.rt.journal.begin() + 1
+            self.rt.record(KillSwitchEvent(event="tripped", trip_id=f"ks_{seq}_{trigger}", trigger=trigger,
+                                           scope=Scope(scope="global", value="*"), observed=Decimal(1),
+                                           threshold=Decimal(1), at_ms=self.rt.clock.now_ms(),
+                                           detail={"reason": reason[:200]}),
+                           actor=SYSTEM, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True)
+        except JournalWriteError:
+            self.rt.journal.rollback()  # type: ignore[attr-defined]
+            return  # still halted in memory; try again at the next safe point
+        ks.external_halt = None
+        self._externally_protected = False
+        for bot_id in self.halted:
+            self.rt.note("GOV_MODE_CHANGED", bot_id=bot_id, mode=Mode.OFF.value, scope=[],
+                         reason=f"halted: {reason[:200]}")
+
+    def _journal_later(self) -> None:
+        journal_unwritten = getattr(self.olm, "journal_unwritten", None)
+        if journal_unwritten is not None:
+            journal_unwritten()
 
     def _protect(self, trip: ActiveTrip) -> None:
         self.rt.journal.flush()

@@ -9,17 +9,20 @@ for the same person, then an approval by a second operator that is accepted.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polytraders.errors import BadInputError, RefusedError
+from polytraders.journal.signatures import Signer
+from polytraders.operators.keys import OperatorKey
 from polytraders.venues.sim.faults import FaultPlan
 
 if TYPE_CHECKING:
     from polytraders.engine.system import TradingSystem
+    from polytraders.operators.auth import Operator
     from polytraders.venues.sim import SimVenue
 
 MINUTE = 60_000
@@ -59,40 +62,62 @@ def get_scenario(name: str) -> Scenario:
 
 # -- scripted operators ------------------------------------------------------------------------
 
-CREW = (("root", "admin"), ("alice", "approver"), ("bob", "approver"))
+GENESIS_ADMINS = ("root", "ops")  # the two admins a simulation journal starts with
+CREW = (("alice", "approver"), ("bob", "approver"))  # registered at minute 1 by root, approved by ops
 
 
-def _token(system: TradingSystem, name: str) -> str:
-    # simulation only: reproducible tokens keep the journal identical run to run
-    return "pt_sim_" + hashlib.sha256(f"{system.config.seed}:{name}".encode()).hexdigest()[:32]
+def sim_key(seed: int, name: str) -> Signer:
+    """Simulation only: keys derived from the seed keep the journal identical run to run; they
+    are marked `simulation` and a live journal refuses them."""
+    return Signer.derive(seed, name)
+
+
+def crew_keys(seed: int) -> dict[str, OperatorKey]:
+    names = (*GENESIS_ADMINS, *(n for n, _ in CREW))
+    return {n: OperatorKey(sim_key(seed, n), "simulation", n, f"simulated {n}") for n in names}
+
+
+def write_crew_keys(db: Path, seed: int) -> Path:
+    """Write the simulated crew's key files beside the journal so a person can act on the run."""
+    from polytraders.operators.keys import write_key_file
+
+    folder = Path(str(db) + ".keys")
+    for name, key in crew_keys(seed).items():
+        path = folder / f"{name}.key"
+        if not path.exists():
+            write_key_file(path, name, key.signer, "simulation")
+    return folder
+
+
+def _as(system: TradingSystem, name: str, command: str) -> Operator:
+    from polytraders.operators.auth import authenticate
+
+    return authenticate(system.runtime.state.trust, crew_keys(system.config.seed)[name], command)
 
 
 def add_crew(system: TradingSystem) -> None:
-    from polytraders.operators.auth import add_operator, load_operators
+    """root asks to register each approver; ops, the other admin, approves."""
+    from polytraders.operators.auth import approve_operator, request_operator
 
-    journal = system.runtime.journal
-    admin_token = None
+    rt = system.runtime
+    rt.journal.flush()
+    keys = crew_keys(system.config.seed)
     for name, role in CREW:
-        if name in load_operators(journal):
-            admin_token = admin_token or _token(system, "root")
+        if name in rt.state.trust.operators:
             continue
-        _, token = add_operator(journal, name, role, admin_token, system.clock,
-                                new_token=_token(system, name))
-        if role == "admin":
-            admin_token = token
-    system.runtime.poll()
+        request = request_operator(rt, _as(system, "root", "operators.add"), name, role, keys[name].public_hex)
+        approve_operator(rt, _as(system, "ops", "operators.approve"), request.seq)
+        system.story.append(f"{name} registered as {role}: requested by root, approved by ops")
 
 
 def reset_drill(system: TradingSystem) -> None:
     """alice requests a reset of every active trip; alice then bob try to approve it."""
     from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, request_reset
-    from polytraders.operators.auth import authenticate
 
     rt = system.runtime
     rt.journal.flush()
     config = kill_switch_config(rt.journal)
-    journal, clock = rt.journal, system.clock
-    alice = authenticate(journal, _token(system, "alice"), "killswitch.request_reset", clock)
+    alice = _as(system, "alice", "killswitch.request_reset")
     for trip_id in sorted(rt.kill_switch.active):
         try:
             request_id = request_reset(rt, alice, trip_id, config)
@@ -101,9 +126,7 @@ def reset_drill(system: TradingSystem) -> None:
             continue
         for name in ("alice", "bob"):
             try:
-                approver = authenticate(journal, _token(system, name), "killswitch.approve_reset",
-                                        clock)
-                approve_reset(rt, approver, request_id, config)
+                approve_reset(rt, _as(system, name, "killswitch.approve_reset"), request_id, config)
                 system.story.append(f"reset of {trip_id} approved by {name}")
             except RefusedError as refused:
                 system.story.append(f"approval by {name} refused: {refused.message}")

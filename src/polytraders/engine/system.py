@@ -1,10 +1,15 @@
 """One trading system in one process: journal, projections, bots, venue, OLM, order path.
 
-`TradingSystem.step(now_ms)` is one turn of the event loop: venue events in, market data in,
-strategy decisions through the order path, lifecycle housekeeping, then a group commit. Side
-effects inside a step are preceded by their durable envelopes (the OLM does that), so a crash
-at any point loses nothing that was journaled, and a restart rebuilds every projection from the
-journal before doing anything.
+`TradingSystem.step(now_ms)` is one turn of the event loop: the head check (others' entries and
+the halt file), venue events in, market data in, strategy decisions through the order path,
+lifecycle housekeeping, then a group commit. Side effects inside a step are preceded by their
+durable envelopes (the OLM does that), so a crash at any point loses nothing that was journaled,
+and a restart rebuilds every projection from the journal before doing anything.
+
+With the system key the system opens a signed session, so its own entries are accounted for
+and its digests vouch for them; `stop` writes a checkpoint and a final digest. When the journal
+cannot be written (a full disk), a step does nothing but protect: it still obeys the halt file
+and cancels, and journals what it did once it can.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepRe
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
 from polytraders.incidents.projection import IncidentsProjection
 from polytraders.journal.base import Journal
+from polytraders.journal.signatures import Signer
+from polytraders.journal.sqlite import JournalWriteError
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.kinds import Mode
@@ -56,6 +63,9 @@ class SystemConfig:
     roster: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",)})
     notifiers: NotifierConfig | None = None  # default: a file channel beside the journal
+    system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
+    halt_path: Path | None = None
+    digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
 
 
 def build_state() -> StateStore:
@@ -69,8 +79,13 @@ class TradingSystem:
         self.config = config
         self.clock = SimClock(config.start_ms)
         self.state = build_state()
-        self.runtime = Runtime(journal, self.clock, self.state)
+        self.runtime = Runtime(journal, self.clock, self.state, system_signer=config.system_signer,
+                               digest_interval_ms=config.digest_interval_ms)
+        self.runtime.halt_path = config.halt_path
         self.state.rebuild(journal)  # a restart resumes from the journal
+        if config.system_signer is not None:
+            self.runtime.open_session(seed=config.seed, markets=config.n_markets)
+        self.journal_unwritable: str | None = None
         self.venue = venue
         self.feed = MarketFeed(self.runtime, venue)
         rt = self.runtime
@@ -127,7 +142,17 @@ class TradingSystem:
 
     def step(self, now_ms: int) -> None:
         self.clock.advance_to(now_ms)
-        self.runtime.poll()  # operator commands, trips and resets from other processes
+        try:
+            self._step(now_ms)
+            self.journal_unwritable = None
+        except JournalWriteError as exc:
+            # Nothing may be sent without its envelope, so this step stops here; protection
+            # (the halt file, cancels) still runs at the start of every step.
+            self.runtime.journal.rollback()  # type: ignore[attr-defined]
+            self.journal_unwritable = exc.message
+
+    def _step(self, now_ms: int) -> None:
+        self.runtime.sync()  # operator commands, trips and resets from other processes; the halt file
         self.guardian.act()
         self.olm.on_venue_events(self.venue.advance(now_ms))
         self.guardian.act()
@@ -184,7 +209,10 @@ class TradingSystem:
                            "votes_compared": report.votes_compared})
 
     def stop(self) -> None:
+        self.runtime.sync()
+        self.guardian.act()
         self.runtime.note("GOV_RUN_STOPPED", durable=True)
         self.runtime.record(self.state.checkpoint_contract(), actor=SYSTEM,
                             reason_code="GOV_CHECKPOINT", durable=True)
+        self.runtime.write_digest(final=True)
 

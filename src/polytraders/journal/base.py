@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from polytraders.contracts.envelope import ReportEnvelope
+
+if TYPE_CHECKING:
+    from polytraders.journal.signatures import Signer
 
 GENESIS_HASH = "0" * 64
 
@@ -38,6 +41,8 @@ class JournalEntry:
     prev_hash: str
     hash: str
     envelope: ReportEnvelope
+    # set by the trust gate: the operator whose signature verified, "system", or None (unsigned)
+    signer: str | None = None
 
     @property
     def ts_ms(self) -> int:
@@ -56,9 +61,13 @@ class VerifyResult:
 class Journal(Protocol):
     """What every backend provides. Appends are serialised across processes."""
 
-    def append(self, envelope: ReportEnvelope, *, durable: bool = False) -> JournalEntry:
+    journal_id: str
+
+    def append(self, envelope: ReportEnvelope, *, durable: bool = False,
+               signer: Signer | None = None) -> JournalEntry:
         """Append one envelope. `durable=True` commits before returning (write-ahead for side
-        effects); otherwise the append may be group-committed with later ones."""
+        effects); otherwise the append may be group-committed with later ones. `signer` signs
+        the entry where it lands (see `journal/signatures.py`)."""
         ...
 
     def append_many(self, envelopes: Sequence[ReportEnvelope]) -> list[JournalEntry]: ...

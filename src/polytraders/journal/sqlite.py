@@ -4,8 +4,15 @@ Rows hold `seq`, `hash` and the canonical `body` bytes, plus a few columns copie
 (kind, actor, correlation id, ts) so readers can filter without parsing every row; `verify`
 checks those copies against the body too, so a flipped byte anywhere in a row is found.
 
+Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
+`open_journal` opens an existing journal and refuses anything else. A reader opens read-only
+(`mode=ro`) and never creates or changes the file. Every process holds a shared `flock` on
+`<db>.lock`, so "in use by another process" can be known.
+
 Concurrency: each write transaction is `BEGIN IMMEDIATE`, which takes SQLite's write lock
-before the head is read, so two processes can never both extend the same head.
+before the head is read, so two processes can never both extend the same head. `on_begin` is
+called with the head seq right after the lock is taken, so a process can fold what others
+committed before it appends: its own entries then never jump over anyone else's.
 
 Durability: `durable=True` appends commit before returning. Other appends are group-committed
 (every `batch_size` entries or on `flush`). `synchronous=FULL` (the default) also fsyncs each
@@ -15,26 +22,25 @@ which is the right trade for a simulation.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
 
-from polytraders.contracts.envelope import ReportEnvelope
-from polytraders.errors import JournalCorruptError, describe_validation_error
-from polytraders.journal.base import (
-    GENESIS_HASH,
-    JournalEntry,
-    VerifyResult,
-    entry_body,
-    entry_hash,
-)
+from polytraders.contracts.envelope import Actor, ReportEnvelope, Signature
+from polytraders.contracts.trust import Genesis
+from polytraders.errors import JournalCorruptError, JournalMissingError, describe_validation_error
+from polytraders.journal.base import GENESIS_HASH, JournalEntry, VerifyResult, entry_body, entry_hash
+from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -52,8 +58,20 @@ CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
 
 
+class JournalBusyError(JournalCorruptError):
+    """The write lock could not be had in time (another process holds it)."""
+
+
+class JournalWriteError(JournalCorruptError):
+    """The journal could not be written (full disk, read-only file system, I/O error)."""
+
+
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
     return Path(db or os.environ.get("POLYTRADERS_DB") or DEFAULT_DB)
+
+
+def lock_path(db: Path) -> Path:
+    return Path(str(db) + ".lock")
 
 
 class SqliteJournal:
@@ -64,35 +82,104 @@ class SqliteJournal:
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         batch_size: int = 512,
         create: bool = True,
+        readonly: bool = False,
+        lock_timeout_s: float = 30.0,
     ) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise JournalCorruptError(
-                f"No journal at {self.path}: the file does not exist. Pass --db or set "
-                f"POLYTRADERS_DB to an existing journal, or run a command that creates one.",
-            )
+        self.readonly = readonly
+        if not create or readonly:
+            check_is_journal_file(self.path)
+        self._lock_fd = _share_lock(self.path, create=not readonly)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.executescript(_SCHEMA)
+            if readonly:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                           timeout=lock_timeout_s, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(self.path, isolation_level=None, timeout=lock_timeout_s,
+                                           check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(f"PRAGMA synchronous={synchronous}")
+                self._db.executescript(_SCHEMA)
+            has_table = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='journal'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise JournalCorruptError(
+            self._release_lock()
+            raise JournalMissingError(
                 f"The file {self.path} is not a readable Polytraders journal ({exc}). Point --db "
-                f"at a journal file, or move this file aside and start a new journal.",
+                f"at a journal made by 'polytraders init' or 'polytraders demo'.",
             ) from None
+        if has_table is None:
+            self._db.close()
+            self._release_lock()
+            raise JournalMissingError(
+                f"{self.path} is an SQLite file but not a Polytraders journal (it has no journal "
+                f"table); it was left untouched. Point --db at a journal made by 'polytraders init'.")
+        self._lock_timeout_s = lock_timeout_s
         self._batch_size = batch_size
         self._pending = 0
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
+        self._data_version = self._read_data_version()
+        # called with the head seq right after the write lock is taken (see module docstring)
+        self.on_begin: Callable[[int], None] | None = None
+        self.journal_id, self.mode = self._identity()
+
+    # -- identity ------------------------------------------------------------------------------
+
+    def _identity(self) -> tuple[str, str | None]:
+        row = self._db.execute("SELECT body FROM journal WHERE seq = 1").fetchone()
+        if row is None:
+            return "", None
+        try:
+            env = orjson.loads(bytes(row[0]))["envelope"]
+            if env["kind"] != "genesis":
+                return "", None
+            return str(env["payload"]["journal_id"]), str(env["payload"]["journal_mode"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return "", None
+
+    def refresh_identity(self) -> None:
+        self.journal_id, self.mode = self._identity()
 
     # -- writing -----------------------------------------------------------------------------
 
     def _begin(self) -> tuple[int, str]:
         if self._head is None:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self.readonly:
+                raise JournalWriteError(f"{self.path} was opened read-only; this command cannot write.")
+            self._lock_immediate()
             self._head = self._read_head()
+            if self.on_begin is not None:
+                try:
+                    self.on_begin(self._head[0])
+                except BaseException:
+                    self.rollback()
+                    raise
         return self._head
+
+    def _lock_immediate(self) -> None:
+        """Take the write lock. Short, frequent retries: a trading process frees it between steps
+        only briefly, and SQLite's own busy handler sleeps up to 100 ms between tries."""
+        deadline = time.monotonic() + self._lock_timeout_s
+        self._db.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise JournalWriteError(f"Cannot write the journal {self.path}: {exc}.") from None
+                    if time.monotonic() >= deadline:
+                        raise JournalBusyError(
+                            f"The journal {self.path} is busy: another process held its write lock for "
+                            f"{self._lock_timeout_s:g} s.") from None
+                    time.sleep(0.0005)
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={int(self._lock_timeout_s * 1000)}")
+
+    def begin(self) -> int:
+        """Take the write lock now (folding others' entries through `on_begin`); returns head seq."""
+        return self._begin()[0]
 
     def _read_head(self) -> tuple[int, str]:
         row = self._db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
@@ -100,54 +187,85 @@ class SqliteJournal:
             return 0, GENESIS_HASH
         return int(row[0]), bytes(row[1]).decode("ascii", "replace")
 
-    def _insert(self, envelope: ReportEnvelope) -> JournalEntry:
+    def _insert(self, envelope: ReportEnvelope, signer: Signer | None) -> JournalEntry:
         seq, prev = self._begin()
         seq += 1
         env = envelope.to_json_dict()
+        if signer is not None:
+            env.pop("signature", None)
+            sig = Signature(by=signer.public_hex,
+                            sig=signer.sign(signing_bytes(self.journal_id, seq, prev, env)))
+            env["signature"] = {"by": sig.by, "sig": sig.sig}
+            contract = envelope._contract
+            envelope = envelope.model_copy(update={"signature": sig})
+            envelope._contract = contract
         body = entry_body(seq, prev, env)
         digest = entry_hash(body)
         corr = envelope.correlation_id
-        self._db.execute(
-            "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                seq,
-                digest.encode("ascii"),
-                body,
-                envelope.kind.encode(),
-                envelope.actor.label().encode(),
-                corr.encode() if corr is not None else None,
-                envelope.ts_ms,
-            ),
-        )
+        try:
+            self._db.execute(
+                "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)",
+                (seq, digest.encode("ascii"), body, envelope.kind.encode(), envelope.actor.label().encode(),
+                 corr.encode() if corr is not None else None, envelope.ts_ms),
+            )
+        except sqlite3.OperationalError as exc:
+            self.rollback()
+            raise JournalWriteError(f"Cannot write the journal {self.path}: {exc}.") from None
         self._head = (seq, digest)
         self._pending += 1
         return JournalEntry(seq, prev, digest, envelope)
 
-    def append(self, envelope: ReportEnvelope, *, durable: bool = False) -> JournalEntry:
-        entry = self._insert(envelope)
+    def append(self, envelope: ReportEnvelope, *, durable: bool = False,
+               signer: Signer | None = None) -> JournalEntry:
+        entry = self._insert(envelope, signer)
         if durable or self._pending >= self._batch_size:
             self.flush()
         return entry
 
     def append_many(self, envelopes: Sequence[ReportEnvelope]) -> list[JournalEntry]:
-        entries = [self._insert(e) for e in envelopes]
+        entries = [self._insert(e, None) for e in envelopes]
         self.flush()
         return entries
 
     def flush(self) -> None:
         if self._head is not None:
-            self._db.execute("COMMIT")
-            self._head = None
-            self._pending = 0
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.rollback()
+                raise JournalWriteError(f"Cannot commit to the journal {self.path}: {exc}.") from None
+            finally:
+                self._head = None
+                self._pending = 0
+            self._data_version = self._read_data_version()
 
     def rollback(self) -> None:
-        if self._head is not None:
-            self._db.execute("ROLLBACK")
+        if self._head is not None or self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL)
             self._head = None
             self._pending = 0
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._head is not None
+
     # -- reading -----------------------------------------------------------------------------
+
+    def _read_data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def changed(self) -> bool:
+        """True when another connection committed since the last call (a ~1 µs head check)."""
+        if self._head is not None:
+            return False  # we hold the write lock: nobody else can have committed
+        version = self._read_data_version()
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        return True
 
     def head(self) -> tuple[int, str]:
         if self._head is not None:
@@ -155,10 +273,17 @@ class SqliteJournal:
         return self._read_head()
 
     def _decode(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
+        stored = bytes(hash_).decode("ascii", "replace")
+        if entry_hash(bytes(body)) != stored:
+            raise JournalCorruptError(
+                f"Journal {self.path} is damaged at seq {seq}: its content does not match its stored "
+                f"hash. Run 'polytraders journal verify' for the full report.")
         try:
             data: dict[str, Any] = orjson.loads(body)
+            if data["seq"] != seq:
+                raise KeyError("seq")
             env = ReportEnvelope.model_validate(data["envelope"])
-            return JournalEntry(seq, str(data["prev_hash"]), bytes(hash_).decode("ascii"), env)
+            return JournalEntry(seq, str(data["prev_hash"]), stored, env)
         except ValidationError as exc:
             raise JournalCorruptError(
                 f"Journal entry seq {seq} in {self.path} does not hold a valid envelope: "
@@ -200,6 +325,18 @@ class SqliteJournal:
             for seq, hash_, body in rows:
                 yield self._decode(int(seq), hash_, body)
 
+    def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
+        """(seq, stored hash, body, indexed copies) rows in order, undecoded: for `verify`."""
+        cursor = self._db.execute(
+            "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal WHERE seq >= ? ORDER BY seq",
+            (from_seq,))
+        for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
+            yield int(seq), _b(hash_), _b(body), (kind, actor, corr, ts_ms)
+
+    def entry(self, seq: int) -> JournalEntry | None:
+        row = self._db.execute("SELECT seq, hash, body FROM journal WHERE seq = ?", (seq,)).fetchone()
+        return self._decode(int(row[0]), row[1], row[2]) if row else None
+
     def tail(self, n: int) -> list[JournalEntry]:
         rows = self._db.execute(
             "SELECT seq, hash, body FROM journal ORDER BY seq DESC LIMIT ?", (n,)
@@ -216,54 +353,35 @@ class SqliteJournal:
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
 
+    def integrity_problem(self) -> str | None:
+        """SQLite's own `PRAGMA integrity_check`: None when the file is sound."""
+        try:
+            rows = self._db.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        text = "; ".join(str(r[0]) for r in rows)
+        return None if text == "ok" else text
+
     # -- verification ------------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
         """Recompute every hash and link; name the first sequence that is wrong."""
-        prev = GENESIS_HASH
-        expected_seq = 0
-        count = 0
-        cursor = self._db.execute(
-            "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal ORDER BY seq"
-        )
+        from polytraders.journal.verify import verify_chain
 
-        def bad(seq: int, problem: str) -> VerifyResult:
-            return VerifyResult(False, count, prev, seq, problem)
-
-        for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            expected_seq += 1
-            if seq != expected_seq:
-                return bad(expected_seq, f"sequence gap: expected {expected_seq}, found {seq}")
-            body_b = bytes(body) if isinstance(body, bytes | memoryview) else str(body).encode()
-            stored = bytes(hash_) if isinstance(hash_, bytes | memoryview) else str(hash_).encode()
-            if entry_hash(body_b).encode() != stored:
-                return bad(seq, "content hash does not match the stored hash")
-            try:
-                data = orjson.loads(body_b)
-                env = data["envelope"]
-                actor_label = f"{env['actor']['kind']}:{env['actor']['id']}"
-                copies_ok = (
-                    data["seq"] == seq
-                    and env["kind"].encode() == _b(kind)
-                    and actor_label.encode() == _b(actor)
-                    and (env.get("correlation_id") or None) == (_b(corr).decode() if corr else None)
-                    and env["ts_ms"] == ts_ms
-                )
-            except (orjson.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
-                return bad(seq, "entry body is not valid journal JSON")
-            if data["prev_hash"] != prev:
-                return bad(seq, "link to the previous entry is broken (prev_hash mismatch)")
-            if not copies_ok:
-                return bad(seq, "indexed columns do not match the entry body")
-            prev = stored.decode("ascii", "replace")
-            count += 1
-        return VerifyResult(True, count, prev)
+        return verify_chain(self)
 
     def close(self) -> None:
         try:
-            self.flush()
+            if not self.readonly:
+                self.flush()
         finally:
             self._db.close()
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> SqliteJournal:
         return self
@@ -280,10 +398,91 @@ def _b(v: Any) -> bytes:
     return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
 
 
+def _share_lock(db: Path, *, create: bool) -> int | None:
+    """Hold a shared flock on `<db>.lock` for this journal's lifetime. A reader never creates it."""
+    path = lock_path(db)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if create else os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # a reader of a journal whose lock file is gone, or a read-only directory
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def in_use(db: Path) -> bool:
+    """True when another process holds the journal open (its shared lock)."""
+    try:
+        fd = os.open(lock_path(db), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def check_is_journal_file(path: Path) -> None:
+    """Refuse, without touching it, anything that is not an existing SQLite file."""
+    if not path.exists():
+        raise JournalMissingError(
+            f"No journal at {path}: the file does not exist. Create a live journal with "
+            f"'polytraders init --admin NAME --admin NAME', or point --db / POLYTRADERS_DB at an "
+            f"existing one.")
+    if not path.is_file():
+        raise JournalMissingError(f"{path} is not a journal: it is not a regular file.")
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise JournalMissingError(f"Cannot read {path}: {exc.strerror}.") from None
+    if magic != SQLITE_MAGIC:
+        raise JournalMissingError(
+            f"{path} is not a Polytraders journal (not an SQLite file); it was left untouched.")
+
+
 def open_journal(
     db: str | os.PathLike[str] | None = None,
     *,
     synchronous: Literal["FULL", "NORMAL"] = "FULL",
-    create: bool = True,
+    create: bool = False,
+    readonly: bool = False,
+    lock_timeout_s: float = 30.0,
 ) -> SqliteJournal:
-    return SqliteJournal(resolve_db_path(db), synchronous=synchronous, create=create)
+    """Open an existing journal (refusing a missing, foreign or genesis-less file)."""
+    path = resolve_db_path(db)
+    journal = SqliteJournal(path, synchronous=synchronous, create=create, readonly=readonly,
+                            lock_timeout_s=lock_timeout_s)
+    if not create and journal.mode is None:
+        journal.close()
+        raise JournalMissingError(
+            f"{path} is not a Polytraders journal of this version: its first entry is not a genesis "
+            f"entry. Journals are made by 'polytraders init' (live) or 'polytraders demo' (simulation).")
+    return journal
+
+
+def create_journal(
+    path: str | os.PathLike[str],
+    genesis: Genesis,
+    *,
+    synchronous: Literal["FULL", "NORMAL"] = "FULL",
+) -> SqliteJournal:
+    """Make a new journal whose seq 1 is `genesis`. Never touches an existing file."""
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise JournalMissingError(
+            f"{p} exists already; a new journal is never written over an existing file. Choose "
+            f"another path.") from None
+    except OSError as exc:
+        raise JournalMissingError(f"Cannot create a journal at {p}: {exc.strerror}.") from None
+    os.close(fd)
+    journal = SqliteJournal(p, synchronous=synchronous, create=True)
+    env = ReportEnvelope.wrap(genesis, actor=Actor(kind="system", id="genesis"),
+                              reason_code="GOV_JOURNAL_CREATED", ts_ms=genesis.created_ms)
+    journal.append(env, durable=True)
+    journal.refresh_identity()
+    return journal

@@ -11,12 +11,21 @@ The runtime, not the bots, enforces the rules:
   fails counts as a REJECT (fail closed);
 - config: hard limit breaches refuse to start; warning breaches are journaled at load and flagged
   on every decision envelope.
+
+Every process sees every entry. The runtime folds entries in seq order with no gaps: when it
+takes the journal's write lock it first folds whatever other processes committed (`on_begin`),
+so its own appends never jump over a trip made elsewhere; `sync()` is the cheap head check run
+before each decision. When the runtime is the running system (`open_session`), an unsigned entry
+from another process is tampering: it is never applied, it halts trading at once, and it is
+reported. The system also writes signed digests (`journal/digests.py`) every `digest_every`
+entries or `digest_interval_ms`, and at shutdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from polytraders.contracts import (
@@ -29,7 +38,10 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
+from polytraders.contracts.trust import JournalDigest
 from polytraders.journal.base import Journal, JournalEntry
+from polytraders.journal.digests import anchors_dir, append_anchor
+from polytraders.journal.signatures import Signer
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.clock import Clock
 from polytraders.runtime.config import build_config, config_as_json
@@ -66,11 +78,15 @@ class Runtime:
         state: StateStore | None = None,
         *,
         builder_code: str = BUILDER_CODE,
+        system_signer: Signer | None = None,
+        digest_every: int = 1_000,
+        digest_interval_ms: int = 10_000,
     ) -> None:
         self.journal = journal
         self.clock = clock
         self.state = state or StateStore()
-        for proj in (KillSwitchProjection(), ModesProjection()):
+        self.state.trust.clock = clock
+        for proj in (KillSwitchProjection(self.state.trust), ModesProjection()):
             if self.state.find(proj.name) is None:
                 self.state.add(proj)
         self.kill_switch = self.state.typed("kill_switch", KillSwitchProjection)
@@ -78,6 +94,116 @@ class Runtime:
         self.bots: dict[str, Bot[Any, Any]] = {}
         # Called with every entry after it is folded into state (own appends and polled ones).
         self.listeners: list[Callable[[JournalEntry], None]] = []
+        # Called with each entry the trust gate refused as tampering while this is the system.
+        self.tamper_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.system_signer = system_signer
+        self.is_system = False
+        self.digest_every = digest_every
+        self.digest_interval_ms = digest_interval_ms
+        self._last_digest_ms = clock.now_ms()
+        self._digesting = False
+        self._problems_seen = 0
+        self.halt_path: Path | None = None
+        if hasattr(journal, "on_begin"):
+            journal.on_begin = self._fold_others
+
+    # -- other processes -------------------------------------------------------------------
+
+    def _fold_others(self, head_seq: int) -> None:
+        """Called with the write lock held: fold what others committed before our next append."""
+        if head_seq > self.state.last_seq:
+            self._fold(self.journal.read(self.state.last_seq + 1, head_seq))
+
+    def _fold(self, entries: Any) -> int:
+        origin = "foreign" if self.is_system else "history"
+        applied = 0
+        for entry in entries:
+            admitted = self.state.apply(entry, origin)
+            applied += 1
+            if admitted is not None:
+                self._notify(admitted)
+        self._check_problems()
+        return applied
+
+    def _notify(self, entry: JournalEntry) -> None:
+        for listener in self.listeners:
+            try:
+                listener(entry)
+            except Exception as exc:  # a listener must not stop the fold; the entry is still applied
+                self.state.skipped.append({"seq": entry.seq, "projection": getattr(listener, "__qualname__", "?"),
+                                           "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+                                           "reason_code": "GOV_PAYLOAD_SKIPPED"})
+
+    def _check_problems(self) -> None:
+        problems = self.state.trust.problems
+        while self._problems_seen < len(problems):
+            problem = problems[self._problems_seen]
+            self._problems_seen += 1
+            if self.is_system and problem["verdict"] == "tampered":
+                self.kill_switch.external_halt = f"journal tampering at seq {problem['seq']}"
+                for listener in self.tamper_listeners:
+                    listener(problem)
+
+    def sync(self) -> int:
+        """The head check before a decision: fold anything others committed; obey a halt file."""
+        ks = self.kill_switch
+        if self.halt_path is not None and ks.external_halt is None and self.halt_path.exists() \
+                and not any(t.trigger == "halt_file" for t in ks.active.values()):
+            ks.external_halt = f"halt file {self.halt_path}"
+        changed = getattr(self.journal, "changed", None)
+        if changed is not None and not changed():
+            return 0
+        return self._fold(self.journal.read(self.state.last_seq + 1))
+
+    def begin_decision(self) -> None:
+        """Before an order-path decision: obey the halt file and take the write lock, which folds
+        everything other processes committed (`on_begin`)."""
+        self.sync()
+        begin = getattr(self.journal, "begin", None)
+        if begin is not None:
+            begin()
+
+    def open_session(self, **detail: Any) -> JournalEntry:
+        """Become the running system: sign a session start; from now on, others' unsigned entries
+        are tampering."""
+        if self.system_signer is None:
+            raise ValueError("a session needs the system key")
+        self.sync()
+        entry = self.record(Note(detail=detail), actor=SYSTEM, reason_code="GOV_SESSION_OPENED",
+                            durable=True, signer=self.system_signer)
+        self.is_system = True
+        self._problems_seen = len(self.state.trust.problems)  # history was judged by its own rules
+        return entry
+
+    # -- digests ---------------------------------------------------------------------------
+
+    def write_digest(self, *, final: bool = False) -> JournalEntry | None:
+        """Sign a digest vouching for every entry before it, into the journal and the anchors."""
+        if self.system_signer is None or self._digesting:
+            return None
+        self._digesting = True
+        try:
+            trust = self.state.trust
+            digest = JournalDigest(prev_digest_seq=trust.last_digest_seq, at_ms=self.clock.now_ms(),
+                                   final=final, rejected=tuple(trust.rejected_since_digest))
+            entry = self.record(digest, actor=SYSTEM, reason_code="GOV_JOURNAL_DIGEST", durable=True,
+                                signer=self.system_signer)
+            self._last_digest_ms = self.clock.now_ms()
+            path = getattr(self.journal, "path", None)
+            if path is not None:
+                append_anchor(anchors_dir(Path(path)), entry)
+            if final:
+                self.is_system = False
+            return entry
+        finally:
+            self._digesting = False
+
+    def _maybe_digest(self, entry: JournalEntry) -> None:
+        if not self.is_system or self._digesting:
+            return
+        if (entry.seq - self.state.trust.last_digest_seq >= self.digest_every
+                or self.clock.now_ms() - self._last_digest_ms >= self.digest_interval_ms):
+            self.write_digest()
 
     # -- recording -------------------------------------------------------------------------
 
@@ -93,8 +219,10 @@ class Runtime:
         mode: str | None = None,
         severity: Severity | None = None,
         config_warnings: tuple[str, ...] = (),
+        signer: Signer | None = None,
     ) -> JournalEntry:
-        """Append one envelope and fold it into state. `durable` before any side effect."""
+        """Append one envelope and fold it into state. `durable` before any side effect.
+        `signer` signs it (an operator's key for a command, the system key for digests)."""
         envelope = ReportEnvelope.wrap(
             contract,
             actor=actor,
@@ -107,26 +235,23 @@ class Runtime:
             severity=severity,
             config_warnings=config_warnings,
         )
-        entry = self.journal.append(envelope, durable=durable)
-        self.state.apply(entry)
-        for listener in self.listeners:
-            listener(entry)
+        entry = self.journal.append(envelope, durable=durable, signer=signer)
+        admitted = self.state.apply(entry, "own")
+        if admitted is not None:
+            self._notify(admitted)
+            entry = admitted
+        self._check_problems()
+        self._maybe_digest(entry)
         return entry
 
     def poll(self) -> int:
         """Fold entries other processes appended (operator commands, trips, resets)."""
-        applied = 0
-        for entry in self.journal.read(self.state.last_seq + 1):
-            self.state.apply(entry)
-            for listener in self.listeners:
-                listener(entry)
-            applied += 1
-        return applied
+        return self._fold(self.journal.read(self.state.last_seq + 1))
 
     def note(self, reason_code: str, *, actor: Actor = SYSTEM, durable: bool = False,
-             correlation_id: str | None = None, **detail: Any) -> JournalEntry:
+             correlation_id: str | None = None, signer: Signer | None = None, **detail: Any) -> JournalEntry:
         return self.record(Note(detail=detail), actor=actor, reason_code=reason_code,
-                           durable=durable, correlation_id=correlation_id)
+                           durable=durable, correlation_id=correlation_id, signer=signer)
 
     # -- bots ------------------------------------------------------------------------------
 

@@ -1,9 +1,16 @@
 """The projection store: named folds over journal entries, with checkpoints.
 
 Every piece of state (positions, open orders, kill switch, bot modes, operators) is a
-`Projection`: it applies entries in sequence order and can serialise itself. A restart loads the
-last `checkpoint` envelope and applies only the tail after it, and must end in the same state as
-a fold from seq 1; a test holds the projections to that.
+`Projection`: it applies entries in sequence order and can serialise itself. Rules the store
+holds for all of them:
+- entries are applied in seq order with no gaps, each linked to the one before by its hash; a
+  gap or a broken link is fatal (`JournalCorruptError`), never skipped;
+- every entry passes the trust gate (`state/trust.py`) first; one that does not count reaches
+  no projection;
+- a projection that cannot interpret a payload never raises: the entry is skipped for that
+  projection and reported once in `skipped`;
+- a restart loads the last checkpoint only when a valid system digest after it vouches for it,
+  then applies the tail; it must end in the same state as a fold from seq 1.
 """
 
 from __future__ import annotations
@@ -12,9 +19,13 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
 from polytraders.contracts import Checkpoint
-from polytraders.journal.base import Journal, JournalEntry
+from polytraders.errors import JournalCorruptError
+from polytraders.journal.base import GENESIS_HASH, Journal, JournalEntry
+from polytraders.journal.signatures import signing_bytes, verify
+from polytraders.state.trust import Origin, TrustProjection
 
 P = TypeVar("P", bound="Projection")
+MAX_SKIPPED = 1_000
 
 
 class Projection(Protocol):
@@ -28,11 +39,14 @@ class Projection(Protocol):
 
 
 class StateStore:
-    """Holds the projections and the last applied sequence."""
+    """Holds the projections, the trust gate and the last applied sequence and hash."""
 
     def __init__(self, projections: Iterable[Projection] = ()) -> None:
-        self._projections: dict[str, Projection] = {}
+        self.trust = TrustProjection()
+        self._projections: dict[str, Projection] = {self.trust.name: self.trust}
         self.last_seq = 0
+        self.last_hash = GENESIS_HASH
+        self.skipped: list[dict[str, Any]] = []  # (seq, projection, error) a projection could not apply
         for p in projections:
             self.add(p)
 
@@ -54,12 +68,34 @@ class StateStore:
             raise TypeError(f"projection {name!r} is not a {cls.__name__}")
         return proj
 
-    def apply(self, entry: JournalEntry) -> None:
+    def apply(self, entry: JournalEntry, origin: Origin = "history") -> JournalEntry | None:
+        """Fold one entry; return it as admitted (with its signer), or None when it does not count."""
         if entry.seq <= self.last_seq:
-            return  # already applied (own append seen again while polling)
-        for p in self._projections.values():
-            p.apply(entry)
+            return None  # already applied
+        if entry.seq != self.last_seq + 1:
+            raise JournalCorruptError(
+                f"Journal gap: entry seq {entry.seq} arrived after seq {self.last_seq}; entries "
+                f"{self.last_seq + 1}..{entry.seq - 1} were never applied. Refusing to go on.")
+        if self.last_seq and entry.prev_hash != self.last_hash:
+            raise JournalCorruptError(
+                f"Journal damaged at seq {entry.seq}: it does not link to seq {self.last_seq}. "
+                f"Run 'polytraders journal verify'.")
         self.last_seq = entry.seq
+        self.last_hash = entry.hash
+        admitted = self.trust.admit(entry, origin)
+        if admitted is None:
+            return None
+        for p in self._projections.values():
+            if p is self.trust:
+                continue
+            try:
+                p.apply(admitted)
+            except Exception as exc:  # a payload a projection cannot read must not stop the fold
+                if len(self.skipped) < MAX_SKIPPED:
+                    self.skipped.append({"seq": entry.seq, "projection": p.name,
+                                         "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+                                         "reason_code": "GOV_PAYLOAD_SKIPPED"})
+        return admitted
 
     def snapshot(self) -> dict[str, Any]:
         return {name: p.snapshot() for name, p in self._projections.items()}
@@ -67,23 +103,55 @@ class StateStore:
     def checkpoint_contract(self) -> Checkpoint:
         return Checkpoint(upto_seq=self.last_seq, state=self.snapshot())
 
-    def catch_up(self, journal: Journal) -> int:
-        """Apply everything after `last_seq`; return how many entries were applied."""
-        n = 0
+    def catch_up(self, journal: Journal, origin: Origin = "history") -> list[JournalEntry]:
+        """Apply everything after `last_seq`; return the entries that counted."""
+        admitted = []
         for entry in journal.read(self.last_seq + 1):
-            self.apply(entry)
-            n += 1
-        return n
+            kept = self.apply(entry, origin)
+            if kept is not None:
+                admitted.append(kept)
+        return admitted
 
     def rebuild(self, journal: Journal, *, use_checkpoint: bool = True) -> int:
-        """Load the latest checkpoint (if any) and apply the tail. Returns entries applied."""
-        if use_checkpoint:
-            cp_entry = journal.last_of_kind(Checkpoint.kind)
-            if cp_entry is not None:
-                cp = cp_entry.envelope.decode()
-                assert isinstance(cp, Checkpoint)
-                if set(cp.state) == set(self._projections):
-                    for name, data in cp.state.items():
-                        self._projections[name].restore(data)
-                    self.last_seq = cp.upto_seq
-        return self.catch_up(journal)
+        """Load the latest trusted checkpoint (if any) and apply the tail. Returns entries applied."""
+        if use_checkpoint and self.last_seq == 0:
+            self._restore_checkpoint(journal)
+        before = self.last_seq
+        self.catch_up(journal)
+        return self.last_seq - before
+
+    def _restore_checkpoint(self, journal: Journal) -> None:
+        cp_entry = journal.last_of_kind(Checkpoint.kind)
+        if cp_entry is None or cp_entry.envelope.signature is not None:
+            return
+        cp = cp_entry.envelope.decode()
+        assert isinstance(cp, Checkpoint)
+        if set(cp.state) != set(self._projections) or not _vouched(journal, cp_entry, cp.state["trust"]):
+            return
+        base = journal.read(cp.upto_seq, cp.upto_seq) if cp.upto_seq else iter(())
+        base_entry = next(iter(base), None)
+        for name, data in cp.state.items():
+            self._projections[name].restore(data)
+        self.last_seq = cp.upto_seq
+        self.last_hash = base_entry.hash if base_entry is not None else GENESIS_HASH
+
+
+def _vouched(journal: Journal, cp_entry: JournalEntry, trust_state: dict[str, Any]) -> bool:
+    """A checkpoint counts only when a later digest signed by the genesis system key covers it.
+
+    The digest's signature binds the hash of the entry before it, and the tail fold checks every
+    link from the checkpoint to there, so a forged or altered checkpoint cannot be vouched for."""
+    genesis = next(iter(journal.read(1, 1)), None)
+    if genesis is None or genesis.envelope.kind != "genesis":
+        return False
+    system_key = genesis.envelope.payload["system_key"]
+    journal_id = genesis.envelope.payload["journal_id"]
+    if trust_state.get("system_key") != system_key or trust_state.get("journal_id") != journal_id:
+        return False
+    for entry in journal.read(cp_entry.seq + 1, kinds=["journal_digest"]):
+        sig = entry.envelope.signature
+        if sig is None or sig.by != system_key:
+            continue
+        data = signing_bytes(journal_id, entry.seq, entry.prev_hash, entry.envelope.unsigned_json_dict())
+        return verify(sig.by, data, sig.sig)
+    return False

@@ -235,6 +235,7 @@ class OrderLifecycleManager:
     """Performs the OLM's side effects; every one is preceded by a durable journal append."""
 
     def __init__(self, runtime: Runtime, venue: Venue, bot: OrderLifecycleBot) -> None:
+        self._unjournaled: list[list[VenueEvent]] = []
         self.runtime = runtime
         self.venue = venue
         self.bot = bot
@@ -538,6 +539,30 @@ class OrderLifecycleManager:
             return 0
         self.on_venue_events(events)
         return sum(1 for ev in events if ev.kind == "cancel")
+
+    def emergency_cancel_all(self, reason: str) -> int:
+        """Cancel everything even when the journal cannot be written: the one exception to
+        write-ahead. The venue's answers are kept and journaled by `journal_unwritten`."""
+        from polytraders.journal.sqlite import JournalWriteError
+
+        try:
+            return self.cancel_all(None, reason=reason)
+        except JournalWriteError:
+            pass
+        try:
+            self._unjournaled.append(self.venue.cancel_all(None, self._now()))
+        except VenueError:
+            return 0
+        return sum(1 for ev in self._unjournaled[-1] if ev.kind == "cancel")
+
+    def journal_unwritten(self) -> None:
+        """Journal the cancels that went out before their envelope, once the journal works."""
+        while self._unjournaled:
+            events = self._unjournaled[0]
+            self._note("EXEC_CANCEL_ALL", None, durable=True, token_ids=None, orders=[],
+                       reason="sent before its envelope: the journal could not be written")
+            self._unjournaled.pop(0)
+            self.on_venue_events(events)
 
     # -- timers ----------------------------------------------------------------------------
 

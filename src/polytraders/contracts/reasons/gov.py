@@ -78,3 +78,28 @@ CODES = [
        "Read the refusal detail, satisfy the named precondition, then retry.",
        "A change to an incident was refused; the reason is recorded."),
 ]
+
+CODES += [
+    rc("GOV_JOURNAL_CREATED", "INFO", "A journal was created: its genesis fixes its id, mode (live or simulation), "
+       "system key and first two admins.", "Keep the admins' key files apart.", "A new journal was started."),
+    rc("GOV_SESSION_OPENED", "INFO", "The running system opened a session, signed with the system key; from here on "
+       "its own entries are covered by its digests.", "None.", "The trading system started a session."),
+    rc("GOV_JOURNAL_DIGEST", "INFO", "A signed digest vouching for every entry before it (also written to the "
+       "anchor directory).", "None.", "The system sealed the journal so far."),
+    rc("GOV_JOURNAL_SEALED", "INFO", "An admin sealed the journal with the system key (journal seal).", "None.",
+       "An administrator sealed the journal."),
+    rc("GOV_JOURNAL_TAMPERED", "HARD_REJECT", "An entry that is neither a valid signed operator command nor the "
+       "running system's own was found; it was not applied and the kill switch tripped.",
+       "Treat as a security incident: find who could write the journal file; verify it.",
+       "Someone altered the trading journal; trading stopped."),
+    rc("GOV_COMMAND_REFUSED", "WARN", "A signed operator entry broke a rule (role, two-person rule, expiry, clock "
+       "skew) and had no effect.", "Check who wrote it and why the command was not used.",
+       "An operator's change was refused and had no effect."),
+    rc("GOV_PAYLOAD_SKIPPED", "WARN", "A projection could not interpret an entry's payload and skipped it.",
+       "Inspect the entry; fix whatever wrote it.", "One record could not be read and was skipped."),
+    rc("GOV_OPERATOR_REQUESTED", "INFO", "An admin asked to register an operator; a second admin must approve.",
+       "A second admin reviews and approves or ignores it.", "A new team member was proposed."),
+    rc("GOV_HALT_FILE", "HARD_REJECT", "The halt file was found beside the journal: the system halted everything "
+       "as for a global trip.", "Find who created it and why; reset as for any trip.",
+       "An emergency stop was requested; trading stopped."),
+]

@@ -18,16 +18,15 @@ from rich.table import Table
 from polytraders.cli.common import (
     DbOpt,
     JsonOpt,
-    TokenOpt,
     console,
     fail,
     friendly,
     journal_from,
+    operator_session,
     print_json,
 )
 from polytraders.errors import EXIT_USAGE, BadInputError
 from polytraders.journal.sqlite import resolve_db_path
-from polytraders.operators.auth import authenticate
 from polytraders.registry.board import (
     Board,
     BotStatus,
@@ -69,7 +68,7 @@ def _facts(db: str | None) -> JournalEvidence:
     """Evidence from the journal, or none when the journal file does not exist yet."""
     if not resolve_db_path(db).exists():
         return JournalEvidence()
-    with journal_from(db, create=False) as j:
+    with journal_from(db) as j:
         return gather(j)
 
 
@@ -253,15 +252,15 @@ def promote_cmd(
     bot_id: Annotated[str, typer.Argument(help="Bot id or any alias.", metavar="ID")],
     to: Annotated[str, typer.Option("--to", help=f"Target stage: {', '.join(STAGES[1:])}.")],
     db: DbOpt = None,
-    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Promote a bot one stage up; refused (exit 1, journaled) while any gate lacks evidence."""
+    """Promote a bot one stage up (admin, signed with $POLYTRADERS_KEY_FILE); refused (exit 1,
+    journaled) while any gate lacks evidence."""
     entry = _entry(bot_id)
     target = stage_spec(to.strip().lower().replace("-", "_")).stage
-    with journal_from(_group_db(ctx, db)) as j:
-        operator = authenticate(j, token, "bots.promote")
-        result = promote(j, entry.id, target, operator)
+    with operator_session(_group_db(ctx, db), "bots.promote") as s:
+        operator = s.operator
+        result = promote(s.journal, entry.id, target, operator)
     if as_json:
         print_json({"bot_id": result.bot_id, "from_stage": result.from_stage,
                     "to_stage": result.to_stage, "seq": result.entry.seq,

@@ -1,12 +1,20 @@
-"""Shared CLI plumbing: options, output, and turning errors into one paragraph + exit code."""
+"""Shared CLI plumbing: options, output, opening journals, acting as an operator, and turning
+errors into one paragraph + exit code.
+
+Readers open the journal read-only and never create it. A command that changes state loads the
+operator's key from the environment (`operators/keys.py`), authenticates against the keys
+registered in the journal, and signs what it writes; if it cannot, it writes nothing.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -24,13 +32,10 @@ DbOpt = Annotated[
     typer.Option("--db", help="Journal file (default ./polytraders.db or $POLYTRADERS_DB)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option("--token", help="Operator token (default $POLYTRADERS_TOKEN).", show_default=False),
-]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+WRITE_LOCK_TIMEOUT_S = 2.0
 
 
 def fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
@@ -49,6 +54,10 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"Error: {exc}", exc.exit_code) from None
         except ValidationError as exc:
             raise fail("Error: " + describe_validation_error(exc.title, exc), 2) from None
+        except sqlite3.DatabaseError as exc:
+            raise fail(f"Error: the journal could not be read or written ({exc}).", 1) from None
+        except OSError as exc:
+            raise fail(f"Error: {exc.strerror or exc} ({exc.filename or 'file'}).", 1) from None
 
     return wrapper
 
@@ -58,9 +67,37 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def journal_from(db: str | None, *, create: bool = True) -> Iterator[SqliteJournal]:
-    j = open_journal(db, create=create)
+def journal_from(db: str | None, *, write: bool = False) -> Iterator[SqliteJournal]:
+    """An existing journal: read-only unless `write`. Missing or foreign files are refused."""
+    j = open_journal(db, readonly=not write, lock_timeout_s=WRITE_LOCK_TIMEOUT_S)
     try:
         yield j
     finally:
         j.close()
+
+
+@dataclass
+class OperatorSession:
+    journal: SqliteJournal
+    runtime: Any  # Runtime; typed loosely to keep `--help` from importing the engine
+    operator: Any  # Operator
+
+
+@contextmanager
+def operator_session(db: str | None, command: str, *, state: Any = None) -> Iterator[OperatorSession]:
+    """Open the journal for writing, rebuild state, authenticate the operator's key for
+    `command` and let the runtime sign as them. Nothing is written if any of that fails."""
+    from polytraders.operators.auth import authenticate
+    from polytraders.operators.keys import key_from_env
+    from polytraders.runtime.clock import WallClock
+    from polytraders.runtime.runner import Runtime
+    from polytraders.state.standard import build_state
+
+    key = key_from_env()
+    with journal_from(db, write=True) as j:
+        rt = Runtime(j, WallClock(), state if state is not None else build_state())
+        rt.state.rebuild(j)
+        op = authenticate(rt.state.trust, key, command)
+        if op.signer is not None:
+            rt.operator_signers[op.name] = op.signer
+        yield OperatorSession(j, rt, op)

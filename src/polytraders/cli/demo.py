@@ -18,16 +18,28 @@ def demo(
     minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="Simulated minutes.")] = 60,
     markets: Annotated[int, typer.Option(min=1, max=200, help="Synthetic markets.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same journal hash.")] = 7,
-    db: Annotated[Path, typer.Option("--db", help="Journal file (recreated).")] = Path("polytraders.db"),
+    db: Annotated[Path | None, typer.Option("--db", help="New simulation journal (default $POLYTRADERS_DB, "
+                                            "else a new folder under ./demo-runs/).")] = None,
     scenario: Annotated[str, typer.Option(help="Scenario name (calm, ...).")] = "calm",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing SIMULATION journal at "
+                                            "--db that no process has open (never a live journal or another "
+                                            "file).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the system over simulated time against the simulator, then explain what happened."""
-    from polytraders.engine.demo import DemoArgs, run_demo
+    """Run the system over simulated time against the simulator, then explain what happened.
+
+    Writes only new files: a new journal (refusing an existing path unless --overwrite names a
+    simulation journal no process is using), its anchors, and the simulated crew's key files."""
+    import os
+
+    from polytraders.engine.demo import DemoArgs, new_run_path, run_demo
     from polytraders.engine.scenarios import get_scenario
 
     get_scenario(scenario)  # bad names fail before anything is written
-    args = DemoArgs(minutes=minutes, markets=markets, seed=seed, db=db, scenario=scenario)
+    env_db = os.environ.get("POLYTRADERS_DB")
+    path = db or (Path(env_db) if env_db else new_run_path(scenario, seed))
+    args = DemoArgs(minutes=minutes, markets=markets, seed=seed, db=path, scenario=scenario,
+                    overwrite=overwrite)
     if as_json:
         print_json(run_demo(args))
         return
@@ -71,3 +83,9 @@ def tell_story(s: dict[str, Any]) -> None:
     extra = s.get("kill_switch")
     if extra:
         console.print(f"Kill switch: {extra}")
+    for line in s.get("story", []):
+        console.print(f"- {line}", markup=False)
+    j = s["journal"]
+    console.print(f"\nTo act on this run: export POLYTRADERS_DB={j['db']}\nThe simulated crew's keys are in "
+                  f"{j['keys']}/ (e.g. export POLYTRADERS_KEY_FILE={j['keys']}/alice.key); they work on "
+                  f"this simulation journal only.", markup=False, soft_wrap=True)

@@ -1,9 +1,9 @@
 """`polytraders incidents list|show|ack|step|resolve|rca` and `polytraders snapshot [show]`.
 
-Reads need no token. Every change is authenticated (`incidents.ack`, `incidents.step`,
-`incidents.resolve`, `incidents.rca`) and journaled with the operator as actor; a refusal is
-journaled before the error is printed. State is rebuilt from the journal, so these commands
-work without a running system.
+Reads need no key. Every change is signed with the operator's key ($POLYTRADERS_KEY_FILE)
+and authenticated (`incidents.ack`, `incidents.step`, `incidents.resolve`, `incidents.rca`); a
+refusal of an authenticated operator is journaled before the error is printed. State is rebuilt
+from the journal, so these commands work without a running system.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from rich.table import Table
 from polytraders.cli.common import (
     DbOpt,
     JsonOpt,
-    TokenOpt,
     console,
     err_console,
     fail,
     friendly,
     journal_from,
+    operator_session,
     print_json,
 )
-from polytraders.contracts.envelope import Actor
 from polytraders.errors import BadInputError
 from polytraders.incidents.config import IncidentConfig, load_incident_config
 from polytraders.incidents.engine import PlaybookRunner
@@ -42,7 +41,6 @@ from polytraders.incidents.snapshot import (
     store_snapshot,
 )
 from polytraders.journal.sqlite import SqliteJournal
-from polytraders.operators.auth import authenticate
 from polytraders.runtime.clock import WallClock
 from polytraders.runtime.runner import Runtime
 from polytraders.state.store import StateStore
@@ -52,7 +50,6 @@ app = typer.Typer(help="Incidents: list, inspect, acknowledge, step, resolve, RC
 snapshot_app = typer.Typer(help="Capture state now (positions, orders, last envelopes, ...), "
                            "or show a stored snapshot.", invoke_without_command=True)
 
-_CLI_ACTOR = Actor(kind="system", id="cli.snapshot")
 
 ConfigOpt = Annotated[
     str | None,
@@ -73,11 +70,12 @@ class _Session:
     runner: PlaybookRunner
     config: IncidentConfig
     degraded: str | None
+    operator: Any = None
 
 
 def _state() -> tuple[StateStore, str | None]:
     try:
-        from polytraders.engine.system import build_state
+        from polytraders.state.standard import build_state
 
         return build_state(), None
     except Exception as exc:  # the engine may be mid-build; incidents must still work
@@ -85,18 +83,27 @@ def _state() -> tuple[StateStore, str | None]:
 
 
 @contextmanager
-def _session(db: str | None, config_path: str | None) -> Iterator[_Session]:
+def _session(db: str | None, config_path: str | None, command: str | None = None) -> Iterator[_Session]:
+    """Read-only without `command`; with it, the operator's key is loaded and authenticated."""
     config = load_incident_config(config_path)
-    with journal_from(db, create=False) as j:
-        state, degraded = _state()
-        if state.find("incidents") is None:
-            state.add(IncidentsProjection())
+    state, degraded = _state()
+    if state.find("incidents") is None:
+        state.add(IncidentsProjection())
+    if command is not None:
+        with operator_session(db, command, state=state) as os_:
+            yield _make_session(os_.journal, os_.runtime, config, degraded, os_.operator)
+        return
+    with journal_from(db) as j:
         rt = Runtime(j, WallClock(), state)
         state.rebuild(j)
-        snaps = config.snapshots_dir if config.source is not None else default_snapshots_dir(rt)
-        runner = PlaybookRunner(rt, {}, build_dispatcher(config.notifiers), config.roster,
-                                snapshots_dir=snaps)
-        yield _Session(j, rt, runner, config, degraded)
+        yield _make_session(j, rt, config, degraded, None)
+
+
+def _make_session(j: SqliteJournal, rt: Runtime, config: IncidentConfig, degraded: str | None,
+                  operator: Any) -> _Session:
+    snaps = config.snapshots_dir if config.source is not None else default_snapshots_dir(rt)
+    runner = PlaybookRunner(rt, {}, build_dispatcher(config.notifiers), config.roster, snapshots_dir=snaps)
+    return _Session(j, rt, runner, config, degraded, operator)
 
 
 def _get(s: _Session, incident_id: str) -> dict[str, Any]:
@@ -170,11 +177,11 @@ def show(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
 
 @app.command("ack")
 @friendly
-def ack(incident_id: str, db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None,
+def ack(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
         as_json: JsonOpt = False) -> None:
     """Acknowledge an incident (you are handling it)."""
-    with _session(db, config) as s:
-        op = authenticate(s.journal, token, "incidents.ack")
+    with _session(db, config, "incidents.ack") as s:
+        op = s.operator
         entry = s.runner.acknowledge(incident_id, op)
     _done(as_json, entry.seq, f"{incident_id} acknowledged by {op.name}")
 
@@ -186,15 +193,15 @@ def step(
     step_id: Annotated[str, typer.Argument(metavar="STEP")],
     done: Annotated[bool, typer.Option("--done", help="Mark the step done.")] = False,
     note: Annotated[str, typer.Option("--note", help="What was done.")] = "",
-    db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Mark a manual (or failed automatic) step done, with a note."""
     if not done:
         raise BadInputError("Say what happened to the step: pass --done (and --note TEXT).")
     if not note.strip():
         raise BadInputError("Pass --note TEXT saying what was done; the note is journaled.")
-    with _session(db, config) as s:
-        op = authenticate(s.journal, token, "incidents.step")
+    with _session(db, config, "incidents.step") as s:
+        op = s.operator
         entry = s.runner.complete_step(incident_id, step_id, op, note)
     _done(as_json, entry.seq, f"{incident_id}: {step_id} done by {op.name}")
 
@@ -202,10 +209,10 @@ def step(
 @app.command("resolve")
 @friendly
 def resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
-            token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+            as_json: JsonOpt = False) -> None:
     """Resolve an incident (refused while its kill-switch trip is active or steps are open)."""
-    with _session(db, config) as s:
-        op = authenticate(s.journal, token, "incidents.resolve")
+    with _session(db, config, "incidents.resolve") as s:
+        op = s.operator
         entry = s.runner.resolve(incident_id, op)
     _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; the RCA is now due")
 
@@ -214,11 +221,11 @@ def resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
 @friendly
 def rca(incident_id: str,
         text: Annotated[str, typer.Option("--text", help="The root-cause analysis.")],
-        db: DbOpt = None, config: ConfigOpt = None, token: TokenOpt = None,
+        db: DbOpt = None, config: ConfigOpt = None,
         as_json: JsonOpt = False) -> None:
     """Attach the root-cause analysis to an incident."""
-    with _session(db, config) as s:
-        op = authenticate(s.journal, token, "incidents.rca")
+    with _session(db, config, "incidents.rca") as s:
+        op = s.operator
         entry = s.runner.record_rca(incident_id, op, text)
     _done(as_json, entry.seq, f"RCA recorded for {incident_id} by {op.name}")
 
@@ -241,10 +248,11 @@ def snapshot(
     = False,
     db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Capture state now from the journal (no running system needed)."""
+    """Capture state now from the journal (no running system needed). With --save, the file is
+    stored and journaled, signed with the operator's key ($POLYTRADERS_KEY_FILE)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _session(db, config) as s:
+    with _session(db, config, "incidents.ack" if save else None) as s:
         snap = capture_state(s.runtime, chain_reader=None)
         if s.degraded:
             snap["degraded"] = s.degraded
@@ -252,7 +260,7 @@ def snapshot(
         if save:
             name = f"snap_{s.runtime.journal.head()[0]}"
             entry = store_snapshot(s.runtime, snap, name=name, directory=s.runner.snapshots_dir,
-                                   actor=_CLI_ACTOR, extra={"summary": "captured from the CLI"})
+                                   actor=s.operator.actor, extra={"summary": "captured from the CLI"})
             stored = entry.envelope.payload["detail"]
     if as_json:
         print_json(snap if stored is None else {**snap, "stored": stored})

@@ -1,98 +1,151 @@
-"""`polytraders killswitch status|trip|request-reset|approve-reset|history`."""
+"""`polytraders killswitch status|trip|request-reset|approve-reset|history`.
+
+`status` fails closed: a journal that cannot be verified reads "unknown", never "ARMED".
+`trip` is the emergency stop: when the journal cannot be written (a full disk, or another
+process holding its write lock for 2 s), it creates the halt file `<db>.halt` instead, which
+every running process obeys at its next step.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from polytraders.cli.common import DbOpt, JsonOpt, TokenOpt, console, friendly, journal_from, print_json
-from polytraders.runtime.clock import WallClock
-from polytraders.runtime.runner import Runtime
-from polytraders.state.kill_switch import vars_of
+from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
+from polytraders.errors import EXIT_REFUSED, JournalCorruptError
+from polytraders.journal.sqlite import resolve_db_path
 
 app = typer.Typer(help="The kill switch: status, manual trip, two-person reset.", no_args_is_help=True)
 
 
-@contextmanager
-def live_runtime(db: str | None) -> Iterator[Runtime]:
-    from polytraders.engine.system import build_state
+def kill_switch_state(db: str | None) -> dict[str, Any]:
+    """The kill switch as every process folds it, or an 'unknown' verdict naming the damage."""
+    from polytraders.journal.digests import anchors_dir
+    from polytraders.journal.verify import verify_journal
+    from polytraders.runtime.clock import WallClock
+    from polytraders.runtime.runner import Runtime
+    from polytraders.state.standard import build_state
 
+    path = resolve_db_path(db)
     with journal_from(db) as j:
+        report = verify_journal(j, anchors_dir(path))
+        if report.damaged:
+            return {"state": "unknown", "damaged_at_seq": report.first_bad_seq,
+                    "findings": [f.to_json() for f in report.findings if f.kind != "unanchored"]}
         rt = Runtime(j, WallClock(), build_state())
-        rt.state.rebuild(j)
-        yield rt
+        try:
+            rt.state.rebuild(j)
+        except JournalCorruptError as exc:
+            return {"state": "unknown", "damaged_at_seq": None, "findings": [{"kind": "chain", "detail": exc.message}]}
+        ks = rt.kill_switch
+        from polytraders.engine.kill_switch_ops import halt_path
+        from polytraders.state.kill_switch import vars_of
+
+        halt = halt_path(path)
+        return {
+            "state": "tripped" if ks.active or halt.exists() else "armed",
+            "active": [vars_of(t) for t in ks.active.values()],
+            "reset_requests": {k: v for k, v in ks.requests.items() if not v["used"]},
+            "halt_file": str(halt) if halt.exists() else None,
+            "refused_entries": [p for p in rt.state.trust.problems],
+            "skipped_payloads": list(rt.state.skipped),
+        }
 
 
 @app.command("status")
 @friendly
 def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Active trips and open reset requests."""
-    with live_runtime(db) as rt:
-        ks = rt.kill_switch
-        active = [vars_of(t) for t in ks.active.values()]
-        requests = {k: v for k, v in ks.requests.items() if not v["used"]}
-    data = {"state": "tripped" if active else "armed", "active": active, "reset_requests": requests}
+    """Active trips, open reset requests, the halt file; exit 1 when the journal is damaged."""
+    data = kill_switch_state(db)
     if as_json:
         print_json(data)
-        raise typer.Exit(0)
-    if not active:
-        console.print("Kill switch ARMED: no active trips.")
+        raise typer.Exit(EXIT_REFUSED if data["state"] == "unknown" else 0)
+    if data["state"] == "unknown":
+        first = data["findings"][0] if data["findings"] else {"detail": "?"}
+        raise fail(f"Kill switch state unknown: journal damaged at seq {data['damaged_at_seq']} "
+                   f"({first['detail']}). Run 'polytraders journal verify' for the full report.")
+    for p in data["refused_entries"]:
+        console.print(f"warning: seq {p['seq']} was not applied ({p['verdict']}: {p['reason']})",
+                      markup=False, highlight=False)
+    if data["halt_file"]:
+        console.print(f"HALT FILE present at {data['halt_file']}: every running process halts; it is "
+                      f"removed by the reset of the trip that journals it.", markup=False)
+    if not data["active"]:
+        if not data["halt_file"]:
+            console.print("Kill switch ARMED: no active trips.")
         return
     table = Table(title="kill switch TRIPPED")
     for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq"):
         table.add_column(col)
-    for t in active:
+    for t in data["active"]:
         table.add_row(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
                       else f"{t['scope']}:{t['scope_value']}", str(t["observed"]), str(t["threshold"]),
                       str(t["caused_by_seq"]))
     console.print(table)
-    for rid, r in requests.items():
+    for rid, r in data["reset_requests"].items():
         console.print(f"reset request {rid} for {r['trip_id']} by {r['requester']}, "
-                      f"expires at {r['expires_at_ms']}")
+                      f"expires at {r['expires_at_ms']}", markup=False)
 
 
 @app.command("trip")
 @friendly
 def trip(
     scope: Annotated[str, typer.Option("--scope", help="global | cluster:NAME | strategy:ID | family:F | bot:ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the journal).")],
-    db: DbOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the journal, at most 2 KB).")],
+    db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Trip the kill switch by hand."""
-    from polytraders.engine.kill_switch_ops import manual_trip, parse_scope
-    from polytraders.operators.auth import authenticate
+    """Trip the kill switch by hand (signed with $POLYTRADERS_KEY_FILE). If the journal cannot be
+    written within 2 s, creates the halt file <db>.halt instead."""
+    from polytraders.engine.kill_switch_ops import (
+        bounded_text,
+        check_scope_exists,
+        create_halt_file,
+        manual_trip,
+        parse_scope,
+    )
+    from polytraders.journal.sqlite import JournalBusyError, JournalWriteError
 
     parsed = parse_scope(scope)
-    with live_runtime(db) as rt:
-        op = authenticate(rt.journal, token, "killswitch.trip")
-        trip_id = manual_trip(rt, op, parsed, reason)
+    bounded_text("reason", reason)
+    try:
+        with operator_session(db, "killswitch.trip") as s:
+            check_scope_exists(s.runtime, parsed)
+            trip_id = manual_trip(s.runtime, s.operator, parsed, reason)
+            name = s.operator.name
+    except (JournalBusyError, JournalWriteError) as exc:
+        halt = create_halt_file(resolve_db_path(db), f"killswitch trip: {reason}\n")
+        message = (f"The journal could not be written ({exc.message}). Created the halt file {halt}: "
+                   f"every running process halts at its next step and journals the trip when it can.")
+        if as_json:
+            print_json({"trip_id": None, "halt_file": str(halt), "scope": "global", "problem": exc.message})
+        else:
+            console.print(message, markup=False)
+        return
     if as_json:
-        print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": op.name})
+        print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": name})
     else:
-        console.print(f"Tripped {trip_id} ({parsed.label()}) by {op.name}.")
+        console.print(f"Tripped {trip_id} ({parsed.label()}) by {name}.")
 
 
 @app.command("request-reset")
 @friendly
 def request_reset_cmd(
     trip_id: Annotated[str, typer.Argument(help="The trip to reset (see status).")],
-    db: DbOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
+    db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Ask for a reset; refused while the trip's condition still holds."""
     from polytraders.engine.kill_switch_ops import kill_switch_config, request_reset
-    from polytraders.operators.auth import authenticate
 
-    with live_runtime(db) as rt:
-        op = authenticate(rt.journal, token, "killswitch.request_reset")
-        rid = request_reset(rt, op, trip_id, kill_switch_config(rt.journal))
+    with operator_session(db, "killswitch.request_reset") as s:
+        rid = request_reset(s.runtime, s.operator, trip_id, kill_switch_config(s.journal))
+        name = s.operator.name
     if as_json:
-        print_json({"request_id": rid, "trip_id": trip_id, "requester": op.name})
+        print_json({"request_id": rid, "trip_id": trip_id, "requester": name})
     else:
-        console.print(f"Reset request {rid} recorded; a different approver must run "
+        console.print(f"Reset request {rid} recorded; a different approver, not registered by {name}, must run "
                       f"'polytraders killswitch approve-reset {rid}'.")
 
 
@@ -100,26 +153,27 @@ def request_reset_cmd(
 @friendly
 def approve_reset_cmd(
     request_id: Annotated[str, typer.Argument(help="The reset request id.")],
-    db: DbOpt = None, token: TokenOpt = None, as_json: JsonOpt = False,
+    db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Approve another operator's reset request (approver or admin role)."""
-    from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config
-    from polytraders.operators.auth import authenticate
+    """Approve another operator's reset request (approver or admin role). Removes the halt file
+    when the trip being reset is the one that journaled it."""
+    from polytraders.engine.kill_switch_ops import approve_reset, halt_path, kill_switch_config
 
-    with live_runtime(db) as rt:
-        op = authenticate(rt.journal, token, "killswitch.approve_reset")
-        trip_id = approve_reset(rt, op, request_id, kill_switch_config(rt.journal))
+    with operator_session(db, "killswitch.approve_reset") as s:
+        trip_id = approve_reset(s.runtime, s.operator, request_id, kill_switch_config(s.journal),
+                                halt_file=halt_path(Path(s.journal.path)))
+        name = s.operator.name
     if as_json:
-        print_json({"reset": trip_id, "approver": op.name})
+        print_json({"reset": trip_id, "approver": name})
     else:
-        console.print(f"Trip {trip_id} reset, approved by {op.name}.")
+        console.print(f"Trip {trip_id} reset, approved by {name}.")
 
 
 @app.command("history")
 @friendly
 def history(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Every trip and reset, in order."""
-    with journal_from(db, create=False) as j:
+    with journal_from(db) as j:
         rows = [{"seq": e.seq, "event": e.envelope.payload["event"], "trip_id": e.envelope.payload["trip_id"],
                  "trigger": e.envelope.payload["trigger"], "scope": e.envelope.payload["scope"],
                  "actor": e.envelope.actor.label(), "at_ms": e.envelope.payload["at_ms"]}

@@ -21,9 +21,10 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, incidents, killswitch, registry_cmds, replay, views
+    from polytraders.cli import demo, incidents, init, killswitch, registry_cmds, replay, views
 
     registry_cmds.register(app)
+    app.command("init")(init.init)
     app.command("demo")(demo.demo)
     app.command("orders")(views.orders)
     app.command("positions")(views.positions)

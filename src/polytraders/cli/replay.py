@@ -58,7 +58,7 @@ def replay(
     from polytraders.state.store import StateStore
 
     overrides = parse_sets(sets or [])
-    with journal_from(db, create=False) as j:
+    with journal_from(db) as j:
         report = run_replay(j, until_ms=parse_until(until), window_ms=HOUR_MS if last_hour else HOUR_MS,
                             overrides=overrides)
         rt = Runtime(j, WallClock(), StateStore())

@@ -13,9 +13,9 @@ from polytraders.state.store import StateStore
 
 
 def _rebuilt(db: str | None) -> StateStore:
-    from polytraders.engine.system import build_state
+    from polytraders.state.standard import build_state
 
-    with journal_from(db, create=False) as j:
+    with journal_from(db) as j:
         state = build_state()
         state.rebuild(j)
     return state
@@ -66,7 +66,7 @@ def positions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 def trace(correlation_id: Annotated[str, typer.Argument(help="The decision's correlation id.")],
           db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Every envelope of one decision, in order, explained in plain English."""
-    with journal_from(db, create=False) as j:
+    with journal_from(db) as j:
         entries = list(j.read(correlation_id=correlation_id))
     if not entries:
         raise fail(f"No envelopes carry correlation id {correlation_id!r}; copy one from "

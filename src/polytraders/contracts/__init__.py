@@ -19,7 +19,6 @@ from polytraders.contracts.events import (
     ReconcileMismatch,
     Scope,
 )
-from polytraders.contracts.trust import FREE_TEXT_MAX, Genesis, JournalDigest, OperatorKey, OperatorRecord
 from polytraders.contracts.health import BotExplanation, BotHealthStatus
 from polytraders.contracts.market import BookLevel, MarketSnapshot, OrderBookSnapshot
 from polytraders.contracts.orders import (
@@ -33,6 +32,7 @@ from polytraders.contracts.orders import (
     RiskVote,
     SignedOrderRequest,
 )
+from polytraders.contracts.trust import FREE_TEXT_MAX, Genesis, JournalDigest, OperatorKey, OperatorRecord
 
 CONTRACTS: tuple[type[Contract], ...] = (
     OrderIntent,

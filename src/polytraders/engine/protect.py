@@ -109,7 +109,7 @@ class Guardian:
                                            detail={"reason": reason[:200]}),
                            actor=SYSTEM, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True)
         except JournalWriteError:
-            self.rt.journal.rollback()  # type: ignore[attr-defined]
+            self.rt.journal.rollback()
             return  # still halted in memory; try again at the next safe point
         ks.external_halt = None
         self._externally_protected = False

@@ -34,7 +34,6 @@ from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
-from polytraders.incidents.projection import IncidentsProjection
 from polytraders.journal.base import Journal
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import JournalWriteError
@@ -45,7 +44,7 @@ from polytraders.runtime.runner import SYSTEM, Runtime
 from polytraders.state.markets import MarketsProjection
 from polytraders.state.orders import OrdersProjection
 from polytraders.state.portfolio import PortfolioProjection
-from polytraders.state.store import StateStore
+from polytraders.state.standard import build_state
 from polytraders.venues.base import Venue
 
 WALLET = Actor(kind="system", id="wallet.sim")
@@ -68,10 +67,6 @@ class SystemConfig:
     digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
 
 
-def build_state() -> StateStore:
-    markets = MarketsProjection()
-    orders = OrdersProjection()
-    return StateStore([markets, orders, PortfolioProjection(markets), IncidentsProjection(24)])
 
 
 class TradingSystem:
@@ -148,7 +143,7 @@ class TradingSystem:
         except JournalWriteError as exc:
             # Nothing may be sent without its envelope, so this step stops here; protection
             # (the halt file, cancels) still runs at the start of every step.
-            self.runtime.journal.rollback()  # type: ignore[attr-defined]
+            self.runtime.journal.rollback()
             self.journal_unwritable = exc.message
 
     def _step(self, now_ms: int) -> None:

@@ -76,6 +76,14 @@ class Journal(Protocol):
         """Commit anything group-committed so far."""
         ...
 
+    def begin(self) -> int:
+        """Take the write lock now; returns the head seq."""
+        ...
+
+    def rollback(self) -> None:
+        """Drop anything not yet committed."""
+        ...
+
     def head(self) -> tuple[int, str]:
         """(last seq, its hash); (0, GENESIS_HASH) when empty."""
         ...

@@ -97,18 +97,21 @@ class SqliteJournal:
             else:
                 self._db = sqlite3.connect(self.path, isolation_level=None, timeout=lock_timeout_s,
                                            check_same_thread=False)
+            has_table = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='journal'").fetchone()
+            if not readonly and (has_table is not None or create):
+                # only now that it is known to be ours (or a file we are creating) may it change
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute(f"PRAGMA synchronous={synchronous}")
                 self._db.executescript(_SCHEMA)
-            has_table = self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='journal'").fetchone()
+                has_table = True
         except sqlite3.DatabaseError as exc:
             self._release_lock()
             raise JournalMissingError(
                 f"The file {self.path} is not a readable Polytraders journal ({exc}). Point --db "
                 f"at a journal made by 'polytraders init' or 'polytraders demo'.",
             ) from None
-        if has_table is None:
+        if not has_table:
             self._db.close()
             self._release_lock()
             raise JournalMissingError(

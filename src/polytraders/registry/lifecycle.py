@@ -587,7 +587,7 @@ def _journal_note(journal: Journal, operator: Operator, code: str, detail: dict[
     env = ReportEnvelope.wrap(
         Note(detail=detail), actor=operator.actor, reason_code=code, ts_ms=clock.now_ms()
     )
-    return journal.append(env, durable=True)
+    return journal.append(env, durable=True, signer=operator.signer)
 
 
 def promote(

@@ -105,7 +105,7 @@ def no_network(violations: list[str]) -> Iterator[None]:
 
 
 def _fresh_state() -> StateStore:
-    from polytraders.engine.system import build_state
+    from polytraders.state.standard import build_state
 
     state = build_state()
     state.add(KillSwitchProjection())

@@ -50,6 +50,7 @@ from polytraders.runtime.kinds import BLOCKING, RESHAPING, Authority, Layer, Mod
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.modes import ModesProjection
 from polytraders.state.store import StateStore
+from polytraders.state.trust import Origin
 
 O = TypeVar("O", bound=Contract)
 SYSTEM = Actor(kind="system", id="runtime")
@@ -104,6 +105,8 @@ class Runtime:
         self._digesting = False
         self._problems_seen = 0
         self.halt_path: Path | None = None
+        # operators acting through this runtime (a CLI command, a demo's crew): their entries are signed
+        self.operator_signers: dict[str, Signer] = {}
         if hasattr(journal, "on_begin"):
             journal.on_begin = self._fold_others
 
@@ -115,7 +118,7 @@ class Runtime:
             self._fold(self.journal.read(self.state.last_seq + 1, head_seq))
 
     def _fold(self, entries: Any) -> int:
-        origin = "foreign" if self.is_system else "history"
+        origin: Origin = "foreign" if self.is_system else "history"
         applied = 0
         for entry in entries:
             admitted = self.state.apply(entry, origin)
@@ -222,7 +225,10 @@ class Runtime:
         signer: Signer | None = None,
     ) -> JournalEntry:
         """Append one envelope and fold it into state. `durable` before any side effect.
-        `signer` signs it (an operator's key for a command, the system key for digests)."""
+        `signer` signs it (the system key for digests); an operator actor's entries are signed
+        with that operator's key when it acts through this runtime."""
+        if signer is None and actor.kind == "operator":
+            signer = self.operator_signers.get(actor.id)
         envelope = ReportEnvelope.wrap(
             contract,
             actor=actor,

@@ -125,7 +125,7 @@ class TrustProjection:
         """Record that an admitted entry had no effect on some projection (e.g. a refused reset)."""
         self._reject(entry, verdict, reason)
 
-    def _reject(self, entry: JournalEntry, verdict: str, reason: str) -> None:
+    def _reject(self, entry: JournalEntry, verdict: str, reason: str) -> JournalEntry | None:
         self.rejected_since_digest.append(entry.seq)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"seq": entry.seq, "verdict": verdict, "reason": reason,

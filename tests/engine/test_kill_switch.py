@@ -24,7 +24,6 @@ from polytraders.engine.kill_switch_ops import approve_reset, manual_trip, reque
 from polytraders.engine.system import build_state
 from polytraders.errors import RefusedError
 from polytraders.journal import SqliteJournal
-from polytraders.operators.auth import Operator
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import build_config
 from polytraders.runtime.runner import Runtime
@@ -34,8 +33,6 @@ YES, NO = "101", "102"
 T0 = 1_767_571_200_000 + 3_600_000  # 01:00 UTC
 FEED = Actor(kind="system", id="feed.test")
 OLM = Actor(kind="bot", id="exec.order_lifecycle_manager")
-ALICE, BOB = Operator("alice", "approver"), Operator("bob", "approver")
-CAROL = Operator("carol", "operator")
 
 
 def runtime(path: Path) -> Runtime:
@@ -153,10 +150,11 @@ def _intent(strategy: str = "strat.maker_tight") -> OrderIntent:
     ("bot:strat.maker_tight", "strat.maker_tight", "strat.other"),
 ])
 def test_every_scope_rejects_inside_and_only_inside(tmp_path: Path, scope: str, blocked: str,
-                                                    free: str | None) -> None:
+                                                    free: str | None, trusted_runtime: Any) -> None:
     from polytraders.engine.kill_switch_ops import parse_scope
 
-    rt = runtime(tmp_path / "s.db")
+    rt, ops = trusted_runtime(tmp_path / "s.db", SimClock(T0))
+    CAROL = ops["carol"]
     market(rt, "POLITICS")
     bot = rt.add_bot(ks())
     manual_trip(rt, CAROL, parse_scope(scope), "drill")
@@ -167,9 +165,10 @@ def test_every_scope_rejects_inside_and_only_inside(tmp_path: Path, scope: str, 
         assert not rt.decide(bot, _intent(free)).blocked
 
 
-def test_trip_survives_a_restart_and_nothing_disarms_itself(tmp_path: Path) -> None:
+def test_trip_survives_a_restart_and_nothing_disarms_itself(tmp_path: Path, trusted_runtime: Any) -> None:
     path = tmp_path / "durable.db"
-    rt = runtime(path)
+    rt, ops = trusted_runtime(path, SimClock(T0))
+    CAROL = ops["carol"]
     trip_id = manual_trip(rt, CAROL, Scope(), "drill")
     rt.journal.close()  # the process "crashes" here: only the journal survives
     again = runtime(path)
@@ -179,8 +178,9 @@ def test_trip_survives_a_restart_and_nothing_disarms_itself(tmp_path: Path) -> N
     assert again.decide(bot, _intent()).blocked
 
 
-def test_every_refusal_path_of_the_two_person_reset(tmp_path: Path) -> None:
-    rt = runtime(tmp_path / "reset.db")
+def test_every_refusal_path_of_the_two_person_reset(tmp_path: Path, trusted_runtime: Any) -> None:
+    rt, ops = trusted_runtime(tmp_path / "reset.db", SimClock(T0))
+    ALICE, BOB, CAROL = ops["alice"], ops["bob"], ops["carol"]
     wallet(rt, "10")  # short of the 50 reserve
     bot = rt.add_bot(ks())
     for b in bot.check_triggers(rt.state, rt.clock.now_ms(), rt.state.last_seq):
@@ -195,7 +195,7 @@ def test_every_refusal_path_of_the_two_person_reset(tmp_path: Path) -> None:
         request_reset(rt, ALICE, "ks_nope", config)
     wallet(rt, "1000")
     request_id = request_reset(rt, ALICE, trip_id, config)
-    with pytest.raises(RefusedError, match="second, different operator"):
+    with pytest.raises(RefusedError, match="second, different person"):
         approve_reset(rt, ALICE, request_id, config)
     with pytest.raises(RefusedError, match="only an approver or admin"):
         approve_reset(rt, CAROL, request_id, config)

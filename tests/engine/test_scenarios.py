@@ -49,7 +49,7 @@ def test_kill_switch_scenario_end_to_end(tmp_path: Path, scenario: str, minutes:
         assert (snapshot["status"] == "done") == trigger.startswith("drawdown")
     story = "\n".join(out["story"])
     assert "refused: Reset refused: the trigger condition is not clear" in story
-    assert "alice made the request; a second, different operator must approve it" in story
+    assert "alice made the request; a second, different person must approve it" in story
     assert "approved by bob" in story
     # every trip of the scenario's trigger was reset by the drill, and only after refusals
     with SqliteJournal(tmp_path / "j.db") as j:

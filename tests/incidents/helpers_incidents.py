@@ -14,9 +14,10 @@ from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import PlaybookRunner, StepAction, StepResult
 from polytraders.incidents.notifiers import DeliveryResult, Dispatcher, FileChannel, Notice
 from polytraders.journal.base import JournalEntry
-from polytraders.journal.sqlite import SqliteJournal
+from factories import make_trusted_runtime, reopen_runtime, signed_reset
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.runner import Runtime
+from polytraders.state.store import StateStore
 
 START_MS = 1_700_000_000_000
 KS_ACTOR = Actor(kind="bot", id="risk.kill_switch")
@@ -58,8 +59,13 @@ class FakePortfolio:
 
 
 def make_runtime(tmp: Path, name: str = "journal.db") -> tuple[Runtime, SimClock]:
+    """The running system on a journal with a signed crew (alice, bob approvers; carol operator)."""
     clock = SimClock(START_MS)
-    return Runtime(SqliteJournal(tmp / name, synchronous="NORMAL"), clock), clock
+    if (tmp / name).exists():
+        return reopen_runtime(tmp / name, clock), clock
+    rt, _ = make_trusted_runtime(tmp / name, clock, state=StateStore(),
+                                 crew=(("alice", "operator"), ("bob", "approver"), ("val", "readonly")))
+    return rt, clock
 
 
 def trip(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1") -> JournalEntry:
@@ -71,11 +77,7 @@ def trip(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1
 
 
 def reset(rt: Runtime, trigger: str = "drawdown_intraday", trip_id: str = "trip-1") -> None:
-    rt.record(
-        KillSwitchEvent(event="reset", trip_id=trip_id, trigger=trigger,
-                        scope=Scope(), observed=Decimal(0), threshold=Decimal("-0.04"),
-                        at_ms=rt.clock.now_ms()),
-        actor=KS_ACTOR, reason_code="RISK_KILLSWITCH_RESET", durable=True)
+    signed_reset(rt, trip_id, trigger)
 
 
 def ok_replay(ctx: Any) -> StepResult:

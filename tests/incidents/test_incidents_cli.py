@@ -1,4 +1,4 @@
-"""`polytraders incidents ...` and `polytraders snapshot` through typer's CliRunner, with tokens."""
+"""`polytraders incidents ...` and `polytraders snapshot` through typer's CliRunner, with signed keys."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from polytraders.cli import incidents as incidents_cli
 from polytraders.journal.sqlite import SqliteJournal
-from polytraders.operators.auth import add_operator
+from factories import operator_key
+
+from polytraders.operators.keys import write_key_file
 
 
 @pytest.fixture()
@@ -22,11 +24,11 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     cfg.write_text('[oncall]\nrisk = ["alice"]\n[notifiers]\nchannel_path = "chan.jsonl"\n'
                    '[incidents]\nsnapshots_dir = "snaps"\n', encoding="utf-8")
     monkeypatch.setenv("POLYTRADERS_INCIDENTS_CONFIG", str(cfg))
-    monkeypatch.delenv("POLYTRADERS_TOKEN", raising=False)
-    rt, _ = make_runtime(tmp_path, "j.db")
-    _, admin = add_operator(rt.journal, "root", "admin", None)
-    _, ops = add_operator(rt.journal, "alice", "operator", admin)
-    _, viewer = add_operator(rt.journal, "val", "readonly", admin)
+    monkeypatch.delenv("POLYTRADERS_KEY_FILE", raising=False)
+    monkeypatch.delenv("POLYTRADERS_KEY", raising=False)
+    rt, _ = make_runtime(tmp_path, "j.db")  # alice is an operator, val readonly
+    ops = str(write_key_file(tmp_path / "alice.key", "alice", operator_key("alice").signer, "simulation"))
+    viewer = str(write_key_file(tmp_path / "val.key", "val", operator_key("val").signer, "simulation"))
     runner = make_runner(rt, tmp_path)
     inc = runner.handle_trip(trip(rt))
     assert inc is not None
@@ -42,7 +44,14 @@ def _app() -> typer.Typer:
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(_app(), list(args))
+    """Run a command; `--token FILE` here means: act with that key file (never on argv for real)."""
+    argv = list(args)
+    env = {}
+    if "--token" in argv:
+        i = argv.index("--token")
+        env["POLYTRADERS_KEY_FILE"] = argv[i + 1]
+        del argv[i:i + 2]
+    result = CliRunner().invoke(_app(), argv, env=env)
     return result.exit_code, result.output
 
 
@@ -61,9 +70,10 @@ def test_ack_step_resolve_rca_flow(setup: dict[str, str]) -> None:
     rows = json.loads(out)
     assert rows[0]["incident_id"] == inc and rows[0]["status"] == "open"
 
+    before = _codes(db)
     code, out = _run("incidents", "ack", inc, "--db", db)
-    assert code == 1 and "no operator token" in out
-    assert _codes(db)[-1] == "GOV_AUTH_REFUSED"
+    assert code == 1 and "No operator key" in out
+    assert _codes(db) == before  # a command that cannot authenticate writes nothing
     code, out = _run("incidents", "ack", inc, "--db", db, "--token", setup["viewer"])
     assert code == 1 and "role 'readonly'" in out
 
@@ -122,7 +132,7 @@ def test_snapshot_now_and_show(setup: dict[str, str]) -> None:
     assert snap["block"]["error"] == "no chain reader configured"
     assert "trip-1" in snap["kill_switch"]["active"]
     assert len(snap["last_envelopes"]) <= 100
-    code, out = _run("snapshot", "--db", db, "--save", "--json")
+    code, out = _run("snapshot", "--db", db, "--save", "--json", "--token", setup["ops"])
     assert code == 0, out
     stored = json.loads(out)["stored"]
     assert Path(stored["path"]).exists()

@@ -24,7 +24,13 @@ def fake_impls(monkeypatch: pytest.MonkeyPatch) -> dict[str, type[Bot[Any, Any]]
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[SqliteJournal]:
-    j = SqliteJournal(tmp_path / "journal.db", synchronous="NORMAL")
+    from factories import make_trusted_runtime
+
+    from polytraders.runtime.clock import SimClock
+
+    rt, _ = make_trusted_runtime(tmp_path / "journal.db", SimClock(1_767_571_200_000), crew=())
+    j = rt.journal
+    assert isinstance(j, SqliteJournal)
     try:
         yield j
     finally:

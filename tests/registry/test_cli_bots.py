@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from polytraders.cli.main import app
 from polytraders.journal.sqlite import SqliteJournal
-from polytraders.operators.auth import add_operator
+from factories import operator_key
+
+from polytraders.operators.keys import write_key_file
 from polytraders.registry.catalogue import load_catalogue
 
 from .helpers import shadow_run
@@ -21,7 +23,8 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("POLYTRADERS_TOKEN", raising=False)
+    monkeypatch.delenv("POLYTRADERS_KEY_FILE", raising=False)
+    monkeypatch.delenv("POLYTRADERS_KEY", raising=False)
     monkeypatch.setenv("POLYTRADERS_DB", str(tmp_path / "ambient-unused.db"))
 
 
@@ -30,9 +33,12 @@ def _db(journal: SqliteJournal) -> str:
     return str(journal.path)
 
 
-def _admin(journal: SqliteJournal) -> str:
-    _, token = add_operator(journal, "alice", "admin", None)
-    return token
+def _admin(journal: SqliteJournal) -> dict[str, str]:
+    """The environment that makes the genesis admin `root` act (its key file, 0600)."""
+    path = journal.path.parent / "root.key"
+    if not path.exists():
+        write_key_file(path, "root", operator_key("root").signer, "simulation")
+    return {"POLYTRADERS_KEY_FILE": str(path)}
 
 
 def test_board_json(journal: SqliteJournal, fake_impls: object) -> None:
@@ -97,18 +103,19 @@ def test_show_unknown_bot_is_usage_error() -> None:
 
 
 def test_promote_refused_names_gate(journal: SqliteJournal, fake_impls: object) -> None:
-    token = _admin(journal)
+    env = _admin(journal)
     shadow_run(journal, KS, hours=3)
     result = runner.invoke(app, ["bots", "promote", KS, "--to", "shadow_ready",
-                                 "--token", token, "--db", _db(journal)])
+                                 "--db", _db(journal)], env=env)
     assert result.exit_code == 1
     assert "shadow_24h" in result.stderr
     last = journal.tail(1)[0].envelope
     assert last.reason_code == "GOV_PROMOTION_REFUSED"
-    assert last.actor.label() == "operator:alice"
+    assert last.actor.label() == "operator:root"
+    assert last.signature is not None and last.signature.by == operator_key("root").public_hex
 
 
-def test_promote_without_token_is_refused_and_journaled(
+def test_promote_without_a_key_is_refused_and_writes_nothing(
     journal: SqliteJournal, fake_impls: object,
 ) -> None:
     _admin(journal)
@@ -117,29 +124,26 @@ def test_promote_without_token_is_refused_and_journaled(
     result = runner.invoke(app, ["bots", "promote", KS, "--to", "shadow-ready",
                                  "--db", _db(journal)])
     assert result.exit_code == 1
-    assert "token" in result.stderr
-    entries = list(journal.read(from_seq=head + 1))
-    assert [e.envelope.reason_code for e in entries] == ["GOV_AUTH_REFUSED"]
+    assert "No operator key" in result.stderr
+    assert list(journal.read(from_seq=head + 1)) == []
 
 
 def test_promote_success_and_bad_stage(journal: SqliteJournal, fake_impls: object) -> None:
-    token = _admin(journal)
+    env = _admin(journal)
     shadow_run(journal, KS, hours=25)
     db = _db(journal)
-    bad = runner.invoke(app, ["bots", "promote", KS, "--to", "live", "--token", token,
-                              "--db", db])
+    bad = runner.invoke(app, ["bots", "promote", KS, "--to", "live", "--db", db], env=env)
     assert bad.exit_code == 2
     assert "Unknown stage" in bad.stderr
     ok = runner.invoke(app, ["bots", "promote", "risk.killswitch", "--to", "shadow_ready",
-                             "--token", token, "--db", db, "--json"])
+                             "--db", db, "--json"], env=env)
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
     assert (data["bot_id"], data["from_stage"], data["to_stage"]) == (
         KS, "demo_wired", "shadow_ready")
     board = json.loads(runner.invoke(app, ["board", "--json", "--db", db]).stdout)
     assert board["stages"]["shadow_ready"] == 1
-    again = runner.invoke(app, ["bots", "promote", KS, "--to", "runtime_live",
-                                "--token", token, "--db", db])
+    again = runner.invoke(app, ["bots", "promote", KS, "--to", "runtime_live", "--db", db], env=env)
     assert again.exit_code == 1
     assert "real_venue_adapter" in again.stderr
 

@@ -10,7 +10,7 @@ import pytest
 
 from polytraders.contracts import Note
 from polytraders.contracts.envelope import Actor, ReportEnvelope
-from polytraders.errors import JournalCorruptError
+from polytraders.errors import JournalMissingError
 from polytraders.journal import GENESIS_HASH, SqliteJournal
 
 ACTOR = Actor(kind="system", id="test")
@@ -138,11 +138,11 @@ def test_uncommitted_group_is_not_visible_until_flush_and_durable_commits(tmp_pa
 def test_not_a_journal_file_gives_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(JournalCorruptError) as info:
+    with pytest.raises(JournalMissingError) as info:
         SqliteJournal(bogus).verify()
     assert "not a readable Polytraders journal" in str(info.value)
 
 
 def test_missing_file_without_create(tmp_path: Path) -> None:
-    with pytest.raises(JournalCorruptError, match="does not exist"):
+    with pytest.raises(JournalMissingError, match="does not exist"):
         SqliteJournal(tmp_path / "nope.db", create=False)

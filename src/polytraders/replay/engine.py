@@ -108,7 +108,7 @@ def _fresh_state() -> StateStore:
     from polytraders.state.standard import build_state
 
     state = build_state()
-    state.add(KillSwitchProjection())
+    state.add(KillSwitchProjection(state.trust))
     state.add(ModesProjection())
     return state
 
@@ -186,7 +186,7 @@ def replay(
             clock.advance_to(max(clock.now_ms(), env.ts_ms))
             if automatic_trip:
                 report.trips_recorded.append(_trip_key(env.payload))
-                state.last_seq = entry.seq  # recorded trips are decisions, not inputs
+                state.skip(entry)  # recorded trips are decisions, not inputs
                 continue
             if env.kind == "risk_vote" and env.actor.kind == "bot" and env.actor.id in bots:
                 _compare_vote(entry, bots[env.actor.id], intents, state, ks_proj, clock, report)

@@ -97,6 +97,14 @@ class StateStore:
                                          "reason_code": "GOV_PAYLOAD_SKIPPED"})
         return admitted
 
+    def skip(self, entry: JournalEntry) -> None:
+        """Step over one entry without folding it (replay re-derives recorded decisions itself);
+        the gap and link rules still hold."""
+        if entry.seq != self.last_seq + 1 or (self.last_seq and entry.prev_hash != self.last_hash):
+            raise JournalCorruptError(f"Journal gap or broken link at seq {entry.seq}.")
+        self.last_seq = entry.seq
+        self.last_hash = entry.hash
+
     def snapshot(self) -> dict[str, Any]:
         return {name: p.snapshot() for name, p in self._projections.items()}
 

@@ -9,6 +9,7 @@ request expires. Every refusal is journaled with `RISK_KILLSWITCH_RESET_REFUSED`
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,8 @@ from polytraders.operators.auth import Operator
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.runner import Runtime
 
-SCOPES = ("global", "cluster", "strategy", "family", "bot")
+_CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
+SCOPES = ("global", "cluster", "strategy", "family", "bot", "market")
 
 
 def parse_scope(text: str) -> Scope:
@@ -29,8 +31,13 @@ def parse_scope(text: str) -> Scope:
     if kind not in SCOPES or (kind != "global" and not value) or (kind == "global" and value):
         raise BadInputError(
             f"Bad scope {text!r}: use 'global', or one of cluster:NAME, strategy:ID, family:FAMILY, "
-            f"bot:ID (for example 'cluster:CRYPTO' or 'strategy:strat.maker_tight').",
+            f"bot:ID, market:CONDITION_ID (for example 'cluster:CRYPTO' or 'market:0xab...').",
         )
+    if kind == "market":
+        if not _CONDITION_ID.match(value):
+            raise BadInputError(
+                f"Bad scope {text!r}: a market is named by its condition id, 0x followed by 64 hex digits.")
+        value = value.lower()  # contracts store condition ids lower-case (Bytes32)
     return Scope(scope=kind, value=value or "*")
 
 

@@ -391,7 +391,8 @@ class OrderLifecycleManager:
         if mismatch:
             return "EXEC_BAD_ENVELOPE", "SIGNED_ORDER_MISMATCH"
         trip = self.runtime.kill_switch.trip_covering(
-            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id)
+            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id,
+            market_id=intent.market_id)
         if trip is not None:
             return "RISK_KILLSWITCH_ACTIVE", f"KILL_SWITCH:{trip.trip_id}"
         return None

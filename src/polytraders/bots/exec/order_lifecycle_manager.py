@@ -499,7 +499,9 @@ class OrderLifecycleManager:
             filled = rec.size - ev.remaining
             complete = ev.remaining <= 0
         else:
-            filled = rec.filled + size
+            # `rec.filled` may already count fills we never saw (taken from an earlier
+            # `remaining`), so adding this one could pass the order's size: cap it there.
+            filled = min(rec.size, rec.filled + size)
             complete = filled >= rec.size
         code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
         if size > 0:

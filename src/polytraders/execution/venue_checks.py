@@ -55,7 +55,10 @@ class _Event:
 
 
 def _text(value: object) -> str:
-    return (value if isinstance(value, str) else repr(value))[:_OBSERVED_MAX]
+    """What the venue said, as an operator reads it: Decimals plainly, anything else by repr
+    (so a float or a list is visibly the wrong type), never longer than the journal keeps."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, Decimal) else repr(value)
+    return text[:_OBSERVED_MAX]
 
 
 def _as_decimal(value: object) -> Decimal | None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
-from polytraders.contracts import BUILDER_CODE, MarketSnapshot, Note, OrderIntent, Scope
+from polytraders.contracts import BUILDER_CODE, MarketSnapshot, Note, OrderIntent, OrderRecord, Scope
 from polytraders.contracts.envelope import Actor
 from polytraders.engine.kill_switch_ops import approve_reset, manual_trip, parse_scope, request_reset
 from polytraders.engine.system import build_state
 from polytraders.errors import BadInputError
+from polytraders.incidents.engine import IncidentContext, confirm_no_inflight
 from polytraders.journal import SqliteJournal
 from polytraders.operators.auth import Operator
 from polytraders.runtime.clock import SimClock
@@ -137,3 +139,31 @@ def test_only_two_people_end_an_anomaly_trip(tmp_path: Path) -> None:
     assert approve_reset(rt, BOB, request_id, bot.config) == trip_id
     assert not rt.kill_switch.active
     assert not rt.decide(bot, intent(A, 3)).blocked
+
+
+def test_the_playbook_confirms_nothing_in_flight_in_the_tripped_market_only(tmp_path: Path) -> None:
+    rt = runtime(tmp_path / "p.db")
+    bot = rt.add_bot(ks())
+
+    def in_flight(market_id: str, n: int) -> None:
+        rt.record(OrderRecord(client_order_id=f"co_{n}", intent_id=f"oi_{n:08d}", strategy_id="strat.x",
+                              market_id=market_id, token_id="001", side="BUY", price=Decimal("0.5"),
+                              size=Decimal(5), order_type="GTC", status="submitted"),
+                  actor=OLM, reason_code="EXEC_SUBMITTED")
+
+    def confirm(trip_entry: Any) -> tuple[bool, list[str]]:
+        ctx = IncidentContext(incident_id="inc_1", playbook=None, step=None, trigger="venue_anomaly",  # type: ignore[arg-type]
+                              trigger_entry=trip_entry, runtime=rt, dispatcher=None,  # type: ignore[arg-type]
+                              actor=OLM, params={}, snapshot_path=None)
+        result = confirm_no_inflight(ctx)
+        return result.ok, result.detail.get("in_flight", [])
+
+    in_flight(B, 1)  # another market keeps trading: its orders may be in flight
+    trip_on(rt, bot, anomaly(rt, A))
+    trip = [e for e in rt.journal.read() if e.envelope.kind == "killswitch_event"][-1]
+    assert confirm(trip) == (True, [])
+    in_flight(A, 2)
+    assert confirm(trip) == (False, ["co_2"])
+    manual_trip(rt, CAROL, Scope(), "drill")
+    wider = [e for e in rt.journal.read() if e.envelope.kind == "killswitch_event"][-1]
+    assert confirm(wider) == (False, ["co_1", "co_2"])  # a global trip still asks about every market

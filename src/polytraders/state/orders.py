@@ -244,3 +244,4 @@ class OrdersProjection:
         for f in data["fills"]:
             self._put_fill(FillRecord.model_validate(f))
         self._answers = [(int(ts), bool(rejected)) for ts, rejected in data["answers"]]
+        self.last_anomaly = None

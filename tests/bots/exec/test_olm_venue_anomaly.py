@@ -258,3 +258,10 @@ def test_an_event_that_breaks_the_olm_itself_is_an_anomaly_not_a_crash() -> None
         [detail] = r.anomalies()
         assert (detail["field"], detail["rule"], detail["observed"]) == ("event", "unhandled", "TypeError")
         assert r.portfolio.position_size(r.yes) == 4  # the next, sane event was still applied
+
+
+def test_a_repeated_fill_without_a_trade_id_is_a_repeat_too() -> None:
+    with rig() as r:
+        r.olm.on_venue_events([r.resting_fill(trade_id=None, size=Decimal(10), remaining=Decimal(0))] * 2)
+        assert r.anomalies() == []
+        assert r.portfolio.position_size(r.yes) == 10

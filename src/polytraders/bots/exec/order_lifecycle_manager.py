@@ -97,6 +97,12 @@ def _text(value: object) -> str:
     return (value if isinstance(value, str) else repr(value))[:80]
 
 
+def _trade_key(ev: VenueEvent) -> str:
+    """The trade id a fill is recorded (and deduplicated) under; venues without one get a key
+    made of what identifies the match."""
+    return ev.trade_id or f"{ev.venue_order_id}:{ev.ts_ms}:{ev.size}"
+
+
 def transport_code(exc: VenueError) -> str:
     """Reason code for a request the venue did not accept."""
     if exc.status == 429:
@@ -443,9 +449,9 @@ class OrderLifecycleManager:
         """Would applying `ev` put a new fill into positions? (Repeats and settlement updates of
         a known trade do not, so they are not held to the order's open size.)"""
         if ev.kind == "fill":
-            if rec is None or not isinstance(ev.trade_id, str):
-                return True
-            return self.orders.fill(ev.trade_id, rec.client_order_id) is None
+            if rec is None or (ev.trade_id is not None and not isinstance(ev.trade_id, str)):
+                return True  # nothing to deduplicate against: held to every fill rule
+            return self.orders.fill(_trade_key(ev), rec.client_order_id) is None
         if ev.kind == "trade_status" and ev.size is not None and isinstance(ev.trade_id, str):
             return rec is None or self.orders.fill(ev.trade_id, rec.client_order_id) is None
         return False
@@ -491,7 +497,7 @@ class OrderLifecycleManager:
 
     def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> None:
         cid = rec.client_order_id
-        trade_id = ev.trade_id or f"{ev.venue_order_id}:{ev.ts_ms}:{ev.size}"
+        trade_id = _trade_key(ev)
         if self.orders.fill(trade_id, cid) is not None:
             return  # the same trade reported twice: money must be counted once
         size = ev.size or Decimal(0)

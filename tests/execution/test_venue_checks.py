@@ -116,3 +116,12 @@ def test_an_observed_value_is_kept_short() -> None:
     assert found is None  # long but well-typed ids are not impossible
     huge = check(fill(client_order_id=["co"] * 1_000))
     assert huge is not None and len(huge[2]) <= 80
+
+
+def test_a_value_that_cannot_even_be_printed_is_still_reported() -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert check(fill(client_order_id=10**5000)) == ("client_order_id", "shape", "<unprintable int>", "a string")
+    assert check(fill(size=Hostile())) == ("size", "finite", "<unprintable Hostile>", "a finite decimal")

@@ -54,11 +54,20 @@ class _Event:
     records_fill: bool
 
 
-def _text(value: object) -> str:
+def observed_text(value: object) -> str:
     """What the venue said, as an operator reads it: Decimals plainly, anything else by repr
-    (so a float or a list is visibly the wrong type), never longer than the journal keeps."""
-    text = value if isinstance(value, str) else str(value) if isinstance(value, Decimal) else repr(value)
+    (so a float or a list is visibly the wrong type), never longer than the journal keeps.
+    Never raises: a repr can fail (an int past Python's digit limit, a hostile __repr__)."""
+    if isinstance(value, str):
+        return value[:_OBSERVED_MAX]
+    try:
+        text = str(value) if isinstance(value, Decimal) else repr(value)
+    except Exception:  # noqa: BLE001 - the value is evidence, not something to crash on
+        text = f"<unprintable {type(value).__name__}>"
     return text[:_OBSERVED_MAX]
+
+
+_text = observed_text
 
 
 def _as_decimal(value: object) -> Decimal | None:

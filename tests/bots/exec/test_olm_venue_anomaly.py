@@ -265,3 +265,12 @@ def test_a_repeated_fill_without_a_trade_id_is_a_repeat_too() -> None:
         r.olm.on_venue_events([r.resting_fill(trade_id=None, size=Decimal(10), remaining=Decimal(0))] * 2)
         assert r.anomalies() == []
         assert r.portfolio.position_size(r.yes) == 10
+
+
+def test_an_id_past_the_int_digit_limit_is_journaled_not_raised() -> None:
+    with rig() as r:
+        # repr() of this int raises ValueError; neither the check nor the journal note may.
+        r.olm.on_venue_events([r.resting_fill(client_order_id=10**5000)])  # type: ignore[arg-type]
+        r.olm.on_venue_events([r.resting_fill(client_order_id=["co"], trade_id=10**5000)])  # type: ignore[arg-type]
+        assert [d["observed"] for d in r.anomalies()] == ["<unprintable int>", "TypeError"]
+        assert r.fills() == []

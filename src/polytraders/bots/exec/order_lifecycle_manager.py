@@ -53,7 +53,7 @@ from polytraders.contracts import (
 from polytraders.contracts.base import Contract
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.orders import SettlementStatus
-from polytraders.execution.venue_checks import Anomaly, check_event
+from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
 from polytraders.runtime.context import BotContext
@@ -90,11 +90,6 @@ _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
     "CONFIRMED": "EXEC_SETTLEMENT_CONFIRMED",
     "FAILED": "EXEC_SETTLEMENT_FAILED",
 }
-
-
-def _text(value: object) -> str:
-    """A journal-safe rendering of an identifier a venue event carried (any type, any length)."""
-    return (value if isinstance(value, str) else repr(value))[:80]
 
 
 def _trade_key(ev: VenueEvent) -> str:
@@ -470,10 +465,10 @@ class OrderLifecycleManager:
         market_id = rec.market_id if rec is not None else self._market_of(token_id)
         self._note(VENUE_ANOMALY, self._corr(rec.client_order_id) if rec is not None else None,
                    durable=True, market_id=market_id,
-                   client_order_id=_text(rec.client_order_id if rec else getattr(ev, "client_order_id", "")),
-                   venue_order_id=_text(getattr(ev, "venue_order_id", "")),
-                   token_id=_text(token_id), event=_text(getattr(ev, "kind", "")),
-                   trade_id=_text(getattr(ev, "trade_id", None)), field=problem.field,
+                   client_order_id=observed_text(rec.client_order_id if rec else getattr(ev, "client_order_id", "")),
+                   venue_order_id=observed_text(getattr(ev, "venue_order_id", "")),
+                   token_id=observed_text(token_id), event=observed_text(getattr(ev, "kind", "")),
+                   trade_id=observed_text(getattr(ev, "trade_id", None)), field=problem.field,
                    rule=problem.rule, observed=problem.observed, limit=problem.limit)
 
     def _market_of(self, token_id: object) -> str:

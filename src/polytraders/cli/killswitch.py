@@ -93,7 +93,8 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 @app.command("trip")
 @friendly
 def trip(
-    scope: Annotated[str, typer.Option("--scope", help="global | cluster:NAME | strategy:ID | family:F | bot:ID")],
+    scope: Annotated[str, typer.Option(
+        "--scope", help="global | cluster:NAME | strategy:ID | family:F | bot:ID | market:CONDITION_ID")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the journal, at most 2 KB).")],
     db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:

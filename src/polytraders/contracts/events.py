@@ -17,16 +17,18 @@ KillSwitchTrigger = Literal[
     "feed_loss",
     "wallet_funding",
     "reconcile_mismatch",
+    "venue_anomaly",
     "manual",
     "journal_tampering",
     "halt_file",
 ]
-ScopeKind = Literal["global", "cluster", "strategy", "family", "bot"]
+ScopeKind = Literal["global", "cluster", "strategy", "family", "bot", "market"]
 Priority = Literal["P0", "P1", "P2", "P3"]
 
 
 class Scope(Contract):
-    """Where a protective action applies: everything, or one cluster/strategy/family/bot."""
+    """Where a protective action applies: everything, or one cluster/strategy/family/bot, or one
+    market (`value` is its condition id)."""
 
     kind: ClassVar[str] = "scope"
     scope: ScopeKind = "global"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ from polytraders.operators.auth import Operator
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.runner import Runtime
 
-SCOPES = ("global", "cluster", "strategy", "family", "bot")
+_CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
+SCOPES = ("global", "cluster", "strategy", "family", "bot", "market")
 FAMILIES = ("disc", "risk", "exec", "strat", "intel", "sec", "gov")
 MAX_FUTURE_SKEW_MS = 60_000
 
@@ -63,8 +65,13 @@ def parse_scope(text: str) -> Scope:
     if kind not in SCOPES or (kind != "global" and not value) or (kind == "global" and value):
         raise BadInputError(
             f"Bad scope {text!r}: use 'global', or one of cluster:NAME, strategy:ID, family:FAMILY, "
-            f"bot:ID (for example 'cluster:CRYPTO' or 'strategy:strat.maker_tight').",
+            f"bot:ID, market:CONDITION_ID (for example 'cluster:CRYPTO' or 'market:0xab...').",
         )
+    if kind == "market":
+        if not _CONDITION_ID.match(value):
+            raise BadInputError(
+                f"Bad scope {text!r}: a market is named by its condition id, 0x followed by 64 hex digits.")
+        value = value.lower()  # contracts store condition ids lower-case (Bytes32)
     return Scope(scope=kind, value=value or "*")
 
 
@@ -83,7 +90,7 @@ def _refuse(rt: Runtime, operator: Operator, reason: str, message: str, **detail
 
 
 def check_scope_exists(rt: Runtime, scope: Scope) -> None:
-    """A trip must name something that exists: a known cluster, family, bot or strategy."""
+    """A trip must name something that exists: a known market, cluster, family, bot or strategy."""
     from polytraders.registry.catalogue import resolve_bot_id
 
     if scope.scope == "global":
@@ -99,7 +106,13 @@ def check_scope_exists(rt: Runtime, scope: Scope) -> None:
             raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; see 'polytraders bots'.") from None
         return
     markets = rt.state.find("markets")
-    known = sorted({m.cluster for m in markets.markets()}) if markets is not None else []  # type: ignore[attr-defined]
+    listed = markets.markets() if markets is not None else []  # type: ignore[attr-defined]
+    if scope.scope == "market":
+        if scope.value not in {m.market_id.lower() for m in listed}:
+            raise BadInputError(f"Unknown market {scope.value!r}: no market with that condition id has been "
+                                f"seen in this journal.")
+        return
+    known = sorted({m.cluster for m in listed})
     if scope.value not in known:
         raise BadInputError(f"Unknown cluster {scope.value!r}; clusters in this journal: "
                             f"{', '.join(known) or 'none yet (use --scope global)'}.")

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from polytraders.state.orders import OrdersProjection
 
 INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record", "gov_reconcile"})
-INPUT_NOTES = frozenset({"GOV_WALLET_BALANCE"})
+# Notes that are inputs to the kill switch, by the input kind they count as.
+INPUT_NOTES = {"GOV_WALLET_BALANCE": "wallet", "EXEC_VENUE_ANOMALY": "venue_anomaly"}
 
 
 def input_kind(entry: JournalEntry) -> str | None:
@@ -35,8 +36,8 @@ def input_kind(entry: JournalEntry) -> str | None:
     env = entry.envelope
     if env.kind in INPUT_KINDS:
         return env.kind
-    if env.kind == "note" and env.reason_code in INPUT_NOTES:
-        return "wallet"
+    if env.kind == "note":
+        return INPUT_NOTES.get(env.reason_code)
     return None
 
 
@@ -126,15 +127,22 @@ class Guardian:
         self.rt.journal.flush()
         markets: MarketsProjection = self.rt.state.get("markets")  # type: ignore[assignment]
         orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
+        market = markets.market(trip.scope_value) if trip.scope == "market" else None
         if trip.scope == "global":
             self.olm.cancel_all(None, reason=f"kill switch {trip.trip_id}")
+        elif market is not None:
+            # One venue call for the market's two tokens also catches orders still in flight
+            # (submitted, not yet acked), which the loop below over open orders would miss.
+            self.olm.cancel_all(frozenset({market.yes_token, market.no_token}),
+                                reason=f"kill switch {trip.trip_id}")
         else:
             for order in orders.open_orders():
                 cluster = markets.cluster_of(order.market_id) or ""
-                if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id):
+                if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id,
+                               market_id=order.market_id):
                     self.olm.cancel(order.client_order_id)
-        if trip.scope == "cluster":
-            return  # a cluster trip rejects that cluster's intents; strategies keep the rest
+        if trip.scope in ("cluster", "market"):
+            return  # such a trip rejects its own intents; strategies keep trading the rest
         for bot in self.rt.bots.values():
             if Authority.TRADE not in bot.authority or bot.bot_id in self.halted:
                 continue

@@ -109,10 +109,20 @@ def playbook_actor(pb: Playbook) -> Actor:
 # -- default actions ----------------------------------------------------------------------------
 
 
+def _market_of_trip(entry: JournalEntry) -> str | None:
+    """The market a market-scoped kill-switch trip stopped, else None (every market)."""
+    env = entry.envelope
+    scope = env.payload.get("scope") if env.kind == "killswitch_event" else None
+    if isinstance(scope, dict) and scope.get("scope") == "market":
+        return str(scope.get("value"))
+    return None
+
+
 def confirm_no_inflight(ctx: IncidentContext) -> StepResult:
     """One read of the orders projection. The live engine overrides this with an action that
     waits up to ``inflight_wait_s`` for the OLM; here, with no event loop, there is nothing to
-    wait for, so whatever is in flight now is what gets recorded."""
+    wait for, so whatever is in flight now is what gets recorded. A market-scoped trip only
+    asks about its own market: the other markets keep trading, so their orders may be in flight."""
     try:
         orders = ctx.runtime.state.get("orders")
     except KeyError:
@@ -120,7 +130,9 @@ def confirm_no_inflight(ctx: IncidentContext) -> StepResult:
     in_flight = getattr(orders, "in_flight", None)
     if not callable(in_flight):
         return StepResult(False, "orders projection has no in_flight(): cannot confirm")
-    ids = sorted(str(getattr(o, "client_order_id", o)) for o in in_flight())
+    market = _market_of_trip(ctx.trigger_entry)
+    ids = sorted(str(getattr(o, "client_order_id", o)) for o in in_flight()
+                 if market is None or getattr(o, "market_id", None) == market)
     if ids:
         return StepResult(False, f"{len(ids)} order(s) still in flight",
                           {"in_flight": ids, "waited_s": str(ctx.params.get("inflight_wait_s"))})

@@ -34,7 +34,9 @@ class ActiveTrip:
     at_ms: int
     seq: int
 
-    def covers(self, *, strategy_id: str, cluster: str, bot_id: str) -> bool:
+    def covers(self, *, strategy_id: str, cluster: str, bot_id: str, market_id: str = "") -> bool:
+        """Does this trip stop an intent, order or bot with these coordinates? A caller that has
+        no market (a bot, not an order) passes none, so a market trip never halts a whole bot."""
         if self.scope == "global":
             return True
         if self.scope == "cluster":
@@ -45,6 +47,8 @@ class ActiveTrip:
             return bot_id.split(".", 1)[0] == self.scope_value
         if self.scope == "bot":
             return bot_id == self.scope_value
+        if self.scope == "market":
+            return market_id == self.scope_value
         return True  # unknown scope: fail closed
 
     def label(self) -> str:
@@ -132,11 +136,12 @@ class KillSwitchProjection:
     def label(self) -> str:
         return "tripped" if self.tripped else "armed"
 
-    def trip_covering(self, *, strategy_id: str, cluster: str, bot_id: str) -> ActiveTrip | None:
+    def trip_covering(self, *, strategy_id: str, cluster: str, bot_id: str,
+                      market_id: str = "") -> ActiveTrip | None:
         if self.external_halt is not None:
             return ActiveTrip("external_halt", "halt_file", "global", "*", "1", "1", None, 0, 0)
         for trip in self.active.values():
-            if trip.covers(strategy_id=strategy_id, cluster=cluster, bot_id=bot_id):
+            if trip.covers(strategy_id=strategy_id, cluster=cluster, bot_id=bot_id, market_id=market_id):
                 return trip
         return None
 

@@ -1,10 +1,12 @@
 """Open orders, in-flight orders, reservations and the venue reject rate, as a projection.
 
-Folds two envelope kinds, both written only by the Order Lifecycle Manager:
+Folds three envelope kinds, all written only by the Order Lifecycle Manager:
 - `order_record` (payload `OrderRecord`), one per transition: the latest record of a client
   order id wins. The OLM checks legality before it journals, so the fold trusts the journal;
 - `fill` (payload `FillRecord`), one per fill and per settlement update, keyed by
-  (trade_id, client_order_id) because a self-trade reports one trade id on both our orders.
+  (trade_id, client_order_id) because a self-trade reports one trade id on both our orders;
+- `note` with `EXEC_VENUE_ANOMALY`: a venue event the OLM refused to apply. Only the latest is
+  kept, for the kill switch's `venue_anomaly` trigger, which reads it at that very entry.
 
 The reject rate counts venue answers to submissions: an `order_record` whose previous status was
 `submitted` and which the venue caused (not a local reconciliation, not our own cancel request).
@@ -32,6 +34,17 @@ VENUE_REJECT_CODES: Final[frozenset[str]] = frozenset(
 )
 # Transitions out of `submitted` that were not the venue answering the submission.
 _NOT_AN_ANSWER: Final[frozenset[str]] = frozenset({"EXEC_RECONCILE_DIFF", "EXEC_STUCK_ORDER"})
+VENUE_ANOMALY: Final = "EXEC_VENUE_ANOMALY"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueAnomaly:
+    """A venue event the OLM refused: where it was (market_id "" when no order or token placed
+    it) and what was wrong, as the journaled note says."""
+
+    seq: int
+    market_id: str
+    detail: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +86,9 @@ class OrdersProjection:
         self._by_venue_id: dict[str, str] = {}
         self._fills: dict[tuple[str, str], FillRecord] = {}
         self._answers: list[tuple[int, bool]] = []  # (ts_ms, was a venue reject), in seq order
+        self._fill_keys: dict[str, set[tuple[str, str]]] = {}  # client order id -> its fill keys
+        # Not in snapshots: the trigger reads it only at the entry that set it, never later.
+        self.last_anomaly: VenueAnomaly | None = None
 
     # -- fold ------------------------------------------------------------------------------
 
@@ -85,7 +101,18 @@ class OrdersProjection:
         elif env.kind == FillRecord.kind:
             fill = env.decode()
             assert isinstance(fill, FillRecord)
-            self._fills[(fill.trade_id, fill.client_order_id)] = fill
+            self._put_fill(fill)
+        elif env.kind == "note" and env.reason_code == VENUE_ANOMALY:
+            detail = env.payload.get("detail", {})
+            self.last_anomaly = VenueAnomaly(
+                entry.seq, str(detail.get("market_id") or ""),
+                tuple((k, str(detail[k])) for k in ("client_order_id", "venue_order_id", "event",
+                                                    "field", "observed", "limit") if k in detail))
+
+    def _put_fill(self, fill: FillRecord) -> None:
+        key = (fill.trade_id, fill.client_order_id)
+        self._fills[key] = fill
+        self._fill_keys.setdefault(fill.client_order_id, set()).add(key)
 
     def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str) -> None:
         ts = entry.envelope.ts_ms
@@ -181,6 +208,21 @@ class OrdersProjection:
     def fill(self, trade_id: str, client_order_id: str) -> FillRecord | None:
         return self._fills.get((trade_id, client_order_id))
 
+    def filled_by_fills(self, client_order_id: str) -> Decimal:
+        """Shares of this order that journaled fills put into positions (FAILED ones were
+        reversed). Unlike `OrderRecord.filled`, reconciliation never moves it."""
+        total = Decimal(0)
+        for key in self._fill_keys.get(client_order_id, ()):
+            fill = self._fills[key]
+            if fill.settlement != "FAILED":
+                total += fill.size
+        return total
+
+    def anomaly_at(self, seq: int) -> VenueAnomaly | None:
+        """The venue anomaly journaled at `seq`, if that entry was one."""
+        last = self.last_anomaly
+        return last if last is not None and last.seq == seq else None
+
     # -- persistence -----------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
@@ -197,6 +239,9 @@ class OrdersProjection:
             for cid, s in self._orders.items()
             if s.record.venue_order_id
         }
-        fills = [FillRecord.model_validate(f) for f in data["fills"]]
-        self._fills = {(f.trade_id, f.client_order_id): f for f in fills}
+        self._fills = {}
+        self._fill_keys = {}
+        for f in data["fills"]:
+            self._put_fill(FillRecord.model_validate(f))
         self._answers = [(int(ts), bool(rejected)) for ts, rejected in data["answers"]]
+        self.last_anomaly = None

@@ -19,7 +19,7 @@ from polytraders.runtime.config import build_config
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Authority, Layer, Mode
 from polytraders.runtime.runner import Runtime
-from polytraders.state.kill_switch import KillSwitchProjection
+from polytraders.state.kill_switch import ActiveTrip, KillSwitchProjection
 from polytraders.state.store import StateStore
 
 NOW = 1_767_225_600_000
@@ -139,13 +139,21 @@ def test_never_crosses_the_book(runtime: Runtime, tmp_path: Path) -> None:
     assert d.output is not None and d.output.price == D("0.46")  # best bid + 1 tick
 
 
-def test_halted_by_kill_switch(bot: MakerTight) -> None:
+@pytest.mark.parametrize(("scope", "value", "halted"), [
+    ("global", "*", True),
+    ("cluster", "ELSEWHERE", True),  # any wider trip stops quoting everywhere, as before
+    ("market", "same", True),
+    ("market", "0x" + "ee" * 32, False),  # bad data from another market: keep quoting this one
+])
+def test_halted_by_kill_switch(bot: MakerTight, scope: str, value: str, halted: bool) -> None:
     ks = KillSwitchProjection()
     ctx = BotContext(clock=SimClock(NOW), config=bot.config, state=StateStore(),
                      kill_switch=ks, correlation_id=None, builder_code="x")
-    ks.active["trip-1"] = None  # type: ignore[assignment]  # any active trip halts
-    d = bot.decide(QuoteRequest(market(), book(), "BUY", D(0)), ctx)
-    assert d.reason_code == "STRAT_HALTED"
+    m = market()
+    ks.active["trip-1"] = ActiveTrip("trip-1", "manual", scope, m.market_id if value == "same" else value,
+                                     "1", "1", None, NOW, 1)
+    d = bot.decide(QuoteRequest(m, book(), "BUY", D(0)), ctx)
+    assert (d.reason_code == "STRAT_HALTED") is halted
 
 
 @given(position=st.integers(min_value=0, max_value=60_000).map(lambda n: D(n) / 100),

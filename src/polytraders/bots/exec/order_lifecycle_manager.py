@@ -11,6 +11,9 @@ reconciliation, the kill switch (a covering trip refuses new submissions).
 Outputs: `order_record` envelopes (one per transition), `fill` envelopes (one per fill and per
 settlement change), `note` envelopes for stuck/orphan/reconcile/illegal-transition findings.
 The `orders` projection (`polytraders.state.orders`) folds them.
+Every venue event is first checked against the order it claims (`execution.venue_checks`): an
+impossible one (unknown order for a fill, overfill, price outside (0, 1), negative fee, NaN, ...)
+is journaled as `EXEC_VENUE_ANOMALY` and never applied; the kill switch trips for its market.
 
 Parameters (default / warning / hard):
 - stuck_order_timeout_s   30 / 60 / 120  seconds in created/signed/submitted/cancel_pending
@@ -23,7 +26,8 @@ EXEC_PARTIAL_FILL_HANDLED, EXEC_FILL, EXEC_CANCEL_REQUESTED, EXEC_CANCELLED, EXE
 EXEC_CANCEL_TIMEOUT, EXEC_EXPIRED, EXEC_REJECTED, EXEC_VENUE_RATE_LIMITED, EXEC_VENUE_UNAVAILABLE,
 EXEC_STUCK_ORDER, EXEC_ORPHAN_ORDER, EXEC_ILLEGAL_TRANSITION, EXEC_RECONCILED, EXEC_RECONCILE_DIFF,
 EXEC_SETTLEMENT_UPDATED, EXEC_SETTLEMENT_CONFIRMED, EXEC_SETTLEMENT_FAILED,
-EXEC_DUPLICATE_SUPPRESSED, EXEC_CANCEL_ALL, EXEC_BAD_ENVELOPE, RISK_KILLSWITCH_ACTIVE.
+EXEC_DUPLICATE_SUPPRESSED, EXEC_CANCEL_ALL, EXEC_BAD_ENVELOPE, EXEC_VENUE_ANOMALY,
+RISK_KILLSWITCH_ACTIVE.
 """
 
 from __future__ import annotations
@@ -49,12 +53,14 @@ from polytraders.contracts import (
 from polytraders.contracts.base import Contract
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.orders import SettlementStatus
+from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Authority, Layer
 from polytraders.runtime.runner import Runtime
-from polytraders.state.orders import OPEN_STATUSES, OrdersProjection, OrderState
+from polytraders.state.markets import MarketsProjection
+from polytraders.state.orders import OPEN_STATUSES, VENUE_ANOMALY, OrdersProjection, OrderState
 from polytraders.venues.base import (
     CANCEL_ALREADY_CANCELED,
     CANCEL_ALREADY_MATCHED,
@@ -84,6 +90,12 @@ _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
     "CONFIRMED": "EXEC_SETTLEMENT_CONFIRMED",
     "FAILED": "EXEC_SETTLEMENT_FAILED",
 }
+
+
+def _trade_key(ev: VenueEvent) -> str:
+    """The trade id a fill is recorded (and deduplicated) under; venues without one get a key
+    made of what identifies the match."""
+    return ev.trade_id or f"{ev.venue_order_id}:{ev.ts_ms}:{ev.size}"
 
 
 def transport_code(exc: VenueError) -> str:
@@ -197,7 +209,7 @@ class OrderLifecycleBot(Bot[ReconcileInput, Note]):
         "EXEC_ORPHAN_ORDER", "EXEC_ILLEGAL_TRANSITION", "EXEC_RECONCILED", "EXEC_RECONCILE_DIFF",
         "EXEC_SETTLEMENT_UPDATED", "EXEC_SETTLEMENT_CONFIRMED", "EXEC_SETTLEMENT_FAILED",
         "EXEC_DUPLICATE_SUPPRESSED", "EXEC_CANCEL_ALL", "EXEC_BAD_ENVELOPE",
-        "RISK_KILLSWITCH_ACTIVE",
+        "EXEC_VENUE_ANOMALY", "RISK_KILLSWITCH_ACTIVE",
     )
 
     def decide(self, input: ReconcileInput, ctx: BotContext) -> Decision[Note]:
@@ -381,7 +393,8 @@ class OrderLifecycleManager:
         if mismatch:
             return "EXEC_BAD_ENVELOPE", "SIGNED_ORDER_MISMATCH"
         trip = self.runtime.kill_switch.trip_covering(
-            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id)
+            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id,
+            market_id=intent.market_id)
         if trip is not None:
             return "RISK_KILLSWITCH_ACTIVE", f"KILL_SWITCH:{trip.trip_id}"
         return None
@@ -390,7 +403,13 @@ class OrderLifecycleManager:
 
     def on_venue_events(self, events: list[VenueEvent]) -> None:
         for ev in events:
-            self._on_event(ev)
+            try:
+                self._on_event(ev)
+            except Exception as exc:  # noqa: BLE001 - bad data must never stop the event loop
+                # Last line of defence behind check_event: whatever slipped past it is still an
+                # impossible event, so it is journaled and trips its market like the others.
+                self._anomaly(ev, None, Anomaly("event", "unhandled", type(exc).__name__,
+                                                "an event the OLM can apply"))
 
     def _owner(self, ev: VenueEvent) -> OrderRecord | None:
         rec = self.orders.order(ev.client_order_id) if ev.client_order_id else None
@@ -400,6 +419,10 @@ class OrderLifecycleManager:
 
     def _on_event(self, ev: VenueEvent) -> None:
         rec = self._owner(ev)
+        problem = self._check(ev, rec)
+        if problem is not None:
+            self._anomaly(ev, rec, problem)
+            return
         if rec is None:
             self._unowned_event(ev)
             return
@@ -418,6 +441,44 @@ class OrderLifecycleManager:
         elif ev.kind == "trade_status":
             self._on_trade_status(rec, ev)
 
+    def _records_fill(self, ev: VenueEvent, rec: OrderRecord | None) -> bool:
+        """Would applying `ev` put a new fill into positions? (Repeats and settlement updates of
+        a known trade do not, so they are not held to the order's open size.)"""
+        if ev.kind == "fill":
+            if rec is None or (ev.trade_id is not None and not isinstance(ev.trade_id, str)):
+                return True  # nothing to deduplicate against: held to every fill rule
+            return self.orders.fill(_trade_key(ev), rec.client_order_id) is None
+        if ev.kind == "trade_status" and ev.size is not None and isinstance(ev.trade_id, str):
+            return rec is None or self.orders.fill(ev.trade_id, rec.client_order_id) is None
+        return False
+
+    def _check(self, ev: VenueEvent, rec: OrderRecord | None) -> Anomaly | None:
+        records_fill = self._records_fill(ev, rec)
+        if rec is None and not records_fill:
+            return None  # an orphan ack/cancel/expire/reject: reconciliation's business
+        open_size = (rec.size - self.orders.filled_by_fills(rec.client_order_id)
+                     if rec is not None else Decimal(0))
+        return check_event(ev, rec, open_size, records_fill=records_fill)
+
+    def _anomaly(self, ev: VenueEvent, rec: OrderRecord | None, problem: Anomaly) -> None:
+        """Journal an impossible event (durably: the kill-switch trip and its cancels follow)."""
+        token_id = getattr(ev, "token_id", "")
+        market_id = rec.market_id if rec is not None else self._market_of(token_id)
+        self._note(VENUE_ANOMALY, self._corr(rec.client_order_id) if rec is not None else None,
+                   durable=True, market_id=market_id,
+                   client_order_id=observed_text(rec.client_order_id if rec else getattr(ev, "client_order_id", "")),
+                   venue_order_id=observed_text(getattr(ev, "venue_order_id", "")),
+                   token_id=observed_text(token_id), event=observed_text(getattr(ev, "kind", "")),
+                   trade_id=observed_text(getattr(ev, "trade_id", None)), field=problem.field,
+                   rule=problem.rule, observed=problem.observed, limit=problem.limit)
+
+    def _market_of(self, token_id: object) -> str:
+        """The market of a token we have seen, else "" (the kill switch then trips globally)."""
+        markets = self.runtime.state.find(MarketsProjection.name)
+        if not isinstance(markets, MarketsProjection) or not isinstance(token_id, str):
+            return ""
+        return markets.market_id_of_token(token_id) or ""
+
     def _unowned_event(self, ev: VenueEvent) -> None:
         detail: dict[str, Any] = {"event": ev.kind, "venue_order_id": ev.venue_order_id,
                   "client_order_id": ev.client_order_id, "token_id": ev.token_id,
@@ -432,7 +493,7 @@ class OrderLifecycleManager:
 
     def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> None:
         cid = rec.client_order_id
-        trade_id = ev.trade_id or f"{ev.venue_order_id}:{ev.ts_ms}:{ev.size}"
+        trade_id = _trade_key(ev)
         if self.orders.fill(trade_id, cid) is not None:
             return  # the same trade reported twice: money must be counted once
         size = ev.size or Decimal(0)
@@ -440,7 +501,9 @@ class OrderLifecycleManager:
             filled = rec.size - ev.remaining
             complete = ev.remaining <= 0
         else:
-            filled = rec.filled + size
+            # `rec.filled` may already count fills we never saw (taken from an earlier
+            # `remaining`), so adding this one could pass the order's size: cap it there.
+            filled = min(rec.size, rec.filled + size)
             complete = filled >= rec.size
         code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
         if size > 0:

@@ -21,6 +21,10 @@ Triggers (a value AT its threshold trips — safety first):
   `feed_loss_ms` (scope: that market's cluster);
 - wallet_funding: pUSD cash < reserved for open orders + `min_reserve_pusd` (global);
 - reconcile_mismatch: a `GOV_RECONCILE_MISMATCH` event (global);
+- venue_anomaly: an `EXEC_VENUE_ANOMALY` note, a venue event the OLM refused as impossible
+  (scope `market:<condition_id>` of the order it named; global when no market can be placed).
+  The event is the condition, so it is clear once journaled: like a manual trip, only the
+  two-person reset ends it;
 - manual: an operator's trip (journaled by the CLI, any scope).
 Parameters (default / warning / hard):
 - drawdown_intraday_pct 5 / 8 / 15 (%); drawdown_weekly_pct 10 / 15 / 25 (%);
@@ -47,7 +51,7 @@ from polytraders.state.store import StateStore
 
 AUTOMATIC_TRIGGERS: tuple[KillSwitchTrigger, ...] = (
     "drawdown_intraday", "drawdown_weekly", "reject_rate", "feed_loss", "wallet_funding",
-    "reconcile_mismatch",
+    "reconcile_mismatch", "venue_anomaly",
 )
 HUNDRED = Decimal(100)
 # Which triggers an input of each kind can change; every other trigger is unaffected by it.
@@ -58,7 +62,10 @@ TRIGGERS_BY_INPUT: dict[str, tuple[KillSwitchTrigger, ...]] = {
     "order_record": ("reject_rate", "wallet_funding"),
     "wallet": ("wallet_funding", "drawdown_intraday", "drawdown_weekly"),
     "gov_reconcile": ("reconcile_mismatch",),
+    "venue_anomaly": ("venue_anomaly",),
 }
+# Triggers that may hold in several scopes at once: an active trip blocks only its own scope.
+PER_SCOPE_TRIGGERS: frozenset[str] = frozenset({"feed_loss", "venue_anomaly"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,13 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
             return Breach("reconcile_mismatch", "global", "*", Decimal(1), Decimal(1),
                           caused_by_seq or recon.mismatch_seq)
         return None
+    if trigger == "venue_anomaly":
+        anomaly = orders.anomaly_at(caused_by_seq) if orders is not None and caused_by_seq else None
+        if anomaly is None:
+            return None  # only the anomaly's own entry trips; after that, resetting is for people
+        scope, value = ("market", anomaly.market_id) if anomaly.market_id else ("global", "*")
+        return Breach("venue_anomaly", scope, value, Decimal(1), Decimal(1), caused_by_seq,
+                      anomaly.detail)
     return None  # manual trips have no automatic condition: the operator's reset clears them
 
 
@@ -184,7 +198,7 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
             AUTOMATIC_TRIGGERS
         for trigger in triggers:
-            if trigger in active_triggers and trigger != "feed_loss":
+            if trigger in active_triggers and trigger not in PER_SCOPE_TRIGGERS:
                 continue
             breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq,
                                tripped_clusters)
@@ -205,7 +219,7 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
             return Decision(event, "RISK_KILLSWITCH_TRIPPED")
         trip = ctx.kill_switch.trip_covering(
             strategy_id=input.strategy_id, cluster=cluster_of_intent(input, ctx.state),
-            bot_id=input.strategy_id,
+            bot_id=input.strategy_id, market_id=input.market_id,
         )
         if trip is not None:
             vote = RiskVote(guard_id=self.bot_id, intent_id=input.intent_id, decision="REJECT",

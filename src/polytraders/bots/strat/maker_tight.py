@@ -24,7 +24,8 @@ Parameters (default / warning / hard):
 Reason codes: STRAT_EDGE_DETECTED (new quote), STRAT_QUOTE_REFRESHED (moved a resting quote),
 STRAT_NO_EDGE (book missing/stale/one-sided/too narrow, market not open, quote still within the
 requote threshold), STRAT_INVENTORY_LIMIT (side withdrawn at the inventory limit or floor),
-STRAT_HALTED (kill switch tripped).
+STRAT_HALTED (kill switch tripped: any trip halts quoting everywhere, except a market-scoped
+trip, which halts quoting in its own market only).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class MakerTight(Bot[QuoteRequest, OrderIntent]):
         def skip(code: str, why: str, **extra: str) -> Decision[OrderIntent]:
             return Decision(None, code, {**base, "why": why, **extra})
 
-        if ctx.kill_switch_active:
+        if _halted(ctx, market.market_id):
             return skip("STRAT_HALTED", "kill_switch_tripped")
         if market.status != "open":
             return skip("STRAT_NO_EDGE", "market_not_open")
@@ -199,3 +200,9 @@ class MakerTight(Bot[QuoteRequest, OrderIntent]):
         )
         return Decision(intent, code, {**base, "price": str(price), "size": str(size),
                                        "skew_ticks": str(skew)})
+
+
+def _halted(ctx: BotContext, market_id: str) -> bool:
+    """Wider trips keep their old effect (stop quoting everywhere); a market trip is about bad
+    data from one market, so the other markets keep trading (the kill switch still rejects)."""
+    return any(t.scope != "market" or t.scope_value == market_id for t in ctx.kill_switch.active.values())

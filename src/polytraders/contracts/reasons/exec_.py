@@ -65,4 +65,11 @@ CODES = [
        "None unless it stays RETRYING; FAILED is reported separately.", "A trade is still settling."),
     rc("EXEC_CANCEL_REJECTED", "WARN", "The venue refused a cancel (order already matched, already cancelled or not found, or the request failed); the order keeps its previous state.",
        "Check the order; a fill or a cancel event should follow.", "The exchange did not cancel this order."),
+    rc("EXEC_VENUE_ANOMALY", "HARD_REJECT",
+       "A venue event was impossible for the order it names (unknown order, overfill, price outside (0, 1) or "
+       "worse than the limit, negative fee, NaN/infinite or malformed field); it was not applied, and the kill "
+       "switch tripped for that market.",
+       "Treat as P0: compare the event with the venue's own record of the order and trade, check the adapter, "
+       "then reset the market trip with a second approver.",
+       "The exchange sent an impossible update about an order; it was ignored and trading in that market stopped."),
 ]

@@ -1,0 +1,127 @@
+"""The pure venue-event check: one case per rule, at and just past each limit."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from polytraders.contracts import OrderRecord
+from polytraders.execution.venue_checks import RULES, check_event
+from polytraders.venues.base import VenueEvent
+
+M = "0x" + "cd" * 32
+ORDER = OrderRecord(client_order_id="co_1", venue_order_id="0xv1", intent_id="oi_00000001",
+                    strategy_id="strat.test", market_id=M, token_id="101", side="BUY",
+                    price=Decimal("0.50"), size=Decimal(10), order_type="GTC", status="live")
+FILL = VenueEvent(kind="fill", venue_order_id="0xv1", client_order_id="co_1", token_id="101",
+                  ts_ms=1, side="BUY", price=Decimal("0.50"), size=Decimal(4), remaining=Decimal(6),
+                  fee=Decimal("0.01"), trade_id="t1", liquidity="maker", trade_status="MATCHED")
+
+
+def fill(**changes: Any) -> VenueEvent:
+    return dataclasses.replace(FILL, **changes)
+
+
+def check(ev: Any, order: OrderRecord | None = ORDER, open_size: str = "10",
+          records_fill: bool = True) -> tuple[str, str, str, str] | None:
+    found = check_event(ev, order, Decimal(open_size), records_fill=records_fill)
+    return None if found is None else (found.field, found.rule, found.observed, found.limit)
+
+
+def test_a_sane_fill_passes_at_every_limit() -> None:
+    assert check(FILL) is None
+    assert check(fill(size=Decimal(10), remaining=Decimal(0))) is None  # exactly what is open
+    assert check(fill(price=Decimal("0.0001"))) is None  # better than the BUY limit
+    assert check(fill(fee=Decimal(0))) is None
+    assert check(fill(fee=Decimal(4))) is None  # fee == size in pUSD
+    assert check(fill(size=3, remaining=None, fee=None, side=None, price=None)) is None  # ints are exact
+
+
+@pytest.mark.parametrize(("changes", "field", "rule", "observed"), [
+    ({"size": Decimal("NaN")}, "size", "finite", "NaN"),
+    ({"size": Decimal("sNaN")}, "size", "finite", "sNaN"),
+    ({"size": Decimal("Infinity")}, "size", "finite", "Infinity"),
+    ({"price": Decimal("-Infinity")}, "price", "finite", "-Infinity"),
+    ({"fee": Decimal("NaN")}, "fee", "finite", "NaN"),
+    ({"remaining": Decimal("Infinity")}, "remaining", "finite", "Infinity"),
+    ({"size": 4.0}, "size", "finite", "4.0"),  # a float has already lost exactness
+    ({"size": True}, "size", "finite", "True"),
+    ({"size": Decimal("1E+30")}, "size", "fill_size", "1E+30"),
+    ({"size": Decimal("10.000001")}, "size", "fill_size", "10.000001"),
+    ({"size": Decimal(0)}, "size", "fill_size", "0"),
+    ({"size": Decimal(-1)}, "size", "fill_size", "-1"),
+    ({"size": None}, "size", "fill_size", "None"),
+    ({"price": Decimal(0)}, "price", "price_range", "0"),
+    ({"price": Decimal(1)}, "price", "price_range", "1"),
+    ({"price": Decimal("-0.5")}, "price", "price_range", "-0.5"),
+    ({"price": Decimal("0.51")}, "price", "fill_price", "0.51"),  # worse than our BUY limit
+    ({"price": Decimal("0.12345")}, "price", "fill_price", "0.12345"),  # off the 4-dp grid
+    ({"fee": Decimal("-0.00001")}, "fee", "fee", "-0.00001"),
+    ({"fee": Decimal("4.00001")}, "fee", "fee", "4.00001"),
+    ({"remaining": Decimal(-1)}, "remaining", "remaining", "-1"),
+    ({"remaining": Decimal(11)}, "remaining", "remaining", "11"),
+    ({"side": "SELL"}, "side", "same_order", "SELL"),
+    ({"token_id": "999"}, "token_id", "same_order", "999"),
+    ({"kind": "teleport"}, "kind", "shape", "teleport"),
+    ({"side": "HOLD"}, "side", "shape", "HOLD"),
+    ({"liquidity": "both"}, "liquidity", "shape", "both"),
+    ({"trade_status": "SETTLED"}, "trade_status", "shape", "SETTLED"),
+    ({"trade_id": 7}, "trade_id", "shape", "7"),
+    ({"client_order_id": None}, "client_order_id", "shape", "None"),
+    ({"ts_ms": -1}, "ts_ms", "shape", "-1"),
+])
+def test_each_rule_names_the_field_the_value_and_the_rule(changes: dict[str, Any], field: str, rule: str,
+                                                          observed: str) -> None:
+    found = check(fill(**changes))
+    assert found is not None
+    assert found[:3] == (field, rule, observed)
+    assert found[3]  # the limit is always stated
+
+
+def test_every_value_rule_is_exercised_above() -> None:
+    # Adding a rule without a case above should fail here, not pass silently.
+    assert {name for name, _ in RULES} == {"unknown_order", "fill_size", "price_range", "fill_price", "fee",
+                                           "remaining", "same_order"}
+
+
+def test_a_fill_is_held_to_what_journaled_fills_left_open() -> None:
+    assert check(fill(size=Decimal(4)), open_size="4") is None
+    assert check(fill(size=Decimal(4)), open_size="3.99") == ("size", "fill_size", "4", "<= 3.99 (open on the order)")
+
+
+def test_a_fill_for_an_order_we_do_not_own_is_an_anomaly() -> None:
+    assert check(FILL, order=None) == ("order", "unknown_order", "unknown", "an order we own")
+
+
+def test_events_that_add_no_fill_are_not_held_to_the_open_size() -> None:
+    # a repeated trade or a settlement update of a known trade: the shares were counted already
+    assert check(fill(size=Decimal(4)), open_size="0", records_fill=False) is None
+    # ... but they are still held to the shape and range rules
+    assert check(fill(price=Decimal(2)), records_fill=False) == ("price", "price_range", "2", "0 < price < 1")
+
+
+def test_cancels_and_acks_are_checked_against_the_order_size() -> None:
+    cancel = VenueEvent(kind="cancel", venue_order_id="0xv1", client_order_id="co_1", token_id="101",
+                        ts_ms=1, remaining=Decimal(10))
+    assert check(cancel, records_fill=False) is None
+    assert check(dataclasses.replace(cancel, remaining=Decimal("1E+30")), records_fill=False) == (
+        "remaining", "remaining", "1E+30", "<= 10 (the order's size)")
+
+
+def test_an_observed_value_is_kept_short() -> None:
+    found = check(fill(trade_id="x" * 10_000))
+    assert found is None  # long but well-typed ids are not impossible
+    huge = check(fill(client_order_id=["co"] * 1_000))
+    assert huge is not None and len(huge[2]) <= 80
+
+
+def test_a_value_that_cannot_even_be_printed_is_still_reported() -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert check(fill(client_order_id=10**5000)) == ("client_order_id", "shape", "<unprintable int>", "a string")
+    assert check(fill(size=Hostile())) == ("size", "finite", "<unprintable Hostile>", "a finite decimal")

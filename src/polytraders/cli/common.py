@@ -84,9 +84,11 @@ class OperatorSession:
 
 
 @contextmanager
-def operator_session(db: str | None, command: str, *, state: Any = None) -> Iterator[OperatorSession]:
+def operator_session(db: str | None, command: str, *, state: Any = None,
+                     full_state: bool = True) -> Iterator[OperatorSession]:
     """Open the journal for writing, rebuild state, authenticate the operator's key for
-    `command` and let the runtime sign as them. Nothing is written if any of that fails."""
+    `command` and let the runtime sign as them. Nothing is written if any of that fails.
+    Without `full_state` only who-may-act is folded (fast on a long journal: the emergency trip)."""
     from polytraders.operators.auth import authenticate
     from polytraders.operators.keys import key_from_env
     from polytraders.runtime.clock import WallClock
@@ -96,7 +98,10 @@ def operator_session(db: str | None, command: str, *, state: Any = None) -> Iter
     key = key_from_env()
     with journal_from(db, write=True) as j:
         rt = Runtime(j, WallClock(), state if state is not None else build_state())
-        rt.state.rebuild(j)
+        if full_state:
+            rt.state.rebuild(j)
+        else:
+            rt.state.load_trust(j)
         op = authenticate(rt.state.trust, key, command)
         if op.signer is not None:
             rt.operator_signers[op.name] = op.signer

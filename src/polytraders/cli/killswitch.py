@@ -112,7 +112,7 @@ def trip(
     parsed = parse_scope(scope)
     bounded_text("reason", reason)
     try:
-        with operator_session(db, "killswitch.trip") as s:
+        with operator_session(db, "killswitch.trip", full_state=parsed.scope not in ("global", "family")) as s:
             check_scope_exists(s.runtime, parsed)
             trip_id = manual_trip(s.runtime, s.operator, parsed, reason)
             name = s.operator.name

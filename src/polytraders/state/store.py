@@ -97,6 +97,15 @@ class StateStore:
                                          "reason_code": "GOV_PAYLOAD_SKIPPED"})
         return admitted
 
+    def load_trust(self, journal: Journal) -> None:
+        """Fold only what decides who may act (genesis, operator records and commands), then stand
+        at the journal's head without folding the rest: for a command that only appends (a trip),
+        which must not spend seconds rebuilding a long journal first. Entries others commit later
+        are still folded in order by the runtime's write lock."""
+        for entry in journal.read(kinds=["genesis", "operator", "operator_command"]):
+            self.trust.admit(entry, "history")
+        self.last_seq, self.last_hash = journal.head()
+
     def skip(self, entry: JournalEntry) -> None:
         """Step over one entry without folding it (replay re-derives recorded decisions itself);
         the gap and link rules still hold."""

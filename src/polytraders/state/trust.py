@@ -17,8 +17,9 @@ unsigned entries all count, and signed ones must still verify.
 
 Registration needs two admins: admin A signs `operators.request_add`; a different admin B, who
 is not A and was not registered by A (directly or down a chain), signs the `OperatorRecord`.
-`registered_by` keeps that provenance. Approvals are judged at the approval entry's time; a
-command stamped more than 60 s ahead of the applying process's clock is refused.
+`registered_by` keeps that provenance. Approvals are judged at the approval entry's time; half of
+a two-person action stamped more than 60 s ahead of the applying process's clock is refused (a
+trip never is: tightening is never refused for its clock).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ ROLES_BY_CODE: dict[str, frozenset[str]] = {
     "GOV_BOT_PROMOTED": frozenset({"admin"}),
     "GOV_JOURNAL_SEALED": frozenset({"admin"}),
 }
+
+
+# The halves of two-person actions: these loosen safety, so their timing is judged. A trip or any
+# other tightening is never refused for its clock.
+TWO_PERSON_CODES = frozenset({"RISK_KILLSWITCH_RESET_REQUESTED", "RISK_KILLSWITCH_RESET",
+                              "GOV_OPERATOR_REQUESTED", "GOV_OPERATOR_ADDED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +118,8 @@ class TrustProjection:
         allowed = ROLES_BY_CODE.get(env.reason_code)
         if allowed is not None and op.role not in allowed:
             return self._reject(entry, "refused", f"{op.name} ({op.role}) may not write {env.reason_code}")
-        if self.clock is not None and env.ts_ms > self.clock.now_ms() + MAX_FUTURE_SKEW_MS:
+        if (env.reason_code in TWO_PERSON_CODES and self.clock is not None
+                and env.ts_ms > self.clock.now_ms() + MAX_FUTURE_SKEW_MS):
             return self._reject(entry, "refused", f"stamped {env.ts_ms - self.clock.now_ms()} ms in the future")
         problem = self._operator_rules(entry, op)
         if problem is not None:

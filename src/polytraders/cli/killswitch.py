@@ -8,6 +8,7 @@ every running process obeys at its next step.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,7 +115,9 @@ def trip(
     try:
         with operator_session(db, "killswitch.trip", full_state=parsed.scope not in ("global", "family")) as s:
             check_scope_exists(s.runtime, parsed)
+            started = time.perf_counter()
             trip_id = manual_trip(s.runtime, s.operator, parsed, reason)
+            commit_ms = round((time.perf_counter() - started) * 1000, 2)
             name = s.operator.name
     except (JournalBusyError, JournalWriteError) as exc:
         halt = create_halt_file(resolve_db_path(db), f"killswitch trip: {reason}\n")
@@ -126,7 +129,8 @@ def trip(
             console.print(message, markup=False)
         return
     if as_json:
-        print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": name})
+        print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": name,
+                    "lock_to_commit_ms": commit_ms})
     else:
         console.print(f"Tripped {trip_id} ({parsed.label()}) by {name}.")
 

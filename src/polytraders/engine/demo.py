@@ -97,7 +97,9 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
         raise BadInputError(f"{args.db.parent} is not a directory.")
     args.db.parent.mkdir(parents=True, exist_ok=True)
     genesis, system_key = sim_genesis(args.seed, scenario.name, start_ms)
-    journal = create_journal(args.db, genesis, synchronous="NORMAL")
+    # a running system waits at most a second for the write lock, then treats the journal as
+    # unwritable for that step: it must keep checking the halt file, not block behind a writer
+    journal = create_journal(args.db, genesis, synchronous="NORMAL", lock_timeout_s=1.0)
     write_crew_keys(args.db, args.seed)
     venue = SimVenue(args.seed, args.markets, start_ms)
     plan = scenario.faults(venue, start_ms)

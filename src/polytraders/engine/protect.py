@@ -53,6 +53,7 @@ class Guardian:
         self.halted: dict[str, str] = {}  # bot id -> mode before the halt
         self.tampering: list[dict[str, Any]] = []  # problems to journal
         self._externally_protected = False
+        self._protected: set[str] = set()  # trips whose cancels and halts are done
         runtime.listeners.append(self.on_entry)
         runtime.tamper_listeners.append(self.tampering.append)
 
@@ -73,15 +74,19 @@ class Guardian:
     def act(self) -> None:
         """Run pending protective actions; called by the engine at safe points."""
         self._external_halt()
+        # Protection follows the kill switch's state, not the events that changed it: a trip
+        # folded while the journal could not be written, or active when this process started,
+        # is protected all the same. Protective actions first; the incident follows.
+        for trip in list(self.rt.kill_switch.active.values()):
+            if trip.trip_id not in self._protected:
+                self._protect(trip)
+                self._protected.add(trip.trip_id)
         while self.pending_trips:
-            entry = self.pending_trips.pop(0)
-            trip = self.rt.kill_switch.active.get(entry.envelope.payload["trip_id"])
-            if trip is not None:
-                self._protect(trip)  # protective actions first; the incident follows
             if self.after_trip is not None:
-                self.after_trip(entry)
-        while self.pending_resets:
-            self.pending_resets.pop(0)
+                self.after_trip(self.pending_trips[0])
+            self.pending_trips.pop(0)
+        self.pending_resets.clear()
+        if self.halted:
             self._restore()
 
     def _external_halt(self) -> None:
@@ -110,7 +115,7 @@ class Guardian:
                                            detail={"reason": reason[:200]}),
                            actor=SYSTEM, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True)
         except JournalWriteError:
-            self.rt.journal.rollback()
+            self.rt.recover_from_write_failure()
             return  # still halted in memory; try again at the next safe point
         ks.external_halt = None
         self._externally_protected = False

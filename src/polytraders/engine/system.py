@@ -143,7 +143,9 @@ class TradingSystem:
         except JournalWriteError as exc:
             # Nothing may be sent without its envelope, so this step stops here; protection
             # (the halt file, cancels) still runs at the start of every step.
-            self.runtime.journal.rollback()
+            self.runtime.recover_from_write_failure()
+            if self.journal_unwritable is None:
+                self.olm.request_reconcile()  # venue events consumed in the lost batch: ask the venue
             self.journal_unwritable = exc.message
 
     def _step(self, now_ms: int) -> None:

@@ -58,12 +58,12 @@ CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
 
 
-class JournalBusyError(JournalCorruptError):
-    """The write lock could not be had in time (another process holds it)."""
-
-
 class JournalWriteError(JournalCorruptError):
     """The journal could not be written (full disk, read-only file system, I/O error)."""
+
+
+class JournalBusyError(JournalWriteError):
+    """The write lock could not be had in time (another process holds it)."""
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
@@ -471,6 +471,7 @@ def create_journal(
     genesis: Genesis,
     *,
     synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    lock_timeout_s: float = 30.0,
 ) -> SqliteJournal:
     """Make a new journal whose seq 1 is `genesis`. Never touches an existing file."""
     p = Path(path)
@@ -483,7 +484,7 @@ def create_journal(
     except OSError as exc:
         raise JournalMissingError(f"Cannot create a journal at {p}: {exc.strerror}.") from None
     os.close(fd)
-    journal = SqliteJournal(p, synchronous=synchronous, create=True)
+    journal = SqliteJournal(p, synchronous=synchronous, create=True, lock_timeout_s=lock_timeout_s)
     env = ReportEnvelope.wrap(genesis, actor=Actor(kind="system", id="genesis"),
                               reason_code="GOV_JOURNAL_CREATED", ts_ms=genesis.created_ms)
     journal.append(env, durable=True)

@@ -158,6 +158,14 @@ class Runtime:
             return 0
         return self._fold(self.journal.read(self.state.last_seq + 1))
 
+    def recover_from_write_failure(self) -> None:
+        """After a failed write: drop the open transaction and, when entries already folded were
+        rolled back with it, fold the journal again so state never runs ahead of it."""
+        self.journal.rollback()
+        if self.state.last_seq != self.journal.head()[0]:
+            self.state.reload(self.journal)
+            self._problems_seen = len(self.state.trust.problems)
+
     def begin_decision(self) -> None:
         """Before an order-path decision: obey the halt file and take the write lock, which folds
         everything other processes committed (`on_begin`)."""

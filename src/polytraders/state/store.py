@@ -47,6 +47,7 @@ class StateStore:
         self.last_seq = 0
         self.last_hash = GENESIS_HASH
         self.skipped: list[dict[str, Any]] = []  # (seq, projection, error) a projection could not apply
+        self._empty: dict[str, dict[str, Any]] = {self.trust.name: self.trust.snapshot()}
         for p in projections:
             self.add(p)
 
@@ -54,6 +55,19 @@ class StateStore:
         if projection.name in self._projections:
             raise ValueError(f"projection {projection.name!r} registered twice")
         self._projections[projection.name] = projection
+        if self.last_seq == 0:
+            self._empty[projection.name] = projection.snapshot()
+
+    def reload(self, journal: Journal) -> None:
+        """Forget everything and fold the journal again, in place (every holder of a projection
+        sees the result). For after a failed commit: entries applied optimistically were rolled
+        back, so the projections ran ahead of the journal."""
+        if set(self._empty) != set(self._projections):
+            raise JournalCorruptError("State ran ahead of the journal and cannot be rebuilt in place; restart.")
+        for name, p in self._projections.items():
+            p.restore(self._empty[name])
+        self.last_seq, self.last_hash, self.skipped = 0, GENESIS_HASH, []
+        self.rebuild(journal)
 
     def get(self, name: str) -> Projection:
         return self._projections[name]

@@ -629,6 +629,11 @@ class OrderLifecycleManager:
 
     # -- timers ----------------------------------------------------------------------------
 
+    def request_reconcile(self) -> None:
+        """Reconcile with the venue at the next tick (e.g. after venue events were consumed in a
+        batch that failed to commit)."""
+        self._t.last_reconcile_ms = None
+
     def tick(self, now_ms: int) -> None:
         timeout = self.bot.stuck_timeout_ms
         stuck = [

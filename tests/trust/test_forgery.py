@@ -194,6 +194,20 @@ def _replayed_verbatim(db: Path) -> list[int]:
             forge_append(db, rows[LAYOUT.reset_seq]["envelope"])]
 
 
+def _approver_impersonated(db: Path) -> list[int]:
+    """alice asks (genuinely), then signs the approval with her own key while claiming to be bob."""
+    alice = operator_key("alice").signer
+    return [forge_append(db, reset_request(LAYOUT.trip, requester="alice"), signer=alice),
+            forge_append(db, reset_event(LAYOUT.trip, requester="alice", approver="bob"), signer=alice)]
+
+
+def _fake_system_signature(db: Path) -> list[int]:
+    """A reset carrying a made-up signature 'by' the genesis system key."""
+    system_key = raw_rows(db)[0][2]["envelope"]["payload"]["system_key"]
+    env = {**reset_event(LAYOUT.trip), "signature": {"by": system_key, "sig": "ab" * 64}}
+    return [forge_append(db, env)]
+
+
 # attack -> (forger, True when the trust gate refuses the reset itself as tampering; False when
 # it is validly signed and only the kill switch's two-person rule refuses it)
 FORGED_RESETS = {
@@ -204,6 +218,8 @@ FORGED_RESETS = {
     "self-approved-by-real-approver": (_self_approved, False),
     "signatures-replayed-for-another-trip": (_replayed_signatures, True),
     "signatures-replayed-verbatim": (_replayed_verbatim, True),
+    "approver-impersonated-by-requester": (_approver_impersonated, True),
+    "made-up-system-signature": (_fake_system_signature, True),
 }
 
 
@@ -213,7 +229,7 @@ def _tampered(seqs: list[int], db: Path) -> set[int]:
     rows = {s: body["envelope"] for s, _, body in raw}
     hashes = {s: h for s, h, _ in raw}
     journal_id = rows[1]["payload"]["journal_id"]
-    registered = {operator_key(n).public_hex for n in ("root", "ops", "alice", "bob", "carol")}
+    registered = {operator_key(n).public_hex: n for n in ("root", "ops", "alice", "bob", "carol")}
     out = set()
     for seq in seqs:
         env = rows[seq]
@@ -221,7 +237,8 @@ def _tampered(seqs: list[int], db: Path) -> set[int]:
         prev = hashes[seq - 1]
         unsigned = {k: v for k, v in env.items() if k != "signature"}
         if sig is None or sig["by"] not in registered or not sig_ok(
-                sig["by"], signing_bytes(journal_id, seq, prev, unsigned), sig["sig"]):
+                sig["by"], signing_bytes(journal_id, seq, prev, unsigned), sig["sig"]) \
+                or env["actor"] != {"kind": "operator", "id": registered[sig["by"]]}:
             out.add(seq)
     return out
 

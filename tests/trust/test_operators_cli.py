@@ -133,6 +133,28 @@ def test_init_writes_a_live_journal_with_two_admins_and_private_key_files(tmp_pa
     assert cli(["journal", "verify", "--db", str(db)]).code == 0
 
 
+def test_init_says_where_each_admins_key_was_written(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    ran = cli(["init", "--admin", "alice", "--admin", "bob", "--db", str(db)])
+    assert ran.code == 0, ran.text
+    text = ran.out.replace("\n", "")
+    for name in ("alice", "bob", "system"):
+        assert key_of(db, name) in text
+    for name in ("alice", "bob", "system"):
+        assert json.loads(Path(key_of(db, name)).read_text())["private_key"] not in ran.text, "never print a key"
+
+
+def test_keygen_never_overwrites_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "carol.key"
+    out.write_text("precious\n")
+    ran = cli(["operators", "keygen", "carol", "--out", str(out)])
+    one_paragraph_refusal(ran)
+    assert out.read_text() == "precious\n"
+    fresh = tmp_path / "dave.key"
+    assert cli(["operators", "keygen", "dave", "--out", str(fresh)]).code == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("what", ["plain-file", "journal", "key-file"])
 def test_init_refuses_an_existing_path_and_touches_nothing(tmp_path: Path, live: Path, what: str) -> None:
     if what == "plain-file":

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from trust_tools import PYTHON, Ran, cli, copy_journal, file_state
 
 from polytraders.journal.sqlite import open_journal
@@ -119,6 +121,21 @@ def test_a_reader_refuses_a_hostile_file_and_leaves_it_byte_identical(workdir: P
     assert "target" in ran.err and "journal" in ran.err
     assert snapshot_of(target) == before
     assert sorted(p.name for p in workdir.iterdir()) == ["target"], "a reader creates nothing"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=4096), magic=st.booleans(),
+       reader=st.sampled_from(["journal verify", "killswitch status", "orders", "operators list", "trace"]))
+def test_a_reader_refuses_any_bytes_and_leaves_them_identical(tmp_path_factory: pytest.TempPathFactory, body: bytes,
+                                                              magic: bool, reader: str) -> None:
+    """Random bytes, with or without SQLite's magic header in front (a damaged database)."""
+    target = tmp_path_factory.mktemp("bytes") / "target"
+    target.write_bytes((b"SQLite format 3\x00" if magic else b"") + body)
+    before = snapshot_of(target)
+    ran = cli([*READERS[reader], "--db", str(target)])
+    assert ran.code in (1, 2), ran.text
+    assert "Traceback" not in ran.text and ran.err.strip().startswith("Error:")
+    assert snapshot_of(target) == before
 
 
 @pytest.mark.parametrize("reader", list(READERS))

@@ -569,7 +569,8 @@ def incident_template(live_template: Path, tmp_path_factory: pytest.TempPathFact
     "FREE_TEXT_MAX = 2048 bytes (issue 7 §7: free-text fields are bounded at 2 KB)"))
 @pytest.mark.parametrize("command", ["rca", "step"])
 def test_incident_free_text_over_2_kb_is_refused(incident_template: tuple[Path, str], tmp_path: Path,
-                                                 command: str) -> None:
+                                                 command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the incidents commands post to ./incidents/channel.jsonl
     db = copy_journal(incident_template[0], tmp_path / "live.db")
     incident = incident_template[1]
     text = "y" * 2049
@@ -583,8 +584,9 @@ def test_incident_free_text_over_2_kb_is_refused(incident_template: tuple[Path, 
 
 @pytest.mark.parametrize("command", ["rca", "step"])
 def test_incident_free_text_within_2_kb_is_journaled(incident_template: tuple[Path, str], tmp_path: Path,
-                                                     command: str) -> None:
+                                                     command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The control for the bound above: the same commands with 2048 bytes succeed."""
+    monkeypatch.chdir(tmp_path)  # the incidents commands post to ./incidents/channel.jsonl
     db = copy_journal(incident_template[0], tmp_path / "live.db")
     incident = incident_template[1]
     text = "y" * 2048

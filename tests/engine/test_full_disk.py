@@ -41,11 +41,10 @@ def fill(disk: Path) -> Path:
     """Fill the disk with a file this test creates (and later removes)."""
     filler = disk / "filler.bin"
     chunk = b"\0" * (1 << 16)
-    with filler.open("wb") as fh:
-        with contextlib.suppress(OSError):
-            while True:
-                fh.write(chunk)
-                fh.flush()
+    with filler.open("wb") as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(chunk)
+            fh.flush()
     return filler
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from polytraders.bots.risk.kill_switch import KillSwitch, condition
+from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.contracts import (
     FillRecord,
     MarketSnapshot,

@@ -149,11 +149,6 @@ def test_a_reader_leaves_a_foreign_database_with_a_journal_table_byte_identical(
     assert snapshot_of(target) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a foreign SQLite file that has a table named 'journal' (without Polytraders' columns) "
-    "makes every reader exit 1 with 'the journal could not be read or written (no such column: "
-    "body)' instead of exit 2 'not a Polytraders journal': SqliteJournal._identity runs its "
-    "SELECT outside the try that turns sqlite3 errors into JournalMissingError"))
 def test_a_foreign_database_with_a_journal_table_is_not_a_journal_exit_2(workdir: Path) -> None:
     target = _foreign_sqlite_with_a_journal_table(workdir / "diary.sqlite")
     for reader, args in READERS.items():
@@ -162,12 +157,6 @@ def test_a_foreign_database_with_a_journal_table_is_not_a_journal_exit_2(workdir
         assert "not a Polytraders journal" in ran.err, f"{reader}: {ran.text}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a state-changing command (e.g. 'killswitch trip', 'operators revoke', 'snapshot --save') "
-    "pointed at a foreign SQLite file with a table named 'journal' rewrites it: SqliteJournal "
-    "runs PRAGMA journal_mode=WAL (and the schema script) as soon as it sees a 'journal' table, "
-    "before knowing the file is a journal, so the file's header bytes change (it is left in WAL "
-    "mode) although the command then refuses it as 'not a readable Polytraders journal'"))
 def test_a_writer_leaves_a_foreign_database_with_a_journal_table_byte_identical(workdir: Path) -> None:
     from polytraders.journal.signatures import Signer
     from polytraders.operators.keys import write_key_file
@@ -243,11 +232,7 @@ def _genuine_args(db: Path, reader: str, out: Path) -> list[str]:
     return args
 
 
-GENUINE_READERS = [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=(
-    "BUG: 'replay --last-hour' on a genuine simulation journal exits 1 with 'Error: <db> was "
-    "opened read-only; this command cannot write.': cli/replay.py opens the journal read-only, "
-    "then records the ReplaySimulator's decision through a Runtime on it")))
-    if r == "replay" else r for r in READERS]
+GENUINE_READERS = list(READERS)
 
 
 @pytest.mark.parametrize("reader", GENUINE_READERS)
@@ -369,10 +354,6 @@ def test_overwrite_refuses_a_simulation_journal_another_process_holds_open(tmp_p
     assert ran.code == 0, ran.text[-400:]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a reader holds no lock on a journal whose <db>.lock file is missing (a copied or "
-    "restored journal): _share_lock(create=False) returns None instead of locking, so in_use() "
-    "is False and 'demo --overwrite' deletes the journal under a process that has it open"))
 def test_overwrite_refuses_a_copied_journal_a_reader_holds_open(sim_template: Path, tmp_path: Path) -> None:
     db = copy_journal(sim_template, tmp_path / "sim.db")
     assert not Path(str(db) + ".lock").exists()

@@ -563,10 +563,6 @@ def incident_template(live_template: Path, tmp_path_factory: pytest.TempPathFact
     return db, incident
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: 'incidents rca --text' and 'incidents step --note' journal operator text of any size "
-    "(a 5000-byte RCA is accepted with exit 0); only 'killswitch trip --reason' is bounded at "
-    "FREE_TEXT_MAX = 2048 bytes (issue 7 §7: free-text fields are bounded at 2 KB)"))
 @pytest.mark.parametrize("command", ["rca", "step"])
 def test_incident_free_text_over_2_kb_is_refused(incident_template: tuple[Path, str], tmp_path: Path,
                                                  command: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -598,12 +594,6 @@ def test_incident_free_text_within_2_kb_is_journaled(incident_template: tuple[Pa
 
 # -- requests outliving their requester, and requests from a fast clock ----------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: revoking an admin does not void their open registration requests: alice (admin) asks "
-    "to register mallory as admin, bob revokes alice, then dave (an admin registered by bob) runs "
-    "'operators approve SEQ' and mallory becomes an admin (exit 0), registered_by the revoked "
-    "alice; TrustProjection keeps the request open and approve_operator never checks the "
-    "requester is still active"))
 def test_a_revoked_admins_open_registration_request_cannot_be_approved(live: Path) -> None:
     register(live, "bob", "alice", "dave", "admin")  # dave: registered by bob, not by alice
     seq = request_add(live, "alice", "mallory", "admin")
@@ -615,11 +605,6 @@ def test_a_revoked_admins_open_registration_request_cannot_be_approved(live: Pat
     assert journal_bytes_and_head(live) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: revoking an operator does not void their open kill-switch reset request: carol "
-    "(approver) requests the reset, alice revokes carol, then bob approves and the trip is reset "
-    "(exit 0) on the word of a revoked key; KillSwitchProjection.reset_problem never checks the "
-    "requester is still an active operator"))
 def test_a_revoked_operators_open_reset_request_cannot_be_approved(live: Path) -> None:
     register(live, "alice", "bob", "carol", "approver")
     trip_id = trip(live, "alice")

@@ -153,9 +153,7 @@ WALLET_OVERFLOW_BUG = (
     "'equity += value') then overflows outside the fold's skip guard")
 
 
-@pytest.mark.parametrize("reader", [
-    pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=WALLET_OVERFLOW_BUG))
-    if r.startswith("positions") else r for r in READERS])
+@pytest.mark.parametrize("reader", list(READERS))
 def test_no_reader_crashes_on_a_journal_full_of_poison(poisoned: tuple[Path, dict[str, int]], tmp_path: Path,
                                                        reader: str) -> None:
     db = copy_journal(poisoned[0], tmp_path / "p.db")
@@ -179,10 +177,6 @@ def test_verify_is_intact_and_lists_every_skipped_payload(poisoned: tuple[Path, 
     assert f"skipped payload at seq {poisoned[1]['wallet-without-pusd']}" in text.out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: 'journal verify' does not list a payload that only the modes (or kill-switch) projection "
-    "skipped, e.g. a GOV_MODE_CHANGED note without bot_id: verify folds with build_state(), "
-    "which has neither projection (a Runtime adds them), so the skip never happens there"))
 def test_verify_lists_a_mode_change_the_modes_projection_skipped(poisoned: tuple[Path, dict[str, int]],
                                                                   tmp_path: Path) -> None:
     db = copy_journal(poisoned[0], tmp_path / "p.db")
@@ -210,7 +204,6 @@ def _small_fill(rt: Runtime) -> int:
     return rt.record(fill, actor=OLM, reason_code="EXEC_FILL").seq
 
 
-@pytest.mark.xfail(strict=True, reason=WALLET_OVERFLOW_BUG)
 def test_positions_survive_a_nan_then_out_of_range_wallet_read(tmp_path: Path) -> None:
     db = tmp_path / "w.db"
     build(db, [_wallet_pusd("NaN"), _wallet_pusd("1e999999999"), _small_fill])

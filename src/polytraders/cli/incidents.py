@@ -28,6 +28,7 @@ from polytraders.cli.common import (
     operator_session,
     print_json,
 )
+from polytraders.engine.kill_switch_ops import bounded_text
 from polytraders.errors import BadInputError
 from polytraders.incidents.config import IncidentConfig, load_incident_config
 from polytraders.incidents.engine import PlaybookRunner
@@ -200,6 +201,7 @@ def step(
         raise BadInputError("Say what happened to the step: pass --done (and --note TEXT).")
     if not note.strip():
         raise BadInputError("Pass --note TEXT saying what was done; the note is journaled.")
+    bounded_text("note", note)
     with _session(db, config, "incidents.step") as s:
         op = s.operator
         entry = s.runner.complete_step(incident_id, step_id, op, note)
@@ -224,6 +226,7 @@ def rca(incident_id: str,
         db: DbOpt = None, config: ConfigOpt = None,
         as_json: JsonOpt = False) -> None:
     """Attach the root-cause analysis to an incident."""
+    bounded_text("text", text)
     with _session(db, config, "incidents.rca") as s:
         op = s.operator
         entry = s.runner.record_rca(incident_id, op, text)

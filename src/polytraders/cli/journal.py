@@ -57,7 +57,7 @@ def verify(
     from polytraders.journal.digests import anchors_dir
     from polytraders.journal.sqlite import resolve_db_path
     from polytraders.journal.verify import verify_journal
-    from polytraders.state.standard import build_state
+    from polytraders.state.standard import build_full_state
 
     path = resolve_db_path(db)
     with journal_from(db) as j:
@@ -65,7 +65,7 @@ def verify(
         problems: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
         if not report.damaged:
-            state = build_state()
+            state = build_full_state()
             try:
                 state.rebuild(j, use_checkpoint=False)
             except JournalCorruptError as exc:

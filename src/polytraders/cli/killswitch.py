@@ -34,7 +34,7 @@ def kill_switch_state(db: str | None) -> dict[str, Any]:
     with journal_from(db) as j:
         report = verify_journal(j, anchors_dir(path))
         if report.damaged:
-            return {"state": "unknown", "damaged_at_seq": report.first_bad_seq,
+            return {"state": "unknown", "damaged_at_seq": report.first_bad_seq(),
                     "findings": [f.to_json() for f in report.findings if f.kind != "unanchored"]}
         rt = Runtime(j, WallClock(), build_state())
         try:

@@ -49,21 +49,15 @@ def replay(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild state at the window start, re-feed the window's inputs, compare decisions."""
-    from polytraders.bots.gov.replay_simulator import ReplaySimulator
     from polytraders.replay.chart import write_chart
     from polytraders.replay.engine import HOUR_MS
     from polytraders.replay.engine import replay as run_replay
-    from polytraders.runtime.clock import WallClock
-    from polytraders.runtime.runner import Runtime
-    from polytraders.state.store import StateStore
 
     overrides = parse_sets(sets or [])
     with journal_from(db) as j:
+        # read-only: the verdict goes to the report file; only the running system journals one
         report = run_replay(j, until_ms=parse_until(until), window_ms=HOUR_MS if last_hour else HOUR_MS,
                             overrides=overrides)
-        rt = Runtime(j, WallClock(), StateStore())
-        bot = rt.add_bot(ReplaySimulator())
-        rt.decide(bot, report)
     data = report.to_json()
     stem = f"replay_{report.window_end_ms}"
     out.mkdir(parents=True, exist_ok=True)

@@ -61,3 +61,6 @@ class JournalDigest(Contract):
     at_ms: EpochMs
     final: bool = False
     rejected: tuple[int, ...] = ()  # seqs in its range that the trust gate refused
+    # Set on the digest a new session writes over a crashed session's tail: the signer did not
+    # see those entries written, so it closes them without vouching that they are the system's.
+    adopted: bool = False

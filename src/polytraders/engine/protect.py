@@ -105,7 +105,9 @@ class Guardian:
         try:
             self._journal_later()
             for problem in self.tampering:
-                self.rt.note("GOV_JOURNAL_TAMPERED", durable=True, **problem)
+                self.rt.note("GOV_JOURNAL_TAMPERED", durable=True, tampered_seq=problem["seq"],
+                             verdict=problem["verdict"], problem=problem["reason"], entry_kind=problem["kind"],
+                             entry_reason_code=problem["reason_code"], entry_actor=problem["actor"])
             self.tampering.clear()
             trigger = "halt_file" if reason.startswith("halt file") else "journal_tampering"
             seq = self.rt.journal.begin() + 1

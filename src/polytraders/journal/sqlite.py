@@ -87,9 +87,9 @@ class SqliteJournal:
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._lock_fd: int | None = None
         if not create or readonly:
             check_is_journal_file(self.path)
-        self._lock_fd = _share_lock(self.path, create=not readonly)
         try:
             if readonly:
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
@@ -97,26 +97,23 @@ class SqliteJournal:
             else:
                 self._db = sqlite3.connect(self.path, isolation_level=None, timeout=lock_timeout_s,
                                            check_same_thread=False)
-            has_table = self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='journal'").fetchone()
-            if not readonly and (has_table is not None or create):
-                # only now that it is known to be ours (or a file we are creating) may it change
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute(f"PRAGMA synchronous={synchronous}")
-                self._db.executescript(_SCHEMA)
-                has_table = True
+            problem = self._foreign_problem(require_genesis=not create)
         except sqlite3.DatabaseError as exc:
-            self._release_lock()
             raise JournalMissingError(
                 f"The file {self.path} is not a readable Polytraders journal ({exc}). Point --db "
                 f"at a journal made by 'polytraders init' or 'polytraders demo'.",
             ) from None
-        if not has_table:
+        if problem is not None:
             self._db.close()
-            self._release_lock()
-            raise JournalMissingError(
-                f"{self.path} is an SQLite file but not a Polytraders journal (it has no journal "
-                f"table); it was left untouched. Point --db at a journal made by 'polytraders init'.")
+            raise JournalMissingError(f"{self.path} is an SQLite file but not a Polytraders journal ({problem}); "
+                                      f"it was left untouched. Point --db at a journal made by 'polytraders init'.")
+        # only now that the file is known to be ours (or one being created) may anything change;
+        # readers make the lock file too, so "in use" is knowable even for a copied journal
+        self._lock_fd = _share_lock(self.path)
+        if not readonly:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
         self._lock_timeout_s = lock_timeout_s
         self._batch_size = batch_size
         self._pending = 0
@@ -127,6 +124,21 @@ class SqliteJournal:
         self.journal_id, self.mode = self._identity()
 
     # -- identity ------------------------------------------------------------------------------
+
+    def _foreign_problem(self, *, require_genesis: bool) -> str | None:
+        """Why this file is not one of our journals, read without changing anything; None if it is
+        (or, when creating, if it is still empty)."""
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables and not require_genesis:
+            return None  # a new file we are creating
+        if "journal" not in tables:
+            return "it has no journal table"
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(journal)")}
+        if not {"seq", "hash", "body", "kind", "actor", "correlation_id", "ts_ms"} <= columns:
+            return "its journal table is not ours"
+        if require_genesis and self._identity()[1] is None:
+            return "its first entry is not a genesis entry"
+        return None
 
     def _identity(self) -> tuple[str, str | None]:
         row = self._db.execute("SELECT body FROM journal WHERE seq = 1").fetchone()
@@ -401,13 +413,13 @@ def _b(v: Any) -> bytes:
     return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
 
 
-def _share_lock(db: Path, *, create: bool) -> int | None:
-    """Hold a shared flock on `<db>.lock` for this journal's lifetime. A reader never creates it."""
+def _share_lock(db: Path) -> int | None:
+    """Hold a shared flock on `<db>.lock` for this journal's lifetime."""
     path = lock_path(db)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if create else os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
     except OSError:
-        return None  # a reader of a journal whose lock file is gone, or a read-only directory
+        return None  # a read-only directory: nothing can be known, nothing is written either
     fcntl.flock(fd, fcntl.LOCK_SH)
     return fd
 

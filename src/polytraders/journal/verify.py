@@ -10,7 +10,8 @@ Each finding names its kind and the first seq it concerns:
 - `missing_digests`: a digest the anchors or the digest chain expect is gone, or there are none;
 - `bad_signature`: a digest not signed by the genesis system key;
 - `unanchored` (a warning, not damage): entries after the last digest, which nothing vouches for
-  yet; a running system always has a few.
+  yet; a running system always has a few;
+- `adopted` (a warning): a crashed session's tail, closed by the next session without vouching.
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
                        f"but the previous digest in the journal is at {prev_digest}")
         if anchor_lines is not None and anchor is None:
             report.add("missing_digests", seq, f"the digest at seq {seq} has no anchor line")
+        if signed_ok and env.get("payload", {}).get("adopted"):
+            report.add("adopted", prev_digest + 1,
+                       f"entries {prev_digest + 1}..{seq - 1} were left by a session that ended without a digest "
+                       f"(a crash); the next session closed them without vouching for them")
         prev_digest = seq
         if signed_ok:
             last_good = seq

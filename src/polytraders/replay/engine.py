@@ -34,7 +34,6 @@ from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
 from polytraders.state.kill_switch import KillSwitchProjection
-from polytraders.state.modes import ModesProjection
 from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import StateStore
 
@@ -105,12 +104,9 @@ def no_network(violations: list[str]) -> Iterator[None]:
 
 
 def _fresh_state() -> StateStore:
-    from polytraders.state.standard import build_state
+    from polytraders.state.standard import build_full_state
 
-    state = build_state()
-    state.add(KillSwitchProjection(state.trust))
-    state.add(ModesProjection())
-    return state
+    return build_full_state()
 
 
 def _trip_key(p: dict[str, Any]) -> dict[str, Any]:

@@ -180,6 +180,9 @@ class Runtime:
         if self.system_signer is None:
             raise ValueError("a session needs the system key")
         self.sync()
+        if self.state.trust.session_open:  # the last session never closed: it crashed
+            self.is_system = True
+            self.write_digest(final=True, adopted=True)
         entry = self.record(Note(detail=detail), actor=SYSTEM, reason_code="GOV_SESSION_OPENED",
                             durable=True, signer=self.system_signer)
         self.is_system = True
@@ -188,7 +191,7 @@ class Runtime:
 
     # -- digests ---------------------------------------------------------------------------
 
-    def write_digest(self, *, final: bool = False) -> JournalEntry | None:
+    def write_digest(self, *, final: bool = False, adopted: bool = False) -> JournalEntry | None:
         """Sign a digest vouching for every entry before it, into the journal and the anchors."""
         if self.system_signer is None or self._digesting:
             return None
@@ -196,7 +199,7 @@ class Runtime:
         try:
             trust = self.state.trust
             digest = JournalDigest(prev_digest_seq=trust.last_digest_seq, at_ms=self.clock.now_ms(),
-                                   final=final, rejected=tuple(trust.rejected_since_digest))
+                                   final=final, rejected=tuple(trust.rejected_since_digest), adopted=adopted)
             entry = self.record(digest, actor=SYSTEM, reason_code="GOV_JOURNAL_DIGEST", durable=True,
                                 signer=self.system_signer)
             self._last_digest_ms = self.clock.now_ms()

@@ -120,6 +120,8 @@ class KillSwitchProjection:
             return "a reset without an open request for that trip"
         if env.payload["trip_id"] not in self.active:
             return "a reset of a trip that is not active"
+        if self.trust.system_key is not None and self.trust.role(str(req["requester"])) is None:
+            return f"the requester {req['requester']} is no longer an active operator"
         separation = self.trust.separation_problem(str(req["requester"]), approver)
         if separation is not None:
             return separation

@@ -65,6 +65,7 @@ CURVE_MAX_POINTS = 20_000
 UNATTRIBUTED = "unattributed"
 UNKNOWN_CLUSTER = "unknown"
 WALLET_BALANCE_CODE = "GOV_WALLET_BALANCE"
+MAX_WALLET_PUSD = Decimal(10) ** 15  # a read beyond this is bad data, not a balance
 _FINAL = frozenset({"CONFIRMED", "FAILED"})
 _CTX = Context(prec=40, rounding=ROUND_HALF_EVEN)
 
@@ -220,6 +221,8 @@ class PortfolioProjection:
         elif kind == "note":
             if env.reason_code == WALLET_BALANCE_CODE:
                 read = Decimal(str(env.payload["detail"]["pusd"]))
+                if not read.is_finite() or not Decimal(0) <= read < MAX_WALLET_PUSD:
+                    raise ValueError(f"wallet balance {read} is not a finite amount in [0, {MAX_WALLET_PUSD})")
                 if self._cash_known:
                     # a read that differs from the cash our fills explain is a deposit or a
                     # withdrawal: move the peaks with it so a transfer is never a drawdown

@@ -8,6 +8,18 @@ from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import StateStore
 
 
+def build_full_state() -> StateStore:
+    """`build_state` plus the kill switch and modes, as a runtime folds them (for readers that
+    must see every rule applied: verify, status, replay)."""
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import ModesProjection
+
+    state = build_state()
+    state.add(KillSwitchProjection(state.trust))
+    state.add(ModesProjection())
+    return state
+
+
 def build_state() -> StateStore:
     from polytraders.incidents.projection import IncidentsProjection
 

@@ -183,6 +183,8 @@ def _vouched(journal: Journal, cp_entry: JournalEntry, trust_state: dict[str, An
         sig = entry.envelope.signature
         if sig is None or sig.by != system_key:
             continue
+        if entry.envelope.payload.get("adopted"):
+            return False  # it closed a crashed session's tail without having seen it written
         data = signing_bytes(journal_id, entry.seq, entry.prev_hash, entry.envelope.unsigned_json_dict())
         return verify(sig.by, data, sig.sig)
     return False

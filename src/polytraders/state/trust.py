@@ -185,6 +185,9 @@ class TrustProjection:
             if target is None:
                 return f"no operator named {p.get('name')!r} to revoke"
             self.operators[target.name.lower()] = dataclasses.replace(target, active=False)
+            for open_req in self.requests.values():  # a revoked admin's open requests die with them
+                if str(open_req["requester"]).lower() == target.name.lower():
+                    open_req["used"] = True
             return None
         req = self.requests.get(int(p.get("request_seq") or 0))
         if req is None or req["used"]:

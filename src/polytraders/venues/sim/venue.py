@@ -227,6 +227,7 @@ class SimVenue:
         self._resolved_done: set[int] = set()
         # Every match on any book, ours or not (bounded): public trade prints for a market feed.
         self.tape: deque[tuple[int, Fill]] = deque(maxlen=TAPE_LIMIT)
+        self.tape_total = 0  # matches ever appended, so a reader can tell what is new
         self._set_plan(faults)
 
     # ================================================================ configuration
@@ -249,6 +250,10 @@ class SimVenue:
         """Change the tick a token's book validates against (the CLOB's dynamic tick size).
         Resting orders keep their prices; callers only switch between nested grids."""
         self._books[token_id].tick = tick
+
+    def crosses(self, token_id: str, side: Side, price: Decimal) -> bool:
+        """Whether an order at ``price`` would match resting liquidity right now."""
+        return self._books[token_id].crosses(side, price)
 
     def book_tick(self, token_id: str) -> Decimal:
         return self._books[token_id].tick
@@ -739,6 +744,7 @@ class SimVenue:
         events: list[VenueEvent] = []
         for f in fills:
             self.tape.append((ts_ms, f))
+            self.tape_total += 1
             if not (f.taker_ours or f.maker_ours):
                 continue
             trade_id = self._new_trade_id()

@@ -38,6 +38,7 @@ from polytraders.venues.base import (
     VenueOrder,
     decimal_text,
 )
+from polytraders.venues.sim.faults import FaultPlan, FaultSpec, HaltMarket, ResolveMarket
 from polytraders.venues.sim.venue import SimVenue
 
 _ZERO: Final = Decimal(0)
@@ -86,6 +87,8 @@ class Exchange:
         self.market_out: list[tuple[str, dict[str, Any]]] = []
         self.last_trade: dict[str, tuple[Decimal, str, Decimal, int]] = {}
         self.frozen: dict[str, tuple[BookView, int | None]] = {}
+        self.winners: dict[str, str] = {}
+        self._sim_specs: list[FaultSpec] = []
         self._tape_seen = 0
         self._pending: dict[str, CheckedOrder] = {}
         self.infos: dict[str, MarketInfo] = {}
@@ -128,6 +131,22 @@ class Exchange:
             view = self.venue.book(token)
             if view is not None:
                 self.frozen[token] = (view, until_ms)
+
+    def _add_sim_fault(self, spec: FaultSpec) -> None:
+        self._sim_specs.append(spec)
+        self.venue.set_faults(FaultPlan(tuple(self._sim_specs)))
+        self.step()
+
+    def resolve(self, condition_id: str, winner: str) -> None:
+        """Resolve a market: resting orders are cancelled (CANCELED_MARKET_RESOLVED), holders paid."""
+        info = self.by_cid[condition_id]
+        self.winners[condition_id] = winner
+        self._add_sim_fault(ResolveMarket(condition_id, at_ms=self.clock.now_ms()))
+        for token in (info.yes_token, info.no_token):
+            self.ledger.resolve(token, Decimal(1) if token == winner else _ZERO)
+
+    def halt(self, condition_id: str, until_ms: int | None) -> None:
+        self._add_sim_fault(HaltMarket(condition_id, start_ms=self.clock.now_ms(), end_ms=until_ms))
 
     # -- orders ------------------------------------------------------------------------------
     def _check_balance(self, c: CheckedOrder) -> None:

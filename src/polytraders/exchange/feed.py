@@ -1,0 +1,98 @@
+"""Market-channel messages from book changes: ``price_change`` deltas and ``book`` snapshots.
+
+After every request and every driver tick the app calls :meth:`MarketFeed.flush`.  For each
+watched asset it compares the current levels with the last published ones and sends one
+``price_change`` per market listing every changed level (size "0" removes a level) with the
+asset's best bid and ask.  An asset that traded also gets a fresh ``book`` snapshot, after its
+``last_trade_price``.  Unwatched assets cost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from polytraders.exchange.wire import book_summary
+from polytraders.venues.base import BookView, decimal_text
+
+if TYPE_CHECKING:
+    from polytraders.exchange.engine import Exchange
+    from polytraders.exchange.faults import FaultBoard
+    from polytraders.exchange.hub import Hub
+
+Levels = dict[tuple[str, Decimal], Decimal]
+
+
+def _levels(view: BookView) -> Levels:
+    out: Levels = {("BUY", lv.price): lv.size for lv in view.bids}
+    out.update({("SELL", lv.price): lv.size for lv in view.asks})
+    return out
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def book_event(engine: Exchange, token_id: str) -> dict[str, Any] | None:
+    view = engine.book_view(token_id)
+    if view is None:
+        return None
+    last = engine.last_trade.get(token_id)
+    body = book_summary(view, engine.infos[token_id], last[0] if last else None)
+    body["event_type"] = "book"
+    return body
+
+
+class MarketFeed:
+    def __init__(self) -> None:
+        self._last: dict[str, Levels] = {}
+
+    def forget(self, token_id: str) -> None:
+        self._last.pop(token_id, None)
+
+    def flush(self, engine: Exchange, hub: Hub, faults: FaultBoard) -> None:
+        now = engine.clock.now_ms()
+        user_out, engine.user_out = engine.user_out, []
+        market_out, engine.market_out = engine.market_out, []
+        if not hub.sessions:
+            return
+        if not faults.ws_stalled("user", now):
+            for owners, market, payload in user_out:
+                hub.publish_user(owners, market, dumps(payload))
+        if faults.ws_stalled("market", now):
+            return
+        watched = hub.watched_assets()
+        traded: set[str] = set()
+        for asset_id, payload in market_out:
+            if asset_id in watched:
+                hub.publish_market(asset_id, dumps(payload))
+                if payload["event_type"] == "last_trade_price":
+                    traded.add(asset_id)
+        by_market: dict[str, list[dict[str, str]]] = {}
+        for token in sorted(watched):
+            view = engine.book_view(token)
+            if view is None:
+                continue
+            current = _levels(view)
+            before = self._last.get(token)
+            self._last[token] = current
+            if before is None or before == current or token in traded:
+                continue
+            bid = decimal_text(view.best_bid) if view.best_bid is not None else "0"
+            ask = decimal_text(view.best_ask) if view.best_ask is not None else "0"
+            changes = by_market.setdefault(engine.infos[token].condition_id, [])
+            for key in sorted(set(before) | set(current)):
+                if before.get(key) != current.get(key):
+                    changes.append({"asset_id": token, "price": decimal_text(key[1]),
+                                    "size": decimal_text(current.get(key, Decimal(0))), "side": key[0],
+                                    "hash": view.book_hash, "best_bid": bid, "best_ask": ask})
+        for market, changes in by_market.items():
+            text = dumps({"event_type": "price_change", "market": market, "price_changes": changes,
+                          "timestamp": str(now)})
+            for asset in {c["asset_id"] for c in changes}:
+                hub.publish_market(asset, text)
+        for token in sorted(traded):
+            event = book_event(engine, token)
+            if event is not None:
+                hub.publish_market(token, dumps(event))

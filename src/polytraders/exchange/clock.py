@@ -11,9 +11,10 @@ import time
 class ExchangeClock:
     """``now_ms`` for matching, expiries and heartbeats.  Authentication windows do not use it."""
 
-    def __init__(self, *, simulated: bool, start_ms: int) -> None:
+    def __init__(self, *, simulated: bool, start_ms: int | None = None) -> None:
         self.simulated = simulated
-        self._now = start_ms if simulated else time.time_ns() // 1_000_000
+        wall = time.time_ns() // 1_000_000
+        self._now = start_ms if simulated and start_ms is not None else wall
 
     def now_ms(self) -> int:
         if not self.simulated:

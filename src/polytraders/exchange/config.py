@@ -26,7 +26,7 @@ class ExchangeConfig:
     starting_balance: Decimal = Decimal(10_000)
     chain_id: int = POLYGON_CHAIN_ID
     sim_time: bool = False
-    start_ms: int = 1_767_225_600_000  # 2026-01-01T00:00:00Z; used only with sim_time
+    start_ms: int | None = None  # simulated time starts here (default: the wall clock at start)
     heartbeat_timeout_ms: int = 10_000
     heartbeat_buffer_ms: int = 5_000
     auth_window_s: int = 30

@@ -48,8 +48,13 @@ class MarketFeed:
     def __init__(self) -> None:
         self._last: dict[str, Levels] = {}
 
-    def forget(self, token_id: str) -> None:
-        self._last.pop(token_id, None)
+    def prime(self, engine: Exchange, token_ids: list[str]) -> None:
+        """Take the baseline for newly watched assets, so the next change is a delta against
+        the snapshot their subscriber was just sent."""
+        for token in token_ids:
+            view = engine.book_view(token)
+            if view is not None and token not in self._last:
+                self._last[token] = _levels(view)
 
     def flush(self, engine: Exchange, hub: Hub, faults: FaultBoard) -> None:
         now = engine.clock.now_ms()

@@ -62,6 +62,7 @@ def _apply(ctx: Ctx, session: Session, kind: str, msg: dict[str, Any]) -> bool:
             session.assets.difference_update(known)
             return True
         session.assets.update(known)
+        ctx.feed.prime(ctx.engine, known)
         if msg.get("initial_dump", True) is not False:
             events = [e for e in (book_event(ctx.engine, a) for a in known) if e is not None]
             if events:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .helpers import Local
+import pytest
+from eth_account import Account
+from py_clob_client_v2 import ClobClient, OrderArgs
+from py_clob_client_v2.exceptions import PolyApiException
+
+from .helpers import Local, ServerProcess
 
 
 def _rest(local: Local, salt: int = 1, post_only: bool = False) -> str:
@@ -150,3 +155,58 @@ def test_time_advance_needs_simulated_time(local: Local) -> None:
         assert local.http.post("/admin/time/advance", json={"ms": 10}).status_code == 400
     finally:
         local.ctx.clock.simulated = True
+
+
+def test_trades_settle_and_failed_settlement_is_reversed(local: Local) -> None:
+    info = local.market()
+    ask = local.book(info.yes_token).best_ask
+    taker, _ = local.trader.order(info.yes_token, "BUY", ask, "5", order_type="FOK")
+    trade_id = local.post(taker).json()["tradeIDs"][0]
+
+    def status(tid: str) -> str:
+        rows = local.trader.call(local.http, "GET", "/data/trades", params={"id": tid}).json()["data"]
+        return str(rows[0]["status"])
+
+    assert status(trade_id) == "MATCHED"
+    local.advance(2_000)
+    assert status(trade_id) == "MINED"
+    local.advance(8_000)
+    assert status(trade_id) == "CONFIRMED"
+    acct = local.ctx.engine.ledger.account(local.trader.address)
+    cash, shares = acct.collateral, acct.shares[info.yes_token]
+    _faults(local, settlement={"count": 1})
+    ask = local.book(info.yes_token).best_ask
+    taker, _ = local.trader.order(info.yes_token, "BUY", ask, "5", order_type="FOK", salt=2)
+    failing = local.post(taker).json()["tradeIDs"][0]
+    assert acct.shares[info.yes_token] == shares + 5
+    local.advance(2_000)
+    assert status(failing) == "RETRYING"
+    local.advance(8_000)
+    assert status(failing) == "FAILED"
+    assert (acct.collateral, acct.shares[info.yes_token]) == (cash, shares), "a failed trade is undone"
+
+
+@pytest.mark.slow
+def test_dead_man_on_a_real_process_with_short_timeouts() -> None:
+    proc = ServerProcess("--heartbeat-timeout-ms", "300", "--heartbeat-buffer-ms", "200", "--markets", "3")
+    try:
+        key = "0x" + bytes(Account.create().key).hex()
+        client = ClobClient(proc.url, 137, key=key)
+        client.set_api_creds(client.create_or_derive_api_key())
+        token = client.get_markets()["data"][0]["tokens"][0]["token_id"]
+        resting = client.create_and_post_order(OrderArgs(token_id=token, price=0.02, size=10, side="BUY"))
+        beat = client.post_heartbeat("")
+        for _ in range(4):  # keep it alive past the deadline
+            time.sleep(0.2)
+            beat = client.post_heartbeat(beat["heartbeat_id"])
+        assert client.get_order(resting["orderID"])["status"] == "LIVE"
+        time.sleep(0.9)  # silence beyond timeout + buffer (and one driver tick)
+        assert client.get_order(resting["orderID"]) is None
+        assert client.get_open_orders() == []
+        fresh = client.post_heartbeat("")["heartbeat_id"]  # the rule fired: a new session starts
+        with pytest.raises(PolyApiException) as stale:
+            client.post_heartbeat("not-the-id")
+        assert stale.value.status_code == 400
+        assert stale.value.error_msg == {"error": "Invalid Heartbeat ID", "heartbeat_id": fresh}
+    finally:
+        proc.stop()

@@ -5,7 +5,8 @@
 ``POST /admin/faults``      any of ``latency_ms: {surface: ms}``, ``error_rates: {surface: [rate,
                             status]}``, ``window: {status, surfaces, seconds?, mode?, retry_after?}``,
                             ``ws: {channel, kind: stall|drop|reconnect, seconds?}``,
-                            ``freeze: {market, seconds?}``, ``halt: {market, seconds?}``
+                            ``freeze: {market, seconds?}``, ``halt: {market, seconds?}``,
+                            ``settlement: {count?, recover?}`` (next fills settle FAILED)
 ``DELETE /admin/faults``    clear every server-level fault
 ``POST /admin/shock``       ``{"market"?, "delta"}``                 jump fair values now
 ``POST /admin/resolve``     ``{"market", "winner"}``                 resolve a market
@@ -116,6 +117,10 @@ async def set_faults(request: Request) -> Response:
     if "freeze" in p:
         w = dict(p["freeze"])
         ctx.engine.freeze(_tokens(ctx, str(w.get("market", ""))), _until(ctx, w))
+    if "settlement" in p:
+        w = dict(p["settlement"])
+        count = w.get("count", 1)
+        ctx.engine.fail_settlement(None if count is None else int(count), bool(w.get("recover", False)))
     if "halt" in p:
         w = dict(p["halt"])
         ctx.engine.halt(str(w.get("market", "")), _until(ctx, w))

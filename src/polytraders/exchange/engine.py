@@ -24,10 +24,10 @@ from polytraders.exchange.auth import KeyRegistry
 from polytraders.exchange.clock import ExchangeClock
 from polytraders.exchange.config import ExchangeConfig
 from polytraders.exchange.errors import ApiError
-from polytraders.exchange.records import BACKGROUND_ADDRESS, OrderRecord, TradeRecord, tx_hash
+from polytraders.exchange.events import apply_events
+from polytraders.exchange.records import OrderRecord, TradeRecord, tx_hash
 from polytraders.exchange.validate import CheckedOrder, refusal
 from polytraders.venues.base import (
-    CANCELED_MARKET_RESOLVED,
     EXECUTION_ERROR,
     INVALID_ORDER_DUPLICATED,
     INVALID_ORDER_NOT_ENOUGH_BALANCE,
@@ -38,7 +38,14 @@ from polytraders.venues.base import (
     VenueOrder,
     decimal_text,
 )
-from polytraders.venues.sim.faults import FaultPlan, FaultSpec, HaltMarket, ResolveMarket
+from polytraders.venues.sim.faults import (
+    FaultPlan,
+    FaultSpec,
+    HaltMarket,
+    ResolveMarket,
+    SettlementFault,
+    SettlementOutcome,
+)
 from polytraders.venues.sim.venue import SimVenue
 
 _ZERO: Final = Decimal(0)
@@ -90,7 +97,7 @@ class Exchange:
         self.winners: dict[str, str] = {}
         self._sim_specs: list[FaultSpec] = []
         self._tape_seen = 0
-        self._pending: dict[str, CheckedOrder] = {}
+        self.pending: dict[str, CheckedOrder] = {}
         self.infos: dict[str, MarketInfo] = {}
         self.by_cid: dict[str, MarketInfo] = {}
         self.base_tick: dict[str, Decimal] = {}
@@ -162,7 +169,7 @@ class Exchange:
 
     def submit(self, c: CheckedOrder) -> dict[str, Any]:
         """Place a checked order; the SendOrderResponse body, or ``ApiError``."""
-        if c.order_id in self.orders or c.order_id in self._pending:
+        if c.order_id in self.orders or c.order_id in self.pending:
             raise refusal(INVALID_ORDER_DUPLICATED, f"order {c.order_id} is invalid. Duplicated.", c.order_id)
         self._check_balance(c)
         crosses = self.venue.crosses(c.token_id, c.side, c.price)
@@ -171,7 +178,7 @@ class Exchange:
         info = self.infos[c.token_id]
         if crosses and not c.post_only and self.cfg.taker_delay_ms > 0 and info.cluster == "sports":
             # Sports markets hold marketable orders (the CLOB's taker delay); placement succeeds now.
-            self._pending[c.order_id] = c
+            self.pending[c.order_id] = c
             self.delayed.append(Delayed(self.clock.now_ms() + self.cfg.taker_delay_ms, c))
             return {"success": True, "errorMsg": "", "orderID": c.order_id, "status": "delayed",
                     "makingAmount": "0", "takingAmount": "0", "transactionsHashes": [], "tradeIDs": []}
@@ -180,7 +187,7 @@ class Exchange:
 
     def _execute(self, c: CheckedOrder) -> OrderRecord:
         now = self.clock.now_ms()
-        self._pending[c.order_id] = c
+        self.pending[c.order_id] = c
         order = VenueOrder(
             client_order_id=c.order_id, token_id=c.token_id, side=c.side, price=c.price, size=c.size,
             order_type=c.order_type, post_only=c.post_only,
@@ -190,11 +197,11 @@ class Exchange:
         try:
             events = self.venue.submit(order, now)
         except VenueError as exc:
-            self._pending.pop(c.order_id, None)
+            self.pending.pop(c.order_id, None)
             raise ApiError(exc.status, exc.message or exc.code) from None
         for ev in events:
             if ev.kind == "reject" and ev.venue_order_id in ("", c.order_id):
-                self._pending.pop(c.order_id, None)
+                self.pending.pop(c.order_id, None)
                 code = ev.error_code or "INVALID_ORDER_ERROR"
                 raise refusal(code, REJECT_MESSAGES.get(code, code), c.order_id)
         self.apply(events)
@@ -226,7 +233,7 @@ class Exchange:
             return
         self.delayed = [d for d in self.delayed if d.due_ms > now_ms]
         for d in due:
-            self._pending.pop(d.order.order_id, None)
+            self.pending.pop(d.order.order_id, None)
             try:
                 self._execute(d.order)
             except ApiError:
@@ -322,99 +329,10 @@ class Exchange:
 
     # -- venue events ------------------------------------------------------------------------
     def apply(self, events: list[VenueEvent]) -> None:
-        new_trades: list[TradeRecord] = []
-        for ev in events:
-            if ev.kind == "ack":
-                self._on_ack(ev)
-                continue
-            rec = self.orders.get(ev.venue_order_id)
-            if rec is None:
-                continue
-            if ev.kind == "fill":
-                trade = self._on_fill(rec, ev)
-                if trade is not None:
-                    new_trades.append(trade)
-            elif ev.kind in ("cancel", "expire"):
-                self._on_cancel(rec, ev)
-            elif ev.kind == "trade_status":
-                trade = self.trades.get(ev.trade_id or "")
-                if trade is not None and ev.trade_status is not None and trade.status != ev.trade_status:
-                    trade.status = ev.trade_status
-                    trade.last_update_ms = ev.ts_ms
-                    self.user_out.append((frozenset(trade.owners()), trade.market, trade.event(ev.ts_ms)))
-        for trade in new_trades:
-            if not trade.maker_orders:  # the resting side was background liquidity
-                trade.maker_orders.append({
-                    "order_id": "0x" + hashlib.sha256(f"bg/{trade.id}".encode()).hexdigest(), "owner": "",
-                    "maker_address": BACKGROUND_ADDRESS, "matched_amount": decimal_text(trade.size),
-                    "price": decimal_text(trade.price), "fee_rate_bps": "0", "asset_id": trade.asset_id,
-                    "outcome": trade.outcome, "side": "SELL" if trade.side == "BUY" else "BUY",
-                })
-            for address in trade.addresses():
-                self.trades_by_address[address].append(trade.id)
-            self.user_out.append((frozenset(trade.owners()), trade.market, trade.event(trade.match_ms)))
+        """Fold venue events into records, balances and WebSocket messages (see ``events``)."""
+        apply_events(self, events)
 
-    def _on_ack(self, ev: VenueEvent) -> None:
-        c = self._pending.pop(ev.venue_order_id, None)
-        if c is None:
-            return
-        info = self.infos[c.token_id]
-        rec = OrderRecord(
-            id=c.order_id, owner=c.owner, maker=c.maker, market=info.condition_id, asset_id=c.token_id,
-            side=c.side, price=c.price, original_size=c.size, outcome=self.outcome_of(c.token_id),
-            expiration=c.expiration, order_type=c.order_type, created_ms=ev.ts_ms,
-        )
-        self.orders[rec.id] = rec
-        self.live[rec.id] = rec
-        self._reserve(rec, rec.original_size)
-        self.user_out.append((frozenset({rec.owner}), rec.market, rec.event("PLACEMENT", ev.ts_ms)))
-
-    def _reserve(self, rec: OrderRecord, size: Decimal, sign: int = 1) -> None:
-        if rec.side == "BUY":
-            self.reserved_collateral[rec.maker] += sign * size * rec.price
-        else:
-            self.reserved_shares[(rec.maker, rec.asset_id)] += sign * size
-
-    def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> TradeRecord | None:
-        assert ev.size is not None and ev.price is not None and ev.trade_id is not None
-        rec.size_matched += ev.size
-        rec.trades.append(ev.trade_id)
-        self._reserve(rec, ev.size, -1)
-        self.ledger.settle_fill(rec.maker, rec.asset_id, rec.side, ev.price, ev.size, ev.fee or _ZERO)
-        if rec.remaining <= 0:
-            rec.status = "MATCHED"
-            self.live.pop(rec.id, None)
-        self.user_out.append((frozenset({rec.owner}), rec.market, rec.event("UPDATE", ev.ts_ms)))
-        trade = self.trades.get(ev.trade_id)
-        created = trade is None
-        if trade is None:
-            taker_side = rec.side if ev.liquidity == "taker" else ("SELL" if rec.side == "BUY" else "BUY")
-            trade = TradeRecord(
-                id=ev.trade_id, market=rec.market, asset_id=rec.asset_id, side=taker_side, size=ev.size,
-                price=ev.price, fee_rate_bps=self.venue.taker_fee_bps, outcome=rec.outcome, match_ms=ev.ts_ms,
-                taker_order_id="0x" + hashlib.sha256(f"bg-taker/{ev.trade_id}".encode()).hexdigest(),
-                taker_owner="", taker_address=BACKGROUND_ADDRESS,
-            )
-            self.trades[trade.id] = trade
-        if ev.liquidity == "taker":
-            trade.taker_order_id, trade.taker_owner, trade.taker_address = rec.id, rec.owner, rec.maker
-        else:
-            trade.maker_orders.append({
-                "order_id": rec.id, "owner": rec.owner, "maker_address": rec.maker,
-                "matched_amount": decimal_text(ev.size), "price": decimal_text(ev.price), "fee_rate_bps": "0",
-                "asset_id": rec.asset_id, "outcome": rec.outcome, "side": rec.side,
-            })
-        return trade if created else None
-
-    def _on_cancel(self, rec: OrderRecord, ev: VenueEvent) -> None:
-        if rec.status != "LIVE":
-            return
-        self._reserve(rec, rec.remaining, -1)
-        self.live.pop(rec.id, None)
-        if ev.error_code == CANCELED_MARKET_RESOLVED:
-            rec.status = CANCELED_MARKET_RESOLVED
-        elif rec.size_matched > 0 and rec.order_type in ("FOK", "FAK"):
-            rec.status = "MATCHED"
-        else:
-            rec.status = "CANCELED"
-        self.user_out.append((frozenset({rec.owner}), rec.market, rec.event("CANCELLATION", ev.ts_ms)))
+    def fail_settlement(self, count: int | None, recover: bool) -> None:
+        """The next ``count`` fills settle RETRYING -> FAILED (or recover to CONFIRMED)."""
+        outcome: SettlementOutcome = "RECOVERED" if recover else "FAILED"
+        self._add_sim_fault(SettlementFault(outcome, count, start_ms=self.clock.now_ms()))

@@ -83,7 +83,10 @@ class Trader:
 
     @property
     def address(self) -> str:
-        return str(Account.from_key(self.key).address)
+        cached = self.__dict__.get("_address")
+        if cached is None:  # deriving the address from the key costs more than an HMAC
+            cached = self.__dict__["_address"] = str(Account.from_key(self.key).address)
+        return str(cached)
 
     def l1_headers(self, nonce: int = 0) -> dict[str, str]:
         return dict(create_level_1_headers(Signer(self.key, 137), nonce=nonce))

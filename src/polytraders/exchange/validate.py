@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
-from eth_utils.address import to_checksum_address
-
 from polytraders.exchange.auth import ApiKey
 from polytraders.exchange.errors import ApiError
 from polytraders.signing.amounts import marketable_amounts_error
-from polytraders.signing.order import SignedOrderV2, UnsignedOrderV2, order_hash, recover_signer
+from polytraders.signing.order import SignedOrderV2, UnsignedOrderV2, checksum_address, order_hash, recover_signer
 from polytraders.venues.base import (
     INVALID_ORDER_ERROR,
     INVALID_ORDER_EXPIRATION,
@@ -77,6 +75,15 @@ class CheckedOrder:
     def collateral(self) -> Decimal:
         """pUSD a BUY may spend (its maker amount)."""
         return Decimal(self.maker_amount) / _UNITS
+
+
+def _eip55_or_raw(value: str) -> str:
+    """Checksummed form when well-formed (cached); otherwise the raw text, which the order
+    type then refuses with a precise message."""
+    try:
+        return checksum_address(value)
+    except ValueError:
+        return value
 
 
 def _payload_error(detail: str) -> ApiError:
@@ -130,8 +137,8 @@ def check_order(
     try:
         unsigned = UnsignedOrderV2(
             salt=_int(raw, "salt"),
-            maker=to_checksum_address(str(raw["maker"])),
-            signer=to_checksum_address(str(raw["signer"])),
+            maker=_eip55_or_raw(str(raw["maker"])),
+            signer=_eip55_or_raw(str(raw["signer"])),
             token_id=_int(raw, "tokenId"),
             maker_amount=_int(raw, "makerAmount"),
             taker_amount=_int(raw, "takerAmount"),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from eth_account import Account
 from py_clob_client_v2 import (
@@ -18,7 +22,7 @@ from py_clob_client_v2.exceptions import PolyApiException
 
 from polytraders.signing import SignedOrderV2, UnsignedOrderV2, order_hash, recover_signer
 
-from .helpers import ServerProcess
+from .helpers import SRC, ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +99,20 @@ def test_official_client_end_to_end(server: ServerProcess) -> None:
     assert 0 < int(collateral["balance"]) < 10_000 * 10**6  # paid for the shares and the taker fee
     shares = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token))
     assert int(shares["balance"]) == 5 * 10**6
+
+
+def test_faults_from_the_command_line() -> None:
+    proc = ServerProcess("--markets", "2", "--faults", '{"window": {"status": 429, "surfaces": ["public"], '
+                         '"retry_after": 3}}')
+    try:
+        client = ClobClient(proc.url, 137)
+        with pytest.raises(PolyApiException) as limited:
+            client.get_markets()
+        assert limited.value.status_code == 429
+        assert limited.value.error_msg == {"error": "Too Many Requests", "retry_after_seconds": 3}
+    finally:
+        proc.stop()
+    bad = subprocess.run([sys.executable, "-m", "polytraders.cli.main", "exchange", "serve", "--port", "0",
+                          "--faults", '{"window": {"status": 418}}'], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "PYTHONPATH": SRC})
+    assert bad.returncode == 2 and "window status must be 425, 429, 500 or 503" in bad.stderr

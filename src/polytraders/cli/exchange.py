@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from decimal import Decimal
 from typing import Annotated
@@ -29,6 +30,8 @@ def serve(
     markets_page_size: Annotated[int, typer.Option(min=1, help="Rows per /markets page.")] = 100,
     gamma_base: Annotated[str, typer.Option(help="Base path of the Gamma API.")] = "/gamma",
     data_base: Annotated[str, typer.Option(help="Base path of the Data API.")] = "/data-api",
+    faults: Annotated[str | None, typer.Option(help="Faults at start, as JSON in the POST /admin/faults shape, "
+                                               'e.g. \'{"latency_ms": {"trading": 50}}\'.')] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve until interrupted.  Prints the URL first (tests wait for it)."""
@@ -36,8 +39,11 @@ def serve(
 
     import uvicorn
 
+    from polytraders.exchange.admin import apply_faults
     from polytraders.exchange.app import create_app
     from polytraders.exchange.config import ExchangeConfig
+    from polytraders.exchange.context import Ctx
+    from polytraders.exchange.errors import ApiError
 
     try:
         cfg = ExchangeConfig(
@@ -64,7 +70,17 @@ def serve(
     from dataclasses import replace
 
     cfg = replace(cfg, port=bound)
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg), log_level=log_level, ws="websockets-sansio",
+    ctx = Ctx.build(cfg)
+    if faults:
+        try:
+            spec = json.loads(faults)
+            if not isinstance(spec, dict):
+                raise ValueError("expected a JSON object")
+            apply_faults(ctx, spec)
+        except (ValueError, ApiError) as exc:
+            typer.echo(f"Error: --faults: {exc}", err=True)
+            raise typer.Exit(2) from None
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg, ctx), log_level=log_level, ws="websockets-sansio",
                                            lifespan="on", access_log=False))
     print(cfg.url, flush=True)
     print(f"gamma: {cfg.url}{cfg.gamma_base}  data: {cfg.url}{cfg.data_base}  "

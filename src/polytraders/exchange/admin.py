@@ -86,8 +86,8 @@ async def allowance(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-async def set_faults(request: Request) -> Response:
-    ctx, p = await _admin(request)
+def apply_faults(ctx: Ctx, p: dict[str, Any]) -> None:
+    """Install the faults a ``POST /admin/faults`` body (or ``serve --faults``) describes."""
     board = ctx.faults
     for surface, ms in dict(p.get("latency_ms", {})).items():
         board.latency_ms[next(iter(_surfaces(surface)))] = int(ms)
@@ -125,6 +125,11 @@ async def set_faults(request: Request) -> Response:
         w = dict(p["halt"])
         ctx.engine.halt(str(w.get("market", "")), _until(ctx, w))
         ctx.engine.refresh_markets()
+
+
+async def set_faults(request: Request) -> Response:
+    ctx, p = await _admin(request)
+    apply_faults(ctx, p)
     return JSONResponse({"ok": True})
 
 

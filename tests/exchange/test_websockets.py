@@ -173,3 +173,23 @@ def test_ws_faults_stall_drop_and_reconnect_without_replay(ws_server: ServerProc
         trader.call(http, "DELETE", "/cancel-all")
 
     asyncio.run(scenario())
+
+
+def test_silent_clients_are_dropped() -> None:
+    proc = ServerProcess("--markets", "2", "--ws-idle-timeout-ms", "300")
+    ws_url = proc.url.replace("http", "ws")
+
+    async def scenario() -> None:
+        async with websockets.connect(f"{ws_url}/ws/market") as ws:
+            for _ in range(4):  # pinging keeps it open past the timeout
+                await asyncio.sleep(0.15)
+                await ws.send("PING")
+                assert await asyncio.wait_for(ws.recv(), 3) == "PONG"
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 3)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        proc.stop()

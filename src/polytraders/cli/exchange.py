@@ -26,6 +26,7 @@ def serve(
     heartbeat_timeout_ms: Annotated[int, typer.Option(min=1, help="Dead-man timeout.")] = 10_000,
     heartbeat_buffer_ms: Annotated[int, typer.Option(min=0, help="Dead-man buffer.")] = 5_000,
     taker_delay_ms: Annotated[int, typer.Option(min=0, help="Taker delay on sports markets (0: none).")] = 250,
+    ws_idle_timeout_ms: Annotated[int, typer.Option(min=100, help="Close WebSockets silent this long.")] = 15_000,
     no_background: Annotated[bool, typer.Option("--no-background", help="No synthetic liquidity or flow.")] = False,
     markets_page_size: Annotated[int, typer.Option(min=1, help="Rows per /markets page.")] = 100,
     gamma_base: Annotated[str, typer.Option(help="Base path of the Gamma API.")] = "/gamma",
@@ -49,7 +50,8 @@ def serve(
         cfg = ExchangeConfig(
             host=host, port=port, seed=seed, markets=markets, starting_balance=Decimal(starting_balance),
             sim_time=sim_time, heartbeat_timeout_ms=heartbeat_timeout_ms, heartbeat_buffer_ms=heartbeat_buffer_ms,
-            taker_delay_ms=taker_delay_ms, background=not no_background, markets_page_size=markets_page_size,
+            taker_delay_ms=taker_delay_ms, ws_idle_timeout_ms=ws_idle_timeout_ms, background=not no_background,
+            markets_page_size=markets_page_size,
             gamma_base=gamma_base, data_base=data_base,
         )
     except (ValueError, ArithmeticError) as exc:

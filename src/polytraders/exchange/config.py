@@ -30,6 +30,7 @@ class ExchangeConfig:
     heartbeat_timeout_ms: int = 10_000
     heartbeat_buffer_ms: int = 5_000
     auth_window_s: int = 30
+    ws_idle_timeout_ms: int = 15_000
     tick_interval_ms: int = 100
     step_ms: int = 1_000
     markets_page_size: int = 100

@@ -18,6 +18,7 @@ QUEUE_LIMIT: Final = 2_000
 CLOSE_POLICY: Final = 1008
 CLOSE_SLOW: Final = 1013
 CLOSE_RESTART: Final = 1012
+CLOSE_IDLE: Final = 1001
 
 
 class Sess(enum.Enum):

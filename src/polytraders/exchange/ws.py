@@ -6,7 +6,9 @@ frame holding a JSON array of ``book`` events; afterwards ``price_change``, ``bo
 ``last_trade_price`` and ``tick_size_change`` arrive as single objects.
 User: ``{"auth": {"apiKey", "secret", "passphrase"}, "type": "user", "markets": [condition ids]}``
 (no ``markets`` = all); bad credentials close with 1008.  ``order`` and ``trade`` events follow.
-Both: the text ``PING`` is answered ``PONG`` in any state.  Anything else closes with 1008.
+Both: the text ``PING`` is answered ``PONG`` in any state.  Anything else closes with 1008, and a
+client silent for ``ws_idle_timeout_ms`` (wall clock; default 15 s, for a 10 s PING cadence) is
+closed with 1001.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from polytraders.exchange.context import Ctx
 from polytraders.exchange.feed import book_event, dumps
-from polytraders.exchange.hub import CLOSE_POLICY, Sess, Session, next_state
+from polytraders.exchange.hub import CLOSE_IDLE, CLOSE_POLICY, Sess, Session, next_state
 
 
 def _kind(text: str) -> tuple[str, dict[str, Any]]:
@@ -111,7 +113,12 @@ async def _serve(ws: WebSocket, channel: str) -> None:
     try:
         while session.state is not Sess.CLOSED:
             receive = asyncio.ensure_future(ws.receive_text())
-            done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({receive, sender}, timeout=ctx.cfg.ws_idle_timeout_ms / 1000,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not done:  # like the CLOB: a client that stops sending PING is dropped
+                receive.cancel()
+                ctx.hub.close(session, CLOSE_IDLE)
+                continue
             if sender in done:
                 receive.cancel()
                 break

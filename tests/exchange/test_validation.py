@@ -35,9 +35,18 @@ def test_sports_markets_delay_marketable_orders(local: Local) -> None:
     ask = local.book(sports.yes_token).best_ask
     body, digest = local.trader.order(sports.yes_token, "BUY", ask, "5", order_type="FOK")
     assert local.post(body).json()["status"] == "delayed"
-    assert digest not in local.ctx.engine.orders
+    assert local.ctx.engine.orders[digest].status == "DELAYED"
+    refused = local.trader.call(local.http, "DELETE", "/order", {"orderID": digest}).json()
+    assert refused["not_canceled"] == {digest: "Order is delayed and cannot be canceled yet"}
     local.advance(300)
     assert local.ctx.engine.orders[digest].status == "MATCHED"
+    # Re-validated after the delay: with the allowance withdrawn meanwhile it ends UNMATCHED.
+    body, second = local.trader.order(sports.yes_token, "BUY", ask, "5", order_type="FOK", salt=2)
+    assert local.post(body).json()["status"] == "delayed"
+    local.http.post("/admin/allowance", json={"address": local.trader.address, "amount": "0"})
+    local.advance(300)
+    assert local.ctx.engine.orders[second].status == "UNMATCHED"
+    assert local.ctx.engine.reserved_collateral[local.trader.address] == 0
 
 
 def test_off_tick_price(local: Local) -> None:

@@ -24,7 +24,7 @@ from polytraders.exchange.auth import KeyRegistry
 from polytraders.exchange.clock import ExchangeClock
 from polytraders.exchange.config import ExchangeConfig
 from polytraders.exchange.errors import ApiError
-from polytraders.exchange.events import apply_events
+from polytraders.exchange.events import apply_events, reserve
 from polytraders.exchange.records import OrderRecord, TradeRecord, tx_hash
 from polytraders.exchange.validate import CheckedOrder, refusal
 from polytraders.venues.base import (
@@ -167,19 +167,27 @@ class Exchange:
         if need > free:
             raise refusal(INVALID_ORDER_NOT_ENOUGH_BALANCE, "not enough balance / allowance", c.order_id)
 
+    def _check_fak(self, c: CheckedOrder) -> None:
+        if c.order_type == "FAK" and not self.venue.crosses(c.token_id, c.side, c.price):
+            raise refusal(EXECUTION_ERROR, FAK_NO_MATCH, c.order_id)
+
     def submit(self, c: CheckedOrder) -> dict[str, Any]:
         """Place a checked order; the SendOrderResponse body, or ``ApiError``."""
         if c.order_id in self.orders or c.order_id in self.pending:
             raise refusal(INVALID_ORDER_DUPLICATED, f"order {c.order_id} is invalid. Duplicated.", c.order_id)
         self._check_balance(c)
+        self._check_fak(c)
         crosses = self.venue.crosses(c.token_id, c.side, c.price)
-        if c.order_type == "FAK" and not crosses:
-            raise refusal(EXECUTION_ERROR, FAK_NO_MATCH, c.order_id)
         info = self.infos[c.token_id]
         if crosses and not c.post_only and self.cfg.taker_delay_ms > 0 and info.cluster == "sports":
-            # Sports markets hold marketable orders (the CLOB's taker delay); placement succeeds now.
-            self.pending[c.order_id] = c
-            self.delayed.append(Delayed(self.clock.now_ms() + self.cfg.taker_delay_ms, c))
+            # Sports markets hold marketable orders (the CLOB's taker delay): the order is placed,
+            # visible as DELAYED and not cancellable, and its balance is held until it runs.
+            now = self.clock.now_ms()
+            rec = self.record(c, now, status="DELAYED")
+            self.orders[c.order_id] = rec
+            reserve(self, rec, rec.original_size)
+            self.delayed.append(Delayed(now + self.cfg.taker_delay_ms, c))
+            self.user_out.append((frozenset({rec.owner}), rec.market, rec.event("PLACEMENT", now)))
             return {"success": True, "errorMsg": "", "orderID": c.order_id, "status": "delayed",
                     "makingAmount": "0", "takingAmount": "0", "transactionsHashes": [], "tradeIDs": []}
         rec = self._execute(c)
@@ -208,6 +216,14 @@ class Exchange:
         self._after_book_change(c.token_id)
         return self.orders[c.order_id]
 
+    def record(self, c: CheckedOrder, now_ms: int, status: str = "LIVE") -> OrderRecord:
+        info = self.infos[c.token_id]
+        return OrderRecord(
+            id=c.order_id, owner=c.owner, maker=c.maker, market=info.condition_id, asset_id=c.token_id,
+            side=c.side, price=c.price, original_size=c.size, outcome=self.outcome_of(c.token_id),
+            expiration=c.expiration, order_type=c.order_type, created_ms=now_ms, status=status,
+        )
+
     def _response(self, rec: OrderRecord) -> dict[str, Any]:
         filled = [self.trades[t] for t in rec.trades]
         notional = sum((t.price * self._fill_size(t, rec.id) for t in filled), _ZERO)
@@ -233,11 +249,17 @@ class Exchange:
             return
         self.delayed = [d for d in self.delayed if d.due_ms > now_ms]
         for d in due:
-            self.pending.pop(d.order.order_id, None)
+            held = self.orders.pop(d.order.order_id)
+            reserve(self, held, held.original_size, -1)
             try:
+                self._check_balance(d.order)  # re-validated after the delay, as the CLOB does
+                self._check_fak(d.order)
                 self._execute(d.order)
             except ApiError:
-                continue  # re-validated after the delay and refused: nothing rests, nothing trades
+                # Placed, but nothing could match after the delay: it ends UNMATCHED.
+                held.status = "UNMATCHED"
+                self.orders[held.id] = held
+                self.user_out.append((frozenset({held.owner}), held.market, held.event("CANCELLATION", now_ms)))
 
     # -- cancels -----------------------------------------------------------------------------
     def cancel(self, owner: str, order_ids: list[str]) -> dict[str, Any]:
@@ -248,6 +270,8 @@ class Exchange:
             rec = self.orders.get(order_id)
             if rec is None or rec.owner != owner:
                 not_canceled[order_id] = "Order not found or already canceled"
+            elif rec.status == "DELAYED":
+                not_canceled[order_id] = "Order is delayed and cannot be canceled yet"
             elif rec.status != "LIVE":
                 matched = rec.status == "MATCHED"
                 not_canceled[order_id] = "Order already matched" if matched else "Order already canceled"

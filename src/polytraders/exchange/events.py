@@ -63,19 +63,15 @@ def _on_ack(ex: Exchange, ev: VenueEvent) -> None:
     c = ex.pending.pop(ev.venue_order_id, None)
     if c is None:
         return
-    info = ex.infos[c.token_id]
-    rec = OrderRecord(
-        id=c.order_id, owner=c.owner, maker=c.maker, market=info.condition_id, asset_id=c.token_id,
-        side=c.side, price=c.price, original_size=c.size, outcome=ex.outcome_of(c.token_id),
-        expiration=c.expiration, order_type=c.order_type, created_ms=ev.ts_ms,
-    )
+    rec = ex.record(c, ev.ts_ms)
     ex.orders[rec.id] = rec
     ex.live[rec.id] = rec
-    _reserve(ex, rec, rec.original_size)
+    reserve(ex, rec, rec.original_size)
     ex.user_out.append((frozenset({rec.owner}), rec.market, rec.event("PLACEMENT", ev.ts_ms)))
 
 
-def _reserve(ex: Exchange, rec: OrderRecord, size: Decimal, sign: int = 1) -> None:
+def reserve(ex: Exchange, rec: OrderRecord, size: Decimal, sign: int = 1) -> None:
+    """Hold (sign 1) or release (sign -1) what ``size`` of ``rec`` could spend."""
     if rec.side == "BUY":
         ex.reserved_collateral[rec.maker] += sign * size * rec.price
     else:
@@ -86,7 +82,7 @@ def _on_fill(ex: Exchange, rec: OrderRecord, ev: VenueEvent) -> TradeRecord | No
     assert ev.size is not None and ev.price is not None and ev.trade_id is not None
     rec.size_matched += ev.size
     rec.trades.append(ev.trade_id)
-    _reserve(ex, rec, ev.size, -1)
+    reserve(ex, rec, ev.size, -1)
     ex.ledger.settle_fill(rec.maker, rec.asset_id, rec.side, ev.price, ev.size, ev.fee or _ZERO)
     if rec.remaining <= 0:
         rec.status = "MATCHED"
@@ -117,7 +113,7 @@ def _on_fill(ex: Exchange, rec: OrderRecord, ev: VenueEvent) -> TradeRecord | No
 def _on_cancel(ex: Exchange, rec: OrderRecord, ev: VenueEvent) -> None:
     if rec.status != "LIVE":
         return
-    _reserve(ex, rec, rec.remaining, -1)
+    reserve(ex, rec, rec.remaining, -1)
     ex.live.pop(rec.id, None)
     if ev.error_code == CANCELED_MARKET_RESOLVED:
         rec.status = CANCELED_MARKET_RESOLVED

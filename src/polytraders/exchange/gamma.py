@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from polytraders.exchange.context import Ctx
 from polytraders.exchange.errors import bad_request, not_found
-from polytraders.exchange.wire import gamma_market
+from polytraders.exchange.wire import gamma_market, question
 from polytraders.venues.base import MarketInfo, decimal_text
 
 
@@ -74,7 +74,7 @@ async def gamma_events(request: Request) -> Response:
     ctx = await _ctx(request, "gamma")
     events = []
     for info, row in _gamma_rows(ctx):
-        events.append({"id": row["id"], "slug": row["slug"], "title": info.question, "active": row["active"],
+        events.append({"id": row["id"], "slug": row["slug"], "title": row["question"], "active": row["active"],
                        "closed": row["closed"], "negRisk": info.neg_risk, "endDate": row["endDate"],
                        "category": info.cluster, "markets": [row]})
     offset, limit = _int(request, "offset", 0), _int(request, "limit", 100)
@@ -98,7 +98,7 @@ async def data_positions(request: Request) -> Response:
         yes = token == info.yes_token
         rows.append({"proxyWallet": acct.address, "asset": token, "conditionId": info.condition_id,
                      "size": float(size), "curPrice": float(mark), "currentValue": float(size * mark),
-                     "title": info.question, "outcome": "Yes" if yes else "No", "outcomeIndex": 0 if yes else 1,
+                     "title": question(info), "outcome": "Yes" if yes else "No", "outcomeIndex": 0 if yes else 1,
                      "oppositeOutcome": "No" if yes else "Yes",
                      "oppositeAsset": info.no_token if yes else info.yes_token,
                      "redeemable": info.status == "resolved", "mergeable": False, "negativeRisk": info.neg_risk,
@@ -118,7 +118,7 @@ async def data_trades(request: Request) -> Response:
         rows.append({"proxyWallet": user or t.taker_address, "side": side, "asset": t.asset_id,
                      "conditionId": t.market, "size": float(t.size), "price": float(t.price),
                      "timestamp": t.match_ms // 1000, "outcome": t.outcome,
-                     "transactionHash": t.as_json()["transaction_hash"], "title": engine.infos[t.asset_id].question,
+                     "transactionHash": t.as_json()["transaction_hash"], "title": question(engine.infos[t.asset_id]),
                      "usdcSize": decimal_text(t.size * t.price)})
     limit = _int(request, "limit", 100)
     return JSONResponse(rows[-limit:][::-1])

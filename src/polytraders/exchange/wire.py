@@ -65,8 +65,16 @@ def book_summary(view: BookView, info: MarketInfo, last_trade: Decimal | None) -
     return body
 
 
+def question(info: MarketInfo) -> str:
+    """The market's question as Polymarket words it ("Will the bill pass the senate?"); the
+    simulator's "Synthetic market N: will ...?" label is for logs, not for clients."""
+    text = info.question.split(": ", 1)[-1]
+    return text[:1].upper() + text[1:]
+
+
 def _slug(info: MarketInfo) -> str:
-    words = "".join(ch if ch.isalnum() else " " for ch in info.question.lower()).split()
+    words = "".join(ch if ch.isalnum() else " " for ch in question(info).lower()).split()
+    words.append(info.condition_id[2:8])  # several markets can share a question template
     return "-".join(words[:10])
 
 
@@ -87,7 +95,7 @@ def clob_market(info: MarketInfo, yes_view: BookView | None, winner: str | None,
         "minimum_order_size": float(info.min_size), "minimum_tick_size": float(info.tick),
         "condition_id": info.condition_id,
         "question_id": "0x" + hashlib.sha256(f"q/{info.condition_id}".encode()).hexdigest(),
-        "question": info.question, "description": f"{info.question} Resolves Yes or No.",
+        "question": question(info), "description": f"{question(info)} Resolves Yes or No.",
         "market_slug": _slug(info), "end_date_iso": END_DATE_ISO, "game_start_time": None,
         "seconds_delay": 0, "fpmm": "", "maker_base_fee": 0, "taker_base_fee": fee_bps,
         "notifications_enabled": True, "neg_risk": info.neg_risk, "neg_risk_market_id": "",
@@ -128,7 +136,7 @@ def gamma_market(info: MarketInfo, index: int, yes_view: BookView | None, winner
     best_bid = yes_view.best_bid if yes_view is not None else None
     best_ask = yes_view.best_ask if yes_view is not None else None
     return {
-        "id": str(index + 1), "question": info.question, "conditionId": info.condition_id,
+        "id": str(index + 1), "question": question(info), "conditionId": info.condition_id,
         "questionID": "0x" + hashlib.sha256(f"q/{info.condition_id}".encode()).hexdigest(),
         "slug": _slug(info), "outcomes": json.dumps(["Yes", "No"]), "outcomePrices": json.dumps(prices),
         "clobTokenIds": json.dumps([info.yes_token, info.no_token]), "active": not closed, "closed": closed,

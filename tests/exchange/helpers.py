@@ -113,22 +113,24 @@ class Trader:
 
     def order(self, token: str, side: str, price: str | Decimal, size: str | Decimal, *, tick: str = "0.01",
               neg_risk: bool = False, order_type: str = "GTC", post_only: bool = False, expiration: int = 0,
-              amounts: tuple[int, int] | None = None, salt: int = 1) -> tuple[dict[str, Any], str]:
+              amounts: tuple[int, int] | None = None, salt: int = 1, maker: str | None = None,
+              signature_type: int = 0) -> tuple[dict[str, Any], str]:
         """A signed ``POST /order`` body and its locally computed EIP-712 hash."""
         maker_amount, taker_amount = amounts or limit_order_amounts(
             side, Decimal(price), Decimal(size), Decimal(tick))  # type: ignore[arg-type]
         unsigned = UnsignedOrderV2(
-            salt=salt, maker=self.address, signer=self.address, token_id=int(token), maker_amount=maker_amount,
-            taker_amount=taker_amount, side=0 if side == "BUY" else 1, signature_type=0,
+            salt=salt, maker=maker or self.address, signer=self.address, token_id=int(token),
+            maker_amount=maker_amount, taker_amount=taker_amount, side=0 if side == "BUY" else 1,
+            signature_type=signature_type,
             timestamp_ms=int(time.time() * 1000), metadata="0x" + "00" * 32, builder=BUILDER_CODE,
             expiration=expiration,
         )
         signed = sign_order(unsigned, OrderSigner(self.key), 137, neg_risk)
-        body = {"order": {"salt": salt, "maker": self.address, "signer": self.address, "tokenId": token,
+        body = {"order": {"salt": salt, "maker": unsigned.maker, "signer": self.address, "tokenId": token,
                           "makerAmount": str(maker_amount), "takerAmount": str(taker_amount), "side": side,
-                          "expiration": str(expiration), "signatureType": 0, "timestamp": str(unsigned.timestamp_ms),
-                          "metadata": unsigned.metadata, "builder": unsigned.builder,
-                          "signature": signed.signature},
+                          "expiration": str(expiration), "signatureType": signature_type,
+                          "timestamp": str(unsigned.timestamp_ms), "metadata": unsigned.metadata,
+                          "builder": unsigned.builder, "signature": signed.signature},
                 "owner": self.api_key, "orderType": order_type, "deferExec": False, "postOnly": post_only}
         return body, order_hash(unsigned, 137, neg_risk)
 

@@ -207,3 +207,17 @@ def test_cancel_reasons(local: Local) -> None:
     again = local.trader.call(local.http, "DELETE", "/order", {"orderID": digest}).json()
     assert again["not_canceled"] == {digest: "Order already canceled"}
     assert local.trader.call(local.http, "GET", f"/data/order/{digest}").json() is None  # inactive reads empty
+
+
+def test_proxy_funders_belong_to_their_first_signer(local: Local) -> None:
+    info = local.market()
+    proxy = "0x" + "ab" * 20
+    body, digest = local.trader.order(info.yes_token, "BUY", "0.10", "10", maker=proxy, signature_type=1)
+    assert local.post(body).json()["status"] == "live"
+    assert local.ctx.engine.orders[digest].maker.lower() == proxy  # the proxy's own balance pays
+    thief = local.login()
+    stolen, _ = thief.order(info.yes_token, "BUY", "0.10", "10", maker=proxy, signature_type=1)
+    err = _refused(local.post(stolen, trader=thief), 400, "INVALID_ORDER_ERROR")
+    assert err["error"] == "maker address not allowed, please use the deposit wallet flow"
+    victim, _ = thief.order(info.yes_token, "BUY", "0.10", "10", maker=local.trader.address, signature_type=2)
+    _refused(local.post(victim, trader=thief), 400, "INVALID_ORDER_ERROR")  # an EOA with keys is no proxy

@@ -86,6 +86,7 @@ class KeyRegistry:
         self._window_s = window_s
         self._by_key: dict[str, ApiKey] = {}
         self._created: set[tuple[str, int]] = set()
+        self._addresses: set[str] = set()
 
     def derive(self, address: str, nonce: int) -> ApiKey:
         material = hmac.new(self._secret, f"{address.lower()}:{nonce}".encode(), hashlib.sha256).digest()
@@ -98,6 +99,7 @@ class KeyRegistry:
             nonce=nonce,
         )
         self._by_key[key.api_key] = key
+        self._addresses.add(address.lower())
         return key
 
     def create(self, address: str, nonce: int) -> ApiKey:
@@ -106,6 +108,10 @@ class KeyRegistry:
             raise ApiError(400, "Could not create api key")
         self._created.add(slot)
         return self.derive(address, nonce)
+
+    def has_address(self, address: str) -> bool:
+        """Whether ``address`` (any case) holds API keys here, i.e. is a signing EOA."""
+        return address.lower() in self._addresses
 
     def lookup(self, api_key: str) -> ApiKey | None:
         return self._by_key.get(api_key)

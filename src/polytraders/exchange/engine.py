@@ -30,6 +30,7 @@ from polytraders.exchange.validate import CheckedOrder, refusal
 from polytraders.venues.base import (
     EXECUTION_ERROR,
     INVALID_ORDER_DUPLICATED,
+    INVALID_ORDER_ERROR,
     INVALID_ORDER_NOT_ENOUGH_BALANCE,
     BookView,
     MarketInfo,
@@ -95,6 +96,7 @@ class Exchange:
         self.last_trade: dict[str, tuple[Decimal, str, Decimal, int]] = {}
         self.frozen: dict[str, tuple[BookView, int | None]] = {}
         self.winners: dict[str, str] = {}
+        self.funders: dict[str, str] = {}  # proxy funder (lower-case) -> the signer that owns it
         self._sim_specs: list[FaultSpec] = []
         self._tape_seen = 0
         self.pending: dict[str, CheckedOrder] = {}
@@ -167,6 +169,17 @@ class Exchange:
         if need > free:
             raise refusal(INVALID_ORDER_NOT_ENOUGH_BALANCE, "not enough balance / allowance", c.order_id)
 
+    def _check_funder(self, c: CheckedOrder) -> None:
+        """A proxy/Safe funder belongs to the first signer that trades for it (on chain the proxy
+        is derived from its owner), and an EOA that holds API keys is nobody's proxy."""
+        maker, signer = c.maker.lower(), c.signer.lower()
+        if maker == signer:
+            return
+        owner = self.funders.setdefault(maker, signer)
+        if owner != signer or self.keys.has_address(maker):
+            raise refusal(INVALID_ORDER_ERROR, "maker address not allowed, please use the deposit wallet flow",
+                          c.order_id)
+
     def _check_fak(self, c: CheckedOrder) -> None:
         if c.order_type == "FAK" and not self.venue.crosses(c.token_id, c.side, c.price):
             raise refusal(EXECUTION_ERROR, FAK_NO_MATCH, c.order_id)
@@ -175,6 +188,7 @@ class Exchange:
         """Place a checked order; the SendOrderResponse body, or ``ApiError``."""
         if c.order_id in self.orders or c.order_id in self.pending:
             raise refusal(INVALID_ORDER_DUPLICATED, f"order {c.order_id} is invalid. Duplicated.", c.order_id)
+        self._check_funder(c)
         self._check_balance(c)
         self._check_fak(c)
         crosses = self.venue.crosses(c.token_id, c.side, c.price)

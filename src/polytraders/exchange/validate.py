@@ -57,6 +57,7 @@ class CheckedOrder:
     order_id: str
     owner: str
     maker: str
+    signer: str
     token_id: str
     side: Side
     price: Decimal
@@ -197,7 +198,7 @@ def check_order(
         raise refusal(INVALID_ORDER_MIN_TICK_SIZE, f"order {order_id} is invalid. Price ({decimal_text(price)}) "
                       f"breaks minimum tick size rule: {decimal_text(tick)}", order_id)
     return CheckedOrder(
-        order_id=order_id, owner=key.api_key, maker=unsigned.maker, token_id=token_id, side=side, price=price,
-        size=size, maker_amount=maker_units, taker_amount=taker_units, order_type=order_type,
+        order_id=order_id, owner=key.api_key, maker=unsigned.maker, signer=unsigned.signer, token_id=token_id,
+        side=side, price=price, size=size, maker_amount=maker_units, taker_amount=taker_units, order_type=order_type,
         post_only=post_only, expiration=expiration,
     )

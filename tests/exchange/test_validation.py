@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from polytraders.signing.order import checksum_address
+
 from .helpers import Local
 
 
@@ -211,10 +213,10 @@ def test_cancel_reasons(local: Local) -> None:
 
 def test_proxy_funders_belong_to_their_first_signer(local: Local) -> None:
     info = local.market()
-    proxy = "0x" + "ab" * 20
+    proxy = checksum_address("0x" + "ab" * 20)
     body, digest = local.trader.order(info.yes_token, "BUY", "0.10", "10", maker=proxy, signature_type=1)
     assert local.post(body).json()["status"] == "live"
-    assert local.ctx.engine.orders[digest].maker.lower() == proxy  # the proxy's own balance pays
+    assert local.ctx.engine.orders[digest].maker == proxy  # the proxy's own balance pays
     thief = local.login()
     stolen, _ = thief.order(info.yes_token, "BUY", "0.10", "10", maker=proxy, signature_type=1)
     err = _refused(local.post(stolen, trader=thief), 400, "INVALID_ORDER_ERROR")

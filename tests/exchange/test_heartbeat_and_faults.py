@@ -10,7 +10,7 @@ from eth_account import Account
 from py_clob_client_v2 import ClobClient, OrderArgs
 from py_clob_client_v2.exceptions import PolyApiException
 
-from .helpers import Local, ServerProcess
+from .helpers import Local, ServerProcess, make_local
 
 
 def _rest(local: Local, salt: int = 1, post_only: bool = False) -> str:
@@ -210,3 +210,21 @@ def test_dead_man_on_a_real_process_with_short_timeouts() -> None:
         assert stale.value.error_msg == {"error": "Invalid Heartbeat ID", "heartbeat_id": fresh}
     finally:
         proc.stop()
+
+
+def test_per_signer_rate_limits() -> None:
+    for local in make_local(order_limit=5, cancel_limit=2):
+        info = local.market()
+        other = local.login()
+        for salt in range(5):
+            body, _ = local.trader.order(info.yes_token, "BUY", "0.10", "5", salt=salt)
+            assert local.post(body).status_code == 200
+        body, _ = local.trader.order(info.yes_token, "BUY", "0.10", "5", salt=99)
+        limited = local.post(body)
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "2"
+        assert limited.headers["poly-ratelimit-remaining"] == "0"
+        assert local.post(other.order(info.yes_token, "BUY", "0.10", "5")[0], trader=other).status_code == 200
+        local.advance(2_000)  # refills 5 per 10 s: one token back after 2 s
+        assert local.post(body).status_code == 200
+        assert local.trader.call(local.http, "DELETE", "/orders", ["0x1", "0x2"]).status_code == 200
+        assert local.trader.call(local.http, "DELETE", "/cancel-all").status_code == 429

@@ -27,6 +27,8 @@ def serve(
     heartbeat_buffer_ms: Annotated[int, typer.Option(min=0, help="Dead-man buffer.")] = 5_000,
     taker_delay_ms: Annotated[int, typer.Option(min=0, help="Taker delay on sports markets (0: none).")] = 250,
     ws_idle_timeout_ms: Annotated[int, typer.Option(min=100, help="Close WebSockets silent this long.")] = 15_000,
+    order_limit: Annotated[int, typer.Option(min=0, help="Per-signer order posts per 10 s (0: unlimited).")] = 0,
+    cancel_limit: Annotated[int, typer.Option(min=0, help="Per-signer cancels per 10 s (0: unlimited).")] = 0,
     no_background: Annotated[bool, typer.Option("--no-background", help="No synthetic liquidity or flow.")] = False,
     markets_page_size: Annotated[int, typer.Option(min=1, help="Rows per /markets page.")] = 100,
     gamma_base: Annotated[str, typer.Option(help="Base path of the Gamma API.")] = "/gamma",
@@ -51,7 +53,7 @@ def serve(
             host=host, port=port, seed=seed, markets=markets, starting_balance=Decimal(starting_balance),
             sim_time=sim_time, heartbeat_timeout_ms=heartbeat_timeout_ms, heartbeat_buffer_ms=heartbeat_buffer_ms,
             taker_delay_ms=taker_delay_ms, ws_idle_timeout_ms=ws_idle_timeout_ms, background=not no_background,
-            markets_page_size=markets_page_size,
+            markets_page_size=markets_page_size, order_limit=order_limit, cancel_limit=cancel_limit,
             gamma_base=gamma_base, data_base=data_base,
         )
     except (ValueError, ArithmeticError) as exc:

@@ -31,6 +31,8 @@ class ExchangeConfig:
     heartbeat_buffer_ms: int = 5_000
     auth_window_s: int = 30
     ws_idle_timeout_ms: int = 15_000
+    order_limit: int = 0  # per-signer POST /order(s) tokens per 10 s (0: unlimited)
+    cancel_limit: int = 0  # per-signer cancel tokens per 10 s (0: unlimited)
     tick_interval_ms: int = 100
     step_ms: int = 1_000
     markets_page_size: int = 100

@@ -10,6 +10,7 @@ from polytraders.exchange.engine import Exchange
 from polytraders.exchange.faults import FaultBoard
 from polytraders.exchange.feed import MarketFeed
 from polytraders.exchange.hub import Hub
+from polytraders.exchange.limits import RateLimiter
 
 
 @dataclass(slots=True)
@@ -18,13 +19,15 @@ class Ctx:
     clock: ExchangeClock
     engine: Exchange
     faults: FaultBoard
+    limits: RateLimiter
     hub: Hub = field(default_factory=Hub)
     feed: MarketFeed = field(default_factory=MarketFeed)
 
     @classmethod
     def build(cls, cfg: ExchangeConfig) -> Ctx:
         clock = ExchangeClock(simulated=cfg.sim_time, start_ms=cfg.start_ms)
-        return cls(cfg=cfg, clock=clock, engine=Exchange(cfg, clock), faults=FaultBoard(cfg.seed))
+        limits = RateLimiter({"order": cfg.order_limit, "cancel": cfg.cancel_limit})
+        return cls(cfg=cfg, clock=clock, engine=Exchange(cfg, clock), faults=FaultBoard(cfg.seed), limits=limits)
 
     def flush(self) -> None:
         """Push what the last call produced to the WebSocket sessions."""

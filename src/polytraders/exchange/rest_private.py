@@ -78,6 +78,7 @@ async def post_order(request: Request) -> Response:
     raw = (await request.body()).decode()
     payload = _json(raw)
     ctx, key, _ = await _l2(request, "trading", order_post=True, post_only=_post_only_flags(payload))
+    ctx.limits.take(key.address, "order", 1, ctx.clock.now_ms())
     engine = ctx.engine
     try:
         checked = check_order(payload, key, engine.market_of, engine.tick_of, ctx.clock.now_ms(), ctx.cfg.chain_id)
@@ -94,6 +95,7 @@ async def post_orders(request: Request) -> Response:
         raise bad_request("Invalid payload: expected an array of orders")
     if len(payload) > MAX_BATCH:
         raise bad_request(f"Too many orders in payload: {len(payload)}, max allowed: {MAX_BATCH}")
+    ctx.limits.take(key.address, "order", len(payload), ctx.clock.now_ms())
     engine = ctx.engine
     out: list[dict[str, Any]] = []
     for item in payload:
@@ -113,6 +115,7 @@ async def cancel_order(request: Request) -> Response:
     payload = _json(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("orderID"), str):
         raise bad_request("Invalid orderID")
+    ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
     result = ctx.engine.cancel(key.api_key, [payload["orderID"]])
     ctx.flush()
     return JSONResponse(result)
@@ -125,6 +128,7 @@ async def cancel_orders(request: Request) -> Response:
         raise bad_request("Invalid payload: expected an array of order ids")
     if len(payload) > MAX_CANCEL_IDS:
         raise bad_request(f"Too many orders in payload: {len(payload)}, max allowed: {MAX_CANCEL_IDS}")
+    ctx.limits.take(key.address, "cancel", len(set(payload)), ctx.clock.now_ms())
     result = ctx.engine.cancel(key.api_key, payload)
     ctx.flush()
     return JSONResponse(result)
@@ -132,6 +136,7 @@ async def cancel_orders(request: Request) -> Response:
 
 async def cancel_all(request: Request) -> Response:
     ctx, key, _ = await _l2(request, "trading", cancel=True)
+    ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
     result = ctx.engine.cancel(key.api_key, ctx.engine.live_ids(key.api_key))
     ctx.flush()
     return JSONResponse(result)
@@ -142,6 +147,7 @@ async def cancel_market_orders(request: Request) -> Response:
     payload = _json(body) or {}
     if not isinstance(payload, dict):
         raise bad_request("Invalid payload")
+    ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
     ids = ctx.engine.live_ids(key.api_key, str(payload.get("market", "")), str(payload.get("asset_id", "")))
     result = ctx.engine.cancel(key.api_key, ids)
     ctx.flush()

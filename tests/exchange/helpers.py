@@ -167,8 +167,8 @@ class Local:
 
 
 def make_local(**overrides: Any) -> Iterator[Local]:
-    cfg = ExchangeConfig(seed=11, markets=10, sim_time=True, heartbeat_timeout_ms=10_000,
-                         heartbeat_buffer_ms=5_000, **overrides)
+    settings: dict[str, Any] = {"seed": 11, "markets": 10, "sim_time": True, **overrides}
+    cfg = ExchangeConfig(**settings)
     ctx = Ctx.build(cfg)
     with TestClient(create_app(cfg, ctx)) as http:
         trader = Trader.new()

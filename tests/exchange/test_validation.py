@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from polytraders.signing.order import checksum_address
 
-from .helpers import Local
+from .helpers import Local, make_local
 
 
 def _refused(resp: object, status: int, code: str) -> dict[str, object]:
@@ -223,3 +223,18 @@ def test_proxy_funders_belong_to_their_first_signer(local: Local) -> None:
     assert err["error"] == "maker address not allowed, please use the deposit wallet flow"
     victim, _ = thief.order(info.yes_token, "BUY", "0.10", "10", maker=local.trader.address, signature_type=2)
     _refused(local.post(victim, trader=thief), 400, "INVALID_ORDER_ERROR")  # an EOA with keys is no proxy
+
+
+def test_l1_credentials_depend_on_address_nonce_and_seed_only(local: Local) -> None:
+    t = local.trader
+    again = local.http.get("/auth/derive-api-key", headers=t.l1_headers()).json()
+    assert again["apiKey"] == t.api_key and again["secret"] == t.secret and again["passphrase"] == t.passphrase
+    created = local.http.post("/auth/api-key", headers=t.l1_headers())
+    assert created.status_code == 400 and created.json() == {"error": "Could not create api key"}
+    other_nonce = local.http.post("/auth/api-key", headers=t.l1_headers(nonce=7)).json()
+    assert other_nonce["apiKey"] != t.api_key
+    # A restart with the same seed derives the same key; another seed does not.
+    for same in make_local():
+        assert same.http.get("/auth/derive-api-key", headers=t.l1_headers()).json()["apiKey"] == t.api_key
+    for other in make_local(seed=12):
+        assert other.http.get("/auth/derive-api-key", headers=t.l1_headers()).json()["apiKey"] != t.api_key

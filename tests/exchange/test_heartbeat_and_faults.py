@@ -108,12 +108,24 @@ def test_frozen_book_repeats_its_snapshot_while_the_market_moves(local: Local) -
     assert after["hash"] != before["hash"] and after["timestamp"] != before["timestamp"]
 
 
-def test_halted_market_refuses_orders(local: Local) -> None:
+def test_halted_market_refuses_orders_until_the_halt_ends(local: Local) -> None:
     info = local.market()
     _faults(local, halt={"market": info.condition_id, "seconds": 10})
     body, _ = local.trader.order(info.yes_token, "BUY", "0.10", "10")
     resp = local.post(body)
     assert resp.status_code == 400 and resp.json()["errorMsg"] == "MARKET_NOT_READY"
+    assert local.http.get(f"/markets/{info.condition_id}").json()["accepting_orders"] is False
+    local.advance(10_000)
+    assert local.http.get(f"/markets/{info.condition_id}").json()["accepting_orders"] is True
+    assert local.post(body).status_code == 200
+
+
+def test_resolving_a_market_without_orders_closes_it(local: Local) -> None:
+    info = local.market()
+    assert local.http.post("/admin/resolve", json={"market": info.condition_id, "winner": info.no_token}).json()
+    market = local.http.get(f"/markets/{info.condition_id}").json()
+    assert market["closed"] is True and market["accepting_orders"] is False
+    assert [t["winner"] for t in market["tokens"]] == [False, True]
 
 
 def test_tick_size_changes_past_096(local: Local) -> None:

@@ -325,7 +325,7 @@ class Exchange:
         events = self.venue.advance(now)
         if events:
             self.apply(events)
-            self.refresh_markets()
+        self.refresh_markets()  # halts end and resolutions land with time, with or without events
         self._dead_man(now)
         for token in self.infos:
             self._check_tick(token)

@@ -16,6 +16,7 @@ from polytraders.exchange.errors import ApiError
 from polytraders.exchange.validate import check_order
 from polytraders.exchange.wire import END_CURSOR, decode_cursor, encode_cursor, page
 from polytraders.exchange.ws import _kind
+from polytraders.venues.base import MarketInfo
 
 from .helpers import Local, make_local
 
@@ -136,4 +137,21 @@ _KEY = ApiKey("k", "c2VjcmV0", "p", "0x0000000000000000000000000000000000000001"
 def test_garbage_order_payloads_are_clean_400s(body: Any) -> None:
     with pytest.raises(ApiError) as refused:
         check_order(body, _KEY, lambda token: None, lambda token: Decimal("0.01"), 0, 137)
+    assert refused.value.status in (400, 404)
+
+
+_REQUIRED = ["salt", "maker", "signer", "tokenId", "makerAmount", "takerAmount", "side", "signatureType",
+             "timestamp", "signature", "expiration", "metadata", "builder"]
+_field = _json | st.sampled_from(["0x" + "11" * 20, "0x" + "ab" * 65, "BUY", "SELL", "1000000", "1", "0", "1e3"])
+
+
+@settings(max_examples=300)
+@given(st.fixed_dictionaries({name: _field for name in _REQUIRED}), _json, st.sampled_from(["GTC", "FOK", [], None]))
+def test_orders_with_every_field_but_garbage_values_are_clean_400s(order: dict[str, Any], post_only: Any,
+                                                                    order_type: Any) -> None:
+    order["signer"] = _KEY.address
+    info = MarketInfo("0xc", "Q?", "1", "2", Decimal("0.01"), Decimal(5), False, "open", "politics")
+    body = {"order": order, "owner": _KEY.api_key, "orderType": order_type, "postOnly": post_only}
+    with pytest.raises(ApiError) as refused:
+        check_order(body, _KEY, lambda token: info, lambda token: Decimal("0.01"), 0, 137)
     assert refused.value.status in (400, 404)

@@ -42,7 +42,8 @@ from polytraders.venues.base import (
 
 GTD_THRESHOLD_S: Final = 60
 _UNITS: Final = Decimal(1_000_000)
-_ORDER_TYPES: Final = frozenset({"GTC", "GTD", "FOK", "FAK"})
+_ORDER_TYPES: Final[dict[str, VenueOrderType]] = {"GTC": "GTC", "GTD": "GTD", "FOK": "FOK", "FAK": "FAK"}
+_SIDES: Final[dict[str, Side]] = {"BUY": "BUY", "0": "BUY", "SELL": "SELL", "1": "SELL"}
 _REQUIRED: Final = ("salt", "maker", "signer", "tokenId", "makerAmount", "takerAmount", "side",
                     "signatureType", "timestamp", "signature")
 
@@ -120,8 +121,9 @@ def check_order(
         raise refusal(INVALID_ORDER_ERROR, "the order owner has to be the owner of the API KEY")
     if str(raw["signer"]).lower() != key.address.lower():
         raise refusal(INVALID_ORDER_ERROR, "the order signer address has to be the address of the API KEY")
-    order_type = body.get("orderType", "GTC")
-    if order_type not in _ORDER_TYPES:
+    type_raw = body.get("orderType", "GTC")
+    order_type = _ORDER_TYPES.get(type_raw) if isinstance(type_raw, str) else None
+    if order_type is None:
         raise _payload_error(f"orderType must be one of {sorted(_ORDER_TYPES)}")
     post_only = body.get("postOnly", False) is True
     token_id = str(raw["tokenId"])
@@ -132,8 +134,8 @@ def check_order(
         raise refusal(MARKET_NOT_READY, "the market is not yet ready to process new orders")
 
     side_raw = raw["side"]
-    side: Side = "BUY" if side_raw in ("BUY", 0, "0") else "SELL" if side_raw in ("SELL", 1, "1") else "BUY"
-    if side_raw not in ("BUY", "SELL", 0, 1, "0", "1"):
+    side = None if isinstance(side_raw, bool) else _SIDES.get(str(side_raw))
+    if side is None:
         raise _payload_error("side must be BUY or SELL")
     try:
         unsigned = UnsignedOrderV2(

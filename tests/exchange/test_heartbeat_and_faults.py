@@ -240,3 +240,10 @@ def test_per_signer_rate_limits() -> None:
         assert local.post(body).status_code == 200
         assert local.trader.call(local.http, "DELETE", "/orders", ["0x1", "0x2"]).status_code == 200
         assert local.trader.call(local.http, "DELETE", "/cancel-all").status_code == 429
+
+
+def test_bad_inputs_are_400s_not_500s(local: Local) -> None:
+    assert local.trader.call(local.http, "GET", "/data/trades", params={"before": "soon"}).status_code == 400
+    assert local.http.post("/admin/faults", json={"latency_ms": {"public": "fast"}}).status_code == 400
+    assert local.http.post("/admin/faults", json={"window": "now"}).status_code == 400
+    assert local.http.post("/admin/faults", json={"latency_ms": {"nowhere": 5}}).status_code == 400

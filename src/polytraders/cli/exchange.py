@@ -81,7 +81,7 @@ def serve(
             if not isinstance(spec, dict):
                 raise ValueError("expected a JSON object")
             apply_faults(ctx, spec)
-        except (ValueError, ApiError) as exc:
+        except (ValueError, TypeError, KeyError, ApiError) as exc:
             typer.echo(f"Error: --faults: {exc}", err=True)
             raise typer.Exit(2) from None
     server = uvicorn.Server(uvicorn.Config(create_app(cfg, ctx), log_level=log_level, ws="websockets-sansio",

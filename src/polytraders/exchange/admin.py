@@ -129,7 +129,10 @@ def apply_faults(ctx: Ctx, p: dict[str, Any]) -> None:
 
 async def set_faults(request: Request) -> Response:
     ctx, p = await _admin(request)
-    apply_faults(ctx, p)
+    try:
+        apply_faults(ctx, p)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise bad_request(f"Invalid fault spec: {exc}") from None
     return JSONResponse({"ok": True})
 
 

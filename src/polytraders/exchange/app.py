@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from polytraders.exchange import admin, gamma, rest_private, rest_public, ws
 from polytraders.exchange.config import ExchangeConfig
 from polytraders.exchange.context import Ctx
-from polytraders.exchange.errors import ApiError, render_api_error
+from polytraders.exchange.errors import ApiError, render_api_error, render_internal_error
 
 log = logging.getLogger("polytraders.exchange")
 
@@ -49,6 +49,7 @@ def create_app(cfg: ExchangeConfig, ctx: Ctx | None = None) -> Starlette:
 
     routes = [*rest_public.ROUTES, *rest_private.ROUTES, *ws.ROUTES, *admin.ROUTES,
               *gamma.routes(cfg.gamma_base, cfg.data_base)]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ApiError: render_api_error})
+    handlers = {ApiError: render_api_error, Exception: render_internal_error}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.ctx = context
     return app

@@ -51,3 +51,8 @@ async def render_api_error(request: Request, exc: Exception) -> Response:
     """Starlette exception handler: the one place an ``ApiError`` becomes a response."""
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def render_internal_error(request: Request, exc: Exception) -> Response:
+    """Anything unexpected is still a JSON error body (and the trace goes to the log)."""
+    return JSONResponse({"error": "internal error"}, status_code=500)

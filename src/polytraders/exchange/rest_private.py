@@ -178,6 +178,11 @@ async def trades(request: Request) -> Response:
     q = request.query_params
     address = key.address.lower()
     engine = ctx.engine
+    try:
+        before = int(q["before"]) if q.get("before") else None
+        after = int(q["after"]) if q.get("after") else None
+    except ValueError:
+        raise bad_request("before/after must be unix seconds") from None
     ids = [q["id"]] if q.get("id") else engine.trades_by_address.get(address, [])
     rows = []
     for trade_id in ids:
@@ -188,8 +193,7 @@ async def trades(request: Request) -> Response:
             continue
         if q.get("maker_address") and q["maker_address"].lower() not in t.addresses():
             continue
-        if (q.get("before") and t.match_ms // 1000 >= int(q["before"])) or (
-                q.get("after") and t.match_ms // 1000 <= int(q["after"])):
+        if (before is not None and t.match_ms // 1000 >= before) or (after is not None and t.match_ms // 1000 <= after):
             continue
         rows.append(t.as_json(key.address))
     return JSONResponse(page(rows, q.get("next_cursor"), ctx.cfg.orders_page_size))

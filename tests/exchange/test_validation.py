@@ -238,3 +238,12 @@ def test_l1_credentials_depend_on_address_nonce_and_seed_only(local: Local) -> N
         assert same.http.get("/auth/derive-api-key", headers=t.l1_headers()).json()["apiKey"] == t.api_key
     for other in make_local(seed=12):
         assert other.http.get("/auth/derive-api-key", headers=t.l1_headers()).json()["apiKey"] != t.api_key
+
+
+def test_neg_risk_markets_verify_against_the_neg_risk_exchange(local: Local) -> None:
+    info = next(i for i in local.ctx.engine.by_cid.values() if i.neg_risk and str(i.tick) == "0.01")
+    body, digest = local.trader.order(info.yes_token, "BUY", "0.10", "10", neg_risk=True)
+    resp = local.post(body).json()
+    assert resp["status"] == "live" and resp["orderID"] == digest
+    wrong, _ = local.trader.order(info.yes_token, "BUY", "0.10", "10", neg_risk=False, salt=2)
+    assert local.post(wrong).json()["error"] == "invalid signature"

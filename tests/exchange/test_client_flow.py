@@ -11,6 +11,7 @@ from eth_account import Account
 from py_clob_client_v2 import (
     AssetType,
     BalanceAllowanceParams,
+    BookParams,
     ClobClient,
     OpenOrderParams,
     OrderArgs,
@@ -116,3 +117,27 @@ def test_faults_from_the_command_line() -> None:
                           "--faults", '{"window": {"status": 418}}'], capture_output=True, text=True, timeout=30,
                          env={**os.environ, "PYTHONPATH": SRC})
     assert bad.returncode == 2 and "window status must be 425, 429, 500 or 503" in bad.stderr
+
+
+def test_the_rest_of_the_client_surface(server: ServerProcess) -> None:
+    from py_clob_client_v2 import OrderScoringParams, OrdersScoringParams
+
+    client = ClobClient(server.url, 137, key="0x" + bytes(Account.create().key).hex())
+    client.set_api_creds(client.create_or_derive_api_key())
+    simplified = client.get_simplified_markets()
+    assert simplified["next_cursor"] == "LTE=" and len(simplified["data"][0]["tokens"]) == 2
+    assert client.get_sampling_simplified_markets()["data"] == simplified["data"]
+    assert client.get_sampling_markets()["count"] == 6
+    assert client.is_order_scoring(OrderScoringParams(orderId="0x1")) == {"scoring": False}
+    assert client.are_orders_scoring(OrdersScoringParams(orderIds=["0x1"])) == {"0x1": False}
+    assert client.get_notifications() == []
+    assert client.get_pre_migration_orders() == []
+    assert client.get_api_keys() == {"apiKeys": [client.creds.api_key]}
+    assert client.get_closed_only_mode() == {"closed_only": False}
+    tokens = client.get_markets()["data"][0]["tokens"]
+    books = client.get_order_books([BookParams(token_id=t["token_id"]) for t in tokens])
+    assert len(books) == 2 and all(b["hash"] for b in books)
+    assert client.delete_api_key() == "OK"
+    with pytest.raises(PolyApiException) as gone:
+        client.get_api_keys()
+    assert gone.value.status_code == 401

@@ -113,6 +113,12 @@ class KeyRegistry:
         """Whether ``address`` (any case) holds API keys here, i.e. is a signing EOA."""
         return address.lower() in self._addresses
 
+    def forget(self, api_key: str) -> None:
+        """``DELETE /auth/api-key``: the key stops working (deriving it again restores it)."""
+        key = self._by_key.pop(api_key, None)
+        if key is not None:
+            self._created.discard((key.address.lower(), key.nonce))
+
     def lookup(self, api_key: str) -> ApiKey | None:
         return self._by_key.get(api_key)
 

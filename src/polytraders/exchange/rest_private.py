@@ -23,7 +23,7 @@ MAX_BATCH: Final = 15
 MAX_CANCEL_IDS: Final = 1000
 
 
-async def _l2(request: Request, surface: str, **gate: bool) -> tuple[Ctx, ApiKey, str]:
+async def l2(request: Request, surface: str, **gate: bool) -> tuple[Ctx, ApiKey, str]:
     ctx: Ctx = request.app.state.ctx
     await ctx.faults.gate(surface, ctx.clock.now_ms(), **gate)
     body = (await request.body()).decode()
@@ -31,7 +31,7 @@ async def _l2(request: Request, surface: str, **gate: bool) -> tuple[Ctx, ApiKey
     return ctx, key, body
 
 
-def _json(body: str) -> Any:
+def parse_json(body: str) -> Any:
     if not body:
         return None
     try:
@@ -58,12 +58,12 @@ async def derive_api_key(request: Request) -> Response:
 
 
 async def api_keys(request: Request) -> Response:
-    _, key, _ = await _l2(request, "account")
+    _, key, _ = await l2(request, "account")
     return JSONResponse({"apiKeys": [key.api_key]})
 
 
 async def closed_only(request: Request) -> Response:
-    await _l2(request, "account")
+    await l2(request, "account")
     return JSONResponse({"closed_only": False})
 
 
@@ -76,8 +76,8 @@ def _post_only_flags(payload: Any) -> bool:
 async def post_order(request: Request) -> Response:
     ctx: Ctx = request.app.state.ctx
     raw = (await request.body()).decode()
-    payload = _json(raw)
-    ctx, key, _ = await _l2(request, "trading", order_post=True, post_only=_post_only_flags(payload))
+    payload = parse_json(raw)
+    ctx, key, _ = await l2(request, "trading", order_post=True, post_only=_post_only_flags(payload))
     ctx.limits.take(key.address, "order", 1, ctx.clock.now_ms())
     engine = ctx.engine
     try:
@@ -89,8 +89,8 @@ async def post_order(request: Request) -> Response:
 
 async def post_orders(request: Request) -> Response:
     ctx: Ctx = request.app.state.ctx
-    payload = _json((await request.body()).decode())
-    ctx, key, _ = await _l2(request, "trading", order_post=True, post_only=_post_only_flags(payload))
+    payload = parse_json((await request.body()).decode())
+    ctx, key, _ = await l2(request, "trading", order_post=True, post_only=_post_only_flags(payload))
     if not isinstance(payload, list):
         raise bad_request("Invalid payload: expected an array of orders")
     if len(payload) > MAX_BATCH:
@@ -111,8 +111,8 @@ async def post_orders(request: Request) -> Response:
 
 
 async def cancel_order(request: Request) -> Response:
-    ctx, key, body = await _l2(request, "trading", cancel=True)
-    payload = _json(body)
+    ctx, key, body = await l2(request, "trading", cancel=True)
+    payload = parse_json(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("orderID"), str):
         raise bad_request("Invalid orderID")
     ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
@@ -122,8 +122,8 @@ async def cancel_order(request: Request) -> Response:
 
 
 async def cancel_orders(request: Request) -> Response:
-    ctx, key, body = await _l2(request, "trading", cancel=True)
-    payload = _json(body)
+    ctx, key, body = await l2(request, "trading", cancel=True)
+    payload = parse_json(body)
     if not isinstance(payload, list) or not all(isinstance(i, str) for i in payload):
         raise bad_request("Invalid payload: expected an array of order ids")
     if len(payload) > MAX_CANCEL_IDS:
@@ -135,7 +135,7 @@ async def cancel_orders(request: Request) -> Response:
 
 
 async def cancel_all(request: Request) -> Response:
-    ctx, key, _ = await _l2(request, "trading", cancel=True)
+    ctx, key, _ = await l2(request, "trading", cancel=True)
     ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
     result = ctx.engine.cancel(key.api_key, ctx.engine.live_ids(key.api_key))
     ctx.flush()
@@ -143,8 +143,8 @@ async def cancel_all(request: Request) -> Response:
 
 
 async def cancel_market_orders(request: Request) -> Response:
-    ctx, key, body = await _l2(request, "trading", cancel=True)
-    payload = _json(body) or {}
+    ctx, key, body = await l2(request, "trading", cancel=True)
+    payload = parse_json(body) or {}
     if not isinstance(payload, dict):
         raise bad_request("Invalid payload")
     ctx.limits.take(key.address, "cancel", 1, ctx.clock.now_ms())
@@ -156,7 +156,7 @@ async def cancel_market_orders(request: Request) -> Response:
 
 # -- reads ------------------------------------------------------------------------------------
 async def get_order(request: Request) -> Response:
-    ctx, key, _ = await _l2(request, "account")
+    ctx, key, _ = await l2(request, "account")
     rec = ctx.engine.orders.get(str(request.path_params["order_id"]))
     # Like the CLOB, only active orders are returned; anything else reads as empty.
     if rec is None or rec.owner != key.api_key or rec.status != "LIVE":
@@ -165,7 +165,7 @@ async def get_order(request: Request) -> Response:
 
 
 async def open_orders(request: Request) -> Response:
-    ctx, key, _ = await _l2(request, "account")
+    ctx, key, _ = await l2(request, "account")
     q = request.query_params
     rows = [r.as_json() for r in ctx.engine.live.values() if r.owner == key.api_key
             and (not q.get("id") or r.id == q["id"]) and (not q.get("market") or r.market == q["market"])
@@ -174,7 +174,7 @@ async def open_orders(request: Request) -> Response:
 
 
 async def trades(request: Request) -> Response:
-    ctx, key, _ = await _l2(request, "account")
+    ctx, key, _ = await l2(request, "account")
     q = request.query_params
     address = key.address.lower()
     engine = ctx.engine
@@ -200,7 +200,7 @@ async def trades(request: Request) -> Response:
 
 
 async def balance_allowance(request: Request) -> Response:
-    ctx, key, _ = await _l2(request, "account")
+    ctx, key, _ = await l2(request, "account")
     q = request.query_params
     asset_type = q.get("asset_type", "COLLATERAL")
     if asset_type.upper() not in ("COLLATERAL", "CONDITIONAL"):
@@ -211,8 +211,8 @@ async def balance_allowance(request: Request) -> Response:
 
 
 async def heartbeat(request: Request) -> Response:
-    ctx, key, body = await _l2(request, "account")
-    payload = _json(body) or {}
+    ctx, key, body = await l2(request, "account")
+    payload = parse_json(body) or {}
     heartbeat_id = payload.get("heartbeat_id", "") if isinstance(payload, dict) else ""
     result = ctx.engine.heartbeat(key.api_key, str(heartbeat_id or ""))
     return JSONResponse(result)

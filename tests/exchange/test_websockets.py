@@ -193,3 +193,36 @@ def test_silent_clients_are_dropped() -> None:
         asyncio.run(scenario())
     finally:
         proc.stop()
+
+
+def test_custom_features_best_bid_ask_and_market_resolved(ws_server: ServerProcess) -> None:
+    http, trader, first = _setup(ws_server)
+    market = next(m for m in http.get("/markets").json()["data"]
+                  if m["condition_id"] != first["condition_id"] and m["minimum_tick_size"] == 0.01)
+    yes, no = (t["token_id"] for t in market["tokens"])
+    ws_url = ws_server.url.replace("http", "ws")
+
+    async def scenario() -> None:
+        async with websockets.connect(f"{ws_url}/ws/market") as plain, \
+                websockets.connect(f"{ws_url}/ws/market") as custom:
+            await plain.send(json.dumps({"type": "market", "assets_ids": [yes]}))
+            await custom.send(json.dumps({"type": "market", "assets_ids": [yes], "custom_feature_enabled": True}))
+            dump = json.loads(await asyncio.wait_for(custom.recv(), 3))
+            await asyncio.wait_for(plain.recv(), 3)
+            bid, ask = Decimal(dump[0]["bids"][-1]["price"]), Decimal(dump[0]["asks"][-1]["price"])
+            assert ask - bid > Decimal("0.01"), "needs room to improve the bid"
+            body, _ = trader.order(yes, "BUY", bid + Decimal("0.01"), "5", post_only=True)
+            assert trader.call(http, "POST", "/order", body).status_code == 200
+            top = await _next(custom, _event("best_bid_ask"))
+            assert (top["best_bid"], top["best_ask"]) == (str(bid + Decimal("0.01")), str(ask))
+            assert Decimal(top["spread"]) == ask - bid - Decimal("0.01")
+            http.post("/admin/resolve", json={"market": market["condition_id"], "winner": no})
+            resolved = await _next(custom, _event("market_resolved"))
+            assert resolved["winning_asset_id"] == no and resolved["winning_outcome"] == "No"
+            plain_kinds = set()
+            await plain.send("PING")
+            while (msg := await asyncio.wait_for(plain.recv(), 3)) != "PONG":
+                plain_kinds.add(json.loads(msg)["event_type"])
+            assert plain_kinds <= {"price_change"}, "custom events only reach custom subscribers"
+
+    asyncio.run(scenario())

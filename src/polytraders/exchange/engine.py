@@ -153,6 +153,10 @@ class Exchange:
         self._add_sim_fault(ResolveMarket(condition_id, at_ms=self.clock.now_ms()))
         for token in (info.yes_token, info.no_token):
             self.ledger.resolve(token, Decimal(1) if token == winner else _ZERO)
+            self.market_out.append((token, {
+                "event_type": "market_resolved", "market": condition_id, "asset_id": token,
+                "winning_asset_id": winner, "winning_outcome": self.outcome_of(winner),
+                "timestamp": str(self.clock.now_ms())}))
 
     def halt(self, condition_id: str, until_ms: int | None) -> None:
         self._add_sim_fault(HaltMarket(condition_id, start_ms=self.clock.now_ms(), end_ms=until_ms))

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from polytraders.exchange.hub import Hub
 
 Levels = dict[tuple[str, Decimal], Decimal]
+CUSTOM_EVENTS = frozenset({"best_bid_ask", "market_resolved", "new_market"})
+"""Sent only to sessions that subscribed with ``custom_feature_enabled: true``."""
 
 
 def _levels(view: BookView) -> Levels:
@@ -47,6 +49,7 @@ def book_event(engine: Exchange, token_id: str) -> dict[str, Any] | None:
 class MarketFeed:
     def __init__(self) -> None:
         self._last: dict[str, Levels] = {}
+        self._top: dict[str, tuple[Decimal | None, Decimal | None]] = {}
 
     def prime(self, engine: Exchange, token_ids: list[str]) -> None:
         """Take the baseline for newly watched assets, so the next change is a delta against
@@ -71,7 +74,7 @@ class MarketFeed:
         traded: set[str] = set()
         for asset_id, payload in market_out:
             if asset_id in watched:
-                hub.publish_market(asset_id, dumps(payload))
+                hub.publish_market(asset_id, dumps(payload), custom_only=payload["event_type"] in CUSTOM_EVENTS)
                 if payload["event_type"] == "last_trade_price":
                     traded.add(asset_id)
         by_market: dict[str, list[dict[str, str]]] = {}
@@ -82,10 +85,20 @@ class MarketFeed:
             current = _levels(view)
             before = self._last.get(token)
             self._last[token] = current
-            if before is None or before == current or token in traded:
+            if before is None or before == current:
                 continue
             bid = decimal_text(view.best_bid) if view.best_bid is not None else "0"
             ask = decimal_text(view.best_ask) if view.best_ask is not None else "0"
+            top = (view.best_bid, view.best_ask)
+            if self._top.get(token) != top:
+                self._top[token] = top
+                b, a = top
+                spread = decimal_text(a - b) if a is not None and b is not None else ""
+                hub.publish_market(token, dumps({
+                    "event_type": "best_bid_ask", "market": engine.infos[token].condition_id, "asset_id": token,
+                    "best_bid": bid, "best_ask": ask, "spread": spread, "timestamp": str(now)}), custom_only=True)
+            if token in traded:
+                continue  # a fresh book snapshot follows instead
             changes = by_market.setdefault(engine.infos[token].condition_id, [])
             for key in sorted(set(before) | set(current)):
                 if before.get(key) != current.get(key):

@@ -49,6 +49,7 @@ class Session:
     assets: set[str] = field(default_factory=set)
     owner: str = ""
     markets: set[str] = field(default_factory=set)  # empty = every market
+    custom: bool = False  # custom_feature_enabled: best_bid_ask and market_resolved too
 
     def offer(self, item: str | int) -> bool:
         """Queue ``item`` (a text frame, or a close code); False if the client is too slow."""
@@ -78,9 +79,10 @@ class Hub:
         if not session.offer(text):
             self.close(session, CLOSE_SLOW)
 
-    def publish_market(self, asset_id: str, text: str) -> None:
+    def publish_market(self, asset_id: str, text: str, *, custom_only: bool = False) -> None:
         for s in list(self.sessions):
-            if s.channel == "market" and s.state is Sess.SUBSCRIBED and asset_id in s.assets:
+            if s.channel == "market" and s.state is Sess.SUBSCRIBED and asset_id in s.assets and (
+                    s.custom or not custom_only):
                 self._deliver(s, text)
 
     def publish_user(self, owners: Iterable[str], market: str, text: str) -> None:

@@ -64,6 +64,8 @@ def _apply(ctx: Ctx, session: Session, kind: str, msg: dict[str, Any]) -> bool:
             session.assets.difference_update(known)
             return True
         session.assets.update(known)
+        if "custom_feature_enabled" in msg:
+            session.custom = msg["custom_feature_enabled"] is True
         ctx.feed.prime(ctx.engine, known)
         if msg.get("initial_dump", True) is not False:
             events = [e for e in (book_event(ctx.engine, a) for a in known) if e is not None]

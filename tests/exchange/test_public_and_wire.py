@@ -155,3 +155,27 @@ def test_orders_with_every_field_but_garbage_values_are_clean_400s(order: dict[s
     with pytest.raises(ApiError) as refused:
         check_order(body, _KEY, lambda token: info, lambda token: Decimal("0.01"), 0, 137)
     assert refused.value.status in (400, 404)
+
+
+def test_prices_history_from_trade_prints(local: Local) -> None:
+    info = local.market()
+    token = info.yes_token
+    start = local.ctx.clock.now_ms() // 1000
+    for minute in range(3):
+        ask = local.book(token).best_ask
+        taker, _ = local.trader.order(token, "BUY", ask, "5", order_type="FAK", salt=minute + 1)
+        assert local.post(taker).json()["status"] == "matched"
+        local.advance(60_000)
+    resp = local.http.get("/prices-history", params={"market": token, "startTs": start, "endTs": start + 600,
+                                                     "fidelity": 1}).json()
+    times = [h["t"] for h in resp["history"]]
+    assert times == sorted(times) and all(start <= t <= start + 600 for t in times)
+    minutes = [t // 60 for t in times]
+    assert len(set(minutes)) == len(minutes), "one point per fidelity bucket"
+    assert {start // 60, (start + 60) // 60, (start + 120) // 60} <= set(minutes)
+    assert all(0 < h["p"] < 1 for h in resp["history"])
+    coarse = local.http.get("/prices-history", params={"market": token, "interval": "1h", "fidelity": 60}).json()
+    hours = [h["t"] // 3600 for h in coarse["history"]]
+    assert 1 <= len(hours) <= 2 and len(set(hours)) == len(hours)  # the hour may straddle a boundary
+    assert coarse["history"][-1]["t"] >= start + 120
+    assert local.http.get("/prices-history", params={"market": token}).status_code == 400

@@ -54,6 +54,7 @@ FINE_TICK: Final = Decimal("0.001")
 COARSE_TICK: Final = Decimal("0.01")
 TICK_HIGH: Final = Decimal("0.96")
 TICK_LOW: Final = Decimal("0.04")
+HISTORY_LIMIT: Final = 100_000  # seconds with a print kept per token
 REJECT_MESSAGES: Final = {
     "INVALID_POST_ONLY_ORDER": "invalid post-only order: order crosses book",
     "FOK_ORDER_NOT_FILLED_ERROR": "order couldn't be fully filled. FOK orders are fully filled or killed.",
@@ -94,6 +95,7 @@ class Exchange:
         self.user_out: list[tuple[frozenset[str], str, dict[str, Any]]] = []
         self.market_out: list[tuple[str, dict[str, Any]]] = []
         self.last_trade: dict[str, tuple[Decimal, str, Decimal, int]] = {}
+        self.history: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)  # (unix s, price) per token
         self.frozen: dict[str, tuple[BookView, int | None]] = {}
         self.winners: dict[str, str] = {}
         self.funders: dict[str, str] = {}  # proxy funder (lower-case) -> the signer that owns it
@@ -362,6 +364,13 @@ class Exchange:
         self._tape_seen = self.venue.tape_total
         for ts_ms, fill in list(self.venue.tape)[-new:]:
             self.last_trade[fill.token_id] = (fill.price, fill.taker_side, fill.size, ts_ms)
+            prints = self.history[fill.token_id]
+            if prints and prints[-1][0] == ts_ms // 1000:
+                prints[-1] = (ts_ms // 1000, fill.price)  # one print per second: the last one
+            else:
+                prints.append((ts_ms // 1000, fill.price))
+                if len(prints) > HISTORY_LIMIT:
+                    del prints[: len(prints) - HISTORY_LIMIT]
             self.market_out.append((fill.token_id, {
                 "event_type": "last_trade_price", "asset_id": fill.token_id,
                 "market": self.infos[fill.token_id].condition_id, "price": decimal_text(fill.price),

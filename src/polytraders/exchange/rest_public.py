@@ -195,6 +195,34 @@ async def last_trades_prices(request: Request) -> Response:
                          for i in await _tokens(request)])
 
 
+_INTERVALS = {"1m": 60, "1h": 3_600, "6h": 21_600, "1d": 86_400, "1w": 604_800, "max": 10**10}
+
+
+async def prices_history(request: Request) -> Response:
+    """``{"history": [{"t": unix s, "p": price}]}`` from the trade prints, one per ``fidelity``
+    minutes (the last print of each bucket)."""
+    ctx = await _ctx(request)
+    q = request.query_params
+    token = q.get("market", "")
+    _info(ctx, token)
+    now_s = ctx.clock.now_ms() // 1000
+    try:
+        if q.get("interval"):
+            if q["interval"] not in _INTERVALS:
+                raise bad_request(f"interval must be one of {sorted(_INTERVALS)}")
+            start, end = now_s - _INTERVALS[q["interval"]], now_s
+        else:
+            start, end = int(q["startTs"]), int(q["endTs"])
+        bucket = max(1, int(q.get("fidelity", 1))) * 60
+    except (KeyError, ValueError):
+        raise bad_request("give interval, or startTs and endTs (unix seconds); fidelity in minutes") from None
+    buckets: dict[int, tuple[int, str]] = {}
+    for ts, px in ctx.engine.history.get(token, []):
+        if start <= ts <= end:
+            buckets[ts // bucket] = (ts, decimal_text(px))
+    return JSONResponse({"history": [{"t": t, "p": float(p)} for t, p in buckets.values()]})
+
+
 def market_json(ctx: Ctx, info: MarketInfo) -> dict[str, Any]:
     view = ctx.engine.book_view(info.yes_token)
     return clob_market(info, view, ctx.engine.winners.get(info.condition_id), ctx.engine.venue.taker_fee_bps)
@@ -245,6 +273,7 @@ ROUTES = [
     Route("/midpoint", midpoint), Route("/midpoints", midpoints, methods=["POST"]),
     Route("/price", price), Route("/prices", prices, methods=["POST"]),
     Route("/spread", spread), Route("/spreads", spreads, methods=["POST"]),
+    Route("/prices-history", prices_history),
     Route("/last-trade-price", last_trade_price), Route("/last-trades-prices", last_trades_prices, methods=["POST"]),
     Route("/markets", markets), Route("/sampling-markets", markets), Route("/markets/{condition_id}", market),
     Route("/clob-markets/{condition_id}", clob_market_info), Route("/markets-by-token/{token_id}", market_by_token),

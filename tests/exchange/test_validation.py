@@ -247,3 +247,18 @@ def test_neg_risk_markets_verify_against_the_neg_risk_exchange(local: Local) -> 
     assert resp["status"] == "live" and resp["orderID"] == digest
     wrong, _ = local.trader.order(info.yes_token, "BUY", "0.10", "10", neg_risk=False, salt=2)
     assert local.post(wrong).json()["error"] == "invalid signature"
+
+
+def test_cancel_market_orders_only_touches_that_market(local: Local) -> None:
+    first = local.market()
+    second = next(i for i in local.ctx.engine.by_cid.values()
+                  if i.condition_id != first.condition_id and str(i.tick) == "0.01" and not i.neg_risk)
+    a, a_id = local.trader.order(first.yes_token, "BUY", "0.10", "10")
+    b, b_id = local.trader.order(second.no_token, "BUY", "0.10", "10", salt=2)
+    assert local.post(a).status_code == local.post(b).status_code == 200
+    resp = local.trader.call(local.http, "DELETE", "/cancel-market-orders", {"market": first.condition_id}).json()
+    assert resp == {"canceled": [a_id], "not_canceled": {}}
+    resp = local.trader.call(local.http, "DELETE", "/cancel-market-orders", {"asset_id": second.yes_token}).json()
+    assert resp["canceled"] == []
+    resp = local.trader.call(local.http, "DELETE", "/cancel-market-orders", {"asset_id": second.no_token}).json()
+    assert resp["canceled"] == [b_id]

@@ -133,7 +133,6 @@ async def fill_latency(url: str, fills: int) -> tuple[list[float], list[float]]:
                 sell = json.dumps(taker.order(token, "SELL", "0.50", "5", order_type="FAK", salt=i + 1)[0],
                                   separators=(",", ":"))
                 t0 = time.perf_counter()
-                wall0 = time.time()
                 resp = await http.post("/order", content=sell, headers=taker.l2_headers("POST", "/order", sell))
                 assert resp.json()["status"] == "matched", resp.text
                 wanted = set(resp.json()["tradeIDs"])
@@ -143,7 +142,6 @@ async def fill_latency(url: str, fills: int) -> tuple[list[float], list[float]]:
                         break
                 post_to_ws.append(time.perf_counter() - t0)
                 match_to_ws.append(max(0.0, time.time() - int(msg["timestamp"]) / 1000))
-                assert wall0 <= time.time()
         return post_to_ws, match_to_ws
 
 
@@ -174,8 +172,8 @@ def main() -> None:
         post_ws, match_ws = asyncio.run(fill_latency(url, args.fills))
         print(f"taker POST -> maker trade event on /ws/user ({args.fills} fills): "
               f"median {statistics.median(post_ws) * 1e3:.2f} ms, p99 {pct(post_ws, 0.99) * 1e3:.2f} ms")
-        print(f"match timestamp -> WS arrival (ms clock resolution): median {statistics.median(match_ws) * 1e3:.1f} ms, "
-              f"p99 {pct(match_ws, 0.99) * 1e3:.1f} ms")
+        print(f"match timestamp -> WS arrival (ms clock resolution): "
+              f"median {statistics.median(match_ws) * 1e3:.1f} ms, p99 {pct(match_ws, 0.99) * 1e3:.1f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

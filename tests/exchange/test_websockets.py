@@ -78,6 +78,7 @@ def test_market_and_user_channels(ws_server: ServerProcess) -> None:
             level = next(c for c in change["price_changes"] if c["price"] == str(bid - Decimal("0.01")))
             assert level["side"] == "BUY" and Decimal(level["size"]) >= 7
             assert level["best_bid"] == str(bid) and level["best_ask"] and change["market"] == market["condition_id"]
+            assert level["hash"] == http.get("/book", params={"token_id": yes}).json()["hash"]
 
             ask = Decimal(dump[0]["asks"][-1]["price"])
             taker, taker_id = trader.order(yes, "BUY", ask, "5", order_type="FAK", salt=2)

@@ -100,11 +100,14 @@ class MarketFeed:
             if token in traded:
                 continue  # a fresh book snapshot follows instead
             changes = by_market.setdefault(engine.infos[token].condition_id, [])
+            # The same hash a REST /book of this state carries, so a client can cross-check.
+            last = engine.last_trade.get(token)
+            summary_hash = book_summary(view, engine.infos[token], last[0] if last else None)["hash"]
             for key in sorted(set(before) | set(current)):
                 if before.get(key) != current.get(key):
                     changes.append({"asset_id": token, "price": decimal_text(key[1]),
                                     "size": decimal_text(current.get(key, Decimal(0))), "side": key[0],
-                                    "hash": view.book_hash, "best_bid": bid, "best_ask": ask})
+                                    "hash": summary_hash, "best_bid": bid, "best_ask": ask})
         for market, changes in by_market.items():
             text = dumps({"event_type": "price_change", "market": market, "price_changes": changes,
                           "timestamp": str(now)})

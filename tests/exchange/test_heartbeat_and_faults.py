@@ -200,7 +200,8 @@ def test_trades_settle_and_failed_settlement_is_reversed(local: Local) -> None:
 
 @pytest.mark.slow
 def test_dead_man_on_a_real_process_with_short_timeouts() -> None:
-    proc = ServerProcess("--heartbeat-timeout-ms", "300", "--heartbeat-buffer-ms", "200", "--markets", "3")
+    # 0.6 s + 0.4 s: room for a slow, loaded machine between 0.2 s heartbeats.
+    proc = ServerProcess("--heartbeat-timeout-ms", "600", "--heartbeat-buffer-ms", "400", "--markets", "3")
     try:
         key = "0x" + bytes(Account.create().key).hex()
         client = ClobClient(proc.url, 137, key=key)
@@ -212,7 +213,7 @@ def test_dead_man_on_a_real_process_with_short_timeouts() -> None:
             time.sleep(0.2)
             beat = client.post_heartbeat(beat["heartbeat_id"])
         assert client.get_order(resting["orderID"])["status"] == "LIVE"
-        time.sleep(0.9)  # silence beyond timeout + buffer (and one driver tick)
+        time.sleep(1.6)  # silence beyond timeout + buffer (and a driver tick)
         assert client.get_order(resting["orderID"]) is None
         assert client.get_open_orders() == []
         fresh = client.post_heartbeat("")["heartbeat_id"]  # the rule fired: a new session starts

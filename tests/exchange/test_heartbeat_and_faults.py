@@ -209,7 +209,7 @@ def test_dead_man_on_a_real_process_with_short_timeouts() -> None:
         token = client.get_markets()["data"][0]["tokens"][0]["token_id"]
         resting = client.create_and_post_order(OrderArgs(token_id=token, price=0.02, size=10, side="BUY"))
         beat = client.post_heartbeat("")
-        for _ in range(4):  # keep it alive past the deadline
+        for _ in range(7):  # 1.4 s of heartbeats: alive past the 1 s deadline
             time.sleep(0.2)
             beat = client.post_heartbeat(beat["heartbeat_id"])
         assert client.get_order(resting["orderID"])["status"] == "LIVE"

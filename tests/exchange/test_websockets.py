@@ -177,12 +177,12 @@ def test_ws_faults_stall_drop_and_reconnect_without_replay(ws_server: ServerProc
 
 
 def test_silent_clients_are_dropped() -> None:
-    proc = ServerProcess("--markets", "2", "--ws-idle-timeout-ms", "300")
+    proc = ServerProcess("--markets", "2", "--ws-idle-timeout-ms", "600")
     ws_url = proc.url.replace("http", "ws")
 
     async def scenario() -> None:
         async with websockets.connect(f"{ws_url}/ws/market") as ws:
-            for _ in range(4):  # pinging keeps it open past the timeout
+            for _ in range(6):  # pinging every 0.15 s keeps it open past the 0.6 s timeout
                 await asyncio.sleep(0.15)
                 await ws.send("PING")
                 assert await asyncio.wait_for(ws.recv(), 3) == "PONG"

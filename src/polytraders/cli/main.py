@@ -21,7 +21,7 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, incidents, init, killswitch, registry_cmds, replay, views
+    from polytraders.cli import demo, exchange, incidents, init, killswitch, registry_cmds, replay, views
 
     registry_cmds.register(app)
     app.command("init")(init.init)
@@ -32,6 +32,7 @@ def _register_optional() -> None:
     app.add_typer(killswitch.app, name="killswitch")
     app.command("replay")(replay.replay)
     incidents.register(app)
+    app.add_typer(exchange.app, name="exchange")
 
 
 _register_optional()

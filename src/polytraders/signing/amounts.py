@@ -205,3 +205,43 @@ def limit_order_amounts(
     if side == "BUY":
         return collateral_units, share_units
     return share_units, collateral_units
+
+
+#: Decimal places the CLOB accepts on a marketable (FOK/FAK) order's amounts.
+MARKETABLE_MAKER_PLACES: Final[int] = 2
+MARKETABLE_TAKER_PLACES: Final[int] = 4
+MIN_MARKETABLE_NOTIONAL: Final[Decimal] = Decimal(1)
+
+
+def marketable_size(side: SideName, price: Decimal, size: Decimal, tick: Decimal) -> Decimal:
+    """The largest 2-decimal share size <= ``size`` whose FOK/FAK amounts the CLOB accepts.
+
+    A marketable order's maker amount may carry at most 2 decimals and its taker amount at most
+    4 (polymarket-interfaces.md section 9).  A BUY's maker amount is ``size * price`` pUSD, so
+    e.g. 10.37 shares at 0.57 (5.9109 pUSD) must shrink to 10.00.  A SELL's taker amount is
+    ``size * price``.  Returns 0 when no positive size qualifies; the $1 minimum is checked
+    by :func:`marketable_amounts_error`.
+    """
+    validate_price(price, tick)
+    shares = round_size(size, tick)
+    step = Decimal(1).scaleb(-rounding_config(tick).size)
+    limit = MARKETABLE_MAKER_PLACES if side == "BUY" else MARKETABLE_TAKER_PLACES
+    # The collateral amount size*price repeats its decimals with period <= 10**6 steps; in
+    # practice (tick >= 0.0001) a valid size is found within 100 steps of the start.
+    while shares > 0:
+        if _decimal_places(_EXACT.multiply(shares, price)) <= limit:
+            return shares
+        shares -= step
+    return Decimal(0)
+
+
+def marketable_amounts_error(side: SideName, maker_amount: int, taker_amount: int) -> str | None:
+    """Why the CLOB would refuse these FOK/FAK base-unit amounts, or None."""
+    maker = Decimal(maker_amount).scaleb(-_BASE_UNIT_SCALE)
+    taker = Decimal(taker_amount).scaleb(-_BASE_UNIT_SCALE)
+    if _decimal_places(maker) > MARKETABLE_MAKER_PLACES or _decimal_places(taker) > MARKETABLE_TAKER_PLACES:
+        return "amount precision"
+    collateral = maker if side == "BUY" else taker
+    if collateral < MIN_MARKETABLE_NOTIONAL:
+        return "below $1"
+    return None

@@ -104,6 +104,23 @@ def _require_int(field: str, value: object, low: int, high: int) -> int:
     return value
 
 
+@lru_cache(maxsize=4096)
+def _eip55(value: str) -> str | None:
+    """EIP-55 form of a well-formed hex address, or None for a mixed-case bad checksum.
+
+    Cached: the same few addresses are checked on every order, and each check costs keccaks.
+    """
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+        return None
+    return str(to_checksum_address(value))
+
+
+def checksum_address(value: str) -> str:
+    """EIP-55 form of ``value`` (cached); ValueError if it is malformed or mis-checksummed."""
+    return _checksum("address", value)
+
+
 def _checksum(field: str, value: object) -> str:
     """EIP-55 form of a 0x hex address; a mixed-case input must already carry a valid checksum.
 
@@ -111,10 +128,10 @@ def _checksum(field: str, value: object) -> str:
     """
     if not isinstance(value, str) or _ADDRESS_RE.fullmatch(value) is None:
         _fail(field, value, "a 0x-prefixed 20-byte hex address")
-    digits = value[2:]
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+    checksummed = _eip55(value)
+    if checksummed is None:
         _fail(field, value, "a valid EIP-55 checksum (or an all-lower/upper-case address)")
-    return to_checksum_address(value)
+    return checksummed
 
 
 def _bytes32(field: str, value: object) -> str:

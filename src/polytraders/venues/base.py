@@ -85,6 +85,8 @@ class VenueOrder:
     ``expires_at_ms`` is the wire expiration of a GTD order (None for other types).
     ``order_hash`` is the EIP-712 order hash when the caller has one; venues that key orders by
     hash (Polymarket does) use it as the venue order id so the caller knows the id in advance.
+    ``maker_amount``/``taker_amount`` are the signed 6-decimal base-unit amounts when known; the
+    CLOB judges a marketable order's precision and $1 minimum on them, not on price x size.
     """
 
     client_order_id: str
@@ -96,6 +98,8 @@ class VenueOrder:
     post_only: bool = False
     expires_at_ms: int | None = None
     order_hash: str = ""
+    maker_amount: int | None = None
+    taker_amount: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,11 +112,17 @@ class H:
         )
         planned = PlannedOrder(client_order_id=cid, token_id=token, side=side, price=price,
                                size=size, order_type=order_type, expires_at_ms=expires_at_ms)
+        # Amounts and wire expiration as the signer service produces them: the CLOB's 60 s GTD
+        # security threshold is added to the planned expiry.
+        shares, collateral = int(size * 10**6), int(size * price * 10**6)
+        maker_amount, taker_amount = (collateral, shares) if side == "BUY" else (shares, collateral)
+        expiration_s = -(-expires_at_ms // 1000) + 60 if expires_at_ms is not None else 0
         signed = SignedOrderRequest(
             plan_id=f"plan-{n:04d}", client_order_id=cid,
             order_hash="0x" + hashlib.sha256(cid.encode()).hexdigest(), salt=n,
             maker="0x" + "11" * 20, signer="0x" + "11" * 20, token_id=token,
-            maker_amount=1, taker_amount=1, side=side, signature_type=0,
+            maker_amount=maker_amount, taker_amount=taker_amount, side=side, signature_type=0,
+            expiration_s=expiration_s,
             timestamp_ms=self.clock.now_ms(), metadata="0x" + "00" * 32, builder=BUILDER_CODE,
             signature="0x" + "ab" * 65, order_type=order_type, chain_id=137,
             verifying_contract="0x" + "22" * 20,
@@ -339,9 +345,11 @@ def test_cancel_all_in_scope(h: H) -> None:
 def test_gtd_expiry(h: H) -> None:
     rec = h.submit(order_type="GTD", expires_at_ms=T0 + 120_000)
     assert rec.status == "live"
-    h.at(T0 + 59_000)
+    # The wire expiration is T0 + 180 s (planned expiry + the 60 s threshold); the venue retires
+    # the order 60 s before that, i.e. exactly at the planned expiry, not 60 s early.
+    h.at(T0 + 119_000)
     assert h.order(rec.client_order_id).status == "live"
-    h.at(T0 + 61_000)  # the sim retires GTD orders 60 s before their wire expiration
+    h.at(T0 + 121_000)
     assert h.order(rec.client_order_id).status == "expired"
     assert h.codes()[-1] == "EXEC_EXPIRED"
     assert h.olm.orders.reserved_pusd() == 0

@@ -33,6 +33,7 @@ from polytraders.runtime.config import build_config
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import Runtime
+from polytraders.signing.amounts import limit_order_amounts, marketable_amounts_error
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.store import StateStore
 
@@ -281,6 +282,19 @@ def test_marketable_price_capped_by_slippage(runtime: Runtime, router: SmartRout
                  m=market(tick=D("0.001")), b=book(tick="0.001"))
     assert plan_of(fine).steps[0].price == D("0.522")
     assert plan_of(fine).estimated_slippage_bps == 39  # 0.002 / 0.52 = 38.46 bps, rounded up
+
+
+def test_marketable_children_obey_the_clob_amount_precision(runtime: Runtime, router: SmartRouter) -> None:
+    # 10.37 shares x 0.52 = 5.3924 pUSD: a FAK BUY's maker amount may carry only 2 decimals;
+    # the largest size below that works is 10.25 (5.33 pUSD).
+    d = route(runtime, router, intent(order_type="IOC", price=D("0.52"), size=D("10.37")))
+    step = plan_of(d).steps[0]
+    assert (step.size, step.price) == (D("10.25"), D("0.52"))
+    assert "marketable_precision" in plan_of(d).constraints_applied
+    maker, taker = limit_order_amounts("BUY", step.price, step.size, D("0.01"))
+    assert marketable_amounts_error("BUY", maker, taker) is None
+    resting = route(runtime, router, intent(order_type="LIMIT", price=D("0.50"), size=D("10.37")))
+    assert plan_of(resting).steps[0].size == D("10.37"), "resting orders keep their size"
 
 
 @given(side=st.sampled_from(["BUY", "SELL"]),

@@ -357,8 +357,12 @@ class OrderLifecycleManager:
             client_order_id=cid, token_id=planned.token_id, side=planned.side,
             price=planned.price, size=planned.size, order_type=planned.order_type,
             post_only=planned.post_only,
-            expires_at_ms=planned.expires_at_ms if planned.order_type == "GTD" else None,
+            # The venue reads the *wire* expiration (plan expiry + the CLOB's 60 s security
+            # threshold, set by the signer) and retires the order 60 s before it; sending the
+            # planned expiry here made a 90 s order die after 30 s.
+            expires_at_ms=signed.expiration_s * 1000 if planned.order_type == "GTD" else None,
             order_hash=signed.order_hash,
+            maker_amount=signed.maker_amount, taker_amount=signed.taker_amount,
         )
         try:
             events = self.venue.submit(order, self._now())

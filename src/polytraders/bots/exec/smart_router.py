@@ -54,6 +54,8 @@ from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import BotConfig, Option, Param
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Authority, Layer
+from polytraders.signing.amounts import MIN_MARKETABLE_NOTIONAL as _MIN_MARKETABLE
+from polytraders.signing.amounts import marketable_size
 
 __all__ = [
     "ORDER_TYPE_MAP",
@@ -284,6 +286,16 @@ class SmartRouter(Bot[RouteRequest, ExecutionPlan]):
 
         # -- slicing ----------------------------------------------------------------------------
         sizes = self._slices(size, market.min_size) if venue_type in _SLICEABLE else [size]
+        if venue_type in _MARKETABLE:
+            # The CLOB refuses FOK/FAK amounts with a maker amount past 2 decimals or a taker
+            # amount past 4; shrink each child to the nearest size that obeys (never up).
+            fitted = [marketable_size(side, price, s, tick) for s in sizes]
+            if fitted != sizes:
+                applied.append("marketable_precision")
+            sizes = [s for s in fitted if s > 0 and s * price >= _MIN_MARKETABLE]
+            if not sizes:
+                return _bad("EXEC_BAD_SIZE", "size", "no marketable size worth $1 fits the CLOB's "
+                            "amount precision", iid)
         if len(sizes) > 1:
             applied.append("sliced")
         token = intent.token_id

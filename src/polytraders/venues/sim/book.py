@@ -55,6 +55,13 @@ LOT: Final = Decimal("0.01")
 MIN_MARKETABLE_NOTIONAL: Final = Decimal("1")
 """FOK/FAK orders must be worth at least $1 at their limit price."""
 
+MARKETABLE_LOT: Final = Decimal("0.0001")
+"""A marketable BUY's share amount is its taker amount, which may carry 4 decimals."""
+
+MARKETABLE_MAKER_PLACES: Final = 2
+MARKETABLE_TAKER_PLACES: Final = 4
+"""The CLOB's precision rule for FOK/FAK amounts: maker at most 2 decimals, taker at most 4."""
+
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _RESTING_TYPES: Final = frozenset({"GTC", "GTD"})
@@ -134,7 +141,7 @@ def validate_order(
         return INVALID_ORDER_MIN_TICK_SIZE
     if not isinstance(size, Decimal) or not size.is_finite() or size <= _ZERO:
         return INVALID_ORDER_ERROR
-    if size % LOT != _ZERO:
+    if size % (LOT if order_type in _RESTING_TYPES else MARKETABLE_LOT) != _ZERO:
         return INVALID_ORDER_ERROR
     if post_only and order_type not in _RESTING_TYPES:
         return INVALID_POST_ONLY_ORDER_TYPE
@@ -144,6 +151,18 @@ def validate_order(
     elif price * size < MIN_MARKETABLE_NOTIONAL:
         return INVALID_ORDER_MIN_SIZE
     return None
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def marketable_amounts_ok(maker: Decimal, taker: Decimal) -> bool:
+    """True when a FOK/FAK order's maker/taker amounts (in whole units) meet the CLOB's
+    precision rule.  For a BUY the maker amount is pUSD and the taker amount shares; for a
+    SELL the reverse."""
+    return _places(maker) <= MARKETABLE_MAKER_PLACES and _places(taker) <= MARKETABLE_TAKER_PLACES
 
 
 class _BookSide:

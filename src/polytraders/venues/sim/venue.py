@@ -65,6 +65,7 @@ from polytraders.venues.base import (
     INVALID_ORDER_DUPLICATED,
     INVALID_ORDER_ERROR,
     INVALID_ORDER_EXPIRATION,
+    INVALID_ORDER_MIN_SIZE,
     MARKET_NOT_READY,
     BookView,
     Liquidity,
@@ -78,7 +79,12 @@ from polytraders.venues.base import (
     VenueOrderType,
     book_hash,
 )
-from polytraders.venues.sim.book import Fill, OrderBook
+from polytraders.venues.sim.book import (
+    MIN_MARKETABLE_NOTIONAL,
+    Fill,
+    OrderBook,
+    marketable_amounts_ok,
+)
 from polytraders.venues.sim.faults import (
     FaultPlan,
     FaultState,
@@ -94,6 +100,8 @@ FEE_QUANTUM: Final = Decimal("0.00001")
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _BPS: Final = Decimal(10_000)
+_UNITS: Final = Decimal(1_000_000)
+TAPE_LIMIT: Final = 10_000
 
 OrderState = Literal["open", "filled", "canceled", "expired"]
 
@@ -107,6 +115,23 @@ def taker_fee(price: Decimal, size: Decimal, fee_rate_bps: int) -> Decimal:
     if raw > _ZERO and fee < FEE_QUANTUM:
         return FEE_QUANTUM
     return fee
+
+
+def _marketable_error(order: VenueOrder) -> str | None:
+    """The CLOB's FOK/FAK amount rules: maker <= 2 decimals, taker <= 4, collateral >= $1."""
+    if order.maker_amount is not None and order.taker_amount is not None:
+        maker = Decimal(order.maker_amount) / _UNITS
+        taker = Decimal(order.taker_amount) / _UNITS
+    elif order.side == "BUY":
+        maker, taker = order.price * order.size, order.size
+    else:
+        maker, taker = order.size, order.price * order.size
+    if not marketable_amounts_ok(maker, taker):
+        return INVALID_ORDER_ERROR
+    collateral = maker if order.side == "BUY" else taker
+    if collateral < MIN_MARKETABLE_NOTIONAL:
+        return INVALID_ORDER_MIN_SIZE
+    return None
 
 
 def _opposite(side: Side) -> Side:
@@ -200,6 +225,9 @@ class SimVenue:
         self._outbox: deque[tuple[int, VenueEvent]] = deque()
         self._last_delivery_ms = start_ms
         self._resolved_done: set[int] = set()
+        # Every match on any book, ours or not (bounded): public trade prints for a market feed.
+        self.tape: deque[tuple[int, Fill]] = deque(maxlen=TAPE_LIMIT)
+        self.tape_total = 0  # matches ever appended, so a reader can tell what is new
         self._set_plan(faults)
 
     # ================================================================ configuration
@@ -217,6 +245,25 @@ class SimVenue:
     @property
     def now_ms(self) -> int:
         return self._now_ms
+
+    def set_book_tick(self, token_id: str, tick: Decimal) -> None:
+        """Change the tick a token's book validates against (the CLOB's dynamic tick size).
+        Resting orders keep their prices; callers only switch between nested grids."""
+        self._books[token_id].tick = tick
+
+    def crosses(self, token_id: str, side: Side, price: Decimal) -> bool:
+        """Whether an order at ``price`` would match resting liquidity right now."""
+        return self._books[token_id].crosses(side, price)
+
+    def book_tick(self, token_id: str) -> Decimal:
+        return self._books[token_id].tick
+
+    def shock_now(self, delta: float, market: str | None = None) -> None:
+        """Jump fair values now (an operator's hand on the market, not a planned fault)."""
+        indices = range(len(self._markets)) if market is None else sorted(
+            {self._token_index[t] for t in self._tokens_selected(market)})
+        for index in indices:
+            self._markets[index].shock(delta)
 
     def mid(self, token_id: str) -> Decimal:
         """The generator's current quantized fair value for a token (diagnostics only)."""
@@ -348,6 +395,10 @@ class SimVenue:
                 return reject(INVALID_ORDER_EXPIRATION)
         elif order.expires_at_ms is not None:
             return reject(INVALID_ORDER_EXPIRATION)
+        if order.order_type in ("FOK", "FAK"):
+            marketable_error = _marketable_error(order)
+            if marketable_error is not None:
+                return reject(marketable_error)
 
         venue_order_id = order.order_hash or self._new_order_id(order.client_order_id)
         result = self._books[order.token_id].place(
@@ -692,6 +743,8 @@ class SimVenue:
     ) -> list[VenueEvent]:
         events: list[VenueEvent] = []
         for f in fills:
+            self.tape.append((ts_ms, f))
+            self.tape_total += 1
             if not (f.taker_ours or f.maker_ours):
                 continue
             trade_id = self._new_trade_id()

@@ -21,10 +21,11 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, exchange, incidents, init, killswitch, registry_cmds, replay, views
+    from polytraders.cli import demo, exchange, incidents, init, killswitch, registry_cmds, replay, run, views
 
     registry_cmds.register(app)
     app.command("init")(init.init)
+    app.command("run")(run.run)
     app.command("demo")(demo.demo)
     app.command("orders")(views.orders)
     app.command("positions")(views.positions)

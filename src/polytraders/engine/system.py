@@ -31,6 +31,7 @@ from polytraders.engine.feed import MarketFeed
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
 from polytraders.execution.signer_service import SignerService, demo_signer
+from polytraders.signing.order import OrderSigner
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
@@ -38,7 +39,7 @@ from polytraders.journal.base import Journal
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import JournalWriteError
 from polytraders.runtime.bot import Bot
-from polytraders.runtime.clock import SimClock
+from polytraders.runtime.clock import Clock, SimClock
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import SYSTEM, Runtime
 from polytraders.state.markets import MarketsProjection
@@ -65,6 +66,9 @@ class SystemConfig:
     system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
     halt_path: Path | None = None
     digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
+    clock: Clock | None = None  # default: simulated time from start_ms; the live runtime passes wall time
+    wallet: OrderSigner | None = None  # default: the demo's seed-derived throwaway key (simulation only)
+    wallet_source: str = "sim"  # where the starting balance comes from, as journaled
 
 
 
@@ -72,7 +76,7 @@ class SystemConfig:
 class TradingSystem:
     def __init__(self, journal: Journal, venue: Venue, config: SystemConfig) -> None:
         self.config = config
-        self.clock = SimClock(config.start_ms)
+        self.clock: Clock = config.clock or SimClock(config.start_ms)
         self.state = build_state()
         self.runtime = Runtime(journal, self.clock, self.state, system_signer=config.system_signer,
                                digest_interval_ms=config.digest_interval_ms)
@@ -85,15 +89,17 @@ class TradingSystem:
         self.feed = MarketFeed(self.runtime, venue)
         rt = self.runtime
 
+        wallet = config.wallet or demo_signer(config.seed)
+        # a copy: the caller's config is never changed
+        overrides = {k: dict(v) for k, v in config.bot_overrides.items()}
+        overrides.setdefault("sec.wallet_permission_guard", {}).setdefault("allowed_wallets", (wallet.address,))
+
         def add(bot: Bot[Any, Any], mode: Mode = Mode.ENFORCED) -> Any:
-            return rt.add_bot(bot, config.bot_overrides.get(bot.bot_id), mode=mode)
+            return rt.add_bot(bot, overrides.get(bot.bot_id), mode=mode)
 
         self.kill_switch = add(KillSwitch())
         self.guardrails = [add(cls()) for cls in GUARDRAILS_IN_ORDER]
         self.router = add(SmartRouter())
-        wallet = demo_signer(config.seed)
-        config.bot_overrides.setdefault("sec.wallet_permission_guard", {}).setdefault(
-            "allowed_wallets", (wallet.address,))
         self.security = [add(cls()) for cls in SECURITY_CHECKS_IN_ORDER]
         self.strategy: MakerTight = add(MakerTight(), config.strategy_mode)
         self.signer = SignerService(wallet, maker=wallet.address)
@@ -117,11 +123,11 @@ class TradingSystem:
         rt.note("GOV_RUN_STARTED", feed=feed, seed=self.config.seed, markets=self.config.n_markets,
                 durable=True)
         rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(self.config.initial_pusd),
-                source="sim")
+                source=self.config.wallet_source)
+        start = self.clock.now_ms()
         for i, info in enumerate(self.venue.markets()):
             # stagger quoting so markets do not all re-quote in the same second
-            self._next_quote[info.condition_id] = self.config.start_ms + (i * 997) % max(
-                1, self.config.quote_every_ms)
+            self._next_quote[info.condition_id] = start + (i * 997) % max(1, self.config.quote_every_ms)
 
     @property
     def markets(self) -> MarketsProjection:
@@ -136,7 +142,8 @@ class TradingSystem:
         return self.state.typed("orders", OrdersProjection)
 
     def step(self, now_ms: int) -> None:
-        self.clock.advance_to(now_ms)
+        if isinstance(self.clock, SimClock):
+            self.clock.advance_to(now_ms)
         try:
             self._step(now_ms)
             self.journal_unwritable = None

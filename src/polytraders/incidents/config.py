@@ -122,6 +122,12 @@ def load_incident_config(path: str | os.PathLike[str] | None = None) -> Incident
     if unknown:
         expected = ", ".join(sorted(_TOP_KEYS))
         raise _err(file, unknown[0], f"is not known; expected tables {expected}.")
+    return incident_config_from(raw, file)
+
+
+def incident_config_from(raw: Mapping[str, Any], file: Path) -> IncidentConfig:
+    """The incident config from the `[oncall]`, `[notifiers]` and `[incidents]` tables of an
+    already-parsed TOML file (also the sections of `polytraders.toml`)."""
     base = file.parent
     roster = _roster(file, raw.get("oncall", {}))
     notifiers = _notifiers(file, raw.get("notifiers", {}), base)

@@ -33,3 +33,14 @@ class SimClock:
 
     def advance(self, delta_ms: int) -> None:
         self.advance_to(self._now + delta_ms)
+
+
+class StepClock(SimClock):
+    """Live time for the live runtime: the wall clock, sampled once at the start of each step and
+    never going backwards, so everything one step does (and the venue it drives) sees one time."""
+
+    def __init__(self) -> None:
+        super().__init__(time.time_ns() // 1_000_000)
+
+    def wall_ms(self) -> int:
+        return max(self.now_ms(), time.time_ns() // 1_000_000)

@@ -102,4 +102,7 @@ CODES += [
     rc("GOV_HALT_FILE", "HARD_REJECT", "The halt file was found beside the journal: the system halted everything "
        "as for a global trip.", "Find who created it and why; reset as for any trip.",
        "An emergency stop was requested; trading stopped."),
+    rc("GOV_RUN_STOPPING", "INFO", "The live runtime is stopping and leaves resting orders at the venue.",
+       "Expect the exchange to cancel them when our heartbeats stop (about 15 s).",
+       "The trading system is stopping; its remaining orders will be cancelled by the exchange."),
 ]

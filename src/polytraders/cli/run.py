@@ -1,0 +1,155 @@
+"""`polytraders run`: the live runtime, on a live journal made by `polytraders init`.
+
+It refuses a simulation journal, a second `run` on the same journal, an operator key whose role
+may not run the system, and a system key that is not the journal's. Settings come from
+`polytraders.toml` (see `polytraders/settings.py`); keys come from the environment or files it
+names, never from the command line.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from polytraders.cli.common import DbOpt, JsonOpt, console, err_console, friendly, print_json
+from polytraders.errors import ConfigError, RefusedError
+
+
+def _run_lock(db: Path) -> int:
+    """One running system per journal: an exclusive flock on `<db>.run.lock`, held for the run."""
+    fd = os.open(str(db) + ".run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RefusedError(f"Another 'polytraders run' is already running on {db}.") from None
+    return fd
+
+
+def _wallet(settings: Any, venue_kind: str) -> Any:
+    """The order-signing key: an env var or an eth-account keystore; a throwaway key for `sim`."""
+    from polytraders.execution.signer_service import demo_signer
+    from polytraders.signing.order import OrderSigner
+
+    if venue_kind == "sim":
+        return demo_signer(settings.run.sim_seed)
+    keys = settings.keys
+    if keys.keystore:
+        from eth_account import Account
+
+        passphrase = os.environ.get(keys.keystore_passphrase_env)
+        if passphrase is None:
+            raise ConfigError(f"The keystore needs its passphrase in ${keys.keystore_passphrase_env}.")
+        try:
+            raw = Account.decrypt(json.loads(Path(keys.keystore).read_text(encoding="utf-8")), passphrase)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"Cannot unlock the keystore {keys.keystore} ({type(exc).__name__}).") from None
+        return OrderSigner(bytes(raw))
+    hex_key = os.environ.get(keys.wallet_key_env)
+    if not hex_key:
+        raise ConfigError(f"No order-signing key: set ${keys.wallet_key_env} or [keys].keystore in the settings.")
+    try:
+        return OrderSigner(bytes.fromhex(hex_key.removeprefix("0x")))
+    except ValueError:
+        raise ConfigError(f"${keys.wallet_key_env} does not hold a valid private key.") from None
+
+
+def _venue(settings: Any, now_ms: int, wallet: Any) -> tuple[Any, str]:
+    if settings.venue.kind == "sim":
+        from polytraders.venues.sim import SimVenue
+
+        return SimVenue(settings.run.sim_seed, settings.run.sim_markets, now_ms), "sim"
+    try:  # imported by name: the adapter is optional in a build, and heavy to import
+        connect = importlib.import_module("polytraders.venues.polymarket").connect
+    except (ImportError, AttributeError):
+        raise ConfigError("The Polymarket adapter is not available in this build; use [venue] kind = \"sim\" "
+                          "for a rehearsal.") from None
+    return connect(settings, wallet), "polymarket"
+
+
+@friendly
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="Settings file (default ./polytraders.toml).")]
+    = None,
+    db: DbOpt = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="polymarket | sim (overrides the settings).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds "
+                                                   "(rehearsals, tests); default: run until SIGTERM.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the trading system for real on the wall clock (signed with $POLYTRADERS_KEY_FILE, an
+    operator or admin; the system key from [keys].system_key_file or <db>.keys/system.key)."""
+    from polytraders.engine.kill_switch_ops import halt_path
+    from polytraders.engine.live import LiveOptions, LiveRunner
+    from polytraders.engine.system import SystemConfig, TradingSystem
+    from polytraders.journal.sqlite import open_journal, resolve_db_path
+    from polytraders.operators.auth import authenticate
+    from polytraders.operators.keys import key_from_env, load_key_file
+    from polytraders.runtime.clock import StepClock
+    from polytraders.settings import load_settings, relative_to
+    from polytraders.state.store import StateStore
+
+    settings, incidents, source = load_settings(config)
+    if venue is not None:
+        if venue not in ("polymarket", "sim"):
+            raise ConfigError(f"--venue {venue!r}: expected polymarket or sim.")
+        settings = settings.model_copy(update={"venue": settings.venue.model_copy(update={"kind": venue})})
+    path = resolve_db_path(db)
+    operator_key = key_from_env()
+    journal = open_journal(path, lock_timeout_s=1.0)
+    lock_fd = None
+    try:
+        if journal.mode != "live":
+            raise RefusedError(f"{path} is a {journal.mode} journal; 'run' uses only live journals. Make one with "
+                               f"'polytraders init --admin NAME --admin NAME'.")
+        lock_fd = _run_lock(path)
+        trust = StateStore()
+        trust.load_trust(journal)
+        operator = authenticate(trust.trust, operator_key, "run")
+        system_file = (relative_to(source, settings.keys.system_key_file) if settings.keys.system_key_file
+                       else Path(str(path) + ".keys") / "system.key")
+        system_key = load_key_file(system_file)
+        if system_key.public_hex != trust.trust.system_key:
+            raise RefusedError(f"{system_file} is not this journal's system key.")
+        clock = StepClock()
+        wallet = _wallet(settings, settings.venue.kind)
+        the_venue, feed = _venue(settings, clock.now_ms(), wallet)
+        system = TradingSystem(journal, the_venue, SystemConfig(
+            seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
+            wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
+            initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
+            notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000))
+        system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed,
+                            settings=str(source) if source else "defaults", pid=os.getpid())
+        tty = sys.stderr.isatty() and not as_json
+
+        def status(snap: dict[str, Any]) -> None:
+            if tty:
+                err_console.print(f"[dim]run[/dim] step {snap['steps']} · kill switch {snap['kill_switch']} · "
+                                  f"{snap['open_orders']} open orders · equity {snap['equity_pusd']} pUSD · "
+                                  f"journal #{snap['journal_seq']}", highlight=False)
+            else:
+                sys.stderr.write(json.dumps({"event": "status", **snap}, default=str) + "\n")
+
+        runner = LiveRunner(system, LiveOptions(step_ms=settings.run.step_ms, on_exit=settings.run.on_exit,
+                                                duration_s=duration, feed=feed), status)
+        runner.install_signal_handlers()
+        report = runner.run()
+    finally:
+        journal.close()
+        if lock_fd is not None:
+            os.close(lock_fd)
+    data = {"db": str(path), "venue": feed, "operator": operator.name, **report.to_json()}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"Stopped ({report.stop_reason}) after {report.steps} steps on {feed}.", markup=False)
+    for line in report.notes:
+        console.print(f"- {line}", markup=False)

@@ -90,5 +90,6 @@ def test_a_trip_from_another_process_is_obeyed_with_no_approval_after_it(tmp_pat
     assert approvals == [] and submits == [], (trip_seq, approvals[:3], submits[:3])
     assert any(code == "RISK_KILLSWITCH_ACTIVE" for _, code in after) or not any(
         code == "STRAT_QUOTE_REFRESHED" for _, code in after)
-    halted = [env_ for s, code, env_ in rows if s > trip_seq and code == "GOV_MODE_CHANGED"]
-    assert any(h["payload"]["detail"]["mode"] == "off" for h in halted)  # type: ignore[index]
+    holds = [env_ for s, code, env_ in rows if s > trip_seq and code == "GOV_MODE_HOLD"]
+    assert any(h["payload"]["detail"]["mode"] == "off" and h["payload"]["detail"]["source"] == "kill_switch"  # type: ignore[index]
+               for h in holds)

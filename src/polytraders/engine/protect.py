@@ -21,11 +21,13 @@ from polytraders.journal.sqlite import JournalWriteError
 from polytraders.runtime.kinds import Authority, Mode
 from polytraders.runtime.runner import SYSTEM, Runtime
 from polytraders.state.kill_switch import ActiveTrip
+from polytraders.state.modes import ModesProjection
 
 if TYPE_CHECKING:
     from polytraders.state.markets import MarketsProjection
     from polytraders.state.orders import OrdersProjection
 
+HOLD_SOURCE = "kill_switch"
 INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record", "gov_reconcile"})
 # Notes that are inputs to the kill switch, by the input kind they count as.
 INPUT_NOTES = {"GOV_WALLET_BALANCE": "wallet", "EXEC_VENUE_ANOMALY": "venue_anomaly"}
@@ -50,7 +52,6 @@ class Guardian:
         self.after_trip = after_trip  # the incident commander, once protection is done
         self.pending_trips: list[JournalEntry] = []
         self.pending_resets: list[str] = []
-        self.halted: dict[str, str] = {}  # bot id -> mode before the halt
         self.tampering: list[dict[str, Any]] = []  # problems to journal
         self._externally_protected = False
         self._protected: set[str] = set()  # trips whose cancels and halts are done
@@ -86,8 +87,7 @@ class Guardian:
                 self.after_trip(self.pending_trips[0])
             self.pending_trips.pop(0)
         self.pending_resets.clear()
-        if self.halted:
-            self._restore()
+        self._restore()
 
     def _external_halt(self) -> None:
         ks = self.rt.kill_switch
@@ -98,9 +98,8 @@ class Guardian:
         if not self._externally_protected:
             self._externally_protected = True
             self.olm.emergency_cancel_all(reason)
-            for bot in self.rt.bots.values():  # in memory first: the journal may be unwritable
-                if Authority.TRADE in bot.authority and bot.bot_id not in self.halted:
-                    self.halted[bot.bot_id] = bot.mode.value
+            for bot in self.rt.bots.values():  # in memory first: the journal may be unwritable;
+                if Authority.TRADE in bot.authority:  # the journaled trip's hold follows
                     bot.set_mode(Mode.OFF, frozenset())
         try:
             self._journal_later()
@@ -121,9 +120,6 @@ class Guardian:
             return  # still halted in memory; try again at the next safe point
         ks.external_halt = None
         self._externally_protected = False
-        for bot_id in self.halted:
-            self.rt.note("GOV_MODE_CHANGED", bot_id=bot_id, mode=Mode.OFF.value, scope=[],
-                         reason=f"halted: {reason[:200]}")
 
     def _journal_later(self) -> None:
         journal_unwritten = getattr(self.olm, "journal_unwritten", None)
@@ -151,15 +147,19 @@ class Guardian:
         if trip.scope in ("cluster", "market"):
             return  # such a trip rejects its own intents; strategies keep trading the rest
         for bot in self.rt.bots.values():
-            if Authority.TRADE not in bot.authority or bot.bot_id in self.halted:
+            if Authority.TRADE not in bot.authority or self._held(bot.bot_id):
                 continue
             if trip.covers(strategy_id=bot.bot_id, cluster="", bot_id=bot.bot_id):
-                self.halted[bot.bot_id] = bot.mode.value
-                self.rt.set_mode(bot.bot_id, Mode.OFF, reason=f"halted by kill switch {trip.trip_id}")
+                self.rt.place_hold(bot.bot_id, HOLD_SOURCE, Mode.OFF, reason=f"halted by kill switch {trip.trip_id}")
+
+    def _held(self, bot_id: str) -> bool:
+        modes = self.rt.state.find("modes")
+        return isinstance(modes, ModesProjection) and HOLD_SOURCE in modes.holds_of(bot_id)
 
     def _restore(self) -> None:
-        for bot_id, previous in list(self.halted.items()):
-            still = self.rt.kill_switch.trip_covering(strategy_id=bot_id, cluster="", bot_id=bot_id)
-            if still is None:
-                del self.halted[bot_id]
-                self.rt.set_mode(bot_id, Mode(previous), reason="kill switch reset")
+        """Release the kill switch's own hold on every bot no active trip covers any more; other
+        sources' holds (a playbook's demotion, an operator's) stay."""
+        for bot_id in self.rt.bots:
+            if self._held(bot_id) and self.rt.kill_switch.trip_covering(
+                    strategy_id=bot_id, cluster="", bot_id=bot_id) is None:
+                self.rt.release_hold(bot_id, HOLD_SOURCE, reason="kill switch reset")

@@ -109,6 +109,7 @@ class Runtime:
         self.operator_signers: dict[str, Signer] = {}
         if hasattr(journal, "on_begin"):
             journal.on_begin = self._fold_others
+        self.listeners.append(self._on_mode_entry)  # holds and mode changes from any process
 
     # -- other processes -------------------------------------------------------------------
 
@@ -295,10 +296,40 @@ class Runtime:
 
     def set_mode(self, bot_id: str, mode: Mode, *, actor: Actor = SYSTEM,
                  scope: frozenset[str] = frozenset(), reason: str = "") -> None:
-        bot = self.bots[bot_id]
-        bot.set_mode(mode, scope)
+        """Change a bot's base mode; its effective mode also honours every active hold."""
         self.note("GOV_MODE_CHANGED", actor=actor, bot_id=bot_id, mode=mode.value,
                   scope=sorted(scope), reason=reason)
+        self._apply_mode(bot_id, scope)
+
+    def place_hold(self, bot_id: str, source: str, mode: Mode, *, actor: Actor = SYSTEM, reason: str = "",
+                   durable: bool = False) -> None:
+        """Hold a bot at `mode` (or more restrictive) until `source` releases it."""
+        self.note("GOV_MODE_HOLD", actor=actor, bot_id=bot_id, source=source, mode=mode.value, action="place",
+                  reason=reason, durable=durable)
+
+    def release_hold(self, bot_id: str, source: str, *, actor: Actor = SYSTEM, reason: str = "",
+                     durable: bool = False) -> None:
+        self.note("GOV_MODE_HOLD", actor=actor, bot_id=bot_id, source=source, action="release", reason=reason,
+                  durable=durable)
+
+    def _apply_mode(self, bot_id: str, scope: frozenset[str] = frozenset()) -> None:
+        """Set the bot's in-memory mode to its effective mode (base mode and holds, journaled)."""
+        bot = self.bots.get(bot_id)
+        modes = self.state.find("modes")
+        if bot is None or not isinstance(modes, ModesProjection):
+            return
+        effective = modes.effective(bot_id)
+        if effective is not None:
+            bot.set_mode(Mode(effective), scope if effective == Mode.QUARANTINE.value else bot.quarantine_scope)
+
+    def _on_mode_entry(self, entry: JournalEntry) -> None:
+        if entry.envelope.reason_code in ("GOV_MODE_HOLD", "GOV_MODE_CHANGED"):
+            detail = entry.envelope.payload.get("detail", {})
+            bot_id = detail.get("bot_id")
+            if isinstance(bot_id, str):
+                scope = frozenset(detail.get("scope", ())) if entry.envelope.reason_code == "GOV_MODE_CHANGED" \
+                    else frozenset()
+                self._apply_mode(bot_id, scope)
 
     def context(self, bot: Bot[Any, Any], correlation_id: str | None) -> BotContext:
         return BotContext(

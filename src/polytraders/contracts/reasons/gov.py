@@ -105,4 +105,7 @@ CODES += [
     rc("GOV_RUN_STOPPING", "INFO", "The live runtime is stopping and leaves resting orders at the venue.",
        "Expect the exchange to cancel them when our heartbeats stop (about 15 s).",
        "The trading system is stopping; its remaining orders will be cancelled by the exchange."),
+    rc("GOV_MODE_HOLD", "INFO", "A hold on a bot's mode was placed or released by its source (the kill switch, a "
+       "playbook, an operator); the effective mode is the most restrictive of the base mode and all holds.",
+       "None.", "A component was held at a safer mode, or released."),
 ]

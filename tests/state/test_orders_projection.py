@@ -70,8 +70,8 @@ def test_queries_over_a_small_history() -> None:
           "EXEC_SUBMITTED", 4)
     f.add(rec("c", "live", previous="submitted", side="SELL", size="7", token="222"),
           "EXEC_RESTING", 5)
-    f.add(rec("d", "rejected", previous="submitted", venue_error="429 RATE_LIMITED"),
-          "EXEC_VENUE_RATE_LIMITED", 6)
+    f.add(rec("d", "rejected", previous="submitted", venue_error="400 INVALID_ORDER_MIN_SIZE"),
+          "EXEC_REJECTED", 6)
     f.add(rec("e", "cancel_pending", previous="live", side="SELL", size="3", filled="1",
               token="222"), "EXEC_CANCEL_REQUESTED", 7)
     f.add(FillRecord(trade_id="t1", client_order_id="a", market_id=MARKET, token_id="111",
@@ -106,6 +106,10 @@ def test_reconciliation_and_own_cancels_are_not_venue_answers() -> None:
     f.add(rec("d", "rejected", previous="submitted", venue_error="INVALID_ORDER_MIN_SIZE"),
           "EXEC_REJECTED", 4)
     assert fold(f.entries).reject_rate(10, 100) == (1, 1)
+    # a transport failure (429, 503) is answered but is API degradation, not a reject of our order
+    f.add(rec("e", "rejected", previous="submitted", venue_error="503 TRADING_DISABLED"),
+          "EXEC_VENUE_UNAVAILABLE", 5)
+    assert fold(f.entries).reject_rate(10, 100) == (1, 2)
 
 
 def test_other_kinds_are_ignored() -> None:

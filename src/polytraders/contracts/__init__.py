@@ -19,7 +19,7 @@ from polytraders.contracts.events import (
     ReconcileMismatch,
     Scope,
 )
-from polytraders.contracts.health import BotExplanation, BotHealthStatus
+from polytraders.contracts.health import ApiHealthSummary, BotExplanation, BotHealthStatus
 from polytraders.contracts.market import BookLevel, MarketSnapshot, OrderBookSnapshot
 from polytraders.contracts.orders import (
     ExecutionPlan,
@@ -61,6 +61,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     JournalDigest,
     BotHealthStatus,
     BotExplanation,
+    ApiHealthSummary,
 )
 
 
@@ -86,6 +87,7 @@ __all__ = [
     "CONTRACTS",
     "SCHEMA_VERSION",
     "ApiDegraded",
+    "ApiHealthSummary",
     "BookLevel",
     "BotExplanation",
     "BotHealthStatus",

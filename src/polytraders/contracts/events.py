@@ -57,8 +57,11 @@ class ApiDegraded(Contract):
     """GOV_API_DEGRADED / GOV_API_OK for one API surface."""
 
     kind: ClassVar[str] = "gov_api_health"
-    surface: Literal["clob_rest", "clob_ws", "gamma", "data_api", "rpc", "builder_fee_oracle"]
+    surface: Literal["clob_rest", "clob_ws_market", "clob_ws_user", "gamma", "data_api", "rpc",
+                     "builder_fee_oracle"]
     level: Literal["ok", "warning", "hard", "unknown"]
+    previous: Literal["ok", "warning", "hard", "unknown", "none"] = "none"
+    at_ms: EpochMs = 0
     latency_p50_ms: int | None = None
     latency_p99_ms: int | None = None
     error_rate_pct: Decimal | None = None

@@ -109,7 +109,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
         seed=args.seed, n_markets=args.markets, start_ms=start_ms,
         initial_pusd=scenario.initial_pusd,
         bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
-        system_signer=system_key, halt_path=halt_path(args.db)))
+        system_signer=system_key, halt_path=halt_path(args.db), api_monitor=scenario.api_monitor))
     system.start()
     script = dict(scenario.script)
     total = args.minutes * 60

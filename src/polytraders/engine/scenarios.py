@@ -41,6 +41,7 @@ class Scenario:
     initial_pusd: Decimal = Decimal(10_000)
     min_minutes: int = 1
     expected_trigger: str | None = None
+    api_monitor: bool = False  # sample the venue and run the API degradation monitor
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -201,4 +202,19 @@ register(Scenario(
             (25, reset_drill)),
     min_minutes=26,
     expected_trigger="wallet_funding",
+))
+
+
+register(Scenario(
+    "api-degraded",
+    "From minute 5 to 12 the venue answers every submission and cancel with 503 and every answer comes 2.5 s "
+    "late. The API degradation monitor sees CLOB REST go bad; its playbook demotes the strategy to advisory "
+    "(remembering its mode), cancels orders only where book freshness cannot be read, and pages trading-ops. "
+    "Once every surface has been green for ten minutes without a break, the strategy's previous mode returns.",
+    faults=lambda venue, start: FaultPlan()
+    .transport_errors("submit", 503, start_ms=start + 5 * MINUTE, end_ms=start + 12 * MINUTE)
+    .transport_errors("cancel", 503, start_ms=start + 5 * MINUTE, end_ms=start + 12 * MINUTE)
+    .latency(2_500, start_ms=start + 5 * MINUTE, end_ms=start + 12 * MINUTE),
+    min_minutes=26,
+    api_monitor=True,
 ))

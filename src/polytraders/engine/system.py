@@ -27,7 +27,11 @@ from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
 from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
 from polytraders.contracts import OrderIntent
 from polytraders.contracts.envelope import Actor
+from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
+from polytraders.engine.api_health import ApiHealthDriver
 from polytraders.engine.feed import MarketFeed
+from polytraders.health import HealthSampler, SampledVenue
+from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
 from polytraders.execution.signer_service import SignerService, demo_signer
@@ -69,6 +73,7 @@ class SystemConfig:
     clock: Clock | None = None  # default: simulated time from start_ms; the live runtime passes wall time
     wallet: OrderSigner | None = None  # default: the demo's seed-derived throwaway key (simulation only)
     wallet_source: str = "sim"  # where the starting balance comes from, as journaled
+    api_monitor: bool = False  # sample every venue call and run the API degradation monitor and playbook
 
 
 
@@ -85,6 +90,10 @@ class TradingSystem:
         if config.system_signer is not None:
             self.runtime.open_session(seed=config.seed, markets=config.n_markets)
         self.journal_unwritable: str | None = None
+        self.sampler: HealthSampler | None = None
+        if config.api_monitor:
+            self.sampler = HealthSampler()
+            venue = SampledVenue(venue, self.sampler, self.clock.now_ms)
         self.venue = venue
         self.feed = MarketFeed(self.runtime, venue)
         rt = self.runtime
@@ -107,9 +116,15 @@ class TradingSystem:
         journal_dir = Path(getattr(journal, "path", "polytraders.db")).parent
         notifiers = config.notifiers or NotifierConfig(
             channel_path=journal_dir / "incidents" / "channel.jsonl")
+        self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
         self.incidents = PlaybookRunner(
-            rt, {"replay": self._replay_action}, build_dispatcher(notifiers),
-            Roster(config.roster), snapshots_dir=journal_dir / "incidents")
+            rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
+            Roster(config.roster), snapshots_dir=journal_dir / "incidents",
+            params={"olm": self.olm, "max_orderbook_age_ms": self.monitor.config.integer("max_orderbook_age_ms")
+                    if self.monitor is not None else 5_000})
+        self.api_health = (ApiHealthDriver(rt, self.monitor, self.sampler, self.incidents,
+                                           probe=getattr(self.venue, "probe", None))
+                           if self.monitor is not None and self.sampler is not None else None)
         self.guardian = Guardian(rt, self.kill_switch, self.olm,
                                  after_trip=self.incidents.handle_trip)
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
@@ -164,6 +179,8 @@ class TradingSystem:
         self.guardian.act()
         self._quote(now_ms)
         self.olm.tick(now_ms)
+        if self.api_health is not None:
+            self.api_health.tick(now_ms)
         self.guardian.act()
         self.incidents.tick(now_ms)
         self.runtime.journal.flush()

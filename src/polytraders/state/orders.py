@@ -29,9 +29,9 @@ IN_FLIGHT_STATUSES: Final[frozenset[OrderStatus]] = frozenset(
     {"created", "signed", "submitted", "cancel_pending"}
 )
 RESERVING_STATUSES: Final[frozenset[OrderStatus]] = OPEN_STATUSES | IN_FLIGHT_STATUSES
-VENUE_REJECT_CODES: Final[frozenset[str]] = frozenset(
-    {"EXEC_REJECTED", "EXEC_VENUE_RATE_LIMITED", "EXEC_VENUE_UNAVAILABLE"}
-)
+# The venue refusing our orders. A transport failure (429, 425, 5xx) is not one: it is API
+# degradation, which gov.api_degradation_monitor watches and its playbook answers.
+VENUE_REJECT_CODES: Final[frozenset[str]] = frozenset({"EXEC_REJECTED"})
 # Transitions out of `submitted` that were not the venue answering the submission.
 _NOT_AN_ANSWER: Final[frozenset[str]] = frozenset({"EXEC_RECONCILE_DIFF", "EXEC_STUCK_ORDER"})
 VENUE_ANOMALY: Final = "EXEC_VENUE_ANOMALY"

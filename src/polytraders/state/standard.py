@@ -23,5 +23,9 @@ def build_full_state() -> StateStore:
 def build_state() -> StateStore:
     from polytraders.incidents.projection import IncidentsProjection
 
+    from polytraders.state.api_health import ApiHealthProjection
+
     markets = MarketsProjection()
-    return StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
+    state = StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
+    state.add(ApiHealthProjection(state.trust))
+    return state

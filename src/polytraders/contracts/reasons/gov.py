@@ -108,4 +108,20 @@ CODES += [
     rc("GOV_MODE_HOLD", "INFO", "A hold on a bot's mode was placed or released by its source (the kill switch, a "
        "playbook, an operator); the effective mode is the most restrictive of the base mode and all holds.",
        "None.", "A component was held at a safer mode, or released."),
+    rc("GOV_API_NO_CHANGE", "INFO", "An API health summary left the surface's level as it was.", "None.",
+       "The exchange connection was checked."),
+    rc("GOV_API_SUMMARY", "INFO", "Per-surface API health figures over the monitor's windows.", "None.",
+       "The exchange connection's figures were recorded."),
+    rc("GOV_API_HOLD", "INFO", "An operator held (or released) the API-degraded demotion in place.",
+       "Release the hold when the APIs are trusted again.", "An operator kept strategies in advisory mode."),
+    rc("GOV_API_PROMOTE_REQUESTED", "INFO", "An operator asked to restore strategies early after an API "
+       "degradation; a second person must approve.", "A second operator reviews and approves.",
+       "An early restore was requested."),
+    rc("GOV_API_PROMOTE_APPROVED", "INFO", "A second operator approved restoring strategies early.", "None.",
+       "An early restore was approved."),
+    rc("GOV_API_RESTORED", "INFO", "The API-degraded playbook restored each strategy's previous mode after "
+       "continuous green on every surface (or an approved early promotion).", "None.",
+       "Strategies were restored after the exchange connection recovered."),
+    rc("GOV_CONFIG_REFUSED", "WARN", "A bot's configuration was refused at start (a value outside its hard limit, "
+       "or an inconsistent combination).", "Fix the named field.", "A setting was refused."),
 ]

@@ -297,6 +297,16 @@ class SimVenue:
             )
         return tuple(views)
 
+    def probe(self, now_ms: int) -> None:
+        """A health probe, like the CLOB's `/ok`: fails while a submit transport fault is open."""
+        error = self._faults.transport_error("submit", now_ms, "", "", False)
+        if error is not None:
+            raise error
+
+    def injected_latency_ms(self, now_ms: int) -> int:
+        """The latency a fault plan injects at `now_ms` (for health sampling)."""
+        return self._faults.latency_ms(now_ms)
+
     def book(self, token_id: str) -> BookView | None:
         index = self._token_index.get(token_id)
         if index is None:

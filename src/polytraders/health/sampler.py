@@ -1,0 +1,71 @@
+"""Passive health samples, aggregated in memory (bots do no I/O, so the runtime collects them).
+
+Every outbound call and every market-data read adds one sample: (time, latency, ok, HTTP
+status). `HealthSampler.record` is on the hot path of every call, so it is an append to a
+bounded deque and nothing else (see benchmarks/bench_health.py). `summarise` turns one
+surface's samples into the figures the journal keeps: error rate over a short and a long
+window, latency p50/p99 over the short window, throttles (429), engine restarts (425) and
+unavailability (503) counted apart, and the time of the last success and last sample.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+SURFACES: Final = ("clob_rest", "clob_ws_market", "clob_ws_user", "gamma", "data_api", "rpc")
+MAX_SAMPLES: Final = 20_000  # per surface: enough for the long window at any sane call rate
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceFigures:
+    surface: str
+    samples_short: int
+    errors_short: int
+    error_rate_short_pct: Decimal
+    error_rate_long_pct: Decimal
+    p50_ms: int | None
+    p99_ms: int | None
+    throttled: int
+    restarting: int
+    unavailable: int
+    last_success_ms: int | None
+    last_sample_ms: int | None
+
+
+def _pct(part: int, whole: int) -> Decimal:
+    return (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.01")) if whole else Decimal(0)
+
+
+class HealthSampler:
+    def __init__(self) -> None:
+        self._samples: dict[str, deque[tuple[int, int, bool, int]]] = {}
+        self._last_success: dict[str, int] = {}
+
+    def record(self, surface: str, ts_ms: int, latency_ms: int, ok: bool, status: int = 0) -> None:
+        q = self._samples.get(surface)
+        if q is None:
+            q = self._samples[surface] = deque(maxlen=MAX_SAMPLES)
+        q.append((ts_ms, latency_ms, ok, status))
+        if ok:
+            self._last_success[surface] = ts_ms
+
+    def summarise(self, surface: str, now_ms: int, short_ms: int, long_ms: int) -> SurfaceFigures:
+        q = self._samples.get(surface, deque())
+        while q and q[0][0] < now_ms - long_ms:
+            q.popleft()
+        long_n = len(q)
+        long_err = sum(1 for s in q if not s[2])
+        short = [s for s in q if s[0] >= now_ms - short_ms]
+        lat = sorted(s[1] for s in short)
+        errors = [s for s in short if not s[2]]
+        return SurfaceFigures(
+            surface=surface, samples_short=len(short), errors_short=len(errors),
+            error_rate_short_pct=_pct(len(errors), len(short)), error_rate_long_pct=_pct(long_err, long_n),
+            p50_ms=lat[len(lat) // 2] if lat else None,
+            p99_ms=lat[min(len(lat) - 1, (len(lat) * 99) // 100)] if lat else None,
+            throttled=sum(1 for s in errors if s[3] == 429), restarting=sum(1 for s in errors if s[3] == 425),
+            unavailable=sum(1 for s in errors if s[3] == 503),
+            last_success_ms=self._last_success.get(surface), last_sample_ms=q[-1][0] if q else None)

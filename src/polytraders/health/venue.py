@@ -1,0 +1,72 @@
+"""A `Venue` that samples every call it passes on: the CLOB REST surface (submits, cancels, open
+orders) and the market-data surface (book reads: no book is a failed read).
+
+Latency is the call's own wall time, plus any latency the simulator injects (its calls take no
+wall time, so a simulated slow venue is seen through `injected_latency_ms`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from polytraders.health.sampler import HealthSampler
+from polytraders.venues.base import BookView, MarketInfo, OpenOrderView, Venue, VenueError, VenueEvent, VenueOrder
+
+T = TypeVar("T")
+
+
+class SampledVenue:
+    def __init__(self, venue: Venue, sampler: HealthSampler, now_ms: Callable[[], int]) -> None:
+        self.inner = venue
+        self.sampler = sampler
+        self._now = now_ms
+        self._injected = getattr(venue, "injected_latency_ms", None)
+
+    def __getattr__(self, name: str) -> Any:  # venue-specific extras (faults, admin) pass through
+        return getattr(self.inner, name)
+
+    def _call(self, surface: str, fn: Callable[[], T]) -> T:
+        now = self._now()
+        extra = self._injected(now) if self._injected is not None else 0
+        t0 = time.perf_counter_ns()
+        try:
+            out = fn()
+        except VenueError as exc:
+            self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000 + extra, False, exc.status)
+            raise
+        self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000 + extra, True, 200)
+        return out
+
+    def markets(self) -> tuple[MarketInfo, ...]:
+        return self.inner.markets()
+
+    def submit(self, order: VenueOrder, now_ms: int) -> list[VenueEvent]:
+        return self._call("clob_rest", lambda: self.inner.submit(order, now_ms))
+
+    def cancel(self, venue_order_id: str, now_ms: int) -> list[VenueEvent]:
+        return self._call("clob_rest", lambda: self.inner.cancel(venue_order_id, now_ms))
+
+    def cancel_all(self, token_ids: frozenset[str] | None, now_ms: int) -> list[VenueEvent]:
+        return self._call("clob_rest", lambda: self.inner.cancel_all(token_ids, now_ms))
+
+    def open_orders(self) -> tuple[OpenOrderView, ...]:
+        return self._call("clob_rest", self.inner.open_orders)
+
+    def book(self, token_id: str) -> BookView | None:
+        view = self.inner.book(token_id)
+        now = self._now()
+        self.sampler.record("clob_ws_market", now, 0, view is not None, 200 if view is not None else 0)
+        return view
+
+    def probe(self, now_ms: int) -> None:
+        """An active probe of the REST surface, sampled like any call (the venue's own `probe`
+        when it has one, else a read of our open orders)."""
+        inner_probe = getattr(self.inner, "probe", None)
+        if inner_probe is not None:
+            self._call("clob_rest", lambda: inner_probe(now_ms))
+        else:
+            self._call("clob_rest", self.inner.open_orders)
+
+    def advance(self, now_ms: int) -> list[VenueEvent]:
+        return self.inner.advance(now_ms)

@@ -59,6 +59,16 @@ contract StandInConditionalTokens {
         _checkReceiver(msg.sender, address(0), to, id, value, "");
     }
 
+    function mintBatch(address to, uint256[] calldata ids, uint256[] calldata values) external {
+        require(msg.sender == owner, "only owner");
+        require(to != address(0), "mint to zero");
+        require(ids.length == values.length, "length mismatch");
+        for (uint256 i = 0; i < ids.length; ++i) {
+            _balances[ids[i]][to] += values[i];
+        }
+        emit TransferBatch(msg.sender, address(0), to, ids, values);
+    }
+
     function safeTransferFrom(address from, address to, uint256 id, uint256 value, bytes calldata data) external {
         require(from == msg.sender || isApprovedForAll[from][msg.sender], "not approved");
         require(to != address(0), "transfer to zero");

@@ -133,6 +133,14 @@ def manual_trip(rt: Runtime, operator: Operator, scope: Scope, reason: str) -> s
 
 def _condition_present(rt: Runtime, config: BotConfig, trip_id: str) -> str | None:
     trip = rt.kill_switch.active[trip_id]
+    if trip.trigger == "reconcile_mismatch":
+        # Clear only after a by-hand reconciliation, a second operator's approval and a fresh
+        # match, in that order; the reconcile projection says which of them is still missing.
+        recon: Any = rt.state.find("reconcile")
+        if recon is None:
+            return "reconcile_mismatch cannot be judged: no reconcile ledger in this process"
+        blocker = recon.reset_blocker()
+        return f"reconcile_mismatch still holds: {blocker}" if blocker else None
     breach = condition(trip.trigger, trip.scope_value if trip.scope == "cluster" else "*",
                        rt.state, config, rt.clock.now_ms())
     if breach is None:

@@ -22,6 +22,9 @@ def build_full_state() -> StateStore:
 
 def build_state() -> StateStore:
     from polytraders.incidents.projection import IncidentsProjection
+    from polytraders.state.reconcile import ReconcileProjection
 
     markets = MarketsProjection()
-    return StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
+    state = StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
+    state.add(ReconcileProjection(state.trust))  # the kill switch's reconcile_mismatch condition reads it
+    return state

@@ -11,11 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from polytraders.chain.env import ChainEnv
 from polytraders.contracts import Genesis, OperatorKey
 from polytraders.engine.kill_switch_ops import halt_path
 from polytraders.engine.scenarios import GENESIS_ADMINS, get_scenario, sim_key, write_crew_keys
 from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.errors import BadInputError, RefusedError
+from polytraders.journal.base import JournalEntry
 from polytraders.journal.digests import anchors_dir
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import SqliteJournal, create_journal, in_use, open_journal
@@ -33,6 +35,7 @@ class DemoArgs:
     db: Path = Path("polytraders.db")
     scenario: str = "calm"
     overwrite: bool = False
+    use_anvil: bool = True  # chain scenarios: anvil when installed, else the in-memory twin
 
 
 RUNS_DIR = Path("demo-runs")
@@ -105,25 +108,64 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
     plan = scenario.faults(venue, start_ms)
     if plan is not None:
         venue.set_faults(plan)
-    system = TradingSystem(journal, venue, SystemConfig(
-        seed=args.seed, n_markets=args.markets, start_ms=start_ms,
-        initial_pusd=scenario.initial_pusd,
-        bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
-        system_signer=system_key, halt_path=halt_path(args.db)))
-    system.start()
-    script = dict(scenario.script)
-    total = args.minutes * 60
-    for second in range(1, total + 1):
-        now = start_ms + second * STEP_MS
-        if second % 60 == 0 and (second // 60) in script:
-            script[second // 60](system)
-        system.step(now)
-        if progress is not None and second % 60 == 0:
-            progress(second // 60, args.minutes)
-    system.stop()
-    summary = summarise(system, journal, args)
+    chain = ChainEnv(prefer_anvil=args.use_anvil, start_ms=start_ms) if scenario.chain else None
+    try:
+        system = TradingSystem(journal, venue, SystemConfig(
+            seed=args.seed, n_markets=args.markets, start_ms=start_ms,
+            initial_pusd=scenario.initial_pusd,
+            bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
+            system_signer=system_key, halt_path=halt_path(args.db),
+            chain_reader=chain.reader if chain is not None else None))
+        system.start()
+        if chain is not None:
+            _attach_chain(system, chain)
+        script = dict(scenario.script)
+        total = args.minutes * 60
+        for second in range(1, total + 1):
+            now = start_ms + second * STEP_MS
+            if second % 60 == 0 and (second // 60) in script:
+                script[second // 60](system)
+            if chain is not None:
+                chain.tick(now)
+            system.step(now)
+            if progress is not None and second % 60 == 0:
+                progress(second // 60, args.minutes)
+        system.stop()
+        summary = summarise(system, journal, args)
+        if chain is not None:
+            summary["chain"] = {"kind": chain.kind, "note": chain.note, "settlement_failures": chain.failures}
+            summary["reconcile"] = reconcile_summary(system)
+    finally:
+        if chain is not None:
+            chain.close()
     journal.close()
     return summary
+
+
+def _attach_chain(system: TradingSystem, chain: ChainEnv) -> None:
+    """Fund the funder on chain (journaled as a deposit) and settle our confirmed fills there."""
+    from polytraders.engine.scenarios import fund_on_chain
+
+    system.chain_env = chain  # type: ignore[attr-defined]  # the scenario's actions reach the chain here
+    assert system.reconciler is not None
+    funder = system.reconciler.address
+    fund_on_chain(str(system.config.initial_pusd))(system)
+
+    def settle(entry: JournalEntry) -> None:
+        if entry.envelope.kind == "fill":
+            chain.settle(entry.envelope.payload, funder, system.clock.now_ms())
+
+    system.runtime.listeners.append(settle)
+
+
+def reconcile_summary(system: TradingSystem) -> dict[str, Any]:
+    from polytraders.state.reconcile import ReconcileProjection
+
+    ledger = system.runtime.state.typed("reconcile", ReconcileProjection)
+    reports = Counter(e.envelope.reason_code for e in system.runtime.journal.read(kinds=["gov_reconcile"]))
+    return {"mismatched": ledger.mismatched, "reports": dict(sorted(reports.items())),
+            "divergence": ledger.record, "history": ledger.history,
+            "adjustments": list(ledger.iter_adjustments())}
 
 
 def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> dict[str, Any]:

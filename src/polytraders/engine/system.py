@@ -25,11 +25,13 @@ from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
 from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
+from polytraders.chain.base import ChainReader
 from polytraders.contracts import OrderIntent
 from polytraders.contracts.envelope import Actor
 from polytraders.engine.feed import MarketFeed
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
+from polytraders.engine.reconcile import ReconcileDriver, block_height
 from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
@@ -65,6 +67,9 @@ class SystemConfig:
     system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
     halt_path: Path | None = None
     digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
+    # Optional on-chain reconciliation (gov.reconciler): the reader and the funder it reads.
+    chain_reader: ChainReader | None = None
+    funder_address: str | None = None
 
 
 
@@ -103,12 +108,16 @@ class TradingSystem:
             channel_path=journal_dir / "incidents" / "channel.jsonl")
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action}, build_dispatcher(notifiers),
-            Roster(config.roster), snapshots_dir=journal_dir / "incidents")
+            Roster(config.roster), snapshots_dir=journal_dir / "incidents",
+            chain_reader=(lambda: block_height(reader)) if (reader := config.chain_reader) else None)
         self.guardian = Guardian(rt, self.kill_switch, self.olm,
                                  after_trip=self.incidents.handle_trip)
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
+        self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
+                                           overrides=config.bot_overrides.get("gov.reconciler"))
+                           if config.chain_reader is not None else None)
         self._next_quote: dict[str, int] = {}
         self.story: list[str] = []  # plain-English notes of scripted operator actions
 
@@ -158,6 +167,8 @@ class TradingSystem:
         self._quote(now_ms)
         self.olm.tick(now_ms)
         self.guardian.act()
+        if self.reconciler is not None and self.reconciler.maybe_run(now_ms) is not None:
+            self.guardian.act()  # a mismatch trips the switch: protect before anything else
         self.incidents.tick(now_ms)
         self.runtime.journal.flush()
 

@@ -7,8 +7,9 @@ Ledger (what the chain should hold for the funder), per item ("pusd" or an outco
 - explicit transfers (`chain_transfer`): deposits add, withdrawals subtract;
 - by-hand adjustments (`reconcile_adjustment`), only once a second operator approved them.
 In flight, not in the ledger: trades still MATCHED, MINED or RETRYING (they may or may not be
-on chain yet), and trades confirmed less than the reconciler's grace ago (the venue may say
-CONFIRMED before the block reaches our confirmation depth). FAILED trades count for nothing.
+on chain yet); trades confirmed and transfers booked less than the reconciler's grace ago are
+in the ledger but the chain may not show them at our confirmation depth yet, so they widen the
+accepted band the other way. FAILED trades count for nothing.
 
 Reconcile state: a `GOV_RECONCILE_MISMATCH` report sets `mismatched` (the kill switch's
 `reconcile_mismatch` condition) and keeps the divergence record. It clears only when all three
@@ -62,7 +63,9 @@ class ReconcileProjection:
         self.trust = trust
         self.confirmed: dict[str, Decimal] = {}  # item -> confirmed fills + transfers + approved adjustments
         self.pending: dict[str, dict[str, str]] = {}  # trade id -> fill, while in flight
-        self.recent: dict[str, dict[str, str]] = {}  # trade id -> fill, confirmed at `confirmed_ms`
+        # trade id or transfer seq -> {"at_ms", "deltas": {item: amount}}: booked recently, so the
+        # chain may not show it at the confirmation depth yet
+        self.recent: dict[str, dict[str, Any]] = {}
         self.final: set[str] = set()
         self.items: set[str] = {PUSD}  # every item ever held or moved: read even when now zero
         self.mismatched = False
@@ -88,8 +91,9 @@ class ReconcileProjection:
             self._fill(env.payload, env.ts_ms)
         elif kind == "chain_transfer":
             p = env.payload
-            sign = 1 if p["direction"] == "deposit" else -1
-            self._add(str(p["item"]), sign * Decimal(p["amount"]))
+            amount = (1 if p["direction"] == "deposit" else -1) * Decimal(p["amount"])
+            self._add(str(p["item"]), amount)
+            self._recent(f"transfer_{entry.seq}", env.ts_ms, {str(p["item"]): amount})
         elif kind == "chain_read":
             if env.payload["status"] == "ok":
                 self.last_read = {**env.payload, "seq": entry.seq}
@@ -107,8 +111,6 @@ class ReconcileProjection:
         trade = {"token_id": str(p["token_id"]), "side": str(p["side"]), "price": str(p["price"]),
                  "size": str(p["size"]), "fee": str(p.get("fee_pusd", "0")), "status": status}
         self.items.add(trade["token_id"])
-        for old_id in [t for t, f in self.recent.items() if ts_ms - int(f["confirmed_ms"]) > RECENT_KEEP_MS]:
-            del self.recent[old_id]
         if status in IN_FLIGHT:
             self.pending[trade_id] = trade
             return
@@ -118,7 +120,12 @@ class ReconcileProjection:
             shares, cash = _deltas(trade)
             self._add(trade["token_id"], shares)
             self._add(PUSD, cash)
-            self.recent[trade_id] = {**trade, "confirmed_ms": str(ts_ms)}
+            self._recent(trade_id, ts_ms, {trade["token_id"]: shares, PUSD: cash})
+
+    def _recent(self, key: str, ts_ms: int, deltas: dict[str, Decimal]) -> None:
+        for old in [k for k, r in self.recent.items() if ts_ms - int(r["at_ms"]) > RECENT_KEEP_MS]:
+            del self.recent[old]
+        self.recent[key] = {"at_ms": ts_ms, "deltas": {k: str(v) for k, v in deltas.items()}}
 
     def _recorded(self, entry: JournalEntry) -> None:
         p = entry.envelope.payload
@@ -204,11 +211,10 @@ class ReconcileProjection:
             shares, cash = _deltas(trade)
             room(trade["token_id"], shares)
             room(PUSD, cash)
-        for trade in self.recent.values():
-            if now_ms - int(trade["confirmed_ms"]) < grace_ms:  # the chain may not show it yet
-                shares, cash = _deltas(trade)
-                room(trade["token_id"], -shares)
-                room(PUSD, -cash)
+        for booked in self.recent.values():
+            if now_ms - int(booked["at_ms"]) < grace_ms:  # the chain may not show it yet
+                for item, amount in booked["deltas"].items():
+                    room(item, -Decimal(amount))
         return {item: Band(self.confirmed.get(item, ZERO), low.get(item, ZERO), high.get(item, ZERO))
                 for item in sorted(self.items)}
 
@@ -237,7 +243,7 @@ class ReconcileProjection:
         return {
             "confirmed": {k: str(v) for k, v in self.confirmed.items()},
             "pending": {k: dict(v) for k, v in self.pending.items()},
-            "recent": {k: dict(v) for k, v in self.recent.items()},
+            "recent": {k: {"at_ms": v["at_ms"], "deltas": dict(v["deltas"])} for k, v in self.recent.items()},
             "final": sorted(self.final), "items": sorted(self.items),
             "mismatched": self.mismatched, "mismatch_seq": self.mismatch_seq, "record": self.record,
             "adjustments": {k: dict(v) for k, v in self.adjustments.items()},
@@ -248,7 +254,7 @@ class ReconcileProjection:
     def restore(self, data: dict[str, Any]) -> None:
         self.confirmed = {k: Decimal(v) for k, v in data["confirmed"].items()}
         self.pending = {k: dict(v) for k, v in data["pending"].items()}
-        self.recent = {k: dict(v) for k, v in data["recent"].items()}
+        self.recent = {k: {"at_ms": v["at_ms"], "deltas": dict(v["deltas"])} for k, v in data["recent"].items()}
         self.final, self.items = set(data["final"]), set(data["items"])
         self.mismatched, self.mismatch_seq, self.record = data["mismatched"], data["mismatch_seq"], data["record"]
         self.adjustments = {k: dict(v) for k, v in data["adjustments"].items()}

@@ -43,6 +43,7 @@ from polytraders.runtime.kinds import Authority, Layer
 from polytraders.state.reconcile import PUSD, ReconcileProjection
 
 ZERO = Decimal(0)
+HALF_UNIT = Decimal("0.5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class Reconciler(Bot[ReconcileTick, ReconcileMismatch]):
         if age_ms > cfg.integer("max_head_age_s") * 1000:
             return self._unavailable(base, f"chain lagging: head block {read.block_number} is {age_ms // 1000} s "
                                            f"old (max_head_age_s {cfg.integer('max_head_age_s')})")
-        tolerance = Decimal(cfg.integer("tolerance")) / SCALE
+        # The chain holds whole base units, so an exact ledger value may sit up to half a unit away.
+        tolerance = (Decimal(cfg.integer("tolerance")) + HALF_UNIT) / SCALE
         bands = recon.bands(ctx.now(), cfg.integer("confirm_grace_s") * 1000)
         onchain = {PUSD: read.pusd, **read.outcome}
         missing = sorted(set(bands) - set(onchain))

@@ -100,11 +100,16 @@ class ChainAdmin:
         self.ctf = self.w3.eth.contract(address=Web3.to_checksum_address(deployment.ctf), abi=abi(CTF))
 
     @classmethod
-    def deploy(cls, url: str, owner: str | None = None) -> ChainAdmin:
+    def deploy(cls, url: str, owner: str | None = None, timestamp_s: int | None = None) -> ChainAdmin:
+        """Deploy both stand-ins from `owner` (anvil's first account by default). With `timestamp_s`
+        their blocks get times `timestamp_s + 1`, `+ 2` instead of anvil's wall-clock offset, so
+        the chain's hashes are the same run to run."""
         w3 = connect(url)
         owner = owner or w3.eth.accounts[0]
         addresses = []
-        for name in (PUSD, CTF):
+        for i, name in enumerate((PUSD, CTF), start=1):
+            if timestamp_s is not None:
+                w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp_s + i])
             contract = w3.eth.contract(abi=abi(name), bytecode=bytecode(name))
             tx = contract.constructor().transact({"from": owner})
             receipt = w3.eth.wait_for_transaction_receipt(tx)

@@ -39,7 +39,8 @@ class ChainEnv:
 
             try:
                 self.node = AnvilNode(timestamp_s=start_ms // 1000)
-                self.admin = ChainAdmin.deploy(self.node.url)
+                self.admin = ChainAdmin.deploy(self.node.url, timestamp_s=start_ms // 1000)
+                self._last_block_s = start_ms // 1000 + 2
                 self.kind = "anvil"
                 self.note = (f"anvil at {self.node.url} (chain id 137); pUSD stand-in {self.admin.deployment.pusd}, "
                              f"conditional tokens {self.admin.deployment.ctf}")

@@ -21,7 +21,7 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, exchange, incidents, init, killswitch, registry_cmds, replay, views
+    from polytraders.cli import demo, exchange, incidents, init, killswitch, reconcile, registry_cmds, replay, views
 
     registry_cmds.register(app)
     app.command("init")(init.init)
@@ -33,6 +33,7 @@ def _register_optional() -> None:
     app.command("replay")(replay.replay)
     incidents.register(app)
     app.add_typer(exchange.app, name="exchange")
+    reconcile.register(app)
 
 
 _register_optional()

@@ -14,13 +14,16 @@ Under `polytraders run`, the runtime calls `driver.maybe_run(now_ms)` once per e
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from polytraders.bots.gov.reconciler import Reconciler, ReconcileTick
 from polytraders.chain.base import ChainReader, ChainUnavailable, read_balances
-from polytraders.contracts import ApiDegraded, ChainRead, ReconcileMismatch
+from polytraders.contracts import ApiDegraded, ChainRead, KillSwitchEvent, Note, ReconcileMismatch, Scope
 from polytraders.contracts.envelope import Actor
-from polytraders.journal.base import JournalEntry
+from polytraders.journal.base import Journal, JournalEntry
+from polytraders.operators.auth import Operator
+from polytraders.runtime.config import build_config, last_loaded_values
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import Runtime
 from polytraders.state.reconcile import ReconcileProjection
@@ -74,18 +77,34 @@ class ReconcileDriver:
                          block_ts_ms=head.timestamp_ms, latest_block=head.latest,
                          confirmations=self.reader.confirmations, pusd=bal.pusd, outcome=dict(bal.outcome))
 
-    def run(self) -> JournalEntry | None:
-        """One reconciliation: read, journal the read, decide. Returns the report's entry."""
+    def run(self, operator: Operator | None = None) -> JournalEntry | None:
+        """One reconciliation: read, journal the read, decide. Returns the report's entry.
+
+        With `operator` (the on-demand CLI, which is not the running system) the read and the
+        bot's verdict are journaled as that operator's signed entries: every entry is accounted
+        for, and the verdict is still the bot's pure decision over the journaled read."""
         self.rt.sync()
         self.last_run_ms = self.rt.clock.now_ms()
         read = self.read()
-        read_entry = self.rt.record(read, actor=CHAIN_ACTOR, reason_code="GOV_CHAIN_READ")
-        out = self.rt.decide(self.bot, ReconcileTick(read, read_entry.seq), correlation_id=f"rec_{read_entry.seq}")
-        report = out.decision.output if out.decision is not None else None
-        if isinstance(report, ReconcileMismatch):
+        if operator is None:
+            read_entry = self.rt.record(read, actor=CHAIN_ACTOR, reason_code="GOV_CHAIN_READ")
+            cid = f"rec_{read_entry.seq}"
+            out = self.rt.decide(self.bot, ReconcileTick(read, read_entry.seq), correlation_id=cid)
+            report = out.decision.output if out.decision is not None else None
+            entry = out.entry
+        else:
+            read_entry = self.rt.record(read, actor=operator.actor, reason_code="GOV_CHAIN_READ", durable=True,
+                                        signer=operator.signer)
+            cid = f"rec_{read_entry.seq}"
+            decision = self.bot.decide(ReconcileTick(read, read_entry.seq), self.rt.context(self.bot, cid))
+            report = decision.output
+            entry = self.rt.record(report if report is not None else Note(detail=decision.detail),
+                                   actor=operator.actor, reason_code=decision.reason_code, correlation_id=cid,
+                                   durable=True, signer=operator.signer)
+        if isinstance(report, ReconcileMismatch) and operator is None:
             self._rpc_health(report)
         self.rt.journal.flush()
-        return out.entry
+        return entry
 
     def _rpc_health(self, report: ReconcileMismatch) -> None:
         ok = report.status != "unavailable"
@@ -95,6 +114,32 @@ class ReconcileDriver:
         self.rt.record(ApiDegraded(surface="rpc", level="ok" if ok else "hard",
                                    last_success_ms=self.rt.clock.now_ms() if ok else None),
                        actor=CHAIN_ACTOR, reason_code="GOV_API_OK" if ok else "GOV_API_DEGRADED")
+
+
+def reconciler_from_journal(journal: Journal) -> Reconciler:
+    """The reconciler with the config the running system last journaled (else defaults), built
+    without journaling anything (a CLI process is not the system)."""
+    values = last_loaded_values(journal.read(kinds=["note"]), Reconciler.bot_id)
+    config, _ = build_config(Reconciler.bot_id, Reconciler.params, values)
+    bot = Reconciler()
+    bot.init(config)
+    return bot
+
+
+def trip_on_mismatch(rt: Runtime, operator: Operator, report: JournalEntry) -> str:
+    """Trip the kill switch for a mismatch found on demand while no system runs (signed by the
+    operator who ran the reconcile); returns the trip id."""
+    rt.journal.begin()  # the write lock folds what others wrote: a trip made meanwhile is seen
+    for trip in rt.kill_switch.active.values():
+        if trip.trigger == "reconcile_mismatch":
+            return trip.trip_id  # already tripped: never twice
+    trip_id = f"ks_{report.seq}_reconcile_mismatch"
+    rt.record(KillSwitchEvent(event="tripped", trip_id=trip_id, trigger="reconcile_mismatch",
+                              scope=Scope(scope="global", value="*"), observed=Decimal(1), threshold=Decimal(1),
+                              caused_by_seq=report.seq, at_ms=rt.clock.now_ms(),
+                              detail={"operator": operator.name, "via": "polytraders reconcile"}),
+              actor=operator.actor, reason_code="RISK_KILLSWITCH_TRIPPED", durable=True, signer=operator.signer)
+    return trip_id
 
 
 def block_height(reader: ChainReader) -> int:

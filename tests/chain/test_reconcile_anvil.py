@@ -83,14 +83,15 @@ def test_transfer_behind_the_systems_back_trips_and_pages_security(tmp_path: Pat
     assert inc["trigger"] == "reconcile_mismatch" and inc["playbook"] == "reconcile_mismatch"
     assert inc["steps"]["capture_divergence"]["status"] == "done"
     assert inc["steps"]["confirm_trade_halted"]["status"] == "done"
-    codes = [e.envelope.reason_code for e in h.rt.journal.read(entry.seq)]
-    captured = next(e for e in h.rt.journal.read(entry.seq) if e.envelope.reason_code == "GOV_RECONCILE_DIVERGENCE_CAPTURED")
+    after = list(h.rt.journal.read(entry.seq))
+    codes = [e.envelope.reason_code for e in after]
+    captured = next(e for e in after if e.envelope.reason_code == "GOV_RECONCILE_DIVERGENCE_CAPTURED")
     record = captured.envelope.payload["detail"]["divergence"]
     assert record["block_hash"] == env.payload["last_block_hash"] and record["last_applied_seq"] == entry.seq - 1
     assert record["block_number"] == env.payload["last_block_number"]
     assert record["items"][0]["internal"] == "1000" and record["items"][0]["onchain"] == "750"
     assert "GOV_PAGE_SENT" in codes or "GOV_PAGING_SYSTEM_UNAVAILABLE" in codes
-    paged = [e for e in h.rt.journal.read(entry.seq) if e.envelope.payload.get("detail", {}).get("step") == "page_security"]
+    paged = [e for e in after if e.envelope.payload.get("detail", {}).get("step") == "page_security"]
     assert any(e.envelope.payload["detail"].get("role") == "security" for e in paged)
     snap = next(e for e in h.rt.journal.read(entry.seq) if e.envelope.reason_code == "GOV_STATE_CAPTURED")
     assert snap.envelope.payload["detail"]  # block height from the same chain reader

@@ -96,7 +96,8 @@ def _print_report(d: dict[str, Any]) -> None:
 
 @app.command("resolve")
 @friendly
-def resolve(incident: Annotated[str, typer.Argument(help="The reconcile incident, e.g. inc_1234.")],
+def resolve(incident: Annotated[str, typer.Argument(help="The reconcile incident, e.g. inc_1234 (or the "
+                                                    "reconcile_mismatch trip id when no system opened one).")],
             explain: Annotated[str, typer.Option("--explain", help="What happened and why this fixes it.")],
             adjust: Annotated[list[str] | None, typer.Option("--adjust", help="TOKEN_ID=AMOUNT or pusd=AMOUNT "
                                                               "(signed); repeat for several items.")] = None,

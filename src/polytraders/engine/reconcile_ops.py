@@ -63,9 +63,15 @@ def record_resolution(rt: Runtime, operator: Operator, incident_id: str, explain
     ledger = _ledger(rt)
     incidents: Any = rt.state.find("incidents")
     inc = incidents.get(incident_id) if incidents is not None else None
+    trip = next((h for h in rt.kill_switch.history if h["trip_id"] == incident_id), None)
+    if inc is None and trip is not None:
+        # A mismatch found by 'polytraders reconcile' while no system ran trips the switch but opens
+        # no incident (only the running system runs playbooks): the trip names the case instead.
+        inc = {"trigger": trip["trigger"]}
     if inc is None:
-        raise _refuse(rt, operator, "unknown_incident", f"Refused: there is no incident {incident_id!r}; see "
-                      f"'polytraders incidents list'.", incident_id=incident_id)
+        raise _refuse(rt, operator, "unknown_incident", f"Refused: there is no incident or trip {incident_id!r}; "
+                      f"see 'polytraders incidents list' and 'polytraders killswitch status'.",
+                      incident_id=incident_id)
     if inc.get("trigger") != "reconcile_mismatch":
         raise _refuse(rt, operator, "not_a_reconcile_incident",
                       f"Refused: incident {incident_id} was opened for {inc.get('trigger')}, not a reconcile "

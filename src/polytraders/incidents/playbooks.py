@@ -143,6 +143,8 @@ RECONCILE_PLAYBOOK: Final = playbook(
         Step("page_security", "Page the security on-call", "auto", "page"),
         Step("confirm_nothing_in_flight", "Confirm via the OLM that no order is in flight",
              "auto", "confirm_no_inflight"),
+        Step("run_replay_last_hour", "Run replay-last-hour and record whether the kill switch fired correctly",
+             "auto", "replay"),
         Step("investigate_root_cause", "Investigate where the difference came from (closed by the RCA)",
              "manual", required_for_resolve=False),
         Step("record_reconciliation", "Record an explanation and the by-hand reconciliation: polytraders "

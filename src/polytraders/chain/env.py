@@ -18,7 +18,7 @@ from typing import Any
 from polytraders.chain.base import SCALE, ChainReader, to_base_units
 from polytraders.chain.memory import MemoryChain
 
-HOUSE = "0x000000000000000000000000000000000000h0use".replace("h0use", "0b0b5")
+HOUSE = "0x0000000000000000000000000000000000000b0b"  # the in-memory twin's counterparty account
 HOUSE_FLOAT_UNITS = 10**15  # a billion pUSD: the house never runs short in a demo
 
 

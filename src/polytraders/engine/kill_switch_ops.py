@@ -103,7 +103,8 @@ def check_scope_exists(rt: Runtime, scope: Scope) -> None:
         try:
             resolve_bot_id(scope.value)
         except Exception:
-            raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; see 'polytraders bots'.") from None
+            raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; "
+                                f"see 'polytraders bots'.") from None
         return
     markets = rt.state.find("markets")
     listed = markets.markets() if markets is not None else []  # type: ignore[attr-defined]

@@ -42,7 +42,6 @@ class Scenario:
     min_minutes: int = 1
     expected_trigger: str | None = None
     chain: bool = False  # reconcile against a chain: anvil when installed, else the in-memory twin
-    bot_modes: dict[str, str] = field(default_factory=dict)
 
 
 SCENARIOS: dict[str, Scenario] = {}

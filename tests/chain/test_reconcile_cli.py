@@ -87,3 +87,7 @@ def test_reconcile_cli_flow(tmp_path: Path, anvil: Anvil, monkeypatch: pytest.Mo
     request_id = json.loads(out)["request_id"]
     code, out = run("bob", "killswitch", "approve-reset", request_id)
     assert code == 0, out
+    # the same reader gives a snapshot its block height (no longer "no chain reader configured")
+    code, out = run("alice", "snapshot", "--json")
+    assert code == 0, out
+    assert json.loads(out)["block"]["height"] >= 1 and json.loads(out)["block"]["error"] is None

@@ -22,5 +22,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # The anvil package fetches its binary from a per-platform optional dependency; its postinstall
 # only links it, so scripts are allowed.
-npm install --no-audit --no-fund --loglevel=error >/dev/null
+if ! npm install --no-audit --no-fund --loglevel=error >/dev/null; then
+  echo "install-test-tools: npm install failed; the chain tests will skip (naming why)" >&2
+  # CI must run them: there a failed install fails the build instead of hiding the tests.
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  exit 0
+fi
 node_modules/.bin/anvil --version | head -1

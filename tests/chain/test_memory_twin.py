@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import make_harness
+from chain_helpers import make_harness
 
 from polytraders.bots.gov.reconciler import ReconcileTick
 from polytraders.chain.base import ChainUnavailable, read_balances

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FUNDER, THIEF, Anvil, Harness, make_harness
+from chain_helpers import FUNDER, THIEF, Anvil, Harness, make_harness
 
 from polytraders.contracts import ChainTransfer, FillRecord
 from polytraders.contracts.envelope import Actor

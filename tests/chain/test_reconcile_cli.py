@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FUNDER, THIEF, Anvil
+from chain_helpers import FUNDER, THIEF, Anvil
 from factories import make_trusted_runtime, operator_key
 from typer.testing import CliRunner
 

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import FUNDER, Anvil
+from chain_helpers import FUNDER, Anvil
 
 from polytraders.chain.contracts import CTF, PUSD, artifacts, repo_root
 

@@ -28,6 +28,7 @@ def _run(tmp_path: Path, name: str, use_anvil: bool) -> dict[str, Any]:
 def _check_story(s: dict[str, Any]) -> None:
     story = "\n".join(s["story"])
     assert "behind the system's back" in story
+    assert "tripped (reconcile_mismatch, scope global); Trade bots now: strat.maker_tight (off)" in story
     assert "divergence: pusd internal" in story and "last-applied journal seq" in story
     assert "has no by-hand reconciliation" in story  # the reset refused while unreconciled
     assert "approval by alice refused" in story and "approved by bob" in story

@@ -273,9 +273,15 @@ def reconcile_by_hand(system: TradingSystem) -> None:
 
 
 def show_divergence(system: TradingSystem) -> None:
+    from polytraders.runtime.kinds import Authority
     from polytraders.state.reconcile import ReconcileProjection
 
-    record = system.runtime.state.typed("reconcile", ReconcileProjection).record
+    rt = system.runtime
+    for trip in rt.kill_switch.active.values():
+        halted = sorted(f"{b.bot_id} ({b.mode.value})" for b in rt.bots.values() if Authority.TRADE in b.authority)
+        system.story.append(f"kill switch {trip.trip_id} tripped ({trip.trigger}, scope {trip.label()}); "
+                            f"Trade bots now: {', '.join(halted)}")
+    record = rt.state.typed("reconcile", ReconcileProjection).record
     if not record:
         system.story.append("no divergence record")
         return

@@ -80,6 +80,12 @@ def tell_story(s: dict[str, Any]) -> None:
     for code, n in sorted(s["reason_codes"].items(), key=lambda kv: -kv[1]):
         codes.add_row(code, str(n), reg[code].user_message)
     console.print(codes)
+    chain = s.get("chain")
+    if chain:
+        console.print(f"Chain: {chain['note']}", markup=False, soft_wrap=True)
+        rec = s.get("reconcile") or {}
+        console.print(f"Reconcile reports: {rec.get('reports')}; still mismatched: {rec.get('mismatched')}",
+                      markup=False)
     extra = s.get("kill_switch")
     if extra:
         console.print(f"Kill switch: {extra}")

@@ -36,6 +36,9 @@ def serve(
     faults: Annotated[str | None, typer.Option(help="Faults at start, as JSON in the POST /admin/faults shape, "
                                                'e.g. \'{"latency_ms": {"trading": 50}}\'.')] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    chain: Annotated[str | None, typer.Option("--chain", help="Loopback JSON-RPC node (anvil --chain-id 137): deploy "
+                                              "the stand-in pUSD and conditional tokens there, mint starting "
+                                              "balances on chain and settle trades on chain at MINED.")] = None,
 ) -> None:
     """Serve until interrupted.  Prints the URL first (tests wait for it)."""
     import socket
@@ -75,6 +78,16 @@ def serve(
 
     cfg = replace(cfg, port=bound)
     ctx = Ctx.build(cfg)
+    settlement = None
+    if chain:
+        from polytraders.exchange.chain import ChainSettlement
+
+        try:
+            settlement = ChainSettlement(chain)
+        except Exception as exc:
+            typer.echo(f"Error: --chain {chain}: {type(exc).__name__}: {str(exc)[:300]}", err=True)
+            raise typer.Exit(2) from None
+        ctx.engine.ledger.chain = settlement
     if faults:
         try:
             spec = json.loads(faults)
@@ -89,6 +102,10 @@ def serve(
     print(cfg.url, flush=True)
     print(f"gamma: {cfg.url}{cfg.gamma_base}  data: {cfg.url}{cfg.data_base}  "
           f"ws: ws://{host}:{bound}/ws/market, /ws/user", flush=True)
+    if settlement is not None:
+        print(f"chain: {chain}  pusd: {settlement.pusd}  ctf: {settlement.ctf}", flush=True)
+        print(f"export POLYTRADERS_RPC_URL={chain} POLYTRADERS_PUSD={settlement.pusd} "
+              f"POLYTRADERS_CTF={settlement.ctf}", flush=True)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # pragma: no cover - uvicorn handles SIGINT itself

@@ -243,6 +243,28 @@ def _done(as_json: bool, seq: int, message: str) -> None:
 # -- snapshot -------------------------------------------------------------------------------------
 
 
+def _chain_height_from_env() -> Any:
+    """The block height reader the snapshot records, when the chain is configured in the
+    environment ($POLYTRADERS_RPC_URL, $POLYTRADERS_PUSD, $POLYTRADERS_CTF); else None."""
+    import os
+
+    url, pusd, ctf = (os.environ.get(k) for k in ("POLYTRADERS_RPC_URL", "POLYTRADERS_PUSD", "POLYTRADERS_CTF"))
+    if not (url and pusd and ctf):
+        return None
+    from polytraders.chain.rpc import RpcChainReader
+    from polytraders.engine.reconcile import block_height
+
+    try:
+        reader = RpcChainReader(url, pusd, ctf)
+    except Exception as exc:  # a bad address: the snapshot records the error instead of a height
+        message = f"{type(exc).__name__}: {exc}"
+
+        def failing() -> int:
+            raise RuntimeError(message)
+        return failing
+    return lambda: block_height(reader)
+
+
 @snapshot_app.callback()
 @friendly
 def snapshot(
@@ -256,7 +278,7 @@ def snapshot(
     if ctx.invoked_subcommand is not None:
         return
     with _session(db, config, "incidents.ack" if save else None) as s:
-        snap = capture_state(s.runtime, chain_reader=None)
+        snap = capture_state(s.runtime, chain_reader=_chain_height_from_env())
         if s.degraded:
             snap["degraded"] = s.degraded
         stored = None

@@ -21,11 +21,24 @@ app.command("codes")(codes.codes)
 
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
-    from polytraders.cli import demo, exchange, incidents, init, killswitch, registry_cmds, replay, run, views
+    from polytraders.cli import (
+        demo,
+        exchange,
+        health,
+        incidents,
+        init,
+        killswitch,
+        reconcile,
+        registry_cmds,
+        replay,
+        run,
+        views,
+    )
 
     registry_cmds.register(app)
     app.command("init")(init.init)
     app.command("run")(run.run)
+    app.add_typer(health.app, name="health")
     app.command("demo")(demo.demo)
     app.command("orders")(views.orders)
     app.command("positions")(views.positions)
@@ -34,6 +47,7 @@ def _register_optional() -> None:
     app.command("replay")(replay.replay)
     incidents.register(app)
     app.add_typer(exchange.app, name="exchange")
+    reconcile.register(app)
 
 
 _register_optional()

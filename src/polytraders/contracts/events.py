@@ -68,15 +68,78 @@ class ApiDegraded(Contract):
     last_success_ms: EpochMs | None = None
 
 
+class DivergenceItem(Contract):
+    """One item where the internal ledger and the chain disagree beyond tolerance."""
+
+    kind: ClassVar[str] = "divergence_item"
+    item: str  # "pusd" or an outcome token id
+    internal: Decimal  # the ledger: confirmed fills, transfers and approved adjustments
+    onchain: Decimal
+    in_flight: Decimal = Decimal(0)  # MATCHED/MINED fills that may or may not have settled yet
+    difference: Decimal  # on-chain minus internal
+
+
 class ReconcileMismatch(Contract):
-    """GOV_RECONCILE_MISMATCH: internal books versus chain."""
+    """GOV_RECONCILE_OK / GOV_RECONCILE_MISMATCH / GOV_RECONCILE_UNAVAILABLE: internal books versus
+    chain at one block. On a mismatch `items` is the divergence record; `internal`/`onchain` hold
+    every compared value. `last_applied_seq` is the last journal entry the ledger had folded."""
 
     kind: ClassVar[str] = "gov_reconcile"
+    status: Literal["match", "mismatch", "unavailable"] = "mismatch"
+    priority: Priority = "P0"  # a mismatch pages at P0; unavailable P1; a match P3
+    address: str = ""
     internal: dict[str, str]
     onchain: dict[str, str]
+    items: list[DivergenceItem] = Field(default_factory=list)
     last_block_number: int | None = None
     last_block_hash: str | None = None
     last_applied_seq: int = Field(ge=0)
+    chain_read_seq: int | None = None
+    error: str | None = None
+
+
+ReconcileReport = ReconcileMismatch
+
+
+class ChainRead(Contract):
+    """What the reconciler's driver read from the chain (an input: replay never calls RPC).
+    `status` is 'ok' with balances pinned to one block, or why there are none."""
+
+    kind: ClassVar[str] = "chain_read"
+    status: Literal["ok", "unreachable", "reorged"]
+    address: str
+    block_number: int | None = None
+    block_hash: str | None = None
+    block_ts_ms: int | None = None
+    latest_block: int | None = None
+    confirmations: int = 0
+    pusd: Decimal | None = None
+    outcome: dict[str, Decimal] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class ChainTransfer(Contract):
+    """A deposit or withdrawal of collateral or shares: explicit, so any other change is unexplained."""
+
+    kind: ClassVar[str] = "chain_transfer"
+    direction: Literal["deposit", "withdrawal"]
+    item: str = "pusd"  # "pusd" or an outcome token id
+    amount: Decimal = Field(gt=0)
+    address: str = ""
+    tx_hash: str | None = None
+    reference: str = Field(default="", max_length=200)
+
+
+class ReconcileAdjustment(Contract):
+    """A by-hand reconciliation for an incident: an explanation and signed corrections (item ->
+    signed amount added to the ledger). It counts only once a second operator approves it."""
+
+    kind: ClassVar[str] = "reconcile_adjustment"
+    adjustment_id: str
+    incident_id: str
+    explain: str = Field(min_length=1, max_length=2000)
+    adjustments: dict[str, Decimal] = Field(default_factory=dict)
+    requester: str
 
 
 class ConfigDrift(Contract):

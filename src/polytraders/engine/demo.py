@@ -11,11 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from polytraders.chain.env import ChainEnv
 from polytraders.contracts import Genesis, OperatorKey
 from polytraders.engine.kill_switch_ops import halt_path
 from polytraders.engine.scenarios import GENESIS_ADMINS, get_scenario, sim_key, write_crew_keys
 from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.errors import BadInputError, RefusedError
+from polytraders.journal.base import JournalEntry
 from polytraders.journal.digests import anchors_dir
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import SqliteJournal, create_journal, in_use, open_journal
@@ -33,6 +35,7 @@ class DemoArgs:
     db: Path = Path("polytraders.db")
     scenario: str = "calm"
     overwrite: bool = False
+    use_anvil: bool = True  # chain scenarios: anvil when installed, else the in-memory twin
 
 
 RUNS_DIR = Path("demo-runs")
@@ -105,25 +108,64 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
     plan = scenario.faults(venue, start_ms)
     if plan is not None:
         venue.set_faults(plan)
-    system = TradingSystem(journal, venue, SystemConfig(
-        seed=args.seed, n_markets=args.markets, start_ms=start_ms,
-        initial_pusd=scenario.initial_pusd,
-        bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
-        system_signer=system_key, halt_path=halt_path(args.db), api_monitor=scenario.api_monitor))
-    system.start()
-    script = dict(scenario.script)
-    total = args.minutes * 60
-    for second in range(1, total + 1):
-        now = start_ms + second * STEP_MS
-        if second % 60 == 0 and (second // 60) in script:
-            script[second // 60](system)
-        system.step(now)
-        if progress is not None and second % 60 == 0:
-            progress(second // 60, args.minutes)
-    system.stop()
-    summary = summarise(system, journal, args)
+    chain = ChainEnv(prefer_anvil=args.use_anvil, start_ms=start_ms) if scenario.chain else None
+    try:
+        system = TradingSystem(journal, venue, SystemConfig(
+            seed=args.seed, n_markets=args.markets, start_ms=start_ms,
+            initial_pusd=scenario.initial_pusd,
+            bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
+            system_signer=system_key, halt_path=halt_path(args.db),
+            chain_reader=chain.reader if chain is not None else None, api_monitor=scenario.api_monitor))
+        system.start()
+        if chain is not None:
+            _attach_chain(system, chain)
+        script = dict(scenario.script)
+        total = args.minutes * 60
+        for second in range(1, total + 1):
+            now = start_ms + second * STEP_MS
+            if second % 60 == 0 and (second // 60) in script:
+                script[second // 60](system)
+            if chain is not None:
+                chain.tick(now)
+            system.step(now)
+            if progress is not None and second % 60 == 0:
+                progress(second // 60, args.minutes)
+        system.stop()
+        summary = summarise(system, journal, args)
+        if chain is not None:
+            summary["chain"] = {"kind": chain.kind, "note": chain.note, "settlement_failures": chain.failures}
+            summary["reconcile"] = reconcile_summary(system)
+    finally:
+        if chain is not None:
+            chain.close()
     journal.close()
     return summary
+
+
+def _attach_chain(system: TradingSystem, chain: ChainEnv) -> None:
+    """Fund the funder on chain (journaled as a deposit) and settle our confirmed fills there."""
+    from polytraders.engine.scenarios import fund_on_chain
+
+    system.chain_env = chain  # type: ignore[attr-defined]  # the scenario's actions reach the chain here
+    assert system.reconciler is not None
+    funder = system.reconciler.address
+    fund_on_chain(str(system.config.initial_pusd))(system)
+
+    def settle(entry: JournalEntry) -> None:
+        if entry.envelope.kind == "fill":
+            chain.settle(entry.envelope.payload, funder, system.clock.now_ms())
+
+    system.runtime.listeners.append(settle)
+
+
+def reconcile_summary(system: TradingSystem) -> dict[str, Any]:
+    from polytraders.state.reconcile import ReconcileProjection
+
+    ledger = system.runtime.state.typed("reconcile", ReconcileProjection)
+    reports = Counter(e.envelope.reason_code for e in system.runtime.journal.read(kinds=["gov_reconcile"]))
+    return {"mismatched": ledger.mismatched, "reports": dict(sorted(reports.items())),
+            "divergence": ledger.record, "history": ledger.history,
+            "adjustments": list(ledger.iter_adjustments())}
 
 
 def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> dict[str, Any]:
@@ -165,7 +207,9 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
             "active": sorted(system.runtime.kill_switch.active),
         },
         "incidents": [incident_summary(i) for i in system.incidents.incidents.all()],
-        "story": list(system.story),
+        "story": list(system.story) + api_story(journal),
+        "modes": modes_summary(system),
+        "api_health": api_levels(journal),
     }
 
 
@@ -183,3 +227,40 @@ def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:
     return {"id": inc["incident_id"], "trigger": inc.get("trigger"), "status": inc.get("status"),
             "commander": inc.get("commander"), "trip_id": inc.get("trip_id"), "steps": steps,
             "replay_verdict": verdict}
+
+
+def modes_summary(system: TradingSystem) -> dict[str, Any]:
+    """Each bot's effective mode now, its base mode and the holds on it (by source)."""
+    modes = system.runtime.state.find("modes")
+    out: dict[str, Any] = {}
+    for bot_id, bot in sorted(system.runtime.bots.items()):
+        holds = modes.holds_of(bot_id) if modes is not None else {}  # type: ignore[attr-defined]
+        base = modes.mode_of(bot_id) if modes is not None else None  # type: ignore[attr-defined]
+        out[bot_id] = {"effective": bot.mode.value, "base": base, "holds": holds}
+    return out
+
+
+def api_levels(journal: SqliteJournal) -> list[dict[str, Any]]:
+    return [{"seq": e.seq, "surface": e.envelope.payload["surface"], "level": e.envelope.payload["level"],
+             "previous": e.envelope.payload.get("previous"), "at_ms": e.envelope.payload.get("at_ms")}
+            for e in journal.read(kinds=["gov_api_health"])]
+
+
+def api_story(journal: SqliteJournal) -> list[str]:
+    """The API-degraded playbook's story, told from the journal (empty when the monitor did not run)."""
+    lines = []
+    for e in journal.read(kinds=["gov_api_health", "note"]):
+        env = e.envelope
+        minute = (env.ts_ms - DEMO_START_MS) // 60_000
+        if env.kind == "gov_api_health" and env.payload.get("previous") not in (None, "none", "unknown") or \
+                env.kind == "gov_api_health" and env.payload["level"] in ("warning", "hard"):
+            p = env.payload
+            lines.append(f"minute {minute}: {p['surface']} went {p['previous']} -> {p['level']} "
+                         f"(errors {p.get('error_rate_pct')}%, p99 {p.get('latency_p99_ms')} ms)")
+        elif env.reason_code == "GOV_MODE_HOLD" and env.actor.id == "playbook:api_degraded":
+            d = env.payload["detail"]
+            verb = f"held at {d.get('mode')}" if d["action"] == "place" else "released (previous mode back)"
+            lines.append(f"minute {minute}: {d['bot_id']} {verb} by the API-degraded playbook")
+        elif env.reason_code == "GOV_API_RESTORED":
+            lines.append(f"minute {minute}: strategies restored: {env.payload['detail']['reason']}")
+    return lines

@@ -103,7 +103,8 @@ def check_scope_exists(rt: Runtime, scope: Scope) -> None:
         try:
             resolve_bot_id(scope.value)
         except Exception:
-            raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; see 'polytraders bots'.") from None
+            raise BadInputError(f"No bot or strategy {scope.value!r} in the registry; "
+                                f"see 'polytraders bots'.") from None
         return
     markets = rt.state.find("markets")
     listed = markets.markets() if markets is not None else []  # type: ignore[attr-defined]
@@ -133,6 +134,14 @@ def manual_trip(rt: Runtime, operator: Operator, scope: Scope, reason: str) -> s
 
 def _condition_present(rt: Runtime, config: BotConfig, trip_id: str) -> str | None:
     trip = rt.kill_switch.active[trip_id]
+    if trip.trigger == "reconcile_mismatch":
+        # Clear only after a by-hand reconciliation, a second operator's approval and a fresh
+        # match, in that order; the reconcile projection says which of them is still missing.
+        recon: Any = rt.state.find("reconcile")
+        if recon is None:
+            return "reconcile_mismatch cannot be judged: no reconcile ledger in this process"
+        blocker = recon.reset_blocker()
+        return f"reconcile_mismatch still holds: {blocker}" if blocker else None
     breach = condition(trip.trigger, trip.scope_value if trip.scope == "cluster" else "*",
                        rt.state, config, rt.clock.now_ms())
     if breach is None:

@@ -42,6 +42,7 @@ class Scenario:
     min_minutes: int = 1
     expected_trigger: str | None = None
     api_monitor: bool = False  # sample the venue and run the API degradation monitor
+    chain: bool = False  # reconcile against a chain: anvil when installed, else the in-memory twin
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -217,4 +218,107 @@ register(Scenario(
     .latency(2_500, start_ms=start + 5 * MINUTE, end_ms=start + 12 * MINUTE),
     min_minutes=26,
     api_monitor=True,
+))
+
+
+# -- the on-chain reconcile scenario ----------------------------------------------------------
+
+def chain_env_of(system: TradingSystem) -> Any:
+    env = getattr(system, "chain_env", None)
+    if env is None:
+        raise RefusedError("this scenario needs a chain; run it through 'polytraders demo'")
+    return env
+
+
+def fund_on_chain(pusd: str) -> Action:
+    """Mint the funder's starting pUSD on chain and journal the deposit that explains it."""
+    def act(system: TradingSystem) -> None:
+        from polytraders.contracts import ChainTransfer
+        from polytraders.engine.system import WALLET
+
+        env = chain_env_of(system)
+        assert system.reconciler is not None
+        funder, now = system.reconciler.address, system.clock.now_ms()
+        env.fund(funder, Decimal(pusd), now)
+        system.runtime.record(ChainTransfer(direction="deposit", item="pusd", amount=Decimal(pusd), address=funder,
+                                            reference="starting balance"),
+                              actor=WALLET, reason_code="GOV_CHAIN_TRANSFER", durable=True)
+        system.story.append(f"deposited {pusd} pUSD on chain ({env.kind}) and journaled the deposit")
+    return act
+
+
+def transfer_behind_back(pusd: str) -> Action:
+    """Someone with the funder's key moves pUSD away; nothing is journaled."""
+    def act(system: TradingSystem) -> None:
+        env = chain_env_of(system)
+        assert system.reconciler is not None
+        env.transfer_pusd(system.reconciler.address, "0x000000000000000000000000000000000000dEaD", Decimal(pusd),
+                          system.clock.now_ms())
+        system.story.append(f"{pusd} pUSD left the funder on chain behind the system's back (not journaled)")
+    return act
+
+
+def reconcile_by_hand(system: TradingSystem) -> None:
+    """alice explains and adjusts; alice's own approval is refused; bob approves; the reset is still
+    refused until a fresh reconcile matches."""
+    from polytraders.engine.reconcile_ops import approve_resolution, record_resolution
+    from polytraders.state.reconcile import ReconcileProjection
+
+    rt = system.runtime
+    rt.journal.flush()
+    ledger = rt.state.typed("reconcile", ReconcileProjection)
+    record = ledger.record or {}
+    trips = [h for h in rt.kill_switch.history if h["trigger"] == "reconcile_mismatch" and h["event"] == "tripped"]
+    if not trips:
+        system.story.append("no reconcile_mismatch trip to resolve")
+        return
+    incident_id = f"inc_{next(t['seq'] for t in reversed(trips))}"
+    adjust = {i["item"]: Decimal(str(i["difference"])) for i in record.get("items", [])}
+    adjustment_id = record_resolution(rt, _as(system, "alice", "reconcile.resolve"), incident_id,
+                                      "pUSD moved out of the funder by a transfer we did not make; funds "
+                                      "written off pending investigation", adjust)
+    system.story.append(f"alice recorded by-hand reconciliation {adjustment_id} for {incident_id}: "
+                        + ", ".join(f"{k} {v:+}" for k, v in adjust.items()))
+    for name in ("alice", "bob"):
+        try:
+            approve_resolution(rt, _as(system, name, "reconcile.approve"), adjustment_id)
+            system.story.append(f"{adjustment_id} approved by {name}")
+        except RefusedError as refused:
+            system.story.append(f"approval by {name} refused: {refused.message}")
+    reset_drill(system)
+
+
+def show_divergence(system: TradingSystem) -> None:
+    from polytraders.runtime.kinds import Authority
+    from polytraders.state.reconcile import ReconcileProjection
+
+    rt = system.runtime
+    for trip in rt.kill_switch.active.values():
+        halted = sorted(f"{b.bot_id} ({b.mode.value})" for b in rt.bots.values() if Authority.TRADE in b.authority)
+        system.story.append(f"kill switch {trip.trip_id} tripped ({trip.trigger}, scope {trip.label()}); "
+                            f"Trade bots now: {', '.join(halted)}")
+    record = rt.state.typed("reconcile", ReconcileProjection).record
+    if not record:
+        system.story.append("no divergence record")
+        return
+    for item in record.get("items", []):
+        system.story.append(
+            f"divergence: {item['item']} internal {item['internal']} vs on-chain {item['onchain']} "
+            f"(difference {item['difference']}) at block {record['last_block_number']} "
+            f"{record['last_block_hash']}, last-applied journal seq {record['last_applied_seq']}")
+
+
+register(Scenario(
+    "reconcile-mismatch",
+    "The funder's pUSD is on a chain (anvil when installed, else the in-memory twin) and reconciled "
+    "every 30 s. At minute 5, 250 pUSD leave the funder behind the system's back: the reconciler finds "
+    "the mismatch, the kill switch halts Trade bots and security is paged. The reset is refused while "
+    "unreconciled; alice records a by-hand reconciliation, her own approval is refused, bob approves, "
+    "and once a fresh reconcile matches the reset goes through.",
+    script=((1, add_crew), (5, transfer_behind_back("250")), (7, show_divergence),
+            (8, reset_drill), (9, reconcile_by_hand), (11, reset_drill)),
+    bot_overrides={"gov.reconciler": {"tolerance": 50}},
+    min_minutes=12,
+    expected_trigger="reconcile_mismatch",
+    chain=True,
 ))

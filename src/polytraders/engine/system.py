@@ -25,6 +25,7 @@ from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
 from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
+from polytraders.chain.base import ChainReader
 from polytraders.contracts import OrderIntent
 from polytraders.contracts.envelope import Actor
 from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
@@ -34,6 +35,7 @@ from polytraders.health import HealthSampler, SampledVenue
 from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
+from polytraders.engine.reconcile import ReconcileDriver, block_height
 from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.signing.order import OrderSigner
 from polytraders.incidents.config import Roster
@@ -74,6 +76,9 @@ class SystemConfig:
     wallet: OrderSigner | None = None  # default: the demo's seed-derived throwaway key (simulation only)
     wallet_source: str = "sim"  # where the starting balance comes from, as journaled
     api_monitor: bool = False  # sample every venue call and run the API degradation monitor and playbook
+    # Optional on-chain reconciliation (gov.reconciler): the reader and the funder it reads.
+    chain_reader: ChainReader | None = None
+    funder_address: str | None = None
 
 
 
@@ -120,6 +125,7 @@ class TradingSystem:
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
             Roster(config.roster), snapshots_dir=journal_dir / "incidents",
+            chain_reader=(lambda: block_height(reader)) if (reader := config.chain_reader) else None,
             params={"olm": self.olm, "max_orderbook_age_ms": self.monitor.config.integer("max_orderbook_age_ms")
                     if self.monitor is not None else 5_000})
         self.api_health = (ApiHealthDriver(rt, self.monitor, self.sampler, self.incidents,
@@ -130,6 +136,9 @@ class TradingSystem:
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
+        self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
+                                           overrides=config.bot_overrides.get("gov.reconciler"))
+                           if config.chain_reader is not None else None)
         self._next_quote: dict[str, int] = {}
         self.story: list[str] = []  # plain-English notes of scripted operator actions
 
@@ -182,6 +191,8 @@ class TradingSystem:
         if self.api_health is not None:
             self.api_health.tick(now_ms)
         self.guardian.act()
+        if self.reconciler is not None and self.reconciler.maybe_run(now_ms) is not None:
+            self.guardian.act()  # a mismatch trips the switch: protect before anything else
         self.incidents.tick(now_ms)
         self.runtime.journal.flush()
 

@@ -44,6 +44,7 @@ class Ledger:
     def __init__(self, starting_balance: Decimal) -> None:
         self._starting = starting_balance
         self._accounts: dict[str, Account] = {}
+        self.chain: Any = None  # exchange/chain.py ChainSettlement under `serve --chain`
 
     def account(self, address: str) -> Account:
         key = address.lower()
@@ -52,6 +53,8 @@ class Ledger:
             funded = self._starting > 0
             acct = Account(to_checksum_address(address), self._starting, MAX_ALLOWANCE if funded else _ZERO)
             self._accounts[key] = acct
+            if self.chain is not None:
+                self.chain.opened(acct.address, self._starting)
         return acct
 
     def accounts(self) -> list[Account]:
@@ -65,6 +68,8 @@ class Ledger:
             acct.allowance = MAX_ALLOWANCE
         else:
             acct.shares[token_id] += amount
+        if self.chain is not None:
+            self.chain.funded(acct.address, amount, token_id)
         return acct
 
     def set_allowance(self, address: str, amount: Decimal) -> None:

@@ -42,6 +42,13 @@ def apply_events(ex: Exchange, events: list[VenueEvent]) -> None:
                 undo = "SELL" if rec.side == "BUY" else "BUY"
                 ex.ledger.settle_fill(rec.maker, rec.asset_id, undo, ev.price, ev.size, -(ev.fee or _ZERO))
             trade = ex.trades.get(ev.trade_id or "")
+            chain = ex.ledger.chain
+            if chain is not None and ev.trade_status == "MINED" and rec.maker != BACKGROUND_ADDRESS:
+                # Settlement lands on chain when the trade is mined (serve --chain).
+                price = ev.price if ev.price is not None else (trade.price if trade is not None else None)
+                size = ev.size if ev.size is not None else (trade.size if trade is not None else None)
+                if price is not None and size is not None:
+                    chain.settle(rec.maker, rec.asset_id, rec.side, price, size, ev.fee or _ZERO)
             if trade is not None and ev.trade_status is not None and trade.status != ev.trade_status:
                 trade.status = ev.trade_status
                 trade.last_update_ms = ev.ts_ms

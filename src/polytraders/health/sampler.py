@@ -42,28 +42,37 @@ def _pct(part: int, whole: int) -> Decimal:
 class HealthSampler:
     def __init__(self) -> None:
         self._samples: dict[str, deque[tuple[int, int, bool, int]]] = {}
+        self._errors: dict[str, int] = {}  # failed samples currently held, per surface
         self._last_success: dict[str, int] = {}
 
     def record(self, surface: str, ts_ms: int, latency_ms: int, ok: bool, status: int = 0) -> None:
         q = self._samples.get(surface)
         if q is None:
-            q = self._samples[surface] = deque(maxlen=MAX_SAMPLES)
+            q = self._samples[surface] = deque()
+            self._errors[surface] = 0
+        if len(q) >= MAX_SAMPLES:
+            self._errors[surface] -= not q.popleft()[2]
         q.append((ts_ms, latency_ms, ok, status))
         if ok:
             self._last_success[surface] = ts_ms
+        else:
+            self._errors[surface] += 1
 
     def summarise(self, surface: str, now_ms: int, short_ms: int, long_ms: int) -> SurfaceFigures:
         q = self._samples.get(surface, deque())
         while q and q[0][0] < now_ms - long_ms:
-            q.popleft()
-        long_n = len(q)
-        long_err = sum(1 for s in q if not s[2])
-        short = [s for s in q if s[0] >= now_ms - short_ms]
+            self._errors[surface] -= not q.popleft()[2]
+        short = []
+        for s in reversed(q):  # newest first; stop at the short window's edge
+            if s[0] < now_ms - short_ms:
+                break
+            short.append(s)
         lat = sorted(s[1] for s in short)
         errors = [s for s in short if not s[2]]
         return SurfaceFigures(
             surface=surface, samples_short=len(short), errors_short=len(errors),
-            error_rate_short_pct=_pct(len(errors), len(short)), error_rate_long_pct=_pct(long_err, long_n),
+            error_rate_short_pct=_pct(len(errors), len(short)),
+            error_rate_long_pct=_pct(self._errors.get(surface, 0), len(q)),
             p50_ms=lat[len(lat) // 2] if lat else None,
             p99_ms=lat[min(len(lat) - 1, (len(lat) * 99) // 100)] if lat else None,
             throttled=sum(1 for s in errors if s[3] == 429), restarting=sum(1 for s in errors if s[3] == 425),

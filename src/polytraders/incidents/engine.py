@@ -46,13 +46,14 @@ from polytraders.incidents.alerts import AlertState, reason_code_for
 from polytraders.incidents.config import UNASSIGNED, Roster
 from polytraders.incidents.notifiers import Action, Dispatcher, Notice
 from polytraders.incidents.playbooks import (
-    KILL_SWITCH_PLAYBOOK,
+    KILL_SWITCH_PLAYBOOK,  # noqa: F401 - re-exported for callers that import it from here
     PLAYBOOKS,
     STEP_CAPTURE,
     STEP_CONFIRM,
     STEP_OPEN,
     Playbook,
     Step,
+    playbook_for_trip,
 )
 from polytraders.incidents.projection import IncidentsProjection
 from polytraders.incidents.snapshot import (
@@ -159,9 +160,54 @@ def publish_positions(ctx: IncidentContext) -> StepResult:
     return StepResult(True, f"published {len(rows)} position(s)")
 
 
+def confirm_trade_halted(ctx: IncidentContext) -> StepResult:
+    """The reconcile playbook's first remedy: the trip is active and global, and no Trade bot runs."""
+    from polytraders.runtime.kinds import Authority, Mode
+
+    trip_id = str(ctx.trigger_entry.envelope.payload.get("trip_id", ""))
+    trip = ctx.runtime.kill_switch.active.get(trip_id)
+    running = sorted(b.bot_id for b in ctx.runtime.bots.values()
+                     if Authority.TRADE in b.authority and b.mode is not Mode.OFF)
+    if trip is None or trip.scope != "global":
+        return StepResult(False, f"trip {trip_id} is not an active global trip", {"trip_id": trip_id})
+    if running:
+        return StepResult(False, f"Trade bot(s) still running: {', '.join(running)}", {"running": running})
+    return StepResult(True, f"kill switch {trip_id} active (global); Trade bots halted", {"trip_id": trip_id})
+
+
+def capture_divergence(ctx: IncidentContext) -> StepResult:
+    """Journal the divergence record (durably) into the incident, then post it to the channel."""
+    recon: Any = ctx.runtime.state.find("reconcile")
+    record = getattr(recon, "record", None)
+    if not record:
+        return StepResult(False, "no divergence record in the reconcile ledger")
+    items = [{"item": i["item"], "internal": str(i["internal"]), "onchain": str(i["onchain"]),
+              "in_flight": str(i.get("in_flight", "0")), "difference": str(i["difference"])}
+             for i in record.get("items", [])]
+    divergence = {"items": items, "block_number": record.get("last_block_number"),
+                  "block_hash": record.get("last_block_hash"), "last_applied_seq": record.get("last_applied_seq"),
+                  "report_seq": record.get("seq"), "address": record.get("address")}
+    ctx.runtime.note("GOV_RECONCILE_DIVERGENCE_CAPTURED", actor=ctx.actor, durable=True,
+                     correlation_id=ctx.incident_id, incident_id=ctx.incident_id, step=ctx.step.id,
+                     divergence=divergence, summary=f"{len(items)} item(s) differ at block "
+                                                    f"{divergence['block_number']}")
+    lines = [f"{i['item']}: internal {i['internal']} vs on-chain {i['onchain']} (in flight {i['in_flight']})"
+             for i in items]
+    lines.append(f"block {divergence['block_number']} {divergence['block_hash']}; "
+                 f"last-applied seq {divergence['last_applied_seq']}")
+    ctx.dispatcher.post(Notice(
+        incident_id=ctx.incident_id, priority=ctx.playbook.priority,
+        title=f"{ctx.incident_id}: divergence record", body="\n".join(lines),
+        fields={"items": str(len(items)), "block": str(divergence["block_number"])}, action="trigger",
+        dedup_key=ctx.incident_id, ts_ms=ctx.runtime.clock.now_ms()))
+    return StepResult(True, f"{len(items)} item(s) differ", divergence)
+
+
 DEFAULT_ACTIONS: Final[Mapping[str, StepAction]] = {
     "confirm_no_inflight": confirm_no_inflight,
     "publish_positions": publish_positions,
+    "confirm_trade_halted": confirm_trade_halted,
+    "capture_divergence": capture_divergence,
 }
 
 
@@ -228,7 +274,7 @@ class PlaybookRunner:
         facts = {"trip_id": event.trip_id, "scope": event.scope.label(),
                  "observed": str(event.observed), "threshold": str(event.threshold),
                  "caused_by_seq": str(event.caused_by_seq)}
-        return self.run(KILL_SWITCH_PLAYBOOK, entry, trigger=event.trigger,
+        return self.run(playbook_for_trip(event.trigger), entry, trigger=event.trigger,
                         trip_id=event.trip_id, facts=facts)
 
     def run(

@@ -128,6 +128,36 @@ KILL_SWITCH_PLAYBOOK: Final = playbook(
     ),
 )
 
+RECONCILE_PLAYBOOK: Final = playbook(
+    "reconcile_mismatch",
+    trigger_kinds=("GOV_RECONCILE_MISMATCH",),
+    priority="P0",
+    page_role="security",
+    title="On-chain reconcile mismatch",
+    remedy=(
+        Step("confirm_trade_halted", "Confirm the kill switch tripped (reconcile_mismatch, global) and every "
+             "Trade-authority bot is off", "auto", "confirm_trade_halted"),
+        Step("capture_divergence", "Capture the divergence record into the incident: per item the internal "
+             "value, on-chain value, last-seen block number and hash, last-applied journal seq",
+             "auto", "capture_divergence"),
+        Step("page_security", "Page the security on-call", "auto", "page"),
+        Step("confirm_nothing_in_flight", "Confirm via the OLM that no order is in flight",
+             "auto", "confirm_no_inflight"),
+        Step("run_replay_last_hour", "Run replay-last-hour and record whether the kill switch fired correctly",
+             "auto", "replay"),
+        Step("investigate_root_cause", "Investigate where the difference came from (closed by the RCA)",
+             "manual", required_for_resolve=False),
+        Step("record_reconciliation", "Record an explanation and the by-hand reconciliation: polytraders "
+             "reconcile resolve INCIDENT --explain TEXT [--adjust TOKEN=AMOUNT ...]", "manual"),
+        Step("approve_reconciliation", "A second operator (approver or admin, separation of duties) approves "
+             "it: polytraders reconcile approve ADJUSTMENT", "manual"),
+        Step("fresh_reconcile_matches", "Run polytraders reconcile until it reports GOV_RECONCILE_OK",
+             "manual"),
+        Step("reset_kill_switch", "Two-person reset via polytraders killswitch request-reset/approve-reset "
+             "(refused until the three steps above are done)", "manual"),
+    ),
+)
+
 PLAYBOOKS: dict[str, Playbook] = {}
 
 
@@ -146,3 +176,9 @@ def playbook_for(trigger_kind: str) -> Playbook | None:
 
 
 register_playbook(KILL_SWITCH_PLAYBOOK)
+register_playbook(RECONCILE_PLAYBOOK)
+
+
+def playbook_for_trip(trigger: str) -> Playbook:
+    """A kill-switch trip runs the playbook of its cause when it has one, else the kill-switch one."""
+    return RECONCILE_PLAYBOOK if trigger == "reconcile_mismatch" else KILL_SWITCH_PLAYBOOK

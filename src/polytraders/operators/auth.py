@@ -44,6 +44,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents.resolve": frozenset({"admin", "operator", "approver"}),
     "incidents.rca": frozenset({"admin", "operator", "approver", "reviewer"}),
     "journal.seal": frozenset({"admin"}),
+    "health.hold": frozenset({"admin", "operator", "approver"}),
+    "health.promote": frozenset({"admin", "operator", "approver"}),
+    "health.approve": frozenset({"admin", "approver"}),
+    "reconcile.run": frozenset({"admin", "operator", "approver"}),
+    "reconcile.resolve": frozenset({"admin", "operator", "approver"}),
+    "reconcile.approve": frozenset({"admin", "approver"}),
     "run": frozenset({"admin", "operator"}),
 }
 

@@ -38,6 +38,7 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
+from polytraders.errors import ConfigError
 from polytraders.contracts.trust import JournalDigest
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.journal.digests import anchors_dir, append_anchor
@@ -281,10 +282,14 @@ class Runtime:
         config_version: str = "1",
         mode: Mode = Mode.ENFORCED,
     ) -> Bot[Any, Any]:
-        """Validate config (refusing hard breaches), init the bot and journal its mode."""
-        config, warnings = build_config(bot.bot_id, bot.params, overrides,
-                                        config_version=config_version)
-        bot.init(config)
+        """Validate config (refusing hard breaches, journaled), init the bot and journal its mode."""
+        try:
+            config, warnings = build_config(bot.bot_id, bot.params, overrides,
+                                            config_version=config_version)
+            bot.init(config)
+        except ConfigError as exc:
+            self.note("GOV_CONFIG_REFUSED", durable=True, bot_id=bot.bot_id, error=exc.message[:500])
+            raise
         self.bots[bot.bot_id] = bot
         self.note("GOV_CONFIG_LOADED", bot_id=bot.bot_id, config_version=config_version,
                   values=config_as_json(config))

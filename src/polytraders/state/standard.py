@@ -22,10 +22,12 @@ def build_full_state() -> StateStore:
 
 def build_state() -> StateStore:
     from polytraders.incidents.projection import IncidentsProjection
+    from polytraders.state.reconcile import ReconcileProjection
 
     from polytraders.state.api_health import ApiHealthProjection
 
     markets = MarketsProjection()
     state = StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
     state.add(ApiHealthProjection(state.trust))
+    state.add(ReconcileProjection(state.trust))  # the kill switch's reconcile_mismatch condition reads it
     return state

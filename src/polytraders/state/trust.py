@@ -52,13 +52,16 @@ ROLES_BY_CODE: dict[str, frozenset[str]] = {
     "GOV_OPERATOR_REQUESTED": frozenset({"admin"}),
     "GOV_BOT_PROMOTED": frozenset({"admin"}),
     "GOV_JOURNAL_SEALED": frozenset({"admin"}),
+    "GOV_RECONCILE_ADJUSTMENT_RECORDED": frozenset({"admin", "operator", "approver"}),
+    "GOV_RECONCILE_ADJUSTMENT_APPROVED": frozenset({"admin", "approver"}),
 }
 
 
 # The halves of two-person actions: these loosen safety, so their timing is judged. A trip or any
 # other tightening is never refused for its clock.
 TWO_PERSON_CODES = frozenset({"RISK_KILLSWITCH_RESET_REQUESTED", "RISK_KILLSWITCH_RESET",
-                              "GOV_OPERATOR_REQUESTED", "GOV_OPERATOR_ADDED"})
+                              "GOV_OPERATOR_REQUESTED", "GOV_OPERATOR_ADDED",
+                              "GOV_RECONCILE_ADJUSTMENT_RECORDED", "GOV_RECONCILE_ADJUSTMENT_APPROVED"})
 
 
 @dataclass(frozen=True, slots=True)

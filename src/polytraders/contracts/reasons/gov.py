@@ -125,3 +125,30 @@ CODES += [
     rc("GOV_CONFIG_REFUSED", "WARN", "A bot's configuration was refused at start (a value outside its hard limit, "
        "or an inconsistent combination).", "Fix the named field.", "A setting was refused."),
 ]
+
+# The on-chain reconciler (gov.reconciler) and its playbook. GOV_RECONCILE_MISMATCH is a P0 alert.
+CODES += [
+    rc("GOV_RECONCILE_UNAVAILABLE", "WARN", "The chain could not be read (node unreachable, reorg during the read) "
+       "or its head is older than max_head_age_s: nothing was compared, and this is never a match.",
+       "Check the RPC node; the chain surface counts as degraded until a read succeeds.",
+       "We could not check our records against the blockchain."),
+    rc("GOV_CHAIN_READ", "INFO", "The reconciler's driver read balances pinned to one block (or journaled why it "
+       "could not); the bot decides from this entry, so replay never calls the node.", "None.",
+       "The blockchain balances were read."),
+    rc("GOV_CHAIN_TRANSFER", "INFO", "An explicit deposit or withdrawal of pUSD or shares; any balance change "
+       "not explained by a confirmed fill, a transfer or an approved adjustment is a mismatch.", "None.",
+       "Funds were deposited or withdrawn."),
+    rc("GOV_RECONCILE_ADJUSTMENT_RECORDED", "WARN", "An operator recorded an explanation and a by-hand "
+       "reconciliation for a reconcile incident; it counts only once a second operator approves it.",
+       "A second operator (approver or admin, not registered by the requester) reviews and approves it.",
+       "An operator corrected our records by hand; a second person must approve it."),
+    rc("GOV_RECONCILE_ADJUSTMENT_APPROVED", "INFO", "A second operator approved a by-hand reconciliation; a fresh "
+       "reconcile must now match before the kill switch can be reset.", "Run 'polytraders reconcile'.",
+       "A second person approved the correction."),
+    rc("GOV_RECONCILE_ADJUSTMENT_REFUSED", "WARN", "A by-hand reconciliation or its approval was refused "
+       "(unknown incident, same person, role, already approved).", "Read the refusal and retry correctly.",
+       "A correction to our records was refused."),
+    rc("GOV_RECONCILE_DIVERGENCE_CAPTURED", "INFO", "The reconcile playbook captured the divergence record "
+       "(internal value, on-chain value, block number and hash, journal seq) into the incident.", "None.",
+       "The differences between our records and the blockchain were recorded."),
+]

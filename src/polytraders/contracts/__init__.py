@@ -32,6 +32,7 @@ from polytraders.contracts.orders import (
     RiskVote,
     SignedOrderRequest,
 )
+from polytraders.contracts.transfers import Transfer
 from polytraders.contracts.trust import FREE_TEXT_MAX, Genesis, JournalDigest, OperatorKey, OperatorRecord
 
 CONTRACTS: tuple[type[Contract], ...] = (
@@ -61,6 +62,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     JournalDigest,
     BotHealthStatus,
     BotExplanation,
+    Transfer,
 )
 
 
@@ -114,5 +116,6 @@ __all__ = [
     "RiskVote",
     "Scope",
     "SignedOrderRequest",
+    "Transfer",
     "export_schemas",
 ]

@@ -67,9 +67,9 @@ class IncidentsProjection:
             if env.payload.get("event") == "reset":
                 trip_id = str(env.payload["trip_id"])
                 self.reset_trips[trip_id] = entry.seq
-                for inc in self.incidents.values():
-                    if inc.get("trip_id") == trip_id:
-                        self._close_reset(inc, entry)
+                for rec in self.incidents.values():
+                    if rec.get("trip_id") == trip_id:
+                        self._close_reset(rec, entry)
             return
         if env.kind != "note" or env.reason_code not in _NOTE_CODES:
             return

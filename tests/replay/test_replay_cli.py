@@ -143,8 +143,8 @@ def test_the_chart_has_time_axes_labelled_values_and_trip_markers(db: Path, tmp_
     assert f">{start}<" in chart  # the first tick is the window start, HH:MM UTC
     assert "equity, pUSD" in chart and "drawdown from peak, %" in chart
     assert f"end {float(data['baseline']['books']['replayed']['equity_end']):,.2f}" in chart
-    trip = data["trips_replayed"][0]
-    assert f"trip {trip['trigger']} {fmt_utc(trip['at_ms'])[11:16]}" in chart
+    trip, at = data["trips_replayed"][0], data["trips_replayed_at"][0]
+    assert f"trip {trip['trigger']} {at[11:16]}" in chart
 
 
 def test_out_writes_new_files_and_force_replaces_only_a_replays_own(db: Path, tmp_path: Path) -> None:

@@ -22,10 +22,14 @@ BASELINE_COLOUR, WHATIF_COLOUR = "#1f5fbf", "#d35400"
 
 
 def _run_json(report: Any) -> dict[str, Any]:
+    from polytraders.replay.window import fmt_utc
+
     data: dict[str, Any] = report.to_json()
-    return {k: data[k] for k in ("verdict", "inputs_replayed", "votes_compared", "trips_recorded",
-                                 "trips_replayed", "first_divergence", "divergences", "network_violations",
-                                 "books", "overrides")}
+    run = {k: data[k] for k in ("verdict", "inputs_replayed", "votes_compared", "trips_recorded",
+                                "trips_replayed", "first_divergence", "divergences", "network_violations",
+                                "books", "overrides")}
+    run["trips_replayed_at"] = [fmt_utc(ms) for ms in report.trips_replayed_at_ms]
+    return run
 
 
 WindowOpt = Annotated[str | None, typer.Option("--window", help="Window length: 1h (default), 30m, 2h30m, 1d.")]
@@ -113,14 +117,15 @@ def _chart(baseline: Any, whatif: Any, start: int, end: int) -> str:
     from polytraders.replay.window import fmt_utc
 
     series = [Series("baseline (recorded config)", BASELINE_COLOUR, baseline.replayed_curve, baseline.replayed_perf)]
-    trips = [TripMark(t["at_ms"], f"trip {t['trigger']}", BASELINE_COLOUR) for t in baseline.trips_replayed]
+    trips = [TripMark(at, f"trip {t['trigger']}", BASELINE_COLOUR)
+             for t, at in zip(baseline.trips_replayed, baseline.trips_replayed_at_ms, strict=True)]
     title = f"replay {fmt_utc(start)} to {fmt_utc(end)}"
     if whatif is not None:
         sets = ", ".join(f"{b}.{k}={v}" for b, p in whatif.overrides.items() for k, v in p.items())
         series.append(Series(f"what-if ({sets})", WHATIF_COLOUR, whatif.replayed_curve, whatif.replayed_perf,
                              dashed=True))
-        trips += [TripMark(t["at_ms"], f"what-if trip {t['trigger']}", WHATIF_COLOUR, dashed=True)
-                  for t in whatif.trips_replayed]
+        trips += [TripMark(at, f"what-if trip {t['trigger']}", WHATIF_COLOUR, dashed=True)
+                  for t, at in zip(whatif.trips_replayed, whatif.trips_replayed_at_ms, strict=True)]
         title += f", what-if {sets}"
     return render_chart(series, trips, title, start, end)
 

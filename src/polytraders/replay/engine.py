@@ -74,6 +74,9 @@ class ReplayReport:
     books_recorded: dict[str, Any] = field(default_factory=dict)
     books_replayed: dict[str, Any] = field(default_factory=dict)
     config_versions: dict[str, str] = field(default_factory=dict)
+    # when each replayed trip happened, in the order of `trips_replayed` (for the chart; the trip
+    # keys themselves stay the shape the journaled verdict and its readers know)
+    trips_replayed_at_ms: list[int] = field(default_factory=list)
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -127,7 +130,7 @@ def _fresh_state() -> StateStore:
 
 def _trip_key(p: dict[str, Any]) -> dict[str, Any]:
     scope = p["scope"]
-    return {"caused_by_seq": p["caused_by_seq"], "trigger": p["trigger"], "at_ms": p["at_ms"],
+    return {"caused_by_seq": p["caused_by_seq"], "trigger": p["trigger"],
             "scope": "global" if scope["scope"] == "global" else f"{scope['scope']}:{scope['value']}"}
 
 
@@ -245,6 +248,7 @@ def replay(
                     assert isinstance(event, KillSwitchEvent)
                     key = _trip_key(event.to_json_dict())
                     report.trips_replayed.append(key)
+                    report.trips_replayed_at_ms.append(env.ts_ms)
                     if (key["caused_by_seq"], key["trigger"], key["scope"]) not in recorded_keys:
                         books.halt(entry.seq, key["scope"])
                     ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(

@@ -165,3 +165,37 @@ def test_out_writes_new_files_and_force_replaces_only_a_replays_own(db: Path, tm
     assert code == 1 and "not written by a replay" in text
     assert report.read_text(encoding="utf-8") == '{"mine": true}\n'
     assert chart.read_bytes() == chart_before
+
+
+HOSTILE = {
+    "out-is-a-file": lambda tmp: ["--out", str(_file(tmp))],
+    "out-under-proc": lambda tmp: ["--out", "/proc/self/replay-out"],
+    "out-unicode": lambda tmp: ["--out", str(tmp / "отчёт-✓"), "--window", "5m"],
+    "window-100kb": lambda tmp: ["--window", "1h" * 50_000],
+    "window-negative": lambda tmp: ["--window", "-5m"],
+    "since-nan": lambda tmp: ["--since", "NaN"],
+    "until-negative": lambda tmp: ["--until", "-1"],
+    "until-huge": lambda tmp: ["--until", "9" * 40],
+    "set-100kb": lambda tmp: ["--set", "risk.kill_switch.drawdown_intraday_pct=" + "9" * 100_000],
+    "set-nan": lambda tmp: ["--set", "risk.kill_switch.feed_loss_ms=NaN"],
+    "set-unicode": lambda tmp: ["--set", "risk.kill_switch.ünïcode=1"],
+}
+
+
+def _file(tmp: Path) -> Path:
+    path = tmp / "plain-file"
+    path.write_text("x", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_arguments_give_one_clear_error_never_a_traceback(db: Path, tmp_path: Path, kind: str) -> None:
+    args = HOSTILE[kind](tmp_path)
+    result = CliRunner().invoke(app, ["replay", "--db", str(db), *args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if kind == "out-unicode":
+        assert result.exit_code == 0, result.output  # a unicode folder name is fine
+    else:
+        assert result.exit_code in (1, 2), result.output
+        assert "Error" in result.output

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from factories import operator_key
 from helpers_incidents import make_runner, make_runtime, reset, trip
 from typer.testing import CliRunner
 
 from polytraders.cli import incidents as incidents_cli
 from polytraders.journal.sqlite import SqliteJournal
-from factories import operator_key
-
 from polytraders.operators.keys import write_key_file
 
 

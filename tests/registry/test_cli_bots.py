@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import operator_key
 from typer.testing import CliRunner
 
 from polytraders.cli.main import app
 from polytraders.journal.sqlite import SqliteJournal
-from factories import operator_key
-
 from polytraders.operators.keys import write_key_file
 from polytraders.registry.catalogue import load_catalogue
 

@@ -27,6 +27,16 @@
     sim_seed = 7                 # venue.kind = "sim" only
     starting_pusd = "10000"      # venue.kind = "sim" only
 
+    [chain]                      # on-chain reconciliation (gov.reconciler); empty rpc_url: off
+    rpc_url = "http://127.0.0.1:8545"
+    pusd = "0x…"                 # the pUSD token contract
+    ctf = "0x…"                  # the conditional-token (ERC-1155) contract
+    funder = ""                  # default: the order-signing wallet
+    confirmations = 2
+
+    [monitor]
+    api = true                   # the API degradation monitor and its playbook
+
     [approved_config]
     path = "approved-config"     # the git repository of approved per-bot parameter files
 
@@ -87,6 +97,18 @@ class RunSettings(_Section):
     starting_pusd: Decimal = Field(default=Decimal(10_000), ge=0, le=Decimal(10) ** 12)
 
 
+class ChainSettings(_Section):
+    rpc_url: str = ""  # empty: no on-chain reconciliation
+    pusd: str = ""
+    ctf: str = ""
+    funder: str = ""  # default: the order-signing wallet's address
+    confirmations: int = Field(default=2, ge=0, le=256)
+
+
+class MonitorSettings(_Section):
+    api: bool = True  # sample every venue call and run gov.api_degradation_monitor and its playbook
+
+
 class ApprovedConfigSettings(_Section):
     path: str = "approved-config"
 
@@ -96,6 +118,8 @@ class Settings(_Section):
     keys: KeySettings = KeySettings()
     markets: MarketSettings = MarketSettings()
     run: RunSettings = RunSettings()
+    chain: ChainSettings = ChainSettings()
+    monitor: MonitorSettings = MonitorSettings()
     approved_config: ApprovedConfigSettings = ApprovedConfigSettings()
 
 

@@ -231,9 +231,22 @@ def test_replay_matches_an_unchanged_build_and_flags_a_changed_threshold(tmp_pat
         wider = replay(j, overrides={"risk.kill_switch": {"min_reserve_pusd": 0,
                                                           "drawdown_intraday_pct": 15,
                                                           "drawdown_weekly_pct": 25}})
+        tighter = replay(j, overrides={"risk.kill_switch": {"drawdown_intraday_pct": 0}})
     assert same.verdict == "GOV_REPLAY_MATCH" and same.trips_recorded
     assert same.to_json()["first_divergence"] is None
-    assert wider.verdict == "GOV_REPLAY_REGRESSION"
-    first = wider.to_json()["first_divergence"]
-    assert first["recorded"] is not None and first["seq"] >= same.first_seq
-    del changed  # min_reserve 20 still trips at 30 pUSD: a change need not change decisions
+    assert [t["trigger"] for t in same.trips_replayed] == ["wallet_funding"]
+    # min_reserve 20 still trips at 30 pUSD: a changed threshold need not change decisions, and
+    # replay must not call that a regression; the same trip at the same input, same books
+    assert changed.verdict == "GOV_REPLAY_MATCH", changed.to_json()["first_divergence"]
+    assert changed.trips_replayed == same.trips_replayed
+    assert changed.overrides == {"risk.kill_switch": {"min_reserve_pusd": "20"}}
+    assert changed.books_replayed == same.books_replayed == same.books_recorded
+    # no reserve at all still trips: the 30 pUSD left cannot cover the orders resting at the time
+    assert wider.verdict == "GOV_REPLAY_MATCH" and wider.trips_replayed == same.trips_replayed
+    # a limit of 0 % trips at the first loss: a decision the recording never made
+    assert tighter.verdict == "GOV_REPLAY_REGRESSION"
+    first = tighter.to_json()["first_divergence"]
+    assert first["recorded"] is None and first["replayed"]["trigger"] == "drawdown_intraday"
+    assert first["seq"] >= same.first_seq
+    # halted from that trip on, the what-if books differ from the recorded ones
+    assert tighter.books_replayed != tighter.books_recorded == same.books_recorded

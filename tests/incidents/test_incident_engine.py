@@ -199,8 +199,10 @@ def test_capture_records_chain_error_and_sha(tmp_path: Path) -> None:
 
 
 def _finish(runner: Any, inc: str) -> None:
+    """Mark by hand every required step a note may close (the reset step closes on evidence)."""
     for sid in list(runner.incidents.outstanding_steps(inc, required_only=True)):
-        runner.complete_step(inc, sid, ALICE, "done by hand")
+        if sid != "reset_kill_switch":
+            runner.complete_step(inc, sid, ALICE, "done by hand")
 
 
 def test_resolve_refused_while_trip_active_then_allowed(tmp_path: Path) -> None:
@@ -218,6 +220,32 @@ def test_resolve_refused_while_trip_active_then_allowed(tmp_path: Path) -> None:
     rec = runner.incidents.get(inc)
     assert rec is not None and rec["status"] == "resolved"
     assert rec["resolved_by"] == "operator:alice"
+    assert rec["steps"]["reset_kill_switch"]["status"] == "done"
+    assert runner.incidents.outstanding_steps(inc) == []
+
+
+def test_checkable_steps_refuse_a_note_and_close_on_evidence(tmp_path: Path) -> None:
+    rt, _ = make_runtime(tmp_path)
+    runner = make_runner(rt, tmp_path)
+    inc = runner.handle_trip(trip(rt))
+    assert inc is not None
+    with pytest.raises(RefusedError, match="trip-1 is still active"):
+        runner.complete_step(inc, "reset_kill_switch", ALICE, "reset it, trust me")
+    with pytest.raises(RefusedError, match="closes when the RCA is recorded"):
+        runner.complete_step(inc, "investigate_root_cause", ALICE, "found it")
+    rt.journal.flush()
+    refusals = [e.envelope.payload["detail"] for e in rt.journal.read(correlation_id=inc)
+                if e.envelope.reason_code == "GOV_INCIDENT_ACTION_REFUSED"]
+    assert [d["reason"] for d in refusals] == ["evidence_required", "evidence_required"]
+    rec = runner.incidents.get(inc)
+    assert rec is not None
+    assert rec["steps"]["reset_kill_switch"]["status"] == "pending"
+    assert rec["steps"]["investigate_root_cause"]["status"] == "pending"
+    runner.record_rca(inc, ALICE, "a real loss")
+    assert rec["steps"]["investigate_root_cause"]["status"] == "done"
+    reset(rt)
+    assert rec["steps"]["reset_kill_switch"]["status"] == "done"
+    assert "reset journaled at seq" in rec["steps"]["reset_kill_switch"]["result"]
 
 
 def test_resolve_refused_while_required_steps_outstanding(tmp_path: Path) -> None:
@@ -225,8 +253,13 @@ def test_resolve_refused_while_required_steps_outstanding(tmp_path: Path) -> Non
     runner = make_runner(rt, tmp_path)
     inc = runner.handle_trip(trip(rt))
     assert inc is not None
+    outstanding = runner.incidents.outstanding_steps(inc, required_only=True)
+    assert "reset_kill_switch" in outstanding
     reset(rt)
-    with pytest.raises(RefusedError, match="reset_kill_switch"):
+    # the journaled reset closes its step; the other required steps still block resolution
+    left = runner.incidents.outstanding_steps(inc, required_only=True)
+    assert left == [s for s in outstanding if s != "reset_kill_switch"] and left
+    with pytest.raises(RefusedError, match=left[0]):
         runner.resolve(inc, ALICE)
     with pytest.raises(RefusedError, match="no step"):
         runner.complete_step(inc, "no_such_step", ALICE, "x")

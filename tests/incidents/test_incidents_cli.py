@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from factories import operator_key
 from helpers_incidents import make_runner, make_runtime, reset, trip
 from typer.testing import CliRunner
 
 from polytraders.cli import incidents as incidents_cli
 from polytraders.journal.sqlite import SqliteJournal
-from factories import operator_key
-
 from polytraders.operators.keys import write_key_file
 
 
@@ -87,21 +86,35 @@ def test_ack_step_resolve_rca_flow(setup: dict[str, str]) -> None:
 
     code, out = _run("incidents", "step", inc, "reset_kill_switch", "--db", db, "--token", tok)
     assert code == 2  # --done and --note are required
+    # a note cannot close a step the system can check: the trip is still active
     code, out = _run("incidents", "step", inc, "reset_kill_switch", "--done", "--note",
                      "two-person reset done", "--db", db, "--token", tok)
-    assert code == 0, out
+    assert code == 1 and "trip-1 is still active" in out, out
+    assert _codes(db)[-1] == "GOV_INCIDENT_ACTION_REFUSED"
+    # nor can it close the RCA step before an RCA exists
+    code, out = _run("incidents", "step", inc, "investigate_root_cause", "--done", "--note",
+                     "looked into it", "--db", db, "--token", tok)
+    assert code == 1 and "closes when the RCA is recorded" in out, out
     for step in ("confirm_nothing_in_flight", "publish_positions_snapshot"):
         code, out = _run("incidents", "step", inc, step, "--done", "--note", "checked by hand",
                          "--db", db, "--token", tok)
         assert code == 0, out
+    code, out = _run("incidents", "show", inc, "--db", db, "--json")
+    assert json.loads(out)["steps"]["reset_kill_switch"]["status"] == "pending"
 
     rt, _ = make_runtime(Path(setup["tmp"]), "j.db")  # the kill-switch reset, out of band
     reset(rt)
     rt.journal.close()
+    # the journaled reset is the evidence that closes the step
+    code, out = _run("incidents", "show", inc, "--db", db, "--json")
+    reset_step = json.loads(out)["steps"]["reset_kill_switch"]
+    assert reset_step["status"] == "done" and "reset journaled at seq" in reset_step["result"]
 
     code, out = _run("incidents", "resolve", inc, "--db", db, "--token", tok, "--json")
     assert code == 0, out
     assert json.loads(out)["ok"] is True
+    code, out = _run("incidents", "list", "--db", db, "--json")
+    assert json.loads(out)[0]["outstanding"] == []  # a resolved incident shows nothing outstanding
     code, out = _run("incidents", "rca", inc, "--text", "drawdown limit hit by a real loss",
                      "--db", db, "--token", tok)
     assert code == 0, out
@@ -112,8 +125,8 @@ def test_ack_step_resolve_rca_flow(setup: dict[str, str]) -> None:
     assert shown["status"] == "resolved"
     assert shown["acknowledged_by"] == "operator:alice"
     assert shown["rca"]["text"] == "drawdown limit hit by a real loss"
+    assert shown["steps"]["investigate_root_cause"]["status"] == "done"  # closed by the RCA
     assert shown["snapshot"]["file_matches_journal"] is True
-    assert shown["steps"]["reset_kill_switch"]["note"] == "two-person reset done"
     channel = (Path(setup["tmp"]) / "chan.jsonl").read_text(encoding="utf-8")
     assert "resolved by alice" in channel
 

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import operator_key
 from typer.testing import CliRunner
 
 from polytraders.cli.main import app
 from polytraders.journal.sqlite import SqliteJournal
-from factories import operator_key
-
 from polytraders.operators.keys import write_key_file
 from polytraders.registry.catalogue import load_catalogue
 
@@ -60,8 +59,11 @@ def test_board_text_header_and_missing_journal(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     total = len(load_catalogue())
     first = result.stdout.splitlines()[0]
-    assert first == (f"0 demo-wired · 0 shadow-ready · 0 runtime-live · 0 production-live · "
-                     f"{total} pending · {total} total")
+    assert first.startswith("v3 spine · Phase ")
+    assert (f" · 0 demo-wired · 0 shadow-ready · 0 runtime-live · 0 production-live · "
+            f"{total} pending · {109 - total} uncatalogued · 109 total · ") in first
+    assert first.endswith(" infra tasks")
+    assert result.stdout.count("(uncatalogued slot)") == 109 - total
     assert "governance" in result.stdout
     assert not missing.exists()  # a read never creates a journal
 

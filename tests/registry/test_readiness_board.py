@@ -203,18 +203,17 @@ def test_impl_checks_fail_for_real_reasons(
 
 
 HEADER = re.compile(
-    r"^(\d+) demo-wired · (\d+) shadow-ready · (\d+) runtime-live · (\d+) production-live"
-    r" · (\d+) pending · (\d+) total$"
+    r"^v3 spine · Phase (\d) · [A-Za-z &+-]+ · (\d+) demo-wired · (\d+) shadow-ready · (\d+) runtime-live · "
+    r"(\d+) production-live · (\d+) pending · (\d+) uncatalogued · (\d+) total · (\d+)/(\d+) infra tasks$"
 )
 
 
 def test_empty_board_is_all_pending() -> None:
     board = board_from(JournalEvidence())
     total = len(load_catalogue())
-    assert header_line(board) == (
-        f"0 demo-wired · 0 shadow-ready · 0 runtime-live · 0 production-live · "
-        f"{total} pending · {total} total"
-    )
+    match = HEADER.match(header_line(board))
+    assert match is not None, header_line(board)
+    assert match.groups()[1:8] == ("0", "0", "0", "0", str(total), str(109 - total), "109")
     assert tuple(board.by_layer()) == LAYER_ORDER
 
 
@@ -227,10 +226,12 @@ def test_board_counts_and_json_shape(journal: SqliteJournal, fake_impls: object)
     total = len(load_catalogue())
     match = HEADER.match(header_line(board))
     assert match is not None
-    assert match.groups() == ("1", "1", "0", "0", str(total - 2), str(total))
+    assert match.groups()[1:8] == ("1", "1", "0", "0", str(total - 2), str(109 - total), "109")
 
     data = board_json(board)
-    assert set(data) == {"stages", "total", "bots"}
+    assert set(data) == {"header", "stages", "total", "spec_total", "uncatalogued", "infra", "bots"}
+    assert data["total"] + data["uncatalogued"]["total"] == data["spec_total"] == 109
+    assert data["uncatalogued"]["by_layer"] == {"strategy": 4, "execution": 4, "governance": 2}
     assert list(data["stages"]) == list(STAGES)
     assert data["stages"] == {"pending": total - 2, "demo_wired": 1, "shadow_ready": 1,
                               "runtime_live": 0, "production_live": 0}

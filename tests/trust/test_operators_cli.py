@@ -563,6 +563,11 @@ def incident_template(live_template: Path, tmp_path_factory: pytest.TempPathFact
     return db, incident
 
 
+# a step a note may close: replay has no action wired here, so it failed and is a checklist item
+# (the RCA and reset steps close only on their evidence, never on a note)
+NOTE_STEP = "run_replay_last_hour"
+
+
 @pytest.mark.parametrize("command", ["rca", "step"])
 def test_incident_free_text_over_2_kb_is_refused(incident_template: tuple[Path, str], tmp_path: Path,
                                                  command: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -571,7 +576,7 @@ def test_incident_free_text_over_2_kb_is_refused(incident_template: tuple[Path, 
     incident = incident_template[1]
     text = "y" * 2049
     args = (["incidents", "rca", incident, "--text", text] if command == "rca" else
-            ["incidents", "step", incident, "investigate_root_cause", "--done", "--note", text])
+            ["incidents", "step", incident, NOTE_STEP, "--done", "--note", text])
     before = journal_bytes_and_head(db)
     ran = as_(db, "alice", args)
     assert ran.code == 2, ran.text[:300]
@@ -587,7 +592,7 @@ def test_incident_free_text_within_2_kb_is_journaled(incident_template: tuple[Pa
     incident = incident_template[1]
     text = "y" * 2048
     args = (["incidents", "rca", incident, "--text", text] if command == "rca" else
-            ["incidents", "step", incident, "investigate_root_cause", "--done", "--note", text])
+            ["incidents", "step", incident, NOTE_STEP, "--done", "--note", text])
     ran = as_(db, "alice", args)
     assert ran.code == 0, ran.text[:300]
 

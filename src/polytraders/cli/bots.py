@@ -36,6 +36,7 @@ from polytraders.registry.board import (
     header_line,
     readiness_json,
     status_json,
+    uncatalogued_slots,
 )
 from polytraders.registry.catalogue import (
     FAMILY_BY_LAYER,
@@ -273,8 +274,11 @@ def promote_cmd(
 
 def _board_output(board_: Board) -> None:
     console.print(header_line(board_), markup=False, highlight=False, soft_wrap=True)
+    slots = uncatalogued_slots()
     for layer_name, rows in board_.by_layer().items():
-        table = Table(title=f"{layer_name} ({len(rows)})", title_justify="left")
+        missing = slots.get(layer_name, 0)
+        extra = f" + {missing} uncatalogued slot{'s' if missing != 1 else ''}" if missing else ""
+        table = Table(title=f"{layer_name} ({len(rows)} catalogued{extra})", title_justify="left")
         for col in ("#", "id", "stage", "readiness", "last envelope"):
             table.add_column(col, no_wrap=col != "last envelope")
         for s in rows:
@@ -284,7 +288,19 @@ def _board_output(board_: Board) -> None:
                 s.readiness.short(),
                 "-" if last is None else f"seq {last.seq} {last.reason_code}",
             )
+        for _ in range(missing):
+            # the spec counts these bots but never named them: shown, not invented
+            table.add_row("-", "(uncatalogued slot)", "-", "-", "the spec does not name this bot")
         console.print(table)
+    plan = board_.plan
+    if plan is not None:
+        tasks = Table(title=f"infrastructure tasks ({plan.infra_text()}; done = its evidence test exists)",
+                      title_justify="left")
+        for col in ("phase", "task", "status", "evidence"):
+            tasks.add_column(col)
+        for task, status in plan.statuses:
+            tasks.add_row(str(task.phase or "scale"), task.title, status, task.evidence)
+        console.print(tasks)
 
 
 @friendly

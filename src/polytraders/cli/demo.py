@@ -50,17 +50,23 @@ def demo(
     tell_story(summary)
 
 
+def _transfers(t: dict[str, str | None]) -> str:
+    return ", ".join(f"{k} {v} pUSD" for k, v in t.items()) or "none"
+
+
 def tell_story(s: dict[str, Any]) -> None:
     o = s["orders"]
     pnl = s["pnl"]
     console.print(
         f"\n[bold]{s['minutes']} simulated minutes on {s['markets']} synthetic markets[/bold] "
         f"(scenario {s['scenario']}, seed {s['seed']}).\n"
+        f"{s.get('scenario_story', '')}\n"
         f"The market-making strategy sent {o.get('total', 0)} orders through the kill switch, "
         f"six guardrails, the router and the security checks; {s['fills']} fills came back. "
         f"Realised PnL {pnl['realised_pusd']} pUSD, unrealised {pnl['unrealised_pusd']} pUSD, "
         f"fees {pnl['fees_pusd']} pUSD, equity {pnl['equity_pusd']} pUSD. "
-        f"Intraday drawdown {s['drawdown']['intraday_pct']}%.\n"
+        f"Intraday drawdown {s['drawdown']['intraday_pct']}%. "
+        f"Transfers (never PnL): {_transfers(s.get('transfers', {}))}.\n"
         f"The journal holds {s['journal']['entries']} envelopes, head hash "
         f"{s['journal']['head_hash']} (verify it with 'polytraders journal verify --db "
         f"{s['journal']['db']}').",

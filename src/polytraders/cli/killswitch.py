@@ -78,17 +78,23 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if not data["halt_file"]:
             console.print("Kill switch ARMED: no active trips.")
         return
+    from polytraders.cli.timefmt import when
+
     table = Table(title="kill switch TRIPPED")
-    for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq"):
+    for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq", "tripped at (UTC)"):
         table.add_column(col)
     for t in data["active"]:
         table.add_row(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
                       else f"{t['scope']}:{t['scope_value']}", str(t["observed"]), str(t["threshold"]),
-                      str(t["caused_by_seq"]))
+                      str(t["caused_by_seq"]), when(t["at_ms"]))
     console.print(table)
-    for rid, r in data["reset_requests"].items():
-        console.print(f"reset request {rid} for {r['trip_id']} by {r['requester']}, "
-                      f"expires at {r['expires_at_ms']}", markup=False)
+    if data["reset_requests"]:
+        requests = Table(title="open reset requests")
+        for col in ("request", "trip id", "requested by", "expires (UTC)"):
+            requests.add_column(col)
+        for rid, r in data["reset_requests"].items():
+            requests.add_row(rid, str(r["trip_id"]), str(r["requester"]), when(r["expires_at_ms"]))
+        console.print(requests)
 
 
 @app.command("trip")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from polytraders import __version__
 from polytraders.cli import codes, journal, operators, schemas
 
 app = typer.Typer(
@@ -13,6 +16,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"polytraders {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """A governed trading spine for Polymarket: journaled, deterministic, auditable."""
+
+
 app.add_typer(journal.app, name="journal")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(operators.app, name="operators")

@@ -121,11 +121,19 @@ def run(
         clock = StepClock()
         wallet = _wallet(settings, settings.venue.kind)
         the_venue, feed = _venue(settings, clock.now_ms(), wallet)
+        chain_reader = None
+        if settings.chain.rpc_url:
+            from polytraders.chain.rpc import RpcChainReader
+
+            chain_reader = RpcChainReader(settings.chain.rpc_url, settings.chain.pusd, settings.chain.ctf,
+                                          confirmations=settings.chain.confirmations)
         system = TradingSystem(journal, the_venue, SystemConfig(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
-            notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000))
+            notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
+            api_monitor=settings.monitor.api, chain_reader=chain_reader,
+            funder_address=settings.chain.funder or None))
         system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed,
                             settings=str(source) if source else "defaults", pid=os.getpid())
         tty = sys.stderr.isatty() and not as_json

@@ -37,6 +37,7 @@ from polytraders.contracts.orders import (
     RiskVote,
     SignedOrderRequest,
 )
+from polytraders.contracts.transfers import Transfer
 from polytraders.contracts.trust import FREE_TEXT_MAX, Genesis, JournalDigest, OperatorKey, OperatorRecord
 
 CONTRACTS: tuple[type[Contract], ...] = (
@@ -71,6 +72,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     BotHealthStatus,
     BotExplanation,
     ApiHealthSummary,
+    Transfer,
 )
 
 
@@ -130,5 +132,6 @@ __all__ = [
     "RiskVote",
     "Scope",
     "SignedOrderRequest",
+    "Transfer",
     "export_schemas",
 ]

@@ -84,7 +84,10 @@ def _clear_for_overwrite(db: Path) -> None:
     halt_path(db).unlink(missing_ok=True)
 
 
-def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
+             after_step: Callable[[TradingSystem], None] | None = None) -> dict[str, Any]:
+    """Run a scenario to the end; `after_step` sees the system after every simulated second
+    (tests use it to check invariants such as the accounting identity at every step)."""
     scenario = get_scenario(args.scenario)
     if args.minutes < scenario.min_minutes:
         raise BadInputError(
@@ -128,6 +131,8 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None)
             if chain is not None:
                 chain.tick(now)
             system.step(now)
+            if after_step is not None:
+                after_step(system)
             if progress is not None and second % 60 == 0:
                 progress(second // 60, args.minutes)
         system.stop()
@@ -181,6 +186,7 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
     fills = by_code.get("EXEC_FILL", 0) + by_code.get("EXEC_PARTIAL_FILL_HANDLED", 0)
     return {
         "scenario": args.scenario,
+        "scenario_story": get_scenario(args.scenario).description,
         "seed": args.seed,
         "minutes": args.minutes,
         "markets": args.markets,
@@ -194,6 +200,9 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
             "fees_pusd": _q(pf.fees_pusd(), "0.000001"),
             "equity_pusd": _q(pf.equity(), "0.000001"),
         },
+        # external flows, apart from PnL: equity = initial + deposits − withdrawals + adjustments + PnL
+        "transfers": {k: _q(v, "0.000001") for k, v in (pf.accounting() or {}).items()
+                      if k in ("initial", "deposits", "withdrawals", "adjustments")},
         "drawdown": {
             "intraday_pct": _q(pf.drawdown_intraday_pct(now), "0.0001"),
             "weekly_pct": _q(pf.drawdown_weekly_pct(now), "0.0001"),

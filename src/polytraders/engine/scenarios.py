@@ -43,6 +43,9 @@ class Scenario:
     expected_trigger: str | None = None
     api_monitor: bool = False  # sample the venue and run the API degradation monitor
     chain: bool = False  # reconcile against a chain: anvil when installed, else the in-memory twin
+    # every trigger the scenario trips, in the order of their first trip (a scenario that trips
+    # twice says so here, and the scenario test checks each trip, not only the first)
+    expected_trips: tuple[str, ...] = ()
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -135,11 +138,45 @@ def reset_drill(system: TradingSystem) -> None:
     rt.poll()
 
 
-def wallet_read(pusd: str) -> Action:
+def _books(system: TradingSystem) -> dict[str, Decimal]:
+    from polytraders.state.portfolio import PortfolioProjection
+
+    portfolio = system.runtime.state.typed("portfolio", PortfolioProjection)
+    books = portfolio.accounting()
+    cash = portfolio.cash_pusd()
+    if books is None or cash is None:
+        raise RefusedError("The scenario moves money before the first wallet read.")
+    return {**books, "cash": cash}
+
+
+def transfer(direction: str, amount: Decimal | None = None, *, leave: Decimal | None = None) -> Action:
+    """Journal a deposit or withdrawal, then the wallet read that shows it.
+
+    The transfer comes first so the read agrees with the books (no adjustment): the money moved
+    is an external flow, never PnL or drawdown. `leave` withdraws down to that balance;
+    `amount=None` with a deposit puts back everything withdrawn so far in this run.
+    """
     def act(system: TradingSystem) -> None:
+        from polytraders.contracts import Transfer
+        from polytraders.contracts.transfers import TRANSFER_REASON
         from polytraders.engine.system import WALLET
 
-        system.runtime.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=pusd, source="sim")
+        books = _books(system)
+        cash = books["cash"]
+        if leave is not None:
+            moved = cash - leave
+        elif amount is not None:
+            moved = amount
+        else:
+            moved = books["withdrawals"] - books["deposits"]
+        if moved <= 0:
+            return
+        rt = system.runtime
+        rt.record(Transfer(direction=direction, amount_pusd=moved, source="sim"), actor=WALLET,
+                  reason_code=TRANSFER_REASON[direction])
+        after = cash + moved if direction == "deposit" else cash - moved
+        rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(after), source="sim")
+        system.story.append(f"{direction} of {moved:,.2f} pUSD journaled; the wallet now reads {after:,.2f} pUSD")
     return act
 
 
@@ -151,14 +188,16 @@ register(Scenario(
     "drawdown",
     "Starts at 23:40 UTC with 1,000 pUSD; at 23:50 every market's fair value drops 20 points. "
     "The intraday drawdown breaches 5% and the kill switch trips; the reset is refused until the "
-    "new UTC day starts the intraday drawdown afresh.",
+    "new UTC day starts the intraday drawdown afresh. The weekly drawdown limit is raised from 10% "
+    "to 25% (its hard limit) for this scenario: the drop costs 12-20% of equity on 20 markets, so "
+    "at 10% a second, weekly trip would hold for the rest of the week and the reset could not succeed.",
     faults=lambda venue, start: FaultPlan().price_shock(-0.20, at_ms=start + 10 * MINUTE),
     bot_overrides={"risk.kill_switch": {"drawdown_weekly_pct": 25}},
     script=((1, add_crew), (15, reset_drill), (30, reset_drill)),
     start_offset_ms=-20 * MINUTE,
     initial_pusd=Decimal(1_000),
     min_minutes=31,
-    expected_trigger="drawdown_intraday",
+    expected_trips=("drawdown_intraday",),
 ))
 
 register(Scenario(
@@ -171,7 +210,7 @@ register(Scenario(
     bot_overrides={"risk.kill_switch": {"reject_rate_window_s": 300}},
     script=((1, add_crew), (9, reset_drill), (25, reset_drill)),
     min_minutes=26,
-    expected_trigger="reject_rate",
+    expected_trips=("reject_rate",),
 ))
 
 
@@ -191,18 +230,19 @@ register(Scenario(
     faults=_drop_half,
     script=((1, add_crew), (15, reset_drill), (25, reset_drill)),
     min_minutes=26,
-    expected_trigger="feed_loss",
+    expected_trips=("feed_loss",),
 ))
 
 register(Scenario(
     "wallet-short",
-    "At minute 10 a wallet read shows only 30 pUSD (a withdrawal): less than open orders and the "
-    "50 pUSD reserve need, so the kill switch trips. The reset is refused until a deposit at "
-    "minute 20 restores the balance.",
-    script=((1, add_crew), (10, wallet_read("30")), (15, reset_drill), (20, wallet_read("10000")),
-            (25, reset_drill)),
+    "At minute 10 a withdrawal leaves 30 pUSD in the wallet (journaled as a transfer, then read): "
+    "less than open orders and the 50 pUSD reserve need, so the kill switch trips for wallet "
+    "funding, and only for that (a transfer is not a drawdown). The reset is refused until a "
+    "deposit at minute 20 puts the money back.",
+    script=((1, add_crew), (10, transfer("withdrawal", leave=Decimal(30))), (15, reset_drill),
+            (20, transfer("deposit")), (25, reset_drill)),
     min_minutes=26,
-    expected_trigger="wallet_funding",
+    expected_trips=("wallet_funding",),
 ))
 
 

@@ -51,6 +51,8 @@ from polytraders.incidents.playbooks import (
     STEP_CAPTURE,
     STEP_CONFIRM,
     STEP_OPEN,
+    STEP_RCA,
+    STEP_RESET,
     Playbook,
     Step,
     playbook_for_trip,
@@ -473,6 +475,7 @@ class PlaybookRunner:
             self._refuse(incident_id, operator, "step", f"step_{step['status']}",
                          f"Refused 'step': step {step_id} of {incident_id} is already "
                          f"{step['status']}.")
+        self._refuse_unproven(inc, step_id, operator)
         entry = self.runtime.note("GOV_INCIDENT_STEP", actor=operator.actor, durable=True,
                                   correlation_id=incident_id, incident_id=incident_id,
                                   step=step_id, status="done", note=note, manual=True,
@@ -480,6 +483,20 @@ class PlaybookRunner:
         self._post(self._notice(incident_id, inc["priority"], f"{incident_id}: {step_id} done",
                                 note, {"step": step_id, "by": operator.name}))
         return entry
+
+    def _refuse_unproven(self, inc: dict[str, Any], step_id: str, operator: Operator) -> None:
+        """A step the system can check is never closed by a note: it closes on its evidence."""
+        incident_id = inc["incident_id"]
+        trip = self.runtime.kill_switch.active.get(inc["trip_id"]) if inc["trip_id"] else None
+        if step_id == STEP_RESET and trip is not None:
+            self._refuse(incident_id, operator, "step", "evidence_required",
+                         f"Refused 'step': {STEP_RESET} closes by itself when the reset is journaled, and "
+                         f"kill-switch trip {trip.trip_id} is still active; reset it with 'polytraders "
+                         f"killswitch request-reset {trip.trip_id}' and a second person's 'approve-reset'.")
+        if step_id == STEP_RCA and inc.get("rca") is None:
+            self._refuse(incident_id, operator, "step", "evidence_required",
+                         f"Refused 'step': {STEP_RCA} closes when the RCA is recorded; record it with "
+                         f"'polytraders incidents rca {incident_id} --text ...'.")
 
     def resolve(self, incident_id: str, operator: Operator) -> JournalEntry:
         inc = self._incident(incident_id, operator, "resolve")

@@ -30,6 +30,10 @@ PagePriority = Literal["P0", "P1", "P2", "P3"]
 STEP_CONFIRM: Final = "confirm"
 STEP_CAPTURE: Final = "capture_state"
 STEP_OPEN: Final = "open_incident_and_assign_commander"
+# Steps the system can check: each closes on its evidence (the journaled reset, the recorded
+# RCA), never on an operator's note alone.
+STEP_RCA: Final = "investigate_root_cause"
+STEP_RESET: Final = "reset_kill_switch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +125,9 @@ KILL_SWITCH_PLAYBOOK: Final = playbook(
              "auto", "publish_positions", when=DRAWDOWN_TRIGGERS),
         Step("run_replay_last_hour", "Run replay-last-hour and record whether the kill switch "
              "fired correctly", "auto", "replay"),
-        Step("investigate_root_cause", "Investigate the root cause (closed by the RCA)",
+        Step(STEP_RCA, "Investigate the root cause (closed by the RCA)",
              "manual", required_for_resolve=False),
-        Step("reset_kill_switch", "Two-person reset via polytraders killswitch "
+        Step(STEP_RESET, "Two-person reset via polytraders killswitch "
              "request-reset/approve-reset, once the trigger condition is clear", "manual"),
     ),
 )

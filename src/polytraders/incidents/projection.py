@@ -8,6 +8,11 @@ automatic step stays ``failed`` until an operator marks it done: it is a manual 
 The universal confirm and capture notes precede the ``incident`` envelope that opens the
 incident, so those two codes create the record; every other code is ignored for an unknown
 incident id (a refusal for a mistyped id must not invent an incident).
+
+Steps the system can check close on evidence, not on notes: ``reset_kill_switch`` closes when
+the ``killswitch_event`` resetting the incident's trip is folded (even if the reset came first),
+``investigate_root_cause`` when ``GOV_RCA_RECORDED`` is. A resolved incident has nothing
+outstanding: its RCA, if still missing, is tracked as due or overdue, not as a step.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
-from polytraders.contracts import Incident
+from polytraders.contracts import Incident, KillSwitchEvent
+from polytraders.incidents.playbooks import STEP_RCA, STEP_RESET
 from polytraders.journal.base import JournalEntry
 
 MS_PER_HOUR: Final = 3_600_000
@@ -48,6 +54,7 @@ class IncidentsProjection:
     def __init__(self, require_rca_within_h: int = 24) -> None:
         self.require_rca_within_h = require_rca_within_h
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.reset_trips: dict[str, int] = {}  # trip id -> seq of the journaled reset
 
     # -- folding ---------------------------------------------------------------------------
 
@@ -55,6 +62,14 @@ class IncidentsProjection:
         env = entry.envelope
         if env.kind == Incident.kind:
             self._apply_incident(entry)
+            return
+        if env.kind == KillSwitchEvent.kind:
+            if env.payload.get("event") == "reset":
+                trip_id = str(env.payload["trip_id"])
+                self.reset_trips[trip_id] = entry.seq
+                for rec in self.incidents.values():
+                    if rec.get("trip_id") == trip_id:
+                        self._close_reset(rec, entry)
             return
         if env.kind != "note" or env.reason_code not in _NOTE_CODES:
             return
@@ -114,6 +129,8 @@ class IncidentsProjection:
         elif code == "GOV_RCA_RECORDED":
             inc["rca"] = {"text": d.get("text"), "by": entry.envelope.actor.label(),
                           "seq": entry.seq, "ts_ms": entry.envelope.ts_ms}
+            if STEP_RCA in inc["steps"]:
+                self._set(inc, STEP_RCA, entry, "done", result=f"RCA recorded at seq {entry.seq}")
         elif code == "GOV_RCA_OVERDUE" and inc["rca_overdue_seq"] is None:
             inc["rca_overdue_seq"] = entry.seq
 
@@ -135,12 +152,20 @@ class IncidentsProjection:
                             required_for_resolve=plan.get("required_for_resolve", True))
             if isinstance(d.get("step"), str):
                 self._set(inc, d["step"], entry, "done", result=f"commander {p['commander']}")
+            if inc.get("trip_id") in self.reset_trips:
+                self._close_reset(inc, entry)
         elif code == "GOV_INCIDENT_ACKNOWLEDGED":
             inc["acknowledged_by"] = env.actor.label()
         elif code == "GOV_INCIDENT_RESOLVED":
             inc["resolved_at_ms"] = env.ts_ms
             inc["resolved_by"] = env.actor.label()
         self._timeline(inc, entry, d.get("step"), d.get("summary") or p["status"])
+
+    def _close_reset(self, inc: dict[str, Any], entry: JournalEntry) -> None:
+        step = inc["steps"].get(STEP_RESET)
+        if step is not None and step["status"] != "done":
+            seq = self.reset_trips[str(inc["trip_id"])]
+            self._set(inc, STEP_RESET, entry, "done", result=f"kill-switch reset journaled at seq {seq}")
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -152,6 +177,8 @@ class IncidentsProjection:
 
     def outstanding_steps(self, incident_id: str, *, required_only: bool = False) -> list[str]:
         inc = self.incidents[incident_id]
+        if inc["status"] == "resolved":
+            return []  # what is left is the RCA, shown as due or overdue
         return [sid for sid in inc["step_order"]
                 if inc["steps"][sid]["status"] in OUTSTANDING
                 and (inc["steps"][sid]["required_for_resolve"] or not required_only)]
@@ -167,7 +194,8 @@ class IncidentsProjection:
 
     def snapshot(self) -> dict[str, Any]:
         return {"require_rca_within_h": self.require_rca_within_h,
-                "incidents": copy.deepcopy(self.incidents)}
+                "incidents": copy.deepcopy(self.incidents), "reset_trips": dict(self.reset_trips)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.incidents = copy.deepcopy(data["incidents"])
+        self.reset_trips = dict(data.get("reset_trips", {}))

@@ -3,6 +3,12 @@
 ``build_board(journal)`` gathers evidence in one journal pass and assesses every catalogue
 entry against it; ``header_line`` is the one-line summary the CLI prints first and
 ``board_json`` the machine-readable form (``stages``, ``total``, ``bots``).
+
+The header follows the spec's banner (`v3 spine · Phase 1 · Shared contracts · 9 demo-wired ·
+0 shadow-ready · 0 production-live · 100 pending · 109 total · 15/33 infra tasks`) with our own
+numbers: the phase and its name come from our infrastructure tasks (``plan.py``), the stage
+counts from the journal, and the total is the spec's 109, with the slots the catalogue could not
+name counted as uncatalogued rather than dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from polytraders.journal.base import Journal
-from polytraders.registry.catalogue import LAYER_ORDER, CatalogueEntry, load_catalogue
+from polytraders.registry.catalogue import (
+    LAYER_ORDER,
+    SPEC_LAYER_COUNTS,
+    SPEC_TOTAL,
+    CatalogueEntry,
+    load_catalogue,
+)
 from polytraders.registry.lifecycle import (
     STAGES,
     Evidence,
@@ -24,6 +36,7 @@ from polytraders.registry.lifecycle import (
     evidence_for,
     gather,
 )
+from polytraders.registry.plan import PlanStatus, plan_status
 from polytraders.registry.readiness import Readiness, Score, score_readiness
 
 __all__ = [
@@ -36,6 +49,7 @@ __all__ = [
     "header_line",
     "readiness_json",
     "status_json",
+    "uncatalogued_slots",
 ]
 
 
@@ -58,10 +72,19 @@ def assess(entry: CatalogueEntry, facts: JournalEvidence, *,
     return BotStatus(entry, ev, stage, score_readiness(ev, stage, fixtures_root=fixtures_root))
 
 
+def uncatalogued_slots() -> dict[str, int]:
+    """Per layer, the spec's slots no catalogue entry fills (the guide never named those bots)."""
+    filled: dict[str, int] = dict.fromkeys(LAYER_ORDER, 0)
+    for entry in load_catalogue():
+        filled[entry.spec_layer_of] += 1
+    return {layer: max(SPEC_LAYER_COUNTS[layer] - filled[layer], 0) for layer in LAYER_ORDER}
+
+
 @dataclass(frozen=True, slots=True)
 class Board:
     bots: tuple[BotStatus, ...]
     facts: JournalEvidence
+    plan: PlanStatus | None = None
 
     @property
     def counts(self) -> dict[Stage, int]:
@@ -96,16 +119,35 @@ def board_from(facts: JournalEvidence, *, layers: Iterable[str] | None = None,
         for entry in load_catalogue()
         if wanted is None or entry.layer in wanted
     )
-    return Board(statuses, facts)
+    return Board(statuses, facts, plan_status())
 
 
 def header_line(board: Board) -> str:
+    """`v3 spine · Phase N · name · stage counts · U uncatalogued · 109 total · d/m infra tasks`.
+
+    The stage counts cover the catalogued bots; with the uncatalogued slots they sum to the
+    spec's total. A board of some layers only (``bots --layer``) has no spec total to show."""
     c = board.counts
-    return (
-        f"{c['demo_wired']} demo-wired · {c['shadow_ready']} shadow-ready · "
-        f"{c['runtime_live']} runtime-live · {c['production_live']} production-live · "
-        f"{c['pending']} pending · {board.total} total"
-    )
+    plan = board.plan if board.plan is not None else plan_status()
+    stages = (f"{c['demo_wired']} demo-wired · {c['shadow_ready']} shadow-ready · "
+              f"{c['runtime_live']} runtime-live · {c['production_live']} production-live · "
+              f"{c['pending']} pending")
+    uncatalogued = sum(uncatalogued_slots().values())
+    if board.total + uncatalogued != SPEC_TOTAL:  # a filtered board: no honest spec total
+        return f"v3 spine · {plan.phase_text()} · {stages} · {board.total} shown · {plan.infra_text()}"
+    return (f"v3 spine · {plan.phase_text()} · {stages} · {uncatalogued} uncatalogued · {SPEC_TOTAL} total · "
+            f"{plan.infra_text()}")
+
+
+def plan_json(plan: PlanStatus) -> dict[str, Any]:
+    return {
+        "phase": plan.phase,
+        "phase_text": plan.phase_text(),
+        "done": plan.done if plan.known else None,
+        "total": plan.total,
+        "tasks": [{"id": t.id, "title": t.title, "phase": t.phase or "scale", "evidence": t.evidence,
+                   "status": status} for t, status in plan.statuses],
+    }
 
 
 def _score_json(score: Score) -> dict[str, Any]:
@@ -142,9 +184,14 @@ def status_json(status: BotStatus) -> dict[str, Any]:
 
 
 def board_json(board: Board) -> dict[str, Any]:
+    slots = uncatalogued_slots()
     return {
+        "header": header_line(board),
         "stages": dict(board.counts),
         "total": board.total,
+        "spec_total": SPEC_TOTAL,
+        "uncatalogued": {"total": sum(slots.values()), "by_layer": {k: v for k, v in slots.items() if v}},
+        "infra": plan_json(board.plan if board.plan is not None else plan_status()),
         "bots": [
             {
                 "id": s.bot_id,

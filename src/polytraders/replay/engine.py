@@ -11,6 +11,10 @@ Compared decisions:
 The first difference (by input seq) is the divergence, with both decisions. Replay builds no
 venue and no notifier; a socket guard records any attempt to open a connection as
 `GOV_REPLAY_NO_NETWORK_VIOLATION`.
+
+Books: the report carries two equity curves, the recorded one and this run's (`whatif.py`: a
+trip the recording did not have stops the fills in its scope), each with its PnL and deepest
+drawdown over the window, and the config version each replayed bot ran under.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.engine.protect import input_kind
 from polytraders.errors import BadInputError
 from polytraders.journal.base import Journal, JournalEntry
+from polytraders.replay.whatif import WhatIfBooks, run_summary
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
@@ -62,6 +67,17 @@ class ReplayReport:
     divergences: list[Divergence] = field(default_factory=list)
     network_violations: list[str] = field(default_factory=list)
     equity_curve: list[tuple[int, Decimal]] = field(default_factory=list)
+    replayed_curve: list[tuple[int, Decimal]] = field(default_factory=list)
+    # performance equity (less deposits, withdrawals, adjustments): what drawdown is drawn from
+    recorded_perf: list[tuple[int, Decimal]] = field(default_factory=list)
+    replayed_perf: list[tuple[int, Decimal]] = field(default_factory=list)
+    books_recorded: dict[str, Any] = field(default_factory=dict)
+    books_replayed: dict[str, Any] = field(default_factory=dict)
+    config_versions: dict[str, str] = field(default_factory=dict)
+    # when each replayed trip happened, in the order of `trips_replayed` (for the chart; the trip
+    # keys themselves stay the shape the journaled verdict and its readers know)
+    trips_replayed_at_ms: list[int] = field(default_factory=list)
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -84,6 +100,9 @@ class ReplayReport:
                 "replayed": first.replayed},
             "divergences": len(self.divergences),
             "network_violations": self.network_violations,
+            "books": {"recorded": self.books_recorded, "replayed": self.books_replayed},
+            "config_versions": self.config_versions,
+            "overrides": self.overrides,
         }
 
 
@@ -129,27 +148,41 @@ def last_input_ms(journal: Journal) -> int:
                         "there is nothing to replay.")
 
 
+def _loaded_versions(notes: list[JournalEntry]) -> dict[str, str]:
+    """The config version each bot last journaled (GOV_CONFIG_LOADED), by bot id."""
+    out: dict[str, str] = {}
+    for entry in notes:
+        d = entry.envelope.payload.get("detail", {})
+        if entry.envelope.reason_code == "GOV_CONFIG_LOADED" and isinstance(d.get("bot_id"), str):
+            out[d["bot_id"]] = str(d.get("config_version", "?"))
+    return out
+
+
 def replay(
     journal: Journal,
     *,
     until_ms: int | None = None,
     window_ms: int = HOUR_MS,
     overrides: dict[str, dict[str, Any]] | None = None,
+    since_ms: int | None = None,
 ) -> ReplayReport:
-    """Replay the window ending at `until_ms` (default: the last entry) with current code.
+    """Replay [since_ms, until_ms] with current code; without `since_ms` the window is the
+    `window_ms` ending at `until_ms` (default: the last recorded input).
 
     `overrides` changes a bot's config for this replay only (what-if, or proving that a changed
     threshold is detected as a regression).
     """
     overrides = overrides or {}
     end = until_ms if until_ms is not None else last_input_ms(journal)
-    start = end - window_ms
+    start = since_ms if since_ms is not None else end - window_ms
 
     bots: dict[str, Bot[Any, Any]] = {}
     classes: tuple[type[Bot[Any, Any]], ...] = (KillSwitch, *GUARDRAILS_IN_ORDER)
+    notes = list(journal.read(kinds=["note"]))
+    versions = _loaded_versions(notes)
     for cls in classes:
         bot = cls()
-        values = dict(last_loaded_values(journal.read(kinds=["note"]), cls.bot_id) or {})
+        values = dict(last_loaded_values(notes, cls.bot_id) or {})
         values.update(overrides.get(cls.bot_id, {}))
         config: BotConfig
         config, _ = build_config(cls.bot_id, cls.params, values)
@@ -163,7 +196,15 @@ def replay(
     clock = SimClock(0)
     intents: dict[str, OrderIntent] = {}
     report = ReplayReport(start, end, 0, 0, 0, [], [], 0)
+    report.config_versions = {cls.bot_id: versions.get(cls.bot_id, "not journaled") for cls in classes}
+    report.overrides = {b: {k: str(v) for k, v in sorted(p.items())} for b, p in sorted(overrides.items())}
     replay_actor = Actor(kind="bot", id=KS_ACTOR)
+    books = WhatIfBooks()
+    # the recorded automatic trips, known up front, so a replayed trip the recording lacks
+    # can stop the what-if books at once rather than at the end of the window
+    recorded_keys = {(t["caused_by_seq"], t["trigger"], t["scope"]) for t in (
+        _trip_key(e.envelope.payload) for e in journal.read(kinds=[KillSwitchEvent.kind])
+        if e.envelope.actor.id == KS_ACTOR and e.envelope.payload["event"] == "tripped")}
 
     with no_network(report.network_violations):
         for entry in journal.read():
@@ -176,7 +217,9 @@ def replay(
             automatic_trip = (env.kind == KillSwitchEvent.kind and env.actor.id == KS_ACTOR
                               and env.payload["event"] == "tripped")
             if not in_window:
-                state.apply(entry)
+                kept = state.apply(entry)
+                if kept is not None:
+                    books.apply(kept)
                 continue
             report.last_seq = entry.seq
             clock.advance_to(max(clock.now_ms(), env.ts_ms))
@@ -186,7 +229,9 @@ def replay(
                 continue
             if env.kind == "risk_vote" and env.actor.kind == "bot" and env.actor.id in bots:
                 _compare_vote(entry, bots[env.actor.id], intents, state, ks_proj, clock, report)
-            state.apply(entry)
+            kept = state.apply(entry)
+            if kept is not None:
+                books.apply(kept)
             if env.kind == OrderIntent.kind:
                 intent = env.decode()
                 assert isinstance(intent, OrderIntent)
@@ -201,13 +246,22 @@ def replay(
                                      builder_code=env.builder_code)
                     event = ks_bot.decide(TriggerCheck(breach), ctx).output
                     assert isinstance(event, KillSwitchEvent)
-                    report.trips_replayed.append(_trip_key(event.to_json_dict()))
+                    key = _trip_key(event.to_json_dict())
+                    report.trips_replayed.append(key)
+                    report.trips_replayed_at_ms.append(env.ts_ms)
+                    if (key["caused_by_seq"], key["trigger"], key["scope"]) not in recorded_keys:
+                        books.halt(entry.seq, key["scope"])
                     ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(
                         event, actor=replay_actor, reason_code="RISK_KILLSWITCH_TRIPPED",
                         ts_ms=env.ts_ms)))
     _compare_trips(report)
     portfolio = state.typed("portfolio", PortfolioProjection)
     report.equity_curve = [(t, v) for t, v in portfolio.equity_curve() if start <= t <= end]
+    report.replayed_curve = [(t, v) for t, v in books.portfolio.equity_curve() if start <= t <= end]
+    report.recorded_perf = [(t, v) for t, v in portfolio.performance_curve() if start <= t <= end]
+    report.replayed_perf = [(t, v) for t, v in books.portfolio.performance_curve() if start <= t <= end]
+    report.books_recorded = run_summary(portfolio, start, end)
+    report.books_replayed = run_summary(books.portfolio, start, end)
     report.divergences.sort(key=lambda d: d.seq)
     return report
 

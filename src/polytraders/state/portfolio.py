@@ -7,8 +7,11 @@ Inputs (envelopes):
   nothing.
 - `note` with reason `GOV_WALLET_BALANCE` and detail `{"pusd": "<decimal>", "source": ...}`: the
   authoritative pUSD cash at that moment. Fills move cash between two reads; the next read
-  replaces it. Until the first read, cash is unknown and equity/drawdown read as None, so the
-  guardrails that need them fail closed.
+  replaces it; a read that differs from the cash fills and transfers explain is an
+  *adjustment* (an unexplained transfer, e.g. a withdrawal nobody journaled). Until the first
+  read, cash is unknown and equity/drawdown read as None, so the guardrails that need them
+  fail closed.
+- `transfer` (Transfer): a deposit or withdrawal moves cash and equity, never PnL or drawdown.
 - `order_record` (OrderRecord): only to attribute fills to strategies (client_order_id ->
   strategy_id).
 - `order_book` of a token we hold and `market_snapshot`: marks and clusters change, so equity
@@ -39,7 +42,13 @@ earlier one), bounded to the last `CURVE_MAX_POINTS`. Peaks are tracked apart fr
 downsampling never hides one: the intraday peak since 00:00 UTC of the current day, and hourly
 maxima over the last 8 days for the rolling 7-day peak. The weekly window starts at an hour
 boundary, so it may include up to one extra hour: the peak can only be higher, and the drawdown
-reads conservative. Deposits and withdrawals show up as equity moves (not separated yet).
+reads conservative.
+
+Transfers and drawdown: peaks and drawdown are measured on *performance equity*, equity less
+every external flow (deposits − withdrawals + adjustments), i.e. initial + realised + unrealised.
+So a withdrawal of 99 % of the wallet moves neither the peak nor the drawdown, and the identity
+equity = initial + deposits − withdrawals + adjustments + realised + unrealised holds after every
+entry (`accounting()`; asserted at every step of every demo scenario by the tests).
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from polytraders.contracts import FillRecord, OrderBookSnapshot, OrderRecord, PositionRecord
+from polytraders.contracts import FillRecord, OrderBookSnapshot, OrderRecord, PositionRecord, Transfer
 from polytraders.journal.base import JournalEntry
 from polytraders.state.markets import MarketsProjection
 from polytraders.state.store import StateStore
@@ -202,13 +211,20 @@ class PortfolioProjection:
         self._strategy_net: dict[str, dict[str, Decimal]] = {}
         self._cash = ZERO
         self._cash_known = False
+        # external flows: kept apart so they never count as PnL or drawdown
+        self._initial = ZERO
+        self._deposits = ZERO
+        self._withdrawals = ZERO
+        self._adjustments = ZERO
         self._balance_ts_ms: int | None = None
         self._last_equity: Decimal | None = None
+        self._last_perf: Decimal | None = None
         self._last_ts_ms: int | None = None
         self._day: int | None = None
         self._day_peak = ZERO
         self._hour_peaks: dict[int, Decimal] = {}
-        self._curve: deque[tuple[int, Decimal]] = deque(maxlen=CURVE_MAX_POINTS)
+        # (ts, equity, external flows so far): equity less external is performance equity
+        self._curve: deque[tuple[int, Decimal, Decimal]] = deque(maxlen=CURVE_MAX_POINTS)
         self._agg: _Aggregates | None = None
 
     # -- fold ------------------------------------------------------------------------------
@@ -224,13 +240,25 @@ class PortfolioProjection:
                 if not read.is_finite() or not Decimal(0) <= read < MAX_WALLET_PUSD:
                     raise ValueError(f"wallet balance {read} is not a finite amount in [0, {MAX_WALLET_PUSD})")
                 if self._cash_known:
-                    # a read that differs from the cash our fills explain is a deposit or a
-                    # withdrawal: move the peaks with it so a transfer is never a drawdown
-                    self._shift_peaks(read - self._cash)
+                    # what fills and journaled transfers do not explain is an adjustment: an
+                    # external flow, so it moves equity but not the performance peaks
+                    self._adjustments += read - self._cash
+                else:
+                    # cash so far held only fills and transfers seen before the first read
+                    self._initial = read - self._cash
                 self._cash = read
                 self._cash_known = True
                 self._balance_ts_ms = env.ts_ms
                 self._changed(env.ts_ms)
+        elif kind == Transfer.kind:
+            amount = Decimal(str(env.payload["amount_pusd"]))
+            if env.payload["direction"] == "deposit":
+                self._deposits += amount
+                self._cash += amount
+            else:
+                self._withdrawals += amount
+                self._cash -= amount
+            self._changed(env.ts_ms)
         elif kind == OrderRecord.kind:
             p = env.payload
             self._order_strategy.setdefault(p["client_order_id"], p["strategy_id"])
@@ -315,8 +343,13 @@ class PortfolioProjection:
         if not self._cash_known:
             return
         eq = self._equity(mark_override)
-        prev = self._last_equity
+        if self._last_equity is not None and eq == self._last_equity:
+            return
+        self._last_equity = eq
+        eq = eq - self._external()  # peaks are tracked on performance equity (module docstring)
+        prev = self._last_perf
         if prev is not None and eq == prev:
+            self._append_curve(ts_ms)
             return
         day = ts_ms // DAY_MS
         if day != self._day:
@@ -332,20 +365,20 @@ class PortfolioProjection:
             floor = hour - BUCKET_KEEP_HOURS
             for h in [h for h in self._hour_peaks if h < floor]:
                 del self._hour_peaks[h]
+        self._last_perf = eq
+        self._append_curve(ts_ms)
+
+    def _append_curve(self, ts_ms: int) -> None:
+        assert self._last_equity is not None
+        point = (ts_ms, self._last_equity, self._external())
         if self._curve and self._curve[-1][0] // 1000 == ts_ms // 1000:
-            self._curve[-1] = (ts_ms, eq)
+            self._curve[-1] = point
         else:
-            self._curve.append((ts_ms, eq))
-        self._last_equity = eq
+            self._curve.append(point)
         self._last_ts_ms = ts_ms
 
-    def _shift_peaks(self, delta: Decimal) -> None:
-        if delta == 0:
-            return
-        self._day_peak += delta
-        self._hour_peaks = {h: v + delta for h, v in self._hour_peaks.items()}
-        if self._last_equity is not None:
-            self._last_equity += delta
+    def _external(self) -> Decimal:
+        return self._deposits - self._withdrawals + self._adjustments
 
     def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> Decimal:
         total = self._cash
@@ -452,10 +485,30 @@ class PortfolioProjection:
         return total
 
     def equity_curve(self) -> list[tuple[int, Decimal]]:
-        return list(self._curve)
+        return [(t, eq) for t, eq, _ in self._curve]
+
+    def performance_curve(self) -> list[tuple[int, Decimal]]:
+        """Equity less external flows at each point: what drawdown is measured on."""
+        return [(t, eq - ext) for t, eq, ext in self._curve]
+
+    def accounting(self) -> dict[str, Decimal] | None:
+        """The terms of the identity equity = initial + deposits − withdrawals + adjustments +
+        realised + unrealised, each computed on its own path (cash and marks for equity, lots
+        for PnL) so a test can check that they agree; None while cash is unknown."""
+        equity = self.equity()
+        if equity is None:
+            return None
+        return {"equity": equity, "initial": self._initial, "deposits": self._deposits,
+                "withdrawals": self._withdrawals, "adjustments": self._adjustments,
+                "realised": self.realised_pnl(), "unrealised": self.unrealised_pnl()}
+
+    def performance_equity(self) -> Decimal | None:
+        """initial + realised + unrealised: equity with every external flow taken out."""
+        eq = self.equity()
+        return None if eq is None else eq - self._external()
 
     def peak_intraday(self, now_ms: int) -> Decimal | None:
-        eq = self.equity()
+        eq = self.performance_equity()
         if eq is None:
             return None
         if self._day is None or now_ms // DAY_MS != self._day:
@@ -463,7 +516,7 @@ class PortfolioProjection:
         return max(self._day_peak, eq)
 
     def peak_weekly(self, now_ms: int) -> Decimal | None:
-        eq = self.equity()
+        eq = self.performance_equity()
         if eq is None:
             return None
         first_hour = (now_ms - WEEK_MS) // HOUR_MS
@@ -475,11 +528,11 @@ class PortfolioProjection:
 
     def drawdown_intraday_pct(self, now_ms: int) -> Decimal | None:
         """Percent below the peak since 00:00 UTC; None while cash is unknown."""
-        return _drawdown(self.peak_intraday(now_ms), self.equity())
+        return _drawdown(self.peak_intraday(now_ms), self.performance_equity())
 
     def drawdown_weekly_pct(self, now_ms: int) -> Decimal | None:
         """Percent below the rolling 7-day peak; None while cash is unknown."""
-        return _drawdown(self.peak_weekly(now_ms), self.equity())
+        return _drawdown(self.peak_weekly(now_ms), self.performance_equity())
 
     def iter_lots(self) -> Iterator[tuple[str, str, Decimal, Decimal]]:
         """(token_id, market_id, size, cost) for every open position, in token order."""
@@ -520,11 +573,14 @@ class PortfolioProjection:
             "cash_known": self._cash_known,
             "balance_ts_ms": self._balance_ts_ms,
             "last_equity": None if self._last_equity is None else str(self._last_equity),
+            "last_perf": None if self._last_perf is None else str(self._last_perf),
+            "flows": {"initial": str(self._initial), "deposits": str(self._deposits),
+                      "withdrawals": str(self._withdrawals), "adjustments": str(self._adjustments)},
             "last_ts_ms": self._last_ts_ms,
             "day": self._day,
             "day_peak": str(self._day_peak),
             "hour_peaks": {str(h): str(v) for h, v in sorted(self._hour_peaks.items())},
-            "curve": [[ts, str(v)] for ts, v in self._curve],
+            "curve": [[ts, str(v), str(x)] for ts, v, x in self._curve],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -545,12 +601,19 @@ class PortfolioProjection:
         self._balance_ts_ms = data["balance_ts_ms"]
         le = data["last_equity"]
         self._last_equity = None if le is None else Decimal(le)
+        lp = data.get("last_perf", le)  # checkpoints before transfers: no flows, perf = equity
+        self._last_perf = None if lp is None else Decimal(lp)
+        flows = data.get("flows", {})
+        self._initial = Decimal(flows.get("initial", "0"))
+        self._deposits = Decimal(flows.get("deposits", "0"))
+        self._withdrawals = Decimal(flows.get("withdrawals", "0"))
+        self._adjustments = Decimal(flows.get("adjustments", "0"))
         self._last_ts_ms = data["last_ts_ms"]
         self._day = data["day"]
         self._day_peak = Decimal(data["day_peak"])
         self._hour_peaks = {int(h): Decimal(v) for h, v in data["hour_peaks"].items()}
-        self._curve = deque(((int(ts), Decimal(v)) for ts, v in data["curve"]),
-                            maxlen=CURVE_MAX_POINTS)
+        self._curve = deque(((int(p[0]), Decimal(p[1]), Decimal(p[2] if len(p) > 2 else 0))
+                             for p in data["curve"]), maxlen=CURVE_MAX_POINTS)
 
 
 def _drawdown(peak: Decimal | None, equity: Decimal | None) -> Decimal | None:

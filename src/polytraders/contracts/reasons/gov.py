@@ -72,6 +72,10 @@ CODES = [
     rc("GOV_POSITIONS_SNAPSHOT", "INFO", "A positions snapshot was published.", "None.", "A summary of positions was shared."),
     rc("GOV_WALLET_BALANCE", "INFO", "The wallet's pUSD balance was read", "None.",
        "The wallet balance was checked."),
+    rc("GOV_WALLET_DEPOSIT", "INFO", "pUSD was deposited into the trading wallet; equity rises, PnL and drawdown do not "
+       "change.", "None.", "Money was added to the wallet."),
+    rc("GOV_WALLET_WITHDRAWAL", "INFO", "pUSD was withdrawn from the trading wallet; equity falls, PnL and drawdown do "
+       "not change.", "Confirm the withdrawal was intended.", "Money was taken out of the wallet."),
     rc("GOV_INCIDENT_ACTION_REFUSED", "WARN",
        "An operator action on an incident was refused (unknown incident or step, already resolved, "
        "or a precondition such as an active kill-switch trip).",

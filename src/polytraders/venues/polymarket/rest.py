@@ -132,26 +132,32 @@ class PacingGate:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self.blocked_until = 0.0
-        self.blocked_status = 0
+        self.blocked_until: dict[str, float] = {}
+        self.blocked_status: dict[str, int] = {}
         self.post_only_until = 0.0
 
-    def check(self, *, order_post: bool = False, post_only: bool = False) -> None:
+    def check(self, lane: str, *, order_post: bool = False, post_only: bool = False) -> None:
+        """Refuse locally (``VenueError``, nothing sent) while the venue asked us to wait."""
         now = self._clock()
         with self._lock:
-            if now < self.blocked_until:
-                raise VenueError(self.blocked_status, "WAIT_RETRY_AFTER", f"{self.blocked_until - now:.1f} s left")
+            until = self.blocked_until.get(lane, 0.0)
+            if now < until:
+                raise VenueError(self.blocked_status[lane], "WAIT_RETRY_AFTER", f"{until - now:.1f} s left")
             if order_post and not post_only and now < self.post_only_until:
                 raise VenueError(503, POST_ONLY_MODE, "post-only window: only post-only orders are sent")
 
-    def note(self, failure: HttpStatus) -> None:
+    def post_only_active(self) -> bool:
+        return self._clock() < self.post_only_until
+
+    def note(self, lane: str, failure: HttpStatus) -> None:
         now = self._clock()
         wait = failure.retry_after_s
         with self._lock:
             if failure.status in (425, 429):
                 delay = wait if wait is not None else (1.0 if failure.status == 429 else _BACKOFF_START_S)
-                self.blocked_until = max(self.blocked_until, now + min(delay, _BACKOFF_CAP_S))
-                self.blocked_status = failure.status
+                until = now + min(delay, _BACKOFF_CAP_S)
+                self.blocked_until[lane] = max(self.blocked_until.get(lane, 0.0), until)
+                self.blocked_status[lane] = failure.status
             body = failure.body if isinstance(failure.body, dict) else {}
             if failure.status == 503 and (body.get("code") == POST_ONLY_MODE or "post-only" in str(body.get("error"))):
                 self.post_only_until = max(self.post_only_until, now + (wait if wait is not None else 120.0))
@@ -179,15 +185,17 @@ class RestClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _paced(self, fn: Callable[[], T], *, mutating: bool = False, order_id: str = "", order_post: bool = False,
-               post_only: bool = False) -> T:
-        """Run ``fn`` under the gate, the retry policy and the error translator."""
+    def _paced(self, fn: Callable[[], T], *, lane: str = "read", mutating: bool = False, order_id: str = "",
+               order_post: bool = False, post_only: bool = False) -> T:
+        """Run ``fn`` under the gate, the retry policy and the error translator.  Lanes
+        ("trading", "read", "heartbeat") are paced separately: a 429 on order posts must not
+        silence the heartbeat, whose loss cancels every order."""
         budget = self._config.retry_budget_s
 
         def retryable(exc: BaseException) -> bool:
             if not isinstance(exc, HttpStatus) or exc.status not in (425, 429):
                 return False
-            self.gate.note(exc)
+            self.gate.note(lane, exc)
             wait = exc.retry_after_s if exc.retry_after_s is not None else _BACKOFF_START_S
             return wait <= budget
 
@@ -199,14 +207,14 @@ class RestClient:
             return min(_BACKOFF_CAP_S, backoff)
 
         with venue_errors(mutating=mutating, order_id=order_id):
-            self.gate.check(order_post=order_post, post_only=post_only)
+            self.gate.check(lane, order_post=order_post, post_only=post_only)
             try:
                 for attempt in Retrying(retry=retry_if_exception(retryable), wait=wait_for,
                                         stop=stop_after_delay(budget), reraise=True):
                     with attempt:
                         return fn()
             except HttpStatus as exc:
-                self.gate.note(exc)
+                self.gate.note(lane, exc)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
 
@@ -253,29 +261,29 @@ class RestClient:
     def post_signed(self, signed: SignedOrderRequest, order_type: str, post_only: bool) -> Any:
         """``POST /order`` with the exact signed order; raw answer body."""
         payload = self._payload(signed, order_type, post_only)
-        return self._paced(lambda: self._post_json("/order", payload), mutating=True, order_id=signed.order_hash,
-                           order_post=True, post_only=post_only)
+        return self._paced(lambda: self._post_json("/order", payload), lane="trading", mutating=True,
+                           order_id=signed.order_hash, order_post=True, post_only=post_only)
 
     def post_signed_batch(self, orders: Sequence[tuple[SignedOrderRequest, str]], post_only: bool) -> Any:
         """``POST /orders`` (at most 15); per-order refusals come back inside the 200."""
         if not 0 < len(orders) <= 15:
             raise ValueError("a batch holds 1 to 15 orders")
         payload = [self._payload(s, t, post_only) for s, t in orders]
-        return self._paced(lambda: self._post_json("/orders", payload), mutating=True,
-                           order_id=orders[0][0].order_hash, order_post=True, post_only=post_only)
+        return self._paced(lambda: self._post_json("/orders", payload), lane="trading",
+                           mutating=True, order_id=orders[0][0].order_hash, order_post=True, post_only=post_only)
 
     def cancel(self, venue_order_id: str) -> Any:
-        return self._paced(lambda: self._client.cancel_order(OrderPayload(orderID=venue_order_id)))
+        return self._paced(lambda: self._client.cancel_order(OrderPayload(orderID=venue_order_id)), lane="trading")
 
     def cancel_many(self, venue_order_ids: Sequence[str]) -> Any:
-        return self._paced(lambda: self._client.cancel_orders(list(venue_order_ids)))
+        return self._paced(lambda: self._client.cancel_orders(list(venue_order_ids)), lane="trading")
 
     def cancel_all(self) -> Any:
-        return self._paced(lambda: self._client.cancel_all())
+        return self._paced(lambda: self._client.cancel_all(), lane="trading")
 
     def cancel_market(self, market: str = "", asset_id: str = "") -> Any:
         return self._paced(lambda: self._client.cancel_market_orders(
-            OrderMarketCancelParams(market=market or None, asset_id=asset_id or None)))
+            OrderMarketCancelParams(market=market or None, asset_id=asset_id or None)), lane="trading")
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -312,5 +320,5 @@ class RestClient:
                 if exc.status == 400 and isinstance(body.get("heartbeat_id"), str):
                     return self._client.post_heartbeat(body["heartbeat_id"])
                 raise
-        reply = self._paced(beat)
+        reply = self._paced(beat, lane="heartbeat")
         return str(reply.get("heartbeat_id", "")) if isinstance(reply, dict) else ""

@@ -34,7 +34,6 @@ from py_clob_client_v2.clob_types import (
     OpenOrderParams,
     OrderMarketCancelParams,
     OrderPayload,
-    OrderType,
     TradeParams,
 )
 from py_clob_client_v2.order_utils.model.order_data_v2 import SignedOrderV2 as ClientSignedOrder
@@ -251,7 +250,7 @@ class RestClient:
 
     def _payload(self, signed: SignedOrderRequest, order_type: str, post_only: bool) -> dict[str, Any]:
         owner = self.creds.api_key if self.creds else ""
-        return dict(order_to_json_v2(self._client_order(signed), owner, OrderType(order_type), post_only, False))
+        return dict(order_to_json_v2(self._client_order(signed), owner, order_type, post_only, False))
 
     def _post_json(self, path: str, payload: Any) -> Any:
         serialized = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

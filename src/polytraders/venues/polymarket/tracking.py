@@ -9,7 +9,8 @@ is the single place where duplicates die:
 - an ack is reported once (``acked``); while the POST is in flight the REST answer owns the ack;
 - a fill is reported once per ``(trade id, order id)``; later statuses of the same trade become
   ``trade_status`` events along the settlement path (``parse.settlement_steps``);
-- a cancel/expiry is reported once (``closed``).
+- a cancel/expiry is reported once (``closed``); while our own cancel is in flight its REST
+  answer owns the event, and a WebSocket cancellation that beats it is held back.
 The dedup memory is bounded (oldest trades forgotten first).
 """
 
@@ -45,6 +46,8 @@ class Tracked:
     acked: bool = False
     inflight: bool = False
     closed: bool = False
+    cancelling: bool = False  # our cancel's REST answer owns the cancel event
+    seen_cancel: tuple[int, Decimal, str | None] | None = None  # a WS cancel that came first
 
     @property
     def remaining(self) -> Decimal:
@@ -104,6 +107,11 @@ class OrderTracker:
             tracked = self.orders.get(venue_order_id)
             return tracked.client_order_id if tracked is not None else ""
 
+    def token_of(self, venue_order_id: str) -> str:
+        with self.lock:
+            tracked = self.orders.get(venue_order_id)
+            return tracked.token_id if tracked is not None else ""
+
     def drain(self) -> list[VenueEvent]:
         with self.lock:
             out = list(self.inbox)
@@ -124,18 +132,50 @@ class OrderTracker:
             elif update.kind == "cancel":
                 self._close(t, ts_ms, update.size_matched, update.error_code)
 
-    def cancelled(self, venue_order_id: str, ts_ms: int, error_code: str | None = None) -> VenueEvent | None:
-        """A cancel the venue confirmed; the event, or None when it was already reported."""
+    def cancelling(self, venue_order_ids: Iterable[str] | None) -> None:
+        """Our cancel request for these orders (None: every open one) is about to go out."""
+        with self.lock:
+            chosen = self.orders.values() if venue_order_ids is None else (
+                self.orders[v] for v in venue_order_ids if v in self.orders)
+            for t in chosen:
+                if not t.closed:
+                    t.cancelling = True
+
+    def cancel_answered(self, venue_order_id: str, ts_ms: int, *, canceled: bool,
+                        error_code: str | None = None) -> VenueEvent | None:
+        """Our cancel's answer: the cancel event (once), or None when it was already reported.
+        A refused cancel releases a WebSocket cancellation held back meanwhile (to the inbox)."""
         with self.lock:
             t = self.orders.get(venue_order_id)
-            if t is None or t.closed:
+            if t is None:
+                return None
+            t.cancelling = False
+            held, t.seen_cancel = t.seen_cancel, None
+            if not canceled:
+                if held is not None:
+                    self._close(t, *held)
+                return None
+            if t.closed:
                 return None
             t.closed = True
             return VenueEvent("cancel", t.venue_order_id, t.client_order_id, t.token_id, ts_ms,
                               side=t.side, price=t.price, remaining=t.remaining, error_code=error_code)
 
+    def release_cancelling(self) -> None:
+        """A cancel request failed in transport: nothing changed, hold nothing back."""
+        with self.lock:
+            for t in self.orders.values():
+                if t.cancelling:
+                    t.cancelling = False
+                    held, t.seen_cancel = t.seen_cancel, None
+                    if held is not None:
+                        self._close(t, *held)
+
     def _close(self, t: Tracked, ts_ms: int, size_matched: Decimal, error_code: str | None) -> None:
         if t.closed:
+            return
+        if t.cancelling:
+            t.seen_cancel = (ts_ms, size_matched, error_code)
             return
         t.closed = True
         # Fills may still be on their way (trade events follow order events): the remaining size

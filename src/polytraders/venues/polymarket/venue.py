@@ -21,6 +21,7 @@ message or a REST ``/book`` snapshot (fetched by the reconcile thread) arrives.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -248,29 +249,37 @@ class PolymarketVenue:
             self._tracker.forget(vid)
         return events
 
-    def _cancel_events(self, body: Any, now_ms: int) -> list[VenueEvent]:
-        reply = WireCancelReply.model_validate(body)
+    def _cancel_events(self, call: Callable[[], Any], ids: Iterable[str] | None, now_ms: int) -> list[VenueEvent]:
+        self._tracker.cancelling(ids)
+        try:
+            reply = WireCancelReply.model_validate(call())
+        except (VenueError, ValidationError):
+            self._tracker.release_cancelling()
+            raise
         events: list[VenueEvent] = []
         for vid in reply.canceled:
-            ev = self._tracker.cancelled(vid, now_ms)
+            ev = self._tracker.cancel_answered(vid, now_ms, canceled=True)
             if ev is None and not self._tracker.client_id(vid):
                 ev = VenueEvent("cancel", vid, "", "", now_ms)  # not ours in this session: an orphan
             if ev is not None:
                 events.append(ev)
         for vid, reason in reply.not_canceled.items():
+            self._tracker.cancel_answered(vid, now_ms, canceled=False)
             events.append(VenueEvent("reject", vid, self._tracker.client_id(vid), "", now_ms,
                                      error_code=_cancel_reason(reason)))
+        self._tracker.release_cancelling()  # orders the answer did not name
         return events
 
     def cancel(self, venue_order_id: str, now_ms: int) -> list[VenueEvent]:
-        return self._cancel_events(self.rest.cancel(venue_order_id), now_ms)
+        return self._cancel_events(lambda: self.rest.cancel(venue_order_id), [venue_order_id], now_ms)
 
     def cancel_all(self, token_ids: frozenset[str] | None, now_ms: int) -> list[VenueEvent]:
         if token_ids is None:
-            return self._cancel_events(self.rest.cancel_all(), now_ms)
+            return self._cancel_events(self.rest.cancel_all, None, now_ms)
         events: list[VenueEvent] = []
         for token in sorted(token_ids):
-            events += self._cancel_events(self.rest.cancel_market(asset_id=token), now_ms)
+            ids = [vid for vid in self._tracker.ids() if self._tracker.token_of(vid) == token]
+            events += self._cancel_events(functools.partial(self.rest.cancel_market, asset_id=token), ids, now_ms)
         return events
 
     def open_orders(self) -> tuple[OpenOrderView, ...]:

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-
 from exchange.helpers import ServerProcess, Trader
+
 from polytraders.signing import OrderSigner
 from polytraders.venues.base import Side, VenueEvent, VenueOrder, VenueOrderType
 from polytraders.venues.polymarket import PolymarketConfig, PolymarketVenue, PrivateKey, connect
@@ -37,7 +37,8 @@ class ExchangeHarness:
                                     "ws_reconnect_max_s": 0.5, **overrides}
         self.config = PolymarketConfig.for_local_exchange(server.url, **settings)
         self.venue: PolymarketVenue = connect(self.config, PrivateKey(self.key_hex))
-        markets = [m for m in self.venue.markets() if m.tick == Decimal("0.01") and m.cluster != "sports" and not m.neg_risk]
+        markets = [m for m in self.venue.markets()
+                   if m.tick == Decimal("0.01") and m.cluster != "sports" and not m.neg_risk]
         market = markets[next(_TOKENS) % len(markets)]
         self.market = market
         self.token = market.yes_token

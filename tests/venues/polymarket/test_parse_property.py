@@ -116,7 +116,7 @@ def test_tracker_reports_each_fill_once_and_settlement_legally(
     tracker = OrderTracker()
     vid = "0x" + "ab" * 32
     tracker.register(VenueOrder("cid-prop", "7", "BUY", Decimal("0.5"), Decimal(100), "GTC", order_hash=vid), vid, 0)
-    tracker.posted(vid, acked=True)
+    tracker.posted(vid, 0, acked=True)
     clock = itertools.count(1)
     for trade_no, status, qty in script:
         msg = decode_user(trade_json(f"t{trade_no}", "0xother", [(vid, Decimal(qty), "BUY")], Decimal(qty),

@@ -42,7 +42,9 @@ class Tracked:
     size: Decimal
     order_type: VenueOrderType
     registered_at: float
+    answered_at: float | None = None  # when the POST's answer (or its loss) came back
     matched: Decimal = _ZERO
+    unknown: bool = False  # the POST's answer was lost: only the venue's lists can say
     acked: bool = False
     inflight: bool = False
     closed: bool = False
@@ -80,7 +82,7 @@ class OrderTracker:
         with self.lock:
             if venue_order_id not in self.orders:
                 self.orders[venue_order_id] = Tracked(venue_order_id, client_order_id, token_id, side, price, size,
-                                                      order_type, at, matched=matched, acked=True)
+                                                      order_type, at, answered_at=at, matched=matched, acked=True)
 
     def forget(self, venue_order_id: str) -> None:
         """The POST was refused (nothing exists at the venue)."""
@@ -89,14 +91,15 @@ class OrderTracker:
             if tracked is not None and not tracked.acked and tracked.matched == 0:
                 del self.orders[venue_order_id]
 
-    def posted(self, venue_order_id: str, *, acked: bool, closed: bool = False) -> None:
+    def posted(self, venue_order_id: str, at: float, *, acked: bool, unknown: bool = False) -> None:
         """The POST's answer (or its loss) is in: the WebSocket may report the ack from now on."""
         with self.lock:
             tracked = self.orders.get(venue_order_id)
             if tracked is not None:
                 tracked.inflight = False
+                tracked.answered_at = at
+                tracked.unknown = unknown and not tracked.acked
                 tracked.acked = tracked.acked or acked
-                tracked.closed = tracked.closed or closed
 
     def ids(self) -> frozenset[str]:
         with self.lock:
@@ -126,7 +129,7 @@ class OrderTracker:
             if t is None:
                 return
             if update.kind == "ack" and not t.acked and not t.inflight and not t.closed:
-                t.acked = True
+                t.acked, t.unknown = True, False
                 self.inbox.append(VenueEvent("ack", t.venue_order_id, t.client_order_id, t.token_id, ts_ms,
                                              side=t.side, price=t.price, remaining=t.remaining))
             elif update.kind == "cancel":
@@ -218,19 +221,21 @@ class OrderTracker:
     def reconcile_open(self, open_rows: dict[str, Decimal], fetched_at: float, ts_ms: int,
                        missing_code: str | None) -> None:
         """Fold a REST snapshot of open orders (id -> size matched), taken at ``fetched_at``:
-        an open order we never saw acknowledged is acked; one of ours registered before the
-        snapshot and absent from it is gone (cancelled, or filled: fills come from trades, which
-        the caller folded after this snapshot was taken)."""
+        an open order we never saw acknowledged is acked; one of ours whose POST was answered
+        before the snapshot and that is absent from it is gone (cancelled, or filled: fills come
+        from trades, which the caller folded after this snapshot was taken).  An order whose POST
+        answer was lost is never declared gone here: a late request can still land, and the
+        OLM's stuck-order check owns that verdict."""
         with self.lock:
             for t in list(self.orders.values()):
-                if t.closed or t.inflight or t.registered_at >= fetched_at:
+                if t.closed or t.inflight or t.answered_at is None or t.answered_at >= fetched_at:
                     continue
                 if t.venue_order_id in open_rows:
                     if not t.acked:
-                        t.acked = True
+                        t.acked, t.unknown = True, False
                         self.inbox.append(VenueEvent("ack", t.venue_order_id, t.client_order_id, t.token_id, ts_ms,
                                                      side=t.side, price=t.price, remaining=t.remaining))
                 elif t.remaining <= 0:
                     t.closed = True
-                else:
+                elif not t.unknown:
                     self._close(t, ts_ms, t.matched, missing_code)

@@ -223,13 +223,13 @@ class PolymarketVenue:
         except OrderRefused as refused:
             duplicate = refused.code == "INVALID_ORDER_DUPLICATED"
             if duplicate:
-                self._tracker.posted(vid, acked=False)
+                self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
                 self._reconcile_now.set()  # the venue holds it: learn its state
             else:
                 self._tracker.forget(vid)
             return [parse.reject_event(order, refused.code, refused.venue_order_id or vid, now_ms)]
         except OutcomeUnknown:
-            self._tracker.posted(vid, acked=False)
+            self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
             self._reconcile_now.set()
             raise
         except VenueError:
@@ -238,13 +238,13 @@ class PolymarketVenue:
         try:
             reply = WireSendOrderReply.model_validate(body)
         except ValidationError:
-            self._tracker.posted(vid, acked=False)
+            self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
             self._reconcile_now.set()
             raise OutcomeUnknown(vid, 200, "unreadable answer") from None
         events = parse.post_reply(reply, order, now_ms)
         accepted = any(e.kind == "ack" for e in events)
         if accepted:
-            self._tracker.posted(vid, acked=True)
+            self._tracker.posted(vid, self._clock(), acked=True)
         else:
             self._tracker.forget(vid)
         return events

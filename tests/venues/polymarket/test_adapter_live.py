@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
-
 from exchange.helpers import ServerProcess
+
 from polytraders.venues.base import OutcomeUnknown, VenueError
 from polytraders.venues.polymarket import (
     HEARTBEAT_LOST,
@@ -22,7 +22,6 @@ from polytraders.venues.polymarket import (
     GammaClient,
     KeyError_,
     PolymarketConfig,
-    PrivateKey,
     load_key,
 )
 
@@ -81,8 +80,8 @@ def test_secrets_never_reach_logs_or_output(quick_deadman: ServerProcess, caplog
             texts_err = []
         h.clear_faults()
         h.collect(lambda evs: False, 1.5)
-        texts = [*texts_err, caplog.text, *capfd.readouterr(), repr(h.venue), repr(h.venue.rest), repr(creds), repr(h.config),
-                 str(h.venue.health())]
+        texts = [*texts_err, caplog.text, *capfd.readouterr(), repr(h.venue), repr(h.venue.rest), repr(creds),
+                 repr(h.config), str(h.venue.health())]
     finally:
         h.close()
     blob = "\n".join(texts)

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from exchange.helpers import ServerProcess
+
 from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleBot, OrderLifecycleManager
 from polytraders.contracts import OrderIntent, PlannedOrder
 from polytraders.journal.sqlite import SqliteJournal

@@ -151,3 +151,18 @@ def test_gamma_and_data_api_clients(quick_deadman: ServerProcess) -> None:
     finally:
         h.close()
     assert httpx  # imported for the harness's admin calls
+
+
+def test_batch_post_with_a_refused_leg(quick_deadman: ServerProcess) -> None:
+    h = ExchangeHarness(quick_deadman)
+    try:
+        orders = [h.order("batch-ok-1", "BUY", "0.30", "10"), h.order("batch-small", "BUY", "0.30", "1"),
+                  h.order("batch-ok-2", "BUY", "0.31", "10", post_only=True)]
+        events = h.venue.submit_batch(orders, h.now())
+        kinds = {e.client_order_id: (e.kind, e.error_code) for e in events}
+        assert kinds == {"batch-ok-1": ("ack", None), "batch-small": ("reject", "INVALID_ORDER_MIN_SIZE"),
+                         "batch-ok-2": ("ack", None)}
+        assert sorted(v.client_order_id for v in h.venue.open_orders()) == ["batch-ok-1", "batch-ok-2"]
+        assert not [e for e in h.collect(lambda evs: False, 0.5) if e.kind == "ack"]  # no second ack
+    finally:
+        h.close()

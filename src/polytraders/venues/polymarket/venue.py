@@ -35,9 +35,6 @@ import httpx
 from pydantic import ValidationError
 
 from polytraders.venues.base import (
-    CANCEL_ALREADY_CANCELED,
-    CANCEL_ALREADY_MATCHED,
-    CANCEL_ORDER_NOT_FOUND,
     BookView,
     MarketInfo,
     OpenOrderView,
@@ -51,14 +48,13 @@ from polytraders.venues.base import (
 from polytraders.venues.polymarket import parse
 from polytraders.venues.polymarket.books import BookKeeper
 from polytraders.venues.polymarket.config import PolymarketConfig, PrivateKey
-from polytraders.venues.polymarket.errors import OrderRefused
+from polytraders.venues.polymarket.heartbeat import Heartbeat
+from polytraders.venues.polymarket.orders import OrderDesk
 from polytraders.venues.polymarket.rest import RestClient
 from polytraders.venues.polymarket.schemas import (
     WireBook,
-    WireCancelReply,
     WireClobMarket,
     WireOpenOrder,
-    WireSendOrderReply,
     WireTrade,
     WireUserOrder,
     decode_market,
@@ -90,15 +86,6 @@ class VenueHealth:
     last_reconcile_age_s: float | None
 
 
-def _cancel_reason(text: str) -> str:
-    low = text.lower()
-    if "matched" in low:
-        return CANCEL_ALREADY_MATCHED
-    if "already canceled" in low and "not found" not in low:
-        return CANCEL_ALREADY_CANCELED
-    return CANCEL_ORDER_NOT_FOUND
-
-
 class PolymarketVenue:
     """See the module docstring.  Build with ``connect``; call ``start`` before trading."""
 
@@ -108,18 +95,18 @@ class PolymarketVenue:
         self._clock = clock
         self.rest = RestClient(config, key, transport=transport)
         self._tracker = OrderTracker()
+        self._reconcile_now = threading.Event()
+        self._desk = OrderDesk(self.rest, self._tracker, clock, self._reconcile_now.set)
         self._books = BookKeeper()
         self._markets: tuple[MarketInfo, ...] = ()
         self._by_token: dict[str, MarketInfo] = {}
         self._stop = threading.Event()
-        self._reconcile_now = threading.Event()
         self._ws: WsRunner | None = None
         self._threads: list[threading.Thread] = []
         self._ws_state = {"market": "idle", "user": "idle"}
         self._user_connects = 0
-        self._hb_id = ""
-        self._hb_last_ok: float | None = None
-        self._hb_lost = False
+        self._heartbeat = Heartbeat(self.rest.heartbeat, config.heartbeat_deadline_s, clock,
+                                    on_lost=self._reconcile_now.set)
         self._last_reconcile: float | None = None
         self._last_trade_s = 0
         self._started = False
@@ -150,9 +137,10 @@ class PolymarketVenue:
                     cfg.ws_ping_interval_s, cfg.ws_reconnect_max_s),
         ])
         self._ws.start()
-        self._heartbeat_once()
+        self._heartbeat.beat()
         self.reconcile()
-        for name, target in (("heartbeat", self._heartbeat_loop), ("reconcile", self._reconcile_loop)):
+        beats = functools.partial(self._heartbeat.run, self._stop, self.config.heartbeat_interval_s)
+        for name, target in (("heartbeat", beats), ("reconcile", self._reconcile_loop)):
             thread = threading.Thread(target=target, name=f"polymarket-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -170,11 +158,12 @@ class PolymarketVenue:
 
     def health(self) -> VenueHealth:
         now = self._clock()
-        age = None if self._hb_last_ok is None else now - self._hb_last_ok
+        age = self._heartbeat.age_s()
         stale = self._books.stale()
         return VenueHealth(
-            heartbeat_ok=age is not None and age < self.config.heartbeat_deadline_s, heartbeat_lost=self._hb_lost,
-            heartbeat_age_s=age, market_ws=self._ws_state["market"], user_ws=self._ws_state["user"],
+            heartbeat_ok=age is not None and age < self.config.heartbeat_deadline_s,
+            heartbeat_lost=self._heartbeat.lost, heartbeat_age_s=age,
+            market_ws=self._ws_state["market"], user_ws=self._ws_state["user"],
             user_ws_connects=self._user_connects, needs_snapshot=stale,
             post_only_window=self.rest.gate.post_only_active(),
             last_reconcile_age_s=None if self._last_reconcile is None else now - self._last_reconcile)
@@ -213,74 +202,17 @@ class PolymarketVenue:
     # -- Venue: orders -------------------------------------------------------------------------
 
     def submit(self, order: VenueOrder, now_ms: int) -> list[VenueEvent]:
-        signed = order.signed
-        if signed is None:
-            raise VenueError(400, "UNSIGNED_ORDER", "the real venue needs the signed order")
-        vid = signed.order_hash
-        self._tracker.register(order, vid, self._clock())  # before the POST (STYLE E4)
-        try:
-            body = self.rest.post_signed(signed, order.order_type, order.post_only)
-        except OrderRefused as refused:
-            duplicate = refused.code == "INVALID_ORDER_DUPLICATED"
-            if duplicate:
-                self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
-                self._reconcile_now.set()  # the venue holds it: learn its state
-            else:
-                self._tracker.forget(vid)
-            return [parse.reject_event(order, refused.code, refused.venue_order_id or vid, now_ms)]
-        except OutcomeUnknown:
-            self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
-            self._reconcile_now.set()
-            raise
-        except VenueError:
-            self._tracker.forget(vid)
-            raise
-        try:
-            reply = WireSendOrderReply.model_validate(body)
-        except ValidationError:
-            self._tracker.posted(vid, self._clock(), acked=False, unknown=True)
-            self._reconcile_now.set()
-            raise OutcomeUnknown(vid, 200, "unreadable answer") from None
-        events = parse.post_reply(reply, order, now_ms)
-        accepted = any(e.kind == "ack" for e in events)
-        if accepted:
-            self._tracker.posted(vid, self._clock(), acked=True)
-        else:
-            self._tracker.forget(vid)
-        return events
+        return self._desk.submit(order, now_ms)
 
-    def _cancel_events(self, call: Callable[[], Any], ids: Iterable[str] | None, now_ms: int) -> list[VenueEvent]:
-        self._tracker.cancelling(ids)
-        try:
-            reply = WireCancelReply.model_validate(call())
-        except (VenueError, ValidationError):
-            self._tracker.release_cancelling()
-            raise
-        events: list[VenueEvent] = []
-        for vid in reply.canceled:
-            ev = self._tracker.cancel_answered(vid, now_ms, canceled=True)
-            if ev is None and not self._tracker.client_id(vid):
-                ev = VenueEvent("cancel", vid, "", "", now_ms)  # not ours in this session: an orphan
-            if ev is not None:
-                events.append(ev)
-        for vid, reason in reply.not_canceled.items():
-            self._tracker.cancel_answered(vid, now_ms, canceled=False)
-            events.append(VenueEvent("reject", vid, self._tracker.client_id(vid), "", now_ms,
-                                     error_code=_cancel_reason(reason)))
-        self._tracker.release_cancelling()  # orders the answer did not name
-        return events
+    def submit_batch(self, orders: list[VenueOrder], now_ms: int) -> list[VenueEvent]:
+        """``POST /orders`` in groups of at most 15 (not part of ``Venue``; see ``OrderDesk``)."""
+        return self._desk.submit_batch(orders, now_ms)
 
     def cancel(self, venue_order_id: str, now_ms: int) -> list[VenueEvent]:
-        return self._cancel_events(lambda: self.rest.cancel(venue_order_id), [venue_order_id], now_ms)
+        return self._desk.cancel(venue_order_id, now_ms)
 
     def cancel_all(self, token_ids: frozenset[str] | None, now_ms: int) -> list[VenueEvent]:
-        if token_ids is None:
-            return self._cancel_events(self.rest.cancel_all, None, now_ms)
-        events: list[VenueEvent] = []
-        for token in sorted(token_ids):
-            ids = [vid for vid in self._tracker.ids() if self._tracker.token_of(vid) == token]
-            events += self._cancel_events(functools.partial(self.rest.cancel_market, asset_id=token), ids, now_ms)
-        return events
+        return self._desk.cancel_all(token_ids, now_ms)
 
     def open_orders(self) -> tuple[OpenOrderView, ...]:
         rows = [WireOpenOrder.model_validate(r) for r in self.rest.open_orders()]
@@ -347,7 +279,7 @@ class PolymarketVenue:
             self._tracker.on_fills(parse.our_fills(trade, ours, now_ms))
             self._last_trade_s = max(self._last_trade_s, parse.trade_ts_ms(trade, 0) // 1000)
         self._tracker.reconcile_open({r.id: r.size_matched for r in rows}, fetched_at, now_ms,
-                                     HEARTBEAT_LOST if self._hb_lost else None)
+                                     HEARTBEAT_LOST if self._heartbeat.lost else None)
         self._refresh_books()
         self._last_reconcile = self._clock()
 
@@ -370,24 +302,6 @@ class PolymarketVenue:
                 log.warning("polymarket reconcile failed: %s", type(exc).__name__)
                 time.sleep(0.2)
                 self._reconcile_now.set()
-
-    def _heartbeat_once(self) -> None:
-        try:
-            self._hb_id = self.rest.heartbeat(self._hb_id)
-        except (VenueError, OutcomeUnknown) as exc:
-            last = self._hb_last_ok
-            # Before the first beat the dead-man switch is not armed: nothing can be lost yet.
-            if last is not None and self._clock() - last >= self.config.heartbeat_deadline_s and not self._hb_lost:
-                self._hb_lost = True
-                log.error("polymarket heartbeat lost (%s): the exchange cancels our orders", type(exc).__name__)
-                self._reconcile_now.set()
-            return
-        self._hb_last_ok = self._clock()
-        self._hb_lost = False
-
-    def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(self.config.heartbeat_interval_s):
-            self._heartbeat_once()
 
 
 def connect(config: PolymarketConfig, key: PrivateKey, *, start: bool = True,

@@ -4,6 +4,7 @@ is lost or is a 5xx is "outcome unknown", never a reject."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -149,3 +150,19 @@ def test_the_posted_body_is_the_signed_order_byte_for_byte() -> None:
     headers = next(r for r in seen if r.url.path == "/order").headers
     assert headers["POLY_API_KEY"] == CREDS["apiKey"] and headers["POLY_SIGNATURE"]
     assert Decimal(o.size) == Decimal(10)
+
+
+def test_orders_are_checked_before_anything_is_sent() -> None:
+    venue, seen = venue_with(ok)
+    good = order()
+    foreign = dataclasses.replace(good, signed=good.signed.model_copy(update={"builder": "0x" + "cd" * 32}))
+    with pytest.raises(VenueError) as wrong_builder:
+        venue.submit(foreign, 0)
+    assert wrong_builder.value.code == "BUILDER_CODE_MISMATCH"
+    with pytest.raises(VenueError) as unsigned:
+        venue.submit(dataclasses.replace(good, signed=None), 0)
+    assert unsigned.value.code == "UNSIGNED_ORDER"
+    with pytest.raises(VenueError) as swapped:
+        venue.submit_batch([good, dataclasses.replace(order("cid-rest-0009"), client_order_id="other-cid")], 0)
+    assert swapped.value.code == "SIGNED_ORDER_MISMATCH"
+    assert posts(seen) == 0 and venue._tracker.ids() == frozenset()

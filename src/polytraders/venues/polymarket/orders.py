@@ -47,16 +47,28 @@ def _cancel_reason(text: str) -> str:
 
 class OrderDesk:
     def __init__(self, rest: RestClient, tracker: OrderTracker, clock: Callable[[], float],
-                 wake: Callable[[], None]) -> None:
+                 wake: Callable[[], None], builder_code: str) -> None:
         self.rest = rest
+        self._builder_code = builder_code.lower()
         self._tracker = tracker
         self._clock = clock
         self._wake = wake
 
-    def submit(self, order: VenueOrder, now_ms: int) -> list[VenueEvent]:
+    def _check(self, order: VenueOrder) -> None:
+        """Refuse before sending what the venue must never receive (nothing is sent)."""
         signed = order.signed
         if signed is None:
             raise VenueError(400, "UNSIGNED_ORDER", "the real venue needs the signed order")
+        if signed.builder.lower() != self._builder_code:
+            raise VenueError(400, "BUILDER_CODE_MISMATCH", "the order is not signed with the configured builder code")
+        if (signed.client_order_id, signed.token_id, signed.side) != (order.client_order_id, order.token_id,
+                                                                       order.side):
+            raise VenueError(400, "SIGNED_ORDER_MISMATCH", "the signed order is not this order")
+
+    def submit(self, order: VenueOrder, now_ms: int) -> list[VenueEvent]:
+        self._check(order)
+        signed = order.signed
+        assert signed is not None
         vid = signed.order_hash
         self._tracker.register(order, vid, self._clock())  # before the POST (STYLE E4)
         try:
@@ -105,8 +117,9 @@ class OrderDesk:
     def _submit_group(self, group: list[VenueOrder], post_only: bool, now_ms: int) -> list[VenueEvent]:
         signed = []
         for order in group:
-            if order.signed is None:
-                raise VenueError(400, "UNSIGNED_ORDER", "the real venue needs the signed order")
+            self._check(order)  # all of them before any is registered
+        for order in group:
+            assert order.signed is not None
             signed.append((order.signed, order.order_type))
             self._tracker.register(order, order.signed.order_hash, self._clock())
         try:

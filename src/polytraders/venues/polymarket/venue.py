@@ -96,7 +96,7 @@ class PolymarketVenue:
         self.rest = RestClient(config, key, transport=transport)
         self._tracker = OrderTracker()
         self._reconcile_now = threading.Event()
-        self._desk = OrderDesk(self.rest, self._tracker, clock, self._reconcile_now.set)
+        self._desk = OrderDesk(self.rest, self._tracker, clock, self._reconcile_now.set, config.builder_code)
         self._books = BookKeeper()
         self._markets: tuple[MarketInfo, ...] = ()
         self._by_token: dict[str, MarketInfo] = {}

@@ -52,6 +52,7 @@ class ExchangeHarness:
     def close(self) -> None:
         self.http.delete("/admin/faults")
         self.venue.cancel_all(None, self.now())  # leave the shared book as we found it
+        self.counterparty.call(self.http, "DELETE", "/cancel-all")
         self.venue.close()
         self.http.close()
 

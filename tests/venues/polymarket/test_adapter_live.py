@@ -166,3 +166,27 @@ def test_batch_post_with_a_refused_leg(quick_deadman: ServerProcess) -> None:
         assert not [e for e in h.collect(lambda evs: False, 0.5) if e.kind == "ack"]  # no second ack
     finally:
         h.close()
+
+
+def test_a_silently_stalled_market_feed_is_caught_by_the_rest_cross_check(quick_deadman: ServerProcess) -> None:
+    h = ExchangeHarness(quick_deadman, stale_feed_s=0.5, reconcile_interval_s=0.5)
+    try:
+        deadline = time.monotonic() + 5
+        while h.venue.book(h.token) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert h.venue.book(h.token) is not None
+        body = {"ws": {"channel": "market", "kind": "stall", "seconds": 8}}
+        assert h.http.post("/admin/faults", json=body).status_code == 200
+        resting, _ = h.counterparty.order(h.token, "SELL", "0.77", "10", salt=99)
+        assert h.counterparty.call(h.http, "POST", "/order", resting).status_code == 200
+        deadline = time.monotonic() + 5  # well inside the stall: only the REST cross-check can see it
+        while time.monotonic() < deadline:
+            view = h.venue.book(h.token)
+            if view is not None and view.best_ask == Decimal("0.77"):
+                break
+            time.sleep(0.05)
+        view = h.venue.book(h.token)
+        assert view is not None and view.best_ask == Decimal("0.77")
+        assert h.venue.health().feed_resyncs >= 1
+    finally:
+        h.close()

@@ -84,6 +84,7 @@ class VenueHealth:
     needs_snapshot: frozenset[str]
     post_only_window: bool
     last_reconcile_age_s: float | None
+    feed_resyncs: int = 0  # books the market channel got wrong and REST /book corrected
 
 
 class PolymarketVenue:
@@ -166,7 +167,8 @@ class PolymarketVenue:
             market_ws=self._ws_state["market"], user_ws=self._ws_state["user"],
             user_ws_connects=self._user_connects, needs_snapshot=stale,
             post_only_window=self.rest.gate.post_only_active(),
-            last_reconcile_age_s=None if self._last_reconcile is None else now - self._last_reconcile)
+            last_reconcile_age_s=None if self._last_reconcile is None else now - self._last_reconcile,
+            feed_resyncs=self._books.resyncs)
 
     def remember(self, venue_order_id: str, client_order_id: str, token_id: str, side: Side, price: Decimal,
                  size: Decimal, order_type: VenueOrderType = "GTC", filled: Decimal = _ZERO) -> None:
@@ -284,11 +286,25 @@ class PolymarketVenue:
         self._last_reconcile = self._clock()
 
     def _refresh_books(self) -> None:
+        """REST snapshots for books that need one, and a cross-check of books the socket has
+        been silent about (a stalled feed is resynchronised and its socket reconnected)."""
         for token in self._books.wanted():
             try:
                 self._books.on_market(WireBook.model_validate(self.rest.book(token)))
             except (VenueError, ValidationError):
                 log.info("polymarket: no REST snapshot for a token yet")
+        stalled = False
+        for token in self._books.quiet(self.config.stale_feed_s, limit=5):
+            info = self._by_token.get(token)
+            try:
+                snapshot = WireBook.model_validate(self.rest.book(token))
+            except (VenueError, ValidationError):
+                continue
+            if info is not None and self._books.resync(snapshot, info.tick, info.min_size):
+                stalled = True
+        if stalled and self._ws is not None:
+            log.warning("polymarket market feed disagreed with REST /book: resynchronised, reconnecting")
+            self._ws.kick("market")
 
     def _reconcile_loop(self) -> None:
         while not self._stop.is_set():

@@ -18,6 +18,8 @@ from polytraders.runtime.clock import WallClock
 from polytraders.runtime.runner import Runtime
 from polytraders.state.orders import OrdersProjection
 from polytraders.state.store import StateStore
+from polytraders.venues.base import VenueEvent
+from polytraders.venues.polymarket import PolymarketVenue, PrivateKey
 
 from .conftest import ExchangeHarness
 
@@ -83,3 +85,36 @@ def test_olm_lifecycle_through_the_adapter(exchange_server: ServerProcess, tmp_p
     finally:
         h.close()
         journal.close()
+
+
+def test_restart_adopts_the_venues_orders_by_client_id(exchange_server: ServerProcess) -> None:
+    """After kill -9 the journal knows (venue id, client id); a new adapter told so reports the
+    resting order and its later fills under the right client id, and submits nothing twice."""
+    first = ExchangeHarness(exchange_server)
+    order = first.order("restart-0001", "BUY", "0.40", "10")
+    assert first.venue.submit(order, first.now())[0].kind == "ack"
+    first.venue.close()  # the process "dies": close never cancels; the dead-man is 15 s away
+
+    second = PolymarketVenue(first.config, PrivateKey(first.key_hex))
+    second.remember(order.order_hash, "restart-0001", first.token, "BUY", Decimal("0.40"), Decimal(10))
+    second.start()
+    try:
+        (view,) = second.open_orders()
+        assert (view.venue_order_id, view.client_order_id) == (order.order_hash, "restart-0001")
+        (dup,) = second.submit(order, first.now())  # a resubmission is answered, never doubled
+        assert (dup.kind, dup.error_code, dup.venue_order_id) == ("reject", "INVALID_ORDER_DUPLICATED",
+                                                                 order.order_hash)
+        first.cross("SELL", "0.40", "3")
+        events: list[VenueEvent] = []
+        deadline = time.monotonic() + 8
+        while not any(e.kind == "fill" for e in events) and time.monotonic() < deadline:
+            events += second.advance(0)
+            time.sleep(0.01)
+        (fill,) = [e for e in events if e.kind == "fill"]
+        assert (fill.client_order_id, fill.size, fill.remaining) == ("restart-0001", Decimal(3), Decimal(7))
+        assert len(second.open_orders()) == 1
+    finally:
+        second.cancel_all(None, 0)
+        second.close()
+        first.counterparty.call(first.http, "DELETE", "/cancel-all")
+        first.http.close()

@@ -11,7 +11,8 @@ What is timed (median and p99, milliseconds):
    journaled the order as ``live`` (the issue's 20 ms p99 target).
 3. fill -> advance: a counterparty's FAK takes a resting order of ours; from just before its POST
    to the moment our ``advance()`` returns the fill (user WebSocket -> decode -> inbox -> drain).
-   An upper bound of WS-fill -> advance, since it includes the counterparty's POST and matching.
+   An upper bound of WS-fill -> advance, since it includes the counterparty's POST and matching;
+   "WS frame -> advance()" starts when the trade frame is off our socket (decode, fold, drain).
 4. advance -> journaled: that fill handed to the OLM until its ``fill`` envelope is journaled.
 Orders are signed before timing (signing is benchmarked in bench_signing.py).
 """
@@ -45,7 +46,7 @@ from polytraders.signing import OrderSigner  # noqa: E402
 from polytraders.state.orders import OrdersProjection  # noqa: E402
 from polytraders.state.store import StateStore  # noqa: E402
 from polytraders.venues.base import VenueEvent, VenueOrder  # noqa: E402
-from polytraders.venues.polymarket import PolymarketConfig, PrivateKey, connect  # noqa: E402
+from polytraders.venues.polymarket import PolymarketConfig, PolymarketVenue, PrivateKey  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -85,7 +86,17 @@ def main() -> None:
         signer = OrderSigner(key_hex)
         config = PolymarketConfig.for_local_exchange(server.url, heartbeat_interval_s=2.0,
                                                      reconcile_interval_s=30.0)
-        venue = connect(config, PrivateKey(key_hex))
+        venue = PolymarketVenue(config, PrivateKey(key_hex))
+        frame_at = {"user": 0.0}
+        on_frame = venue._on_frame
+
+        def stamped(channel: str, text: str) -> None:
+            if channel == "user" and '"trade"' in text:
+                frame_at["user"] = time.perf_counter()  # the trade frame is off the socket
+            on_frame(channel, text)
+
+        venue._on_frame = stamped  # type: ignore[method-assign]
+        venue.start()
         market = next(m for m in venue.markets() if m.tick == Decimal("0.01") and not m.neg_risk
                       and m.cluster != "sports")
         token = market.yes_token
@@ -135,6 +146,7 @@ def main() -> None:
             http.post("/admin/fund", json={"address": counterparty.address, "amount": str(args.fills * 4),
                                            "token_id": token})
             fill_ms: list[float] = []
+            frame_ms: list[float] = []
             to_journal_ms: list[float] = []
             for i in range(args.fills):
                 order = signed(i, "0.40", "fill")
@@ -149,6 +161,7 @@ def main() -> None:
                         raise RuntimeError("no fill within 5 s")
                 t1 = time.perf_counter()
                 fill_ms.append((t1 - t0) * 1000)
+                frame_ms.append((t1 - frame_at["user"]) * 1000)
                 olm.on_venue_events(got)
                 journal.flush()
                 to_journal_ms.append((time.perf_counter() - t1) * 1000)
@@ -161,6 +174,7 @@ def main() -> None:
         report("submit (POST -> ack)", submit_ms)
         report("ack -> journaled live", journaled_ms)
         report("fill: POST -> advance()", fill_ms)
+        report("fill: WS frame -> advance()", frame_ms)
         report("advance -> fill journaled", to_journal_ms)
     finally:
         server.stop()

@@ -134,3 +134,15 @@ def test_tracker_reports_each_fill_once_and_settlement_legally(
         else:
             assert settlement_allowed(by_trade[ev.trade_id], ev.trade_status)
         by_trade[ev.trade_id] = ev.trade_status
+
+
+def test_closed_orders_are_forgotten_only_after_the_keep_window() -> None:
+    tracker = OrderTracker()
+    for i, closed in enumerate((True, False)):
+        vid = f"0x{i:064x}"
+        tracker.register(VenueOrder(f"cid-prune-{i}", "7", "BUY", Decimal("0.5"), Decimal(1), "GTC"), vid, 0)
+        tracker.posted(vid, 0, acked=True)
+        tracker.orders[vid].closed = closed
+    assert tracker.prune(100.0, 60.0) == 0  # first sighting starts the clock
+    assert tracker.prune(150.0, 60.0) == 0
+    assert tracker.prune(161.0, 60.0) == 1 and tracker.ids() == frozenset({f"0x{1:064x}"})

@@ -18,6 +18,7 @@ Fields:
   cancels our orders when no heartbeat arrives this long), ``reconcile_interval_s``,
   ``ws_ping_interval_s`` (10), ``ws_reconnect_max_s``, ``request_timeout_s``, ``stale_feed_s``
   (a book the market channel was silent about this long is checked against REST ``/book``),
+  ``markets_refresh_s`` (market statuses are re-read this often),
   ``retry_budget_s`` (the longest a call may block retrying 425/429 before it gives up).
 """
 
@@ -65,6 +66,7 @@ class PolymarketConfig(BaseModel):
     ws_ping_interval_s: float = Field(default=10.0, gt=0)
     ws_reconnect_max_s: float = Field(default=30.0, gt=0)
     stale_feed_s: float = Field(default=30.0, gt=0)
+    markets_refresh_s: float = Field(default=60.0, gt=0)
     request_timeout_s: float = Field(default=5.0, gt=0)
     retry_budget_s: float = Field(default=1.0, ge=0)
 

@@ -50,6 +50,7 @@ class Tracked:
     closed: bool = False
     cancelling: bool = False  # our cancel's REST answer owns the cancel event
     seen_cancel: tuple[int, Decimal, str | None] | None = None  # a WS cancel that came first
+    closed_seen: float | None = None  # when pruning first saw it closed
 
     @property
     def remaining(self) -> Decimal:
@@ -109,6 +110,22 @@ class OrderTracker:
         with self.lock:
             tracked = self.orders.get(venue_order_id)
             return tracked.client_order_id if tracked is not None else ""
+
+    def prune(self, now: float, keep_s: float) -> int:
+        """Forget orders closed for longer than ``keep_s`` (settlement updates of their trades
+        arrive for minutes after the last fill, so they are kept that long).  Returns how many."""
+        with self.lock:
+            gone = []
+            for vid, t in self.orders.items():
+                if not t.closed:
+                    continue
+                if t.closed_seen is None:
+                    t.closed_seen = now
+                elif now - t.closed_seen > keep_s:
+                    gone.append(vid)
+            for vid in gone:
+                del self.orders[vid]
+            return len(gone)
 
     def token_of(self, venue_order_id: str) -> str:
         with self.lock:

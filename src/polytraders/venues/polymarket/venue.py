@@ -68,6 +68,7 @@ __all__ = ["HEARTBEAT_LOST", "PolymarketVenue", "VenueHealth", "connect"]
 log = logging.getLogger(__name__)
 HEARTBEAT_LOST: Final = "HEARTBEAT_LOST"
 TRADES_LOOKBACK_S: Final = 24 * 3600
+KEEP_CLOSED_S: Final = 3600.0
 _ZERO: Final = Decimal(0)
 
 
@@ -110,6 +111,7 @@ class PolymarketVenue:
                                     on_lost=self._reconcile_now.set)
         self._last_reconcile: float | None = None
         self._last_trade_s = 0
+        self._markets_at = 0.0
         self._started = False
 
     def __repr__(self) -> str:
@@ -180,20 +182,27 @@ class PolymarketVenue:
     # -- Venue: markets and books --------------------------------------------------------------
 
     def markets(self) -> tuple[MarketInfo, ...]:
+        """The configured markets (or every market the CLOB lists), refreshed by the reconcile
+        thread every ``markets_refresh_s``."""
         if not self._markets:
-            rows: list[dict[str, Any]] = []
-            if self.config.markets:
-                rows = [self.rest.market(cid) for cid in self.config.markets]
-            else:
-                cursor = "MA=="
-                while cursor != "LTE=":
-                    page = self.rest.markets_page(cursor)
-                    rows.extend(page.get("data") or [])
-                    cursor = str(page.get("next_cursor") or "LTE=")
-            infos = [parse.market_info(WireClobMarket.model_validate(r)) for r in rows]
-            self._markets = tuple(i for i in infos if i is not None)
-            self._by_token = {t: i for i in self._markets for t in (i.yes_token, i.no_token)}
+            self._load_markets()
         return self._markets
+
+    def _load_markets(self) -> None:
+        rows: list[dict[str, Any]] = []
+        if self.config.markets:
+            rows = [self.rest.market(cid) for cid in self.config.markets]
+        else:
+            cursor = "MA=="
+            while cursor != "LTE=":
+                page = self.rest.markets_page(cursor)
+                rows.extend(page.get("data") or [])
+                cursor = str(page.get("next_cursor") or "LTE=")
+        infos = [parse.market_info(WireClobMarket.model_validate(r)) for r in rows]
+        markets = tuple(i for i in infos if i is not None)
+        self._by_token = {t: i for i in markets for t in (i.yes_token, i.no_token)}
+        self._markets = markets
+        self._markets_at = self._clock()
 
     def book(self, token_id: str) -> BookView | None:
         info = self._by_token.get(token_id)
@@ -283,7 +292,11 @@ class PolymarketVenue:
         self._tracker.reconcile_open({r.id: r.size_matched for r in rows}, fetched_at, now_ms,
                                      HEARTBEAT_LOST if self._heartbeat.lost else None)
         self._refresh_books()
-        self._last_reconcile = self._clock()
+        now = self._clock()
+        self._tracker.prune(now, KEEP_CLOSED_S)
+        if now - self._markets_at >= self.config.markets_refresh_s:
+            self._load_markets()  # statuses move: halted, resolved
+        self._last_reconcile = now
 
     def _refresh_books(self) -> None:
         """REST snapshots for books that need one, and a cross-check of books the socket has

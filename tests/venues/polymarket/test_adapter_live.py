@@ -20,7 +20,7 @@ from polytraders.venues.polymarket import (
     HEARTBEAT_LOST,
     DataApiClient,
     GammaClient,
-    KeyError_,
+    KeyLoadError,
     PolymarketConfig,
     load_key,
 )
@@ -53,10 +53,10 @@ def test_key_from_env_or_keystore_never_shown(tmp_path: Path) -> None:
     ks = PolymarketConfig(keystore_path=path, keystore_passphrase_env="PT_PASS")
     assert load_key(ks, {"PT_PASS": "correct horse"}).address == account.address
     for env in ({"PT_PASS": "wrong"}, {}):
-        with pytest.raises(KeyError_) as err:
+        with pytest.raises(KeyLoadError) as err:
             load_key(ks, env)
         assert key_hex[2:] not in str(err.value) and "correct horse" not in str(err.value)
-    with pytest.raises(KeyError_) as err:
+    with pytest.raises(KeyLoadError) as err:
         load_key(cfg, {"PT_TEST_KEY": "0x1234" + key_hex[6:-2]})
     assert key_hex[6:-2] not in str(err.value)
 

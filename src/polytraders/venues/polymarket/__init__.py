@@ -16,7 +16,7 @@ Modules: ``config`` (settings, keys), ``errors`` (the one translator), ``schemas
 """
 
 from polytraders.venues.base import OutcomeUnknown
-from polytraders.venues.polymarket.config import KeyError_, PolymarketConfig, PrivateKey, load_key
+from polytraders.venues.polymarket.config import KeyLoadError, PolymarketConfig, PrivateKey, load_key
 from polytraders.venues.polymarket.data_api import DataApiClient, Position, PublicTrade
 from polytraders.venues.polymarket.gamma import GammaClient, MarketMeta
 from polytraders.venues.polymarket.venue import HEARTBEAT_LOST, PolymarketVenue, VenueHealth, connect
@@ -25,7 +25,7 @@ __all__ = [
     "HEARTBEAT_LOST",
     "DataApiClient",
     "GammaClient",
-    "KeyError_",
+    "KeyLoadError",
     "MarketMeta",
     "OutcomeUnknown",
     "PolymarketConfig",

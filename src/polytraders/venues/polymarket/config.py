@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from polytraders.signing.constants import BUILDER_CODE, POLYGON_CHAIN_ID, SUPPORTED_CHAIN_IDS
 
-__all__ = ["KeyError_", "PolymarketConfig", "PrivateKey", "load_key"]
+__all__ = ["KeyLoadError", "PolymarketConfig", "PrivateKey", "load_key"]
 
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -105,7 +105,7 @@ class PolymarketConfig(BaseModel):
                    **overrides)
 
 
-class KeyError_(Exception):  # noqa: N801 - "KeyError" is a builtin; this one never quotes a key
+class KeyLoadError(Exception):
     """The signing key could not be loaded.  The message names the reference, never the key."""
 
 
@@ -121,7 +121,7 @@ class PrivateKey:
             address = ""
         if not address:
             # Raised outside the handler: the underlying error may quote the key material.
-            raise KeyError_("the signing key is malformed (value withheld)")
+            raise KeyLoadError("the signing key is malformed (value withheld)")
         self.__hex = hex_key if hex_key.startswith("0x") else "0x" + hex_key
         self.address = address
 
@@ -144,22 +144,22 @@ def load_key(config: PolymarketConfig, env: Mapping[str, str] | None = None) -> 
     if config.keystore_path is not None:
         passphrase = environ.get(config.keystore_passphrase_env)
         if passphrase is None:
-            raise KeyError_(f"keystore passphrase variable {config.keystore_passphrase_env} is not set")
+            raise KeyLoadError(f"keystore passphrase variable {config.keystore_passphrase_env} is not set")
         try:
             blob = json.loads(Path(config.keystore_path).read_text())
         except (OSError, ValueError):
-            raise KeyError_(f"keystore {config.keystore_path} is unreadable or not JSON") from None
+            raise KeyLoadError(f"keystore {config.keystore_path} is unreadable or not JSON") from None
         raw: bytes | None
         try:
             raw = bytes(Account.decrypt(blob, passphrase))
         except Exception:
             raw = None
         if raw is None:
-            raise KeyError_(f"keystore {config.keystore_path} did not decrypt with that passphrase")
+            raise KeyLoadError(f"keystore {config.keystore_path} did not decrypt with that passphrase")
         return PrivateKey("0x" + raw.hex())
     if config.key_env is None:
-        raise KeyError_("no key reference: set key_env or keystore_path")
+        raise KeyLoadError("no key reference: set key_env or keystore_path")
     value = environ.get(config.key_env)
     if not value:
-        raise KeyError_(f"environment variable {config.key_env} is not set")
+        raise KeyLoadError(f"environment variable {config.key_env} is not set")
     return PrivateKey(value.strip())

@@ -135,7 +135,7 @@ class VenueContract:
     def test_fault_window_loses_and_duplicates_nothing(self, harness: Harness, status: int, mode: str) -> None:
         h = harness
         resting, seen = self._rest(h, f"contract-fault-{status}-a", "0.35")
-        h.fault(status, 2.0, mode)
+        h.fault(status, 3.0, mode)
         outcomes: dict[str, str] = {}
         for cid, post_only in ((f"contract-fault-{status}-b", False), (f"contract-fault-{status}-c", True)):
             order = h.order(cid, "BUY", "0.36", "5", post_only=post_only)

@@ -183,7 +183,29 @@ def test_unsupported_configurations(signer: OrderSigner) -> None:
         SignerService(signer, signer.address, chain_id=1)
     assert err.value.code == "SEC_DOMAIN_MISMATCH"
     with pytest.raises(SigningError):
-        SignerService(signer, signer.address, signature_type=int(SignatureType.POLY_1271))
+        SignerService(signer, signer.address, signature_type=7)
+    for bad in ("0x" + "00" * 32, "0x12", "b" * 66):
+        with pytest.raises(SigningError) as err:
+            SignerService(signer, signer.address, builder_code=bad)
+        assert err.value.code == "SEC_BUILDERCODE_MISSING"
+
+
+def test_deposit_wallet_poly_1271(signer: OrderSigner) -> None:
+    """Maker and signer are the deposit wallet; the key (its owner) signs the ERC-7739 envelope."""
+    wallet = demo_signer(11).address
+    svc = SignerService(signer, wallet, signature_type=int(SignatureType.POLY_1271))
+    signed = svc.sign(prepared(svc))
+    assert (signed.maker, signed.signer, signed.signature_type) == (wallet, wallet, 3)
+    assert len(signed.signature) > 132  # the envelope, not a bare ECDSA signature
+    svc.verify(signed)
+
+
+def test_builder_code_is_configuration(signer: OrderSigner) -> None:
+    code = "0x" + "ab" * 32
+    svc = SignerService(signer, signer.address, builder_code=code)
+    signed = svc.sign(prepared(svc))
+    assert signed.builder == code
+    svc.verify(signed)
 
 
 def test_errors_never_carry_key_material(service: SignerService,

@@ -143,12 +143,20 @@ class SignedOrderRequest(Contract):
     metadata: Bytes32
     builder: Bytes32
     expiration_s: int = Field(default=0, ge=0)
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    # 65 bytes (types 0-2), or the longer ERC-7739 envelope of a deposit wallet (type 3).
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}(?:[0-9a-fA-F]{2}){0,512}$")
     order_type: VenueOrderType
     post_only: bool = False
     chain_id: int
     verifying_contract: Address
     domain_version: Literal["2"] = "2"
+
+    @model_validator(mode="after")
+    def _signature_length(self) -> SignedOrderRequest:
+        plain = len(self.signature) == 132
+        if plain != (self.signature_type != 3):
+            raise ValueError("signature must be 65 bytes, or the longer envelope for signature_type 3")
+        return self
 
 
 OrderStatus = Literal[

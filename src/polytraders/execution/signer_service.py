@@ -4,8 +4,11 @@
 from the client order id, so a resubmission after a crash is the same order with the same hash;
 timestamp = the runtime's now; our builder code pinned) and wraps it, with the EIP-712 domain it
 will be signed under, in a `SigningRequest` for the Security checks (`sec.*` bots) to vote on.
-`SignerService.sign` signs only after re-checking what it is about to sign (defence in depth
-behind the Security bots) and refuses to return a signature that does not recover to its own
+The builder code is configuration (default: ours). A deposit wallet (signature type 3,
+POLY_1271) is supported: maker and signer are the wallet, the key is its owner, and the
+signature is the ERC-7739 envelope.  `SignerService.sign` signs only after re-checking what
+it is about to sign (defence in depth behind the Security bots) and refuses to return a
+signature that does not recover to its own
 signer. Errors carry a SEC_* code and never any key material.
 
 GTD: the venue applies a one-minute security threshold (an order meant to live N s needs
@@ -16,6 +19,7 @@ expiration = now + 60 + N), so the wire expiration is the plan's expiry plus
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -51,6 +55,7 @@ __all__ = [
 ]
 
 GTD_SECURITY_THRESHOLD_S: Final[int] = 60
+_BUILDER_RE: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
 class SigningError(PolytradersError):
@@ -95,21 +100,33 @@ class SignerService:
     __slots__ = ("_signer", "builder_code", "chain_id", "maker", "signature_type")
 
     def __init__(self, signer: OrderSigner, maker: str, chain_id: int = POLYGON_CHAIN_ID,
-                 signature_type: int = int(SignatureType.EOA)) -> None:
+                 signature_type: int = int(SignatureType.EOA), *,
+                 builder_code: str = BUILDER_CODE) -> None:
         if not isinstance(signer, OrderSigner):
             raise TypeError("signer is invalid: expected an OrderSigner")
         if chain_id not in CHAIN_CONTRACTS:
             raise SigningError(f"Chain id {chain_id} is not a supported CLOB V2 chain.",
                                code="SEC_DOMAIN_MISMATCH")
-        if signature_type == SignatureType.POLY_1271:
-            # Its signature envelope is longer than the 65 bytes SignedOrderRequest carries.
-            raise SigningError("Signature type 3 (POLY_1271) is not supported by this service.",
+        if signature_type not in tuple(SignatureType):
+            raise SigningError(f"Signature type {signature_type} is not a CLOB V2 signature type.",
                                code="SEC_SIGNING_INVALID")
+        if not _BUILDER_RE.fullmatch(builder_code) or int(builder_code, 16) == 0:
+            # Every platform order carries a builder code; a malformed one would be signed in.
+            raise SigningError("The builder code must be a non-zero 0x bytes32 hex string.",
+                               code="SEC_BUILDERCODE_MISSING")
         self._signer = signer
         self.maker = maker
         self.chain_id = chain_id
         self.signature_type = signature_type
-        self.builder_code = BUILDER_CODE
+        self.builder_code = builder_code.lower()
+
+    @property
+    def order_signer(self) -> str:
+        """The order's ``signer`` field: the key's address, except for a deposit wallet
+        (POLY_1271), where maker and signer are both the wallet and the key is its owner."""
+        if self.signature_type == SignatureType.POLY_1271:
+            return self.maker
+        return self._signer.address
 
     @property
     def signer_address(self) -> str:
@@ -127,7 +144,7 @@ class SignerService:
                                f"{market.market_id}.", code="SEC_SIGNING_INVALID")
         unsigned = build_order(
             token_id=step.token_id, side=step.side, price=step.price, size=step.size,
-            tick=market.tick, maker=self.maker, signer=self._signer.address,
+            tick=market.tick, maker=self.maker, signer=self.order_signer,
             signature_type=self.signature_type, timestamp_ms=now_ms,
             salt=salt_from_key(step.client_order_id), builder_code=self.builder_code,
             expiration_s=_wire_expiration_s(step),
@@ -150,7 +167,7 @@ class SignerService:
                                "is not the allow-listed exchange for this market.",
                                code="SEC_CONTRACT_NOT_ALLOWED")
         order = request.unsigned
-        if order.signer != self._signer.address or order.maker.lower() != self.maker.lower():
+        if order.signer != self.order_signer or order.maker.lower() != self.maker.lower():
             raise SigningError("Refusing to sign: the order's maker/signer is not this "
                                "service's wallet.", code="SEC_WALLET_NOT_PERMITTED")
         if order.builder != self.builder_code:

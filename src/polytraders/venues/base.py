@@ -24,7 +24,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
+
+if TYPE_CHECKING:
+    from polytraders.contracts.orders import SignedOrderRequest
 
 Side = Literal["BUY", "SELL"]
 VenueOrderType = Literal["GTC", "GTD", "FOK", "FAK"]
@@ -87,6 +90,8 @@ class VenueOrder:
     hash (Polymarket does) use it as the venue order id so the caller knows the id in advance.
     ``maker_amount``/``taker_amount`` are the signed 6-decimal base-unit amounts when known; the
     CLOB judges a marketable order's precision and $1 minimum on them, not on price x size.
+    ``signed`` is the exact signed CLOB V2 order (EIP-712 fields and signature) when the caller
+    has one: a real venue POSTs it byte for byte (it cannot re-sign), a simulator ignores it.
     """
 
     client_order_id: str
@@ -100,6 +105,7 @@ class VenueOrder:
     order_hash: str = ""
     maker_amount: int | None = None
     taker_amount: int | None = None
+    signed: SignedOrderRequest | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,8 @@ class VenueEvent:
 class VenueError(Exception):
     """A transport-level failure: the request was not accepted and nothing changed.
 
+    Compare ``OutcomeUnknown``: a mutating request that may or may not have taken effect.
+
     ``status`` is the HTTP status (429 rate limited, 425 engine restarting, 503 trading
     disabled / cancel-only / post-only mode, 500 internal, 400 bad payload); ``code`` is a short
     machine-readable reason.
@@ -148,6 +156,24 @@ class VenueError(Exception):
         super().__init__(f"{status} {code}" + (f": {message}" if message else ""))
         self.status = status
         self.code = code
+        self.message = message
+
+
+class OutcomeUnknown(Exception):
+    """A mutating request (a submit) was sent and no answer came back: a 5xx after the send, a
+    read timeout, a dropped connection.  The order may be live.  This is deliberately *not* a
+    ``VenueError`` (which means "not accepted"): the caller must keep the order as submitted and
+    let reconciliation (``open_orders`` and the venue's trade history) decide its fate.
+
+    ``venue_order_id`` is the id the order would have (Polymarket: the EIP-712 hash), ``status``
+    the HTTP status when there was one (0 for a timeout or a dropped connection).
+    """
+
+    def __init__(self, venue_order_id: str, status: int = 0, message: str = "") -> None:
+        super().__init__(f"outcome unknown for {venue_order_id or 'order'}"
+                         + (f" (HTTP {status})" if status else "") + (f": {message}" if message else ""))
+        self.venue_order_id = venue_order_id
+        self.status = status
         self.message = message
 
 
@@ -243,7 +269,9 @@ class Venue(Protocol):
 
     def submit(self, order: VenueOrder, now_ms: int) -> list[VenueEvent]:
         """Place an order: returns ack or reject plus any immediate fills (and, for FAK, the
-        cancel of the unfilled rest).  Raises ``VenueError`` for transport faults."""
+        cancel of the unfilled rest).  Raises ``VenueError`` when the request was not accepted
+        and ``OutcomeUnknown`` when it may have been (the order stays submitted until
+        reconciliation).  A venue that pushes events may deliver fills later, via ``advance``."""
         ...
 
     def cancel(self, venue_order_id: str, now_ms: int) -> list[VenueEvent]:

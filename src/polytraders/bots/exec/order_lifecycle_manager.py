@@ -67,6 +67,7 @@ from polytraders.venues.base import (
     CANCEL_ORDER_NOT_FOUND,
     INVALID_ORDER_DUPLICATED,
     OpenOrderView,
+    OutcomeUnknown,
     Venue,
     VenueError,
     VenueEvent,
@@ -363,12 +364,19 @@ class OrderLifecycleManager:
             expires_at_ms=signed.expiration_s * 1000 if planned.order_type == "GTD" else None,
             order_hash=signed.order_hash,
             maker_amount=signed.maker_amount, taker_amount=signed.taker_amount,
+            signed=signed,
         )
         try:
             events = self.venue.submit(order, self._now())
         except VenueError as exc:
             self._transition(cid, "reject", transport_code(exc),
                              venue_error=f"{exc.status} {exc.code}")
+            return self._current(cid)
+        except OutcomeUnknown as exc:
+            # Sent, unanswered: the order may be live.  It stays `submitted` (never a reject);
+            # the stuck-order check and reconciliation adopt it or retire it.
+            self._note("EXEC_VENUE_UNAVAILABLE", corr, client_order_id=cid, op="submit",
+                       outcome="UNKNOWN", status=exc.status, venue_order_id=exc.venue_order_id)
             return self._current(cid)
         except Exception as exc:  # noqa: BLE001 - outcome unknown: leave it to reconciliation
             self._note("EXEC_VENUE_UNAVAILABLE", corr, client_order_id=cid, op="submit",

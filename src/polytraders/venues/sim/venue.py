@@ -54,7 +54,7 @@ import heapq
 import random
 from collections import deque
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Final, Literal
 
 from polytraders.venues.base import (
@@ -79,6 +79,7 @@ from polytraders.venues.base import (
     VenueOrderType,
     book_hash,
 )
+from polytraders.venues.fees import taker_fee
 from polytraders.venues.sim.book import (
     MIN_MARKETABLE_NOTIONAL,
     Fill,
@@ -96,7 +97,6 @@ from polytraders.venues.sim.faults import (
 from polytraders.venues.sim.market_gen import SyntheticMarket, generate_markets
 
 DEFAULT_TAKER_FEE_BPS: Final = 400
-FEE_QUANTUM: Final = Decimal("0.00001")
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _BPS: Final = Decimal(10_000)
@@ -104,17 +104,6 @@ _UNITS: Final = Decimal(1_000_000)
 TAPE_LIMIT: Final = 10_000
 
 OrderState = Literal["open", "filled", "canceled", "expired"]
-
-
-def taker_fee(price: Decimal, size: Decimal, fee_rate_bps: int) -> Decimal:
-    """Taker fee in pUSD: ``size * rate * p * (1 - p)``, 5 dp half-up, minimum 0.00001."""
-    if fee_rate_bps <= 0:
-        return _ZERO
-    raw = size * (Decimal(fee_rate_bps) / _BPS) * price * (_ONE - price)
-    fee = raw.quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP)
-    if raw > _ZERO and fee < FEE_QUANTUM:
-        return FEE_QUANTUM
-    return fee
 
 
 def _marketable_error(order: VenueOrder) -> str | None:

@@ -37,6 +37,9 @@
     [monitor]
     api = true                   # the API degradation monitor and its playbook
 
+    [bots."gov.api_degradation_monitor"]   # per-bot parameters (validated against each bot's
+    green_before_promote_s = 600           # default / warning / hard limits at start)
+
     [approved_config]
     path = "approved-config"     # the git repository of approved per-bot parameter files
 
@@ -120,6 +123,7 @@ class Settings(_Section):
     run: RunSettings = RunSettings()
     chain: ChainSettings = ChainSettings()
     monitor: MonitorSettings = MonitorSettings()
+    bots: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-bot parameter overrides
     approved_config: ApprovedConfigSettings = ApprovedConfigSettings()
 
 

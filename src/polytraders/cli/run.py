@@ -9,7 +9,6 @@ names, never from the command line.
 from __future__ import annotations
 
 import fcntl
-import importlib
 import json
 import os
 import sys
@@ -61,17 +60,46 @@ def _wallet(settings: Any, venue_kind: str) -> Any:
         raise ConfigError(f"${keys.wallet_key_env} does not hold a valid private key.") from None
 
 
-def _venue(settings: Any, now_ms: int, wallet: Any) -> tuple[Any, str]:
+SIGNATURE_TYPES = {"EOA": 0, "POLY_PROXY": 1, "POLY_GNOSIS_SAFE": 2, "POLY_1271": 3}
+
+
+def _adapter_config(settings: Any) -> Any:
+    from polytraders.venues.polymarket import PolymarketConfig
+
+    v, k = settings.venue, settings.keys
+    extra: dict[str, Any] = {"builder_code": v.builder_code} if v.builder_code else {}
+    return PolymarketConfig(clob_url=v.clob_url, ws_url=v.ws_url, gamma_url=v.gamma_url, data_url=v.data_url,
+                            signature_type=SIGNATURE_TYPES[v.signature_type], funder=v.funder or None,
+                            key_env=k.wallet_key_env, keystore_path=Path(k.keystore) if k.keystore else None,
+                            keystore_passphrase_env=k.keystore_passphrase_env, markets=tuple(settings.markets.ids),
+                            **extra)
+
+
+def _remembered(journal: Any) -> list[Any]:
+    """Orders the journal holds open or in flight, so a restarted adapter knows their client ids."""
+    from polytraders.state.orders import OrdersProjection
+    from polytraders.state.standard import build_state
+
+    state = build_state()
+    state.rebuild(journal)
+    orders = state.typed("orders", OrdersProjection)
+    return [(o.venue_order_id, o.client_order_id, o.token_id, o.side, o.price, o.size)
+            for o in (*orders.open_orders(), *orders.in_flight()) if o.venue_order_id]
+
+
+def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str]:
     if settings.venue.kind == "sim":
         from polytraders.venues.sim import SimVenue
 
         return SimVenue(settings.run.sim_seed, settings.run.sim_markets, now_ms), "sim"
-    try:  # imported by name: the adapter is optional in a build, and heavy to import
-        connect = importlib.import_module("polytraders.venues.polymarket").connect
-    except (ImportError, AttributeError):
-        raise ConfigError("The Polymarket adapter is not available in this build; use [venue] kind = \"sim\" "
-                          "for a rehearsal.") from None
-    return connect(settings, wallet), "polymarket"
+    from polytraders.venues.polymarket import KeyLoadError, connect, load_key
+
+    config = _adapter_config(settings)
+    try:
+        key = load_key(config)
+    except KeyLoadError as exc:
+        raise ConfigError(f"Cannot load the order-signing key: {exc}") from None
+    return connect(config, key, remembered=_remembered(journal)), "polymarket"
 
 
 @friendly
@@ -120,7 +148,7 @@ def run(
             raise RefusedError(f"{system_file} is not this journal's system key.")
         clock = StepClock()
         wallet = _wallet(settings, settings.venue.kind)
-        the_venue, feed = _venue(settings, clock.now_ms(), wallet)
+        the_venue, feed = _venue(settings, clock.now_ms(), journal)
         chain_reader = None
         if settings.chain.rpc_url:
             from polytraders.chain.rpc import RpcChainReader
@@ -132,8 +160,10 @@ def run(
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
             notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
-            api_monitor=settings.monitor.api, chain_reader=chain_reader,
-            funder_address=settings.chain.funder or None))
+            api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=dict(settings.bots),
+            funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
+            signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
+            builder_code=settings.venue.builder_code or None))
         system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed,
                             settings=str(source) if source else "defaults", pid=os.getpid())
         tty = sys.stderr.isatty() and not as_json
@@ -149,7 +179,12 @@ def run(
         runner = LiveRunner(system, LiveOptions(step_ms=settings.run.step_ms, on_exit=settings.run.on_exit,
                                                 duration_s=duration, feed=feed), status)
         runner.install_signal_handlers()
-        report = runner.run()
+        try:
+            report = runner.run()
+        finally:
+            close = getattr(the_venue, "close", None)
+            if close is not None:
+                close()  # leaves resting orders; the report says what happened to them
     finally:
         journal.close()
         if lock_fd is not None:

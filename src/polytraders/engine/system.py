@@ -26,7 +26,7 @@ from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
 from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
 from polytraders.chain.base import ChainReader
-from polytraders.contracts import OrderIntent
+from polytraders.contracts import BUILDER_CODE, OrderIntent
 from polytraders.contracts.envelope import Actor
 from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
 from polytraders.engine.api_health import ApiHealthDriver
@@ -76,6 +76,9 @@ class SystemConfig:
     wallet: OrderSigner | None = None  # default: the demo's seed-derived throwaway key (simulation only)
     wallet_source: str = "sim"  # where the starting balance comes from, as journaled
     api_monitor: bool = False  # sample every venue call and run the API degradation monitor and playbook
+    maker: str | None = None  # the funding address orders are made for (proxy / deposit wallets)
+    signature_type: int = 0  # CLOB V2 signature type: 0 EOA, 1 proxy, 2 Gnosis safe, 3 deposit wallet (1271)
+    builder_code: str | None = None  # default: the pinned builder code
     # Optional on-chain reconciliation (gov.reconciler): the reader and the funder it reads.
     chain_reader: ChainReader | None = None
     funder_address: str | None = None
@@ -116,12 +119,15 @@ class TradingSystem:
         self.router = add(SmartRouter())
         self.security = [add(cls()) for cls in SECURITY_CHECKS_IN_ORDER]
         self.strategy: MakerTight = add(MakerTight(), config.strategy_mode)
-        self.signer = SignerService(wallet, maker=wallet.address)
+        self.signer = SignerService(wallet, maker=config.maker or wallet.address, signature_type=config.signature_type,
+                                    builder_code=config.builder_code or BUILDER_CODE)
         self.olm = OrderLifecycleManager(rt, venue, add(OrderLifecycleBot()))
         journal_dir = Path(getattr(journal, "path", "polytraders.db")).parent
         notifiers = config.notifiers or NotifierConfig(
             channel_path=journal_dir / "incidents" / "channel.jsonl")
         self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
+        if self.monitor is not None and isinstance(self.venue, SampledVenue):
+            self.venue.max_book_age_ms = self.monitor.config.integer("max_orderbook_age_ms")
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
             Roster(config.roster), snapshots_dir=journal_dir / "incidents",

@@ -17,8 +17,10 @@ T = TypeVar("T")
 
 
 class SampledVenue:
-    def __init__(self, venue: Venue, sampler: HealthSampler, now_ms: Callable[[], int]) -> None:
+    def __init__(self, venue: Venue, sampler: HealthSampler, now_ms: Callable[[], int],
+                 max_book_age_ms: int | None = None) -> None:
         self.inner = venue
+        self.max_book_age_ms = max_book_age_ms  # a book older than this is a failed read (a stalled feed)
         self.sampler = sampler
         self._now = now_ms
         self._injected = getattr(venue, "injected_latency_ms", None)
@@ -56,7 +58,8 @@ class SampledVenue:
     def book(self, token_id: str) -> BookView | None:
         view = self.inner.book(token_id)
         now = self._now()
-        self.sampler.record("clob_ws_market", now, 0, view is not None, 200 if view is not None else 0)
+        fresh = view is not None and (self.max_book_age_ms is None or now - view.ts_ms <= self.max_book_age_ms)
+        self.sampler.record("clob_ws_market", now, 0, fresh, 200 if fresh else 0)
         return view
 
     def probe(self, now_ms: int) -> None:

@@ -59,7 +59,7 @@ def cancel_unreadable_markets(ctx: IncidentContext) -> StepResult:
     olm = ctx.params.get("olm")
     if markets is None or orders is None or olm is None:
         return StepResult(False, "no market or order state to judge freshness by")
-    feed_unknown = health is not None and health.level.get("clob_ws_market", "unknown") == "unknown"  # type: ignore[attr-defined]
+    feed_unknown = health is not None and health.level.get("clob_ws_market") == "unknown"  # type: ignore[attr-defined]
     max_age = int(ctx.params.get("max_orderbook_age_ms", 5_000))
     unreadable: set[str] = set()
     for m in markets.markets():  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from typing import Any
 
 from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleBot, OrderLifecycleManager
 from polytraders.bots.exec.smart_router import RouteRequest, SmartRouter
+from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
@@ -28,16 +29,14 @@ from polytraders.bots.strat.maker_tight import MakerTight, QuoteRequest
 from polytraders.chain.base import ChainReader
 from polytraders.contracts import BUILDER_CODE, OrderIntent
 from polytraders.contracts.envelope import Actor
-from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
 from polytraders.engine.api_health import ApiHealthDriver
 from polytraders.engine.feed import MarketFeed
-from polytraders.health import HealthSampler, SampledVenue
-from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
 from polytraders.engine.pipeline import OrderPath
 from polytraders.engine.protect import Guardian
 from polytraders.engine.reconcile import ReconcileDriver, block_height
 from polytraders.execution.signer_service import SignerService, demo_signer
-from polytraders.signing.order import OrderSigner
+from polytraders.health import HealthSampler, SampledVenue
+from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
@@ -48,6 +47,7 @@ from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import Clock, SimClock
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import SYSTEM, Runtime
+from polytraders.signing.order import OrderSigner
 from polytraders.state.markets import MarketsProjection
 from polytraders.state.orders import OrdersProjection
 from polytraders.state.portfolio import PortfolioProjection

@@ -155,12 +155,16 @@ def run(
 
             chain_reader = RpcChainReader(settings.chain.rpc_url, settings.chain.pusd, settings.chain.ctf,
                                           confirmations=settings.chain.confirmations)
+        bots = {k: dict(v) for k, v in settings.bots.items()}
+        if feed == "polymarket":  # the user channel is a configured surface only where there is one
+            monitor = bots.setdefault("gov.api_degradation_monitor", {})
+            monitor.setdefault("surfaces", ["clob_rest", "clob_ws_market", "clob_ws_user"])
         system = TradingSystem(journal, the_venue, SystemConfig(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
             notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
-            api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=dict(settings.bots),
+            api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots,
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
             builder_code=settings.venue.builder_code or None))

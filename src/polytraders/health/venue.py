@@ -70,6 +70,11 @@ class SampledVenue:
             self._call("clob_rest", lambda: inner_probe(now_ms))
         else:
             self._call("clob_rest", self.inner.open_orders)
+        health = getattr(self.inner, "health", None)
+        if health is not None:  # the real adapter: its user channel's socket state is a surface too
+            state = health()
+            connected = getattr(state, "user_ws", "") == "connected"
+            self.sampler.record("clob_ws_user", now_ms, 0, connected, 200 if connected else 0)
 
     def advance(self, now_ms: int) -> list[VenueEvent]:
         return self.inner.advance(now_ms)

@@ -96,11 +96,13 @@ def bench_cli_trip(d: Path, trips: int = 10) -> None:
     cli = [sys.executable, "-m", "polytraders.cli.main"]
     db = d / "busy.db"
     env = {**os.environ, "POLYTRADERS_DB": str(db)}
-    demo = subprocess.Popen([*cli, "demo", "--minutes", "6000", "--markets", "10", "--json"], env=env, cwd=d,
+    demo = subprocess.Popen([*cli, "demo", "--minutes", "1440", "--markets", "10", "--json"], env=env, cwd=d,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     commit, wall = [], []
     try:
         while count(db) < 3_000:
+            if demo.poll() is not None:
+                raise SystemExit("the demo stopped before the trips")
             time.sleep(0.05)
         for i in range(trips):
             t = time.perf_counter()

@@ -79,3 +79,32 @@ def signed_reset(rt: Runtime, trip_id: str, trigger: str, requester: str = "alic
                               observed=Decimal(0), threshold=Decimal(0), at_ms=now,
                               detail={"request_id": rid, "requester": requester, "approver": approver}),
               actor=Actor(kind="operator", id=approver), reason_code="RISK_KILLSWITCH_RESET", durable=True)
+
+
+def journal_rows(db: Path) -> list[tuple[int, str, dict[str, Any]]]:
+    """(seq, reason code, envelope) for every entry, read straight from the file as another
+    process sees it (read-only, no trust gate): for tests of real processes."""
+    import sqlite3
+
+    import orjson
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return [(int(s), str((e := orjson.loads(b)["envelope"])["reason_code"]), e)
+                for s, b in con.execute("SELECT seq, body FROM journal ORDER BY seq")]
+    finally:
+        con.close()
+
+
+def journal_count(db: Path) -> int:
+    """How many entries the file holds; 0 while it does not exist or is being created."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0

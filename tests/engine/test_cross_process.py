@@ -9,40 +9,17 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
+from factories import journal_count as _count
+from factories import journal_rows as _rows
 
 pytestmark = pytest.mark.slow
 DEMO = [sys.executable, "-m", "polytraders.cli.main"]
-
-
-def _rows(db: Path) -> list[tuple[int, str, dict[str, object]]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        out = []
-        for seq, body in con.execute("SELECT seq, body FROM journal ORDER BY seq"):
-            env = orjson.loads(body)["envelope"]
-            out.append((int(seq), str(env["reason_code"]), env))
-        return out
-    finally:
-        con.close()
-
-
-def _count(db: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(con.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 @pytest.mark.parametrize("run", range(20))

@@ -10,15 +10,15 @@ import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
+from factories import journal_count as count
+from factories import journal_rows as rows
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "polytraders.cli.main"]
@@ -46,26 +46,6 @@ def fill(disk: Path) -> Path:
             fh.write(chunk)
             fh.flush()
     return filler
-
-
-def rows(db: Path) -> list[tuple[int, str, dict[str, object]]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return [(int(s), str((e := orjson.loads(b)["envelope"])["reason_code"]), e)
-                for s, b in con.execute("SELECT seq, body FROM journal ORDER BY seq")]
-    finally:
-        con.close()
-
-
-def count(db: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        try:
-            return int(con.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def test_a_trip_on_a_full_disk_halts_the_running_system(tmp_path: Path) -> None:

@@ -7,26 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
+from factories import journal_rows as rows
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "polytraders.cli.main"]
-
-
-def rows(db: Path) -> list[tuple[int, str, dict[str, object]]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return [(int(s), str((e := orjson.loads(b)["envelope"])["reason_code"]), e)
-                for s, b in con.execute("SELECT seq, body FROM journal ORDER BY seq")]
-    finally:
-        con.close()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from polytraders.journal.signatures import Signer, signing_bytes, verify
 from polytraders.runtime.clock import SimClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from factories import journal_count as count  # noqa: E402
 from factories import make_trusted_runtime  # noqa: E402
 
 
@@ -79,17 +79,6 @@ def bench_signatures() -> None:
     verifies = per_call_us(fresh_verify, n=500, rounds=20)
     print(f"Ed25519 sign a command: median {statistics.median(signs):.1f} us; verify: median "
           f"{statistics.median(verifies):.1f} us (once per entry, when it is applied)")
-
-
-def count(db: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(con.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def bench_cli_trip(d: Path, trips: int = 10) -> None:

@@ -32,34 +32,6 @@ def _run_lock(db: Path) -> int:
     return fd
 
 
-def _wallet(settings: Any, venue_kind: str) -> Any:
-    """The order-signing key: an env var or an eth-account keystore; a throwaway key for `sim`."""
-    from polytraders.execution.signer_service import demo_signer
-    from polytraders.signing.order import OrderSigner
-
-    if venue_kind == "sim":
-        return demo_signer(settings.run.sim_seed)
-    keys = settings.keys
-    if keys.keystore:
-        from eth_account import Account
-
-        passphrase = os.environ.get(keys.keystore_passphrase_env)
-        if passphrase is None:
-            raise ConfigError(f"The keystore needs its passphrase in ${keys.keystore_passphrase_env}.")
-        try:
-            raw = Account.decrypt(json.loads(Path(keys.keystore).read_text(encoding="utf-8")), passphrase)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(f"Cannot unlock the keystore {keys.keystore} ({type(exc).__name__}).") from None
-        return OrderSigner(bytes(raw))
-    hex_key = os.environ.get(keys.wallet_key_env)
-    if not hex_key:
-        raise ConfigError(f"No order-signing key: set ${keys.wallet_key_env} or [keys].keystore in the settings.")
-    try:
-        return OrderSigner(bytes.fromhex(hex_key.removeprefix("0x")))
-    except ValueError:
-        raise ConfigError(f"${keys.wallet_key_env} does not hold a valid private key.") from None
-
-
 SIGNATURE_TYPES = {"EOA": 0, "POLY_PROXY": 1, "POLY_GNOSIS_SAFE": 2, "POLY_1271": 3}
 
 
@@ -87,11 +59,17 @@ def _remembered(journal: Any) -> list[Any]:
             for o in (*orders.open_orders(), *orders.in_flight()) if o.venue_order_id]
 
 
-def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str]:
+def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str, Any]:
+    """The venue, its name, and the order-signing key: one key, loaded once, for the adapter's
+    API credentials and for our order signatures (a throwaway key on the simulator)."""
+    from polytraders.signing.order import OrderSigner
+
     if settings.venue.kind == "sim":
+        from polytraders.execution.signer_service import demo_signer
         from polytraders.venues.sim import SimVenue
 
-        return SimVenue(settings.run.sim_seed, settings.run.sim_markets, now_ms), "sim"
+        return (SimVenue(settings.run.sim_seed, settings.run.sim_markets, now_ms), "sim",
+                demo_signer(settings.run.sim_seed))
     from polytraders.venues.polymarket import KeyLoadError, connect, load_key
 
     config = _adapter_config(settings)
@@ -99,7 +77,8 @@ def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str]:
         key = load_key(config)
     except KeyLoadError as exc:
         raise ConfigError(f"Cannot load the order-signing key: {exc}") from None
-    return connect(config, key, remembered=_remembered(journal)), "polymarket"
+    wallet = OrderSigner(bytes.fromhex(key.reveal().removeprefix("0x")))
+    return connect(config, key, remembered=_remembered(journal)), "polymarket", wallet
 
 
 @friendly
@@ -147,8 +126,7 @@ def run(
         if system_key.public_hex != trust.trust.system_key:
             raise RefusedError(f"{system_file} is not this journal's system key.")
         clock = StepClock()
-        wallet = _wallet(settings, settings.venue.kind)
-        the_venue, feed = _venue(settings, clock.now_ms(), journal)
+        the_venue, feed, wallet = _venue(settings, clock.now_ms(), journal)
         chain_reader = None
         if settings.chain.rpc_url:
             from polytraders.chain.rpc import RpcChainReader

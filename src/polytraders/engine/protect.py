@@ -51,7 +51,6 @@ class Guardian:
         self.olm = olm
         self.after_trip = after_trip  # the incident commander, once protection is done
         self.pending_trips: list[JournalEntry] = []
-        self.pending_resets: list[str] = []
         self.tampering: list[dict[str, Any]] = []  # problems to journal
         self._externally_protected = False
         self._protected: set[str] = set()  # trips whose cancels and halts are done
@@ -62,9 +61,7 @@ class Guardian:
         env = entry.envelope
         if env.kind == "killswitch_event":
             if env.payload["event"] == "tripped":
-                self.pending_trips.append(entry)
-            else:
-                self.pending_resets.append(env.payload["trip_id"])
+                self.pending_trips.append(entry)  # for the incident; protection follows the state
             return
         kind = input_kind(entry)
         if kind is not None:
@@ -86,7 +83,6 @@ class Guardian:
             if self.after_trip is not None:
                 self.after_trip(self.pending_trips[0])
             self.pending_trips.pop(0)
-        self.pending_resets.clear()
         self._restore()
 
     def _external_halt(self) -> None:

@@ -22,6 +22,7 @@ which is the right trade for a simulation.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -256,10 +257,8 @@ class SqliteJournal:
 
     def rollback(self) -> None:
         if self._head is not None or self._db.in_transaction:
-            try:
+            with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back (SQLITE_FULL)
                 self._db.execute("ROLLBACK")
-            except sqlite3.OperationalError:
-                pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL)
             self._head = None
             self._pending = 0
 
@@ -346,7 +345,7 @@ class SqliteJournal:
             "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal WHERE seq >= ? ORDER BY seq",
             (from_seq,))
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            yield int(seq), _b(hash_), _b(body), (kind, actor, corr, ts_ms)
+            yield int(seq), as_bytes(hash_), as_bytes(body), (kind, actor, corr, ts_ms)
 
     def entry(self, seq: int) -> JournalEntry | None:
         row = self._db.execute("SELECT seq, hash, body FROM journal WHERE seq = ?", (seq,)).fetchone()
@@ -407,7 +406,8 @@ class SqliteJournal:
         self.close()
 
 
-def _b(v: Any) -> bytes:
+def as_bytes(v: Any) -> bytes:
+    """A BLOB or TEXT column as bytes (None as empty)."""
     if v is None:
         return b""
     return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()

@@ -25,7 +25,7 @@ import orjson
 from polytraders.journal.base import GENESIS_HASH, VerifyResult, entry_hash
 from polytraders.journal.digests import read_anchors
 from polytraders.journal.signatures import signing_bytes, verify
-from polytraders.journal.sqlite import SqliteJournal
+from polytraders.journal.sqlite import SqliteJournal, as_bytes
 
 DAMAGE = ("corruption", "chain", "rewrite", "truncation", "missing_digests", "bad_signature")
 
@@ -150,9 +150,7 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
 def _check_chain(journal: SqliteJournal, report: VerifyReport,
                  digests: list[tuple[int, str, str, dict[str, Any]]]) -> None:
     prev = GENESIS_HASH
-    expected = 0
-    for seq, stored_b, body, (kind, actor, corr, ts_ms) in journal.read_raw():
-        expected += 1
+    for expected, (seq, stored_b, body, (kind, actor, corr, ts_ms)) in enumerate(journal.read_raw(), 1):
         stored = stored_b.decode("ascii", "replace")
         if seq != expected:
             report.add("chain", expected, f"sequence gap: expected {expected}, found {seq}")
@@ -165,9 +163,9 @@ def _check_chain(journal: SqliteJournal, report: VerifyReport,
             env = data["envelope"]
             copies_ok = (
                 data["seq"] == seq
-                and env["kind"].encode() == _b(kind)
-                and f"{env['actor']['kind']}:{env['actor']['id']}".encode() == _b(actor)
-                and (env.get("correlation_id") or None) == (_b(corr).decode() if corr else None)
+                and env["kind"].encode() == as_bytes(kind)
+                and f"{env['actor']['kind']}:{env['actor']['id']}".encode() == as_bytes(actor)
+                and (env.get("correlation_id") or None) == (as_bytes(corr).decode() if corr else None)
                 and env["ts_ms"] == ts_ms
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
@@ -185,8 +183,3 @@ def _check_chain(journal: SqliteJournal, report: VerifyReport,
         report.entries += 1
         report.head_hash = stored
 
-
-def _b(v: Any) -> bytes:
-    if v is None:
-        return b""
-    return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()

@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from polytraders.cli.common import JsonOpt, console, friendly, print_json
-from polytraders.contracts.reasons import codes_for_family
+from polytraders.contracts.reasons import FAMILIES, codes_for_family
+from polytraders.errors import BadInputError
 
 
 @friendly
@@ -17,6 +18,8 @@ def codes(
     as_json: JsonOpt = False,
 ) -> None:
     """List every registered reason code with severity, meaning, action and user message."""
+    if family is not None and family.upper() not in FAMILIES:
+        raise BadInputError(f"Unknown reason-code family {family[:60]!r}; expected one of {', '.join(FAMILIES)}.")
     rows = codes_for_family(family)
     if as_json:
         print_json([

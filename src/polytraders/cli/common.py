@@ -10,18 +10,29 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+import typer._click as typer_click  # typer vendors click; its ClickException and context
 from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperGroup
 
-from polytraders.errors import EXIT_REFUSED, PolytradersError, describe_validation_error
+from polytraders.errors import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    JournalCorruptError,
+    JournalMissingError,
+    PolytradersError,
+    describe_validation_error,
+)
 from polytraders.journal.sqlite import SqliteJournal, open_journal
 
 console = Console()
@@ -38,28 +49,98 @@ R = TypeVar("R")
 WRITE_LOCK_TIMEOUT_S = 2.0
 
 
-def fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
-    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+# Set by the root group when --json is on the command line, so every error path can answer in JSON.
+_JSON_MODE: ContextVar[bool] = ContextVar("polytraders_json_mode", default=False)
+
+
+def json_mode() -> bool:
+    """Whether the running command was asked for --json (errors are then one JSON line)."""
+    return _JSON_MODE.get()
+
+
+def default_reason(code: int) -> str:
+    return "GOV_CLI_BAD_USAGE" if code == EXIT_USAGE else "GOV_CLI_REFUSED"
+
+
+def fail(message: str, code: int = EXIT_REFUSED, reason_code: str | None = None) -> typer.Exit:
+    """Print one paragraph (or, with --json, one JSON line on stdout) and return the Exit to raise."""
+    if json_mode():
+        text = message.removeprefix("Error: ")
+        sys.stdout.write(json.dumps({"error": text, "reason_code": reason_code or default_reason(code)},
+                                    ensure_ascii=False) + "\n")
+    else:
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
+def exit_for(exc: Exception) -> typer.Exit | None:
+    """The one place an anticipated error becomes a message and an exit code; None for a bug."""
+    if isinstance(exc, PolytradersError):
+        if isinstance(exc, JournalMissingError | JournalCorruptError):
+            reason = "GOV_CLI_JOURNAL_UNREADABLE"
+        else:
+            reason = exc.code or default_reason(exc.exit_code)
+        return fail(f"Error: {exc}", exc.exit_code, reason)
+    if isinstance(exc, ValidationError):
+        return fail("Error: " + describe_validation_error(exc.title, exc), EXIT_USAGE, "GOV_CLI_BAD_USAGE")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return fail(f"Error: the journal could not be read or written ({exc}).", EXIT_REFUSED,
+                    "GOV_CLI_JOURNAL_UNREADABLE")
+    if isinstance(exc, OSError):
+        name = str(exc.filename) if exc.filename else "file"
+        shown = name if len(name) <= 200 else name[:100] + "…" + name[-60:]
+        return fail(f"Error: {exc.strerror or exc} ({shown}).", EXIT_REFUSED, "GOV_CLI_FILE_ERROR")
+    return None
+
+
 def friendly(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run a command so that errors print one paragraph and exit with a meaningful code."""
+    """Run a command so that errors print one paragraph and exit with a meaningful code.
+    (The root group's boundary does the same for every command; this keeps a command safe when
+    it is called on its own.)"""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except PolytradersError as exc:
-            raise fail(f"Error: {exc}", exc.exit_code) from None
-        except ValidationError as exc:
-            raise fail("Error: " + describe_validation_error(exc.title, exc), 2) from None
-        except sqlite3.DatabaseError as exc:
-            raise fail(f"Error: the journal could not be read or written ({exc}).", 1) from None
-        except OSError as exc:
-            raise fail(f"Error: {exc.strerror or exc} ({exc.filename or 'file'}).", 1) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            mapped = exit_for(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     return wrapper
+
+
+class GuardedGroup(TyperGroup):
+    """The root command group: the error boundary every command runs inside. Anticipated errors
+    become one paragraph and exit 1 or 2; usage errors under --json become JSON; an unanticipated
+    error is reported as a bug in one paragraph, exit 1 (POLYTRADERS_DEBUG=1 shows the traceback)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        _JSON_MODE.set("--json" in args)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except typer_click.ClickException as exc:
+            if not json_mode():
+                raise
+            raise fail(exc.format_message(), exc.exit_code, "GOV_CLI_BAD_USAGE") from None
+        except Exception as exc:
+            mapped = exit_for(exc)
+            if mapped is not None:
+                raise mapped from None
+            if os.environ.get("POLYTRADERS_DEBUG"):
+                raise
+            raise fail(f"Error: internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug; "
+                       f"please report the command line. POLYTRADERS_DEBUG=1 shows the traceback.",
+                       EXIT_REFUSED, "GOV_CLI_INTERNAL_ERROR") from None
 
 
 def print_json(data: Any) -> None:

@@ -79,6 +79,9 @@ def verify(
             "findings": [f.to_json() for f in report.findings], "refused_entries": problems,
             "skipped_payloads": skipped}
     if as_json:
+        if damaged:  # the report is the error: scripts read "error" and "reason_code" like any other
+            data |= {"error": f"journal verification failed: first bad seq {data['first_bad_seq']}",
+                     "reason_code": "GOV_JOURNAL_TAMPERED"}
         print_json(data)
         if damaged:
             raise typer.Exit(1)

@@ -8,6 +8,7 @@ import typer
 
 from polytraders import __version__
 from polytraders.cli import codes, journal, operators, schemas
+from polytraders.cli.common import GuardedGroup
 
 app = typer.Typer(
     name="polytraders",
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 

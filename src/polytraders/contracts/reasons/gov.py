@@ -156,3 +156,23 @@ CODES += [
        "(internal value, on-chain value, block number and hash, journal seq) into the incident.", "None.",
        "The differences between our records and the blockchain were recorded."),
 ]
+
+# The command line's own refusals (the reason_code of a --json error; never journaled).
+CODES += [
+    rc("GOV_CLI_BAD_USAGE", "WARN", "A command was called wrongly: an unknown option, a malformed or out-of-range "
+       "value, an unknown name (exit code 2).", "Fix the command line; --help lists what is accepted.",
+       "The command was not understood."),
+    rc("GOV_CLI_REFUSED", "WARN", "A command was understood but refused (a precondition, a gate, a missing key).",
+       "Read the message: it names what is missing.", "The command was refused."),
+    rc("GOV_CLI_JOURNAL_UNREADABLE", "WARN", "The journal named by --db (or $POLYTRADERS_DB) is missing, not a "
+       "Polytraders journal, or damaged; readers fail closed rather than report an empty all-clear.",
+       "Point --db at the right journal; run 'polytraders journal verify' on a damaged one.",
+       "The journal could not be read."),
+    rc("GOV_CLI_FILE_ERROR", "WARN", "A file or folder the command needed could not be read or written.",
+       "Check the path and its permissions.", "A file could not be read or written."),
+    rc("GOV_CLI_NOT_FOUND", "WARN", "No record carries the id given (an order, decision, incident or snapshot).",
+       "Copy the id from 'polytraders orders', 'journal tail' or 'incidents list'.", "Nothing was found with that id."),
+    rc("GOV_CLI_INTERNAL_ERROR", "HARD_REJECT", "A command failed on an error the code did not anticipate: a bug.",
+       "Report it with the command line; set POLYTRADERS_DEBUG=1 to see the traceback.",
+       "The command failed unexpectedly."),
+]

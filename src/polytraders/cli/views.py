@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, print_json
+from polytraders.cli.readable import MarketNames, amount, price
+from polytraders.cli.timefmt import when
 from polytraders.contracts.reasons import registry
+from polytraders.errors import EXIT_REFUSED
 from polytraders.state.store import StateStore
 
 
@@ -21,24 +25,36 @@ def _rebuilt(db: str | None) -> StateStore:
     return state
 
 
+def _names(db: str | None) -> MarketNames:
+    with journal_from(db) as j:
+        return MarketNames.from_journal(j)
+
+
 @friendly
 def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting orders.")] = False,
            db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Orders as the Order Lifecycle Manager last recorded them."""
-    from polytraders.state.orders import OrdersProjection
+    """Orders as the Order Lifecycle Manager last recorded them, with the correlation id to pass
+    to 'polytraders trace'."""
+    from polytraders.state.orders import OPEN_STATUSES, OrdersProjection
 
     proj = _rebuilt(db).typed("orders", OrdersProjection)
-    rows = proj.open_orders() if open_only else proj.all_orders()
-    data = [r.to_json_dict() for r in rows]
+    states = [s for s in proj.all_states() if not open_only or s.record.status in OPEN_STATUSES]
     if as_json:
-        print_json(data)
+        print_json([{**s.record.to_json_dict(), "correlation_id": s.correlation_id, "created_ms": s.created_ms,
+                     "since_ms": s.since_ms} for s in states])
         return
-    table = Table(title=f"{len(data)} orders")
-    for col in ("client order id", "market", "side", "price", "size", "filled", "status"):
-        table.add_column(col)
-    for r in data:
-        table.add_row(r["client_order_id"], r["market_id"][:10] + "…", r["side"], r["price"],
-                      r["size"], r["filled"], r["status"])
+    names = _names(db)
+    now = int(time.time() * 1000)
+    table = Table(title=f"{len(states)} {'open ' if open_only else ''}orders (trace any of them: "
+                        f"polytraders trace CORRELATION_ID)")
+    for col in ("correlation id", "client order id", "market · outcome", "side", "price", "size", "filled",
+                "status", "since (UTC)"):
+        table.add_column(col, overflow="fold")
+    for st in states:
+        r = st.record
+        tick = names.tick_of(r.market_id)
+        table.add_row(st.correlation_id or "-", r.client_order_id, names.token(r.token_id, 40), r.side,
+                      price(r.price, tick), amount(r.size), amount(r.filled), r.status, when(st.since_ms, now))
     console.print(table)
 
 
@@ -53,35 +69,39 @@ def positions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         print_json({"positions": rows, "cash_pusd": str(pf.cash_pusd()), "equity_pusd": str(pf.equity()),
                     "realised_pnl_pusd": str(pf.realised_pnl()), "fees_pusd": str(pf.fees_pusd())})
         return
-    table = Table(title=f"positions (cash {pf.cash_pusd()} pUSD, equity {pf.equity()} pUSD)")
-    for col in ("token", "size", "avg price", "mark", "realised", "unrealised"):
-        table.add_column(col)
+    names = _names(db)
+    table = Table(title=f"positions (cash {amount(pf.cash_pusd())} pUSD, equity {amount(pf.equity())} pUSD, "
+                        f"realised {amount(pf.realised_pnl())} pUSD, fees {amount(pf.fees_pusd())} pUSD)")
+    for col in ("market · outcome", "size", "avg price", "mark", "realised pUSD", "unrealised pUSD"):
+        table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["token_id"][:12] + "…", r["size"], r["avg_price"], str(r["mark_price"]),
-                      r["realised_pnl_pusd"], r["unrealised_pnl_pusd"])
+        tick = names.tick_of(token_id=r["token_id"])
+        table.add_row(names.token(r["token_id"]), amount(r["size"]), price(r["avg_price"], tick),
+                      price(r["mark_price"], tick), amount(r["realised_pnl_pusd"]), amount(r["unrealised_pnl_pusd"]))
     console.print(table)
 
 
 @friendly
-def trace(correlation_id: Annotated[str, typer.Argument(help="The decision's correlation id.")],
+def trace(decision_id: Annotated[str, typer.Argument(
+              metavar="ID", help="A correlation id, client order id, intent id or venue order id.")],
           db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Every envelope of one decision, in order, explained in plain English."""
+    """Every envelope of one decision, in order, explained in plain English. For a rejection,
+    the proposed order and the values the bot saw."""
+    from polytraders.cli.trace_view import find_decision, render_trace
+
     with journal_from(db) as j:
-        entries = list(j.read(correlation_id=correlation_id))
-    if not entries:
-        raise fail(f"No envelopes carry correlation id {correlation_id!r}; copy one from "
-                   f"'polytraders journal tail' or 'polytraders orders'.")
+        found = find_decision(j, decision_id)
+        names = MarketNames.from_journal(j) if found.entries and not as_json else None
+    if not found.entries:
+        raise fail(f"Error: no decision carries the id {decision_id[:80]!r} (looked for a correlation id, client "
+                   f"order id, intent id and venue order id); copy one from 'polytraders orders' or "
+                   f"'polytraders journal tail'.", EXIT_REFUSED, "GOV_CLI_NOT_FOUND")
     reg = registry()
     if as_json:
-        print_json([{"seq": e.seq, "hash": e.hash, "explanation": reg[e.envelope.reason_code].user_message,
-                     "envelope": e.envelope.to_json_dict()} for e in entries])
+        print_json({"id": decision_id, "correlation_ids": found.correlation_ids,
+                    "entries": [{"seq": e.seq, "hash": e.hash, "explanation": reg[e.envelope.reason_code].user_message
+                                 if e.envelope.reason_code in reg else "", "envelope": e.envelope.to_json_dict()}
+                                for e in found.entries]})
         return
-    table = Table(title=f"trace {correlation_id}")
-    for col in ("seq", "actor", "kind", "decision", "reason", "what happened"):
-        table.add_column(col)
-    for e in entries:
-        env = e.envelope
-        decision = str(env.payload.get("decision") or env.payload.get("status") or "")
-        table.add_row(str(e.seq), env.actor.label(), env.kind, decision, env.reason_code,
-                      reg[env.reason_code].user_message)
-    console.print(table)
+    assert names is not None
+    render_trace(console, decision_id, found, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
+from polytraders.cli.timefmt import iso_utc, when
 from polytraders.contracts.reasons import registry
 from polytraders.errors import BadInputError, JournalCorruptError
 
@@ -29,14 +31,17 @@ def tail(
         print_json([{"seq": e.seq, "hash": e.hash, "prev_hash": e.prev_hash,
                      "envelope": e.envelope.to_json_dict()} for e in entries])
         return
-    table = Table(title=f"last {len(entries)} envelopes")
-    for col in ("seq", "ts_ms", "actor", "kind", "reason", "correlation", "meaning"):
-        table.add_column(col)
+    now = int(time.time() * 1000)
+    last = f", last {when(entries[-1].envelope.ts_ms, now)}" if entries else ""
+    table = Table(title=f"last {len(entries)} envelopes (times UTC{last})")
+    for col in ("seq", "time (UTC)", "actor", "kind", "reason", "correlation id (trace it)", "meaning"):
+        table.add_column(col, overflow="fold", no_wrap=col.startswith(("time", "when", "since")))
     reg = registry()
     for e in entries:
         env = e.envelope
-        table.add_row(str(e.seq), str(env.ts_ms), env.actor.label(), env.kind, env.reason_code,
-                      env.correlation_id or "", reg[env.reason_code].user_message)
+        meaning = reg[env.reason_code].user_message if env.reason_code in reg else ""
+        table.add_row(str(e.seq), iso_utc(env.ts_ms), env.actor.label(), env.kind, env.reason_code,
+                      env.correlation_id or "", meaning)
     console.print(table)
 
 

@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
+from polytraders.cli.readable import amount
+from polytraders.cli.timefmt import when
 from polytraders.errors import EXIT_REFUSED, JournalCorruptError
 from polytraders.journal.sqlite import resolve_db_path
 
@@ -78,7 +80,6 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if not data["halt_file"]:
             console.print("Kill switch ARMED: no active trips.")
         return
-    from polytraders.cli.timefmt import when
 
     table = Table(title="kill switch TRIPPED")
     for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq", "tripped at (UTC)"):
@@ -187,17 +188,20 @@ def history(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     with journal_from(db) as j:
         rows = [{"seq": e.seq, "event": e.envelope.payload["event"], "trip_id": e.envelope.payload["trip_id"],
                  "trigger": e.envelope.payload["trigger"], "scope": e.envelope.payload["scope"],
-                 "actor": e.envelope.actor.label(), "at_ms": e.envelope.payload["at_ms"]}
+                 "actor": e.envelope.actor.label(), "at_ms": e.envelope.payload["at_ms"],
+                 "observed": e.envelope.payload.get("observed"), "threshold": e.envelope.payload.get("threshold")}
                 for e in j.read(kinds=["killswitch_event"])]
     if as_json:
         print_json(rows)
         return
-    table = Table(title="kill switch history")
-    for col in ("seq", "event", "trip id", "trigger", "scope", "actor"):
-        table.add_column(col)
+    now = int(time.time() * 1000)
+    table = Table(title=f"kill switch history ({len(rows)} events)")
+    for col in ("seq", "when (UTC)", "event", "trip id", "trigger", "observed / threshold", "scope", "actor"):
+        table.add_column(col, overflow="fold", no_wrap=col.startswith(("time", "when", "since")))
     for r in rows:
         scope = r["scope"]
-        table.add_row(str(r["seq"]), str(r["event"]), str(r["trip_id"]), str(r["trigger"]),
-                      "global" if scope["scope"] == "global" else f"{scope['scope']}:{scope['value']}",
+        seen = f"{amount(r['observed'])} / {amount(r['threshold'])}" if r["event"] == "tripped" else "-"
+        table.add_row(str(r["seq"]), when(r["at_ms"], now), str(r["event"]), str(r["trip_id"]), str(r["trigger"]),
+                      seen, "global" if scope["scope"] == "global" else f"{scope['scope']}:{scope['value']}",
                       str(r["actor"]))
     console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, print_json
 from polytraders.cli.readable import MarketNames, amount, price
-from polytraders.cli.timefmt import when
+from polytraders.cli.timefmt import iso_utc
 from polytraders.contracts.reasons import registry
 from polytraders.errors import EXIT_REFUSED
 from polytraders.state.store import StateStore
@@ -44,17 +43,16 @@ def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting 
                      "since_ms": s.since_ms} for s in states])
         return
     names = _names(db)
-    now = int(time.time() * 1000)
     table = Table(title=f"{len(states)} {'open ' if open_only else ''}orders (trace any of them: "
                         f"polytraders trace CORRELATION_ID)")
-    for col in ("correlation id", "client order id", "market · outcome", "side", "price", "size", "filled",
-                "status", "since (UTC)"):
-        table.add_column(col, overflow="fold")
+    # the client order id is in --json and in the trace; the table keeps to what fits a terminal
+    for col in ("correlation id", "market · outcome", "side", "price", "size", "filled", "status", "since (UTC)"):
+        table.add_column(col, overflow="fold", no_wrap=col == "correlation id")
     for st in states:
         r = st.record
         tick = names.tick_of(r.market_id)
-        table.add_row(st.correlation_id or "-", r.client_order_id, names.token(r.token_id, 40), r.side,
-                      price(r.price, tick), amount(r.size), amount(r.filled), r.status, when(st.since_ms, now))
+        table.add_row(st.correlation_id or "-", names.token(r.token_id, 40), r.side, price(r.price, tick),
+                      amount(r.size), amount(r.filled), r.status, iso_utc(st.since_ms))
     console.print(table)
 
 
@@ -73,7 +71,7 @@ def positions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     table = Table(title=f"positions (cash {amount(pf.cash_pusd())} pUSD, equity {amount(pf.equity())} pUSD, "
                         f"realised {amount(pf.realised_pnl())} pUSD, fees {amount(pf.fees_pusd())} pUSD)")
     for col in ("market · outcome", "size", "avg price", "mark", "realised pUSD", "unrealised pUSD"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col.startswith(("time", "when", "since")))
     for r in rows:
         tick = names.tick_of(token_id=r["token_id"])
         table.add_row(names.token(r["token_id"]), amount(r["size"]), price(r["avg_price"], tick),

@@ -1,0 +1,107 @@
+"""`orders` shows the ids `trace` accepts, and `trace` takes every one of them; a rejection is told
+with the proposed order and the values the bot saw; an unknown id exits 1."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from factories import make_trusted_runtime
+from typer.testing import CliRunner
+
+from polytraders.cli.main import app
+from polytraders.contracts import MarketSnapshot
+from polytraders.contracts.envelope import Actor
+from polytraders.contracts.orders import OrderIntent, RiskVote
+from polytraders.runtime.clock import SimClock
+
+T0 = 1_767_571_200_000
+MARKET = "0x" + "ab" * 32
+YES = "43100551214328175523540133818537037862311844440156948655035444087925907717433"
+NO = "38442578723100551214328175523540133818537037862311844440156948655035444087925"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("orders") / "calm.db"
+    ran = CliRunner().invoke(app, ["demo", "--minutes", "3", "--markets", "2", "--db", str(db), "--json"])
+    assert ran.exit_code == 0, ran.output
+    return db
+
+
+def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from polytraders.cli import common
+
+    monkeypatch.setattr(common.console, "width", 250)  # one row per line, so cells can be read back
+
+
+def test_orders_show_correlation_ids_names_and_ticks(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _wide(monkeypatch)
+    rows = json.loads(CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--json"]).stdout)
+    assert rows and all(r["correlation_id"].startswith("oc_") for r in rows)
+    text = CliRunner().invoke(app, ["orders", "--db", str(demo_db)]).output
+    for r in rows:
+        assert r["correlation_id"] in text
+    assert "Synthetic market" in text and ("· Yes" in text or "· No" in text), "markets by question and outcome"
+    assert not re.search(r"\d{30,}", text), "token ids are abbreviated"
+    assert not re.search(r"\d\.\d{5,}", text), "no long decimals"
+    assert not re.search(r"\b1[0-9]{12}\b", text), "no epoch milliseconds"
+
+
+def test_trace_accepts_every_id_orders_shows(demo_db: Path) -> None:
+    rows = json.loads(CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--json"]).stdout)
+    order = next(r for r in rows if r.get("venue_order_id"))
+    expected = None
+    for key in ("correlation_id", "client_order_id", "intent_id", "venue_order_id"):
+        ran = CliRunner().invoke(app, ["trace", order[key], "--db", str(demo_db), "--json"])
+        assert ran.exit_code == 0, (key, ran.output)
+        data = json.loads(ran.stdout)
+        assert data["correlation_ids"] == [order["correlation_id"]], key
+        seqs = [e["seq"] for e in data["entries"]]
+        kinds = {e["envelope"]["kind"] for e in data["entries"]}
+        assert {"order_intent", "risk_vote", "order_record"} <= kinds, (key, kinds)
+        assert seqs == sorted(seqs)
+        expected = expected or seqs
+        assert seqs == expected, f"{key} finds the same decision"
+
+
+@pytest.mark.parametrize("bad", ["co_does_not_exist", "", "A" * 5000, 'x"y'])
+def test_trace_of_an_unknown_id_exits_1(demo_db: Path, bad: str) -> None:
+    ran = CliRunner().invoke(app, ["trace", bad, "--db", str(demo_db)])
+    assert ran.exit_code == 1 and "no decision carries the id" in ran.output
+    ran = CliRunner().invoke(app, ["trace", bad, "--db", str(demo_db), "--json"])
+    assert ran.exit_code == 1
+    assert json.loads(ran.stdout)["reason_code"] == "GOV_CLI_NOT_FOUND"
+
+
+def test_trace_of_a_rejection_shows_the_proposed_order_and_observed_values(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _wide(monkeypatch)
+    clock = SimClock(T0)
+    rt, _ = make_trusted_runtime(tmp_path / "rej.db", clock)
+    feed = Actor(kind="system", id="feed.sim")
+    rt.record(MarketSnapshot(market_id=MARKET, question="Will the bill pass the senate?", yes_token=YES, no_token=NO,
+                             tick=Decimal("0.01"), min_size=Decimal(5), observed_at_ms=T0),
+              actor=feed, reason_code="GOV_MARKET_DATA")
+    intent = OrderIntent(intent_id="oi_test_reject_1", correlation_id="oc_test_reject_1",
+                         strategy_id="strat.maker_tight", market_id=MARKET, token_id=YES, outcome="YES", side="BUY",
+                         price=Decimal("0.47"), size=Decimal("120"), emitted_at_ms=T0)
+    rt.record(intent, actor=Actor(kind="bot", id="strat.maker_tight"), reason_code="STRAT_EDGE_DETECTED")
+    vote = RiskVote(guard_id="risk.drawdown_guard", intent_id=intent.intent_id, decision="REJECT",
+                    severity="P1", reason_code="RISK_DRAWDOWN_BREACH",
+                    message="intraday drawdown 6.1% is past the 5% limit",
+                    observed={"drawdown_intraday_pct": "6.1", "limit_pct": "5"})
+    rt.record(vote, actor=Actor(kind="bot", id="risk.drawdown_guard"), reason_code=vote.reason_code,
+              correlation_id=intent.correlation_id)
+    rt.journal.close()
+    for ident in ("oi_test_reject_1", "oc_test_reject_1"):
+        ran = CliRunner().invoke(app, ["trace", ident, "--db", str(tmp_path / "rej.db")])
+        assert ran.exit_code == 0, ran.output
+        text = ran.output
+        assert "proposed: BUY 120.00 @ 0.47" in text and "Will the bill pass the senate? · Yes" in text
+        assert "REJECTED" in text and "risk.drawdown_guard" in text and "RISK_DRAWDOWN_BREACH" in text
+        assert "drawdown_intraday_pct=6.1" in text and "limit_pct=5" in text
+        assert "2026-01-05" in text and not re.search(r"\b1[0-9]{12}\b", text)

@@ -162,7 +162,7 @@ def test_real_processes_print_no_tracebacks(sweep_dir: Path) -> None:
         (["orders", "--db", files["directory"]], 2),
         (["journal", "tail", "--db", files["foreign_sqlite"], "--json"], 2),
         (["killswitch", "status", "--db", "/proc/self/status"], 2),
-        (["replay", "--db", str(sweep_dir / "real.db"), "--out", files["proc_unwritable"]], 1),
+        (["replay", "--db", str(sweep_dir / "real.db"), "--out", files["proc_unwritable"]], 2),
         (["trace", "A" * 100_000, "--db", str(sweep_dir / "real.db")], 1),
         (["demo", "--minutes", "NaN"], 2),
         (["exchange", "serve", "--port", "-1"], 2),

@@ -105,21 +105,23 @@ def _layer(value: str | None) -> str | None:
     )
 
 
+# each score named in every cell (docs 3/27 · impl 5/15 · backtest 0/4 · runtime 0/8): no legend needed
+READINESS_COLUMN = "readiness (items passed)"
+
+
 def _stage_text(stage: str) -> str:
     return f"[{_STAGE_STYLE.get(stage, '')}]{stage}[/]"
 
 
 def _bots_table(title: str, rows: list[BotStatus]) -> Table:
     table = Table(title=title, title_justify="left")
-    for col in ("#", "id", "name", "class", "authority", "spec", "stage", "D/27", "I/15",
-                "B/4", "R/8"):
+    for col in ("#", "id", "name", "class", "authority", "spec", "stage", READINESS_COLUMN):
         table.add_column(col, no_wrap=col in ("id", "stage"))
     for s in rows:
-        e, r = s.entry, s.readiness
+        e = s.entry
         table.add_row(
             e.number or "-", e.id, e.name, e.bot_class, ", ".join(e.authority), e.spec_status,
-            _stage_text(s.stage.stage), str(r.docs.value), str(r.impl.value),
-            str(r.backtest.value), str(r.runtime.value),
+            _stage_text(s.stage.stage), s.readiness.label(),
         )
     return table
 
@@ -279,13 +281,13 @@ def _board_output(board_: Board) -> None:
         missing = slots.get(layer_name, 0)
         extra = f" + {missing} uncatalogued slot{'s' if missing != 1 else ''}" if missing else ""
         table = Table(title=f"{layer_name} ({len(rows)} catalogued{extra})", title_justify="left")
-        for col in ("#", "id", "stage", "readiness", "last envelope"):
-            table.add_column(col, no_wrap=col != "last envelope")
+        for col in ("#", "id", "stage", READINESS_COLUMN, "last envelope"):
+            table.add_column(col, no_wrap=col not in ("last envelope", READINESS_COLUMN))
         for s in rows:
             last = s.evidence.journal.last
             table.add_row(
                 s.entry.number or "-", s.bot_id, _stage_text(s.stage.stage),
-                s.readiness.short(),
+                s.readiness.label(),
                 "-" if last is None else f"seq {last.seq} {last.reason_code}",
             )
         for _ in range(missing):

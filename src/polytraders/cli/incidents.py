@@ -28,6 +28,9 @@ from polytraders.cli.common import (
     operator_session,
     print_json,
 )
+from polytraders.cli.readable import MarketNames
+from polytraders.cli.snapshot_view import render_snapshot
+from polytraders.cli.timefmt import iso_utc, when
 from polytraders.engine.kill_switch_ops import bounded_text
 from polytraders.errors import BadInputError
 from polytraders.incidents.config import IncidentConfig, load_incident_config
@@ -130,10 +133,10 @@ def list_(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) 
         print_json(rows)
         return
     table = Table(title=f"{len(rows)} incident(s)")
-    for col in ("id", "prio", "status", "trigger", "commander", "outstanding", "rca"):
-        table.add_column(col)
+    for col in ("id", "prio", "status", "opened (UTC)", "trigger", "commander", "outstanding", "rca"):
+        table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["incident_id"], str(r["priority"]), r["status"], str(r["trigger"]),
+        table.add_row(r["incident_id"], str(r["priority"]), r["status"], when(r["opened_at_ms"]), str(r["trigger"]),
                       str(r["commander"]), ", ".join(r["outstanding"]) or "-",
                       "yes" if r["rca"] else "no")
     console.print(table)
@@ -157,8 +160,10 @@ def show(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
     if as_json:
         print_json(inc)
         return
-    console.print(f"[bold]{incident_id}[/bold] {inc['priority']} {inc['status']} — "
-                  f"{inc['title']} (commander {inc['commander']})")
+    console.print(f"{incident_id} {inc['priority']} {inc['status']} — {inc['title']} (commander "
+                  f"{inc['commander']}), opened {when(inc.get('opened_at_ms'))}"
+                  + (f", resolved {when(inc['resolved_at_ms'])}" if inc.get("resolved_at_ms") else ""),
+                  markup=False, highlight=False)
     table = Table(title="steps")
     for col in ("step", "kind", "status", "result / error", "by"):
         table.add_column(col)
@@ -171,7 +176,8 @@ def show(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
         console.print(f"snapshot: {snap.get('path')} sha256 {snap.get('sha256')} "
                       f"(file matches journal: {snap.get('file_matches_journal')})", markup=False)
     for t in inc["timeline"]:
-        console.print(f"  #{t['seq']} {t['code']} {t['actor']} {t['step'] or ''} {t['summary']}",
+        at = iso_utc(t["ts_ms"]) if isinstance(t.get("ts_ms"), int) else "-"
+        console.print(f"  #{t['seq']} {at} {t['code']} {t['actor']} {t['step'] or ''} {t['summary']}",
                       markup=False, highlight=False)
     console.print(f"RCA: {inc['rca']['text'] if inc['rca'] else 'not recorded'}", markup=False)
 
@@ -279,6 +285,7 @@ def snapshot(
         return
     with _session(db, config, "incidents.ack" if save else None) as s:
         snap = capture_state(s.runtime, chain_reader=_chain_height_from_env())
+        names = MarketNames.from_journal(s.runtime.journal)
         if s.degraded:
             snap["degraded"] = s.degraded
         stored = None
@@ -292,19 +299,7 @@ def snapshot(
         return
     if s.degraded:
         err_console.print(f"Note: {s.degraded}", markup=False)
-    ks = snap["kill_switch"]
-    block = snap["block"]
-    height = block["height"] if block["height"] is not None else block["error"]
-    console.print(f"journal head #{snap['journal_head']['seq']}; kill switch "
-                  f"{'TRIPPED' if ks.get('active') else 'armed'}; block height {height}",
-                  markup=False)
-    for part in ("positions", "open_orders"):
-        value = snap[part]
-        shown = value["error"] if isinstance(value, dict) and "error" in value else f"{len(value)}"
-        console.print(f"{part}: {shown}", markup=False)
-    console.print(f"modes: {snap['modes']}", markup=False)
-    console.print(f"config versions: {snap['config_versions']}", markup=False)
-    console.print(f"last envelopes: {len(snap['last_envelopes'])}", markup=False)
+    render_snapshot(console, snap, names)
     if stored:
         console.print(f"stored {stored['path']} sha256 {stored['sha256']}", markup=False)
 
@@ -318,6 +313,7 @@ def snapshot_show(name: Annotated[str, typer.Argument(help="Incident id or snaps
         inc = s.runner.incidents.get(name)
         recorded = inc.get("snapshot") if inc else None
         directory = s.runner.snapshots_dir
+        names = MarketNames.from_journal(s.runtime.journal)
     if recorded and recorded.get("path"):
         path = Path(recorded["path"])
     else:
@@ -336,5 +332,4 @@ def snapshot_show(name: Annotated[str, typer.Argument(help="Incident id or snaps
                     "snapshot": snap})
         return
     console.print(f"{path} sha256 {digest} (matches journal: {matches})", markup=False)
-    console.print(f"captured at {snap.get('captured_at_ms')} ms, journal head "
-                  f"#{snap.get('journal_head', {}).get('seq')}", markup=False)
+    render_snapshot(console, snap, names)

@@ -13,12 +13,13 @@ folds the verdict, so it is never tripped twice. The node and contracts come fro
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
+from polytraders.cli.readable import MarketNames, amount
 from polytraders.errors import EXIT_REFUSED
 
 app = typer.Typer(help="On-chain reconciliation: compare the ledger with the chain; resolve a mismatch by hand.",
@@ -150,11 +151,20 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
                 "reset_blocker": ledger.reset_blocker(), "divergence": ledger.record,
                 "last_report": ledger.last_report, "ledger": {k: str(v) for k, v in sorted(ledger.confirmed.items())},
                 "tokens": ledger.tokens(), "adjustments": list(ledger.iter_adjustments())}
+        names = MarketNames.from_journal(j)
     if as_json:
         print_json(data)
         return
     console.print(f"Mismatched: {data['mismatched']}" + (f" (since seq {data['mismatch_seq']}); reset blocked: "
                                                          f"{data['reset_blocker']}" if data["mismatched"] else ""),
                   markup=False, soft_wrap=True)
+    last = data["last_report"] or {}
+    if last:
+        console.print(f"Last verdict: {last.get('status', '-')} at block {last.get('last_block_number', '-')} "
+                      f"(seq {last.get('seq', '-')})", markup=False, highlight=False)
+    table = Table(title="ledger (what the chain should show)")
+    table.add_column("item", overflow="fold")
+    table.add_column("amount", justify="right")
     for item, value in data["ledger"].items():
-        console.print(f"  ledger {item}: {Decimal(value)}", markup=False)
+        table.add_row("pUSD" if item == "pusd" else names.token(item), amount(value))
+    console.print(table)

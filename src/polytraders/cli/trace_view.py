@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from polytraders.cli.readable import MarketNames, amount, price, short_id
-from polytraders.cli.timefmt import iso_utc
+from polytraders.cli.timefmt import iso_utc, when
 from polytraders.contracts.reasons import registry
 from polytraders.journal.base import JournalEntry
 
@@ -96,7 +96,8 @@ def render_trace(console: Console, decision_id: str, found: Found, names: Market
     reg = registry()
     entries = found.entries
     corr = ", ".join(found.correlation_ids) or "-"
-    console.print(f"trace {decision_id}: correlation id {corr}, {len(entries)} envelopes", markup=False,
+    span = f" from {when(entries[0].envelope.ts_ms)}" if entries else ""
+    console.print(f"trace {decision_id}: correlation id {corr}, {len(entries)} envelopes{span}", markup=False,
                   highlight=False)
     intent = _proposed(entries)
     if intent is not None:

@@ -23,6 +23,10 @@ def _is_state(d: Any) -> bool:
     return isinstance(d, dict) and sum(k in d for k in STATE_KEYS) >= 2
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _ms(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -40,10 +44,10 @@ def render_snapshot(console: Console, snap: dict[str, Any], names: MarketNames) 
 
 
 def _render_state(console: Console, title: str, s: dict[str, Any], names: MarketNames, now: int) -> None:
-    head = s.get("journal_head") if isinstance(s.get("journal_head"), dict) else {}
-    block = s.get("block") if isinstance(s.get("block"), dict) else {}
+    head = _dict(s.get("journal_head"))
+    block = _dict(s.get("block"))
     height = block.get("height") if block.get("height") is not None else block.get("error", "-")
-    ks = s.get("kill_switch") if isinstance(s.get("kill_switch"), dict) else {}
+    ks = _dict(s.get("kill_switch"))
     active = ks.get("active") or {}
     label = f"[{title}] " if title else ""
     console.print(f"{label}journal head #{head.get('seq', '-')}; kill switch "
@@ -96,8 +100,8 @@ def _orders(console: Console, rows: Any, names: MarketNames) -> None:
 def _modes(console: Console, modes: Any) -> None:
     if not isinstance(modes, dict):
         return
-    current = modes.get("modes") if isinstance(modes.get("modes"), dict) else {}
-    holds = modes.get("holds") if isinstance(modes.get("holds"), dict) else {}
+    current = _dict(modes.get("modes"))
+    holds = _dict(modes.get("holds"))
     table = Table(title="bot modes")
     for col in ("bot", "mode", "holds"):
         table.add_column(col, overflow="fold")

@@ -26,6 +26,10 @@ from typer.testing import CliRunner
 from polytraders.cli.main import app
 
 CASE_TIMEOUT_S = 20
+# Paths that are not a journal: every reader and writer of an existing journal answers 2 (the path
+# is wrong) and touches nothing. Commands that create a journal refuse an existing file (1).
+NOT_JOURNALS = ("directory", "missing", "empty", "foreign_text", "foreign_sqlite", "proc_file", "truncated")
+CREATORS = {"demo", "init"}
 
 
 class _Hung(Exception):
@@ -74,7 +78,7 @@ def _invoke(runner: CliRunner, argv: list[str], cwd: Path) -> tuple[int, str, st
     return result.exit_code, result.stdout, out
 
 
-def _cases(root: Path) -> Iterator[tuple[str, list[str], bool, Path]]:
+def _cases(root: Path) -> Iterator[tuple[str, list[str], bool, Path, set[str]]]:
     for cmd in commands():
         if cmd.path in SERVERS:
             continue
@@ -84,7 +88,8 @@ def _cases(root: Path) -> Iterator[tuple[str, list[str], bool, Path]]:
         for i, argv in enumerate(vectors(cmd, str(db), files)):
             # every other case with --json, so both renderings of each error kind are seen
             as_json = cmd.has_json and i % 2 == 1
-            yield " ".join(cmd.path), (argv + ["--json"] if as_json else argv), as_json, db.parent
+            not_journals = {files[k] for k in NOT_JOURNALS}
+            yield " ".join(cmd.path), (argv + ["--json"] if as_json else argv), as_json, db.parent, not_journals
 
 
 def test_every_command_survives_hostile_arguments(sweep_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +102,7 @@ def test_every_command_survives_hostile_arguments(sweep_dir: Path, monkeypatch: 
     failures: list[str] = []
     seen: set[str] = set()
     count = 0
-    for name, argv, as_json, cwd in _cases(sweep_dir):
+    for name, argv, as_json, cwd, not_journals in _cases(sweep_dir):
         count += 1
         seen.add(name)
         started = time.perf_counter()
@@ -106,6 +111,9 @@ def test_every_command_survives_hostile_arguments(sweep_dir: Path, monkeypatch: 
             with open(os.environ["SWEEP_LOG"], "a") as log:
                 log.write(json.dumps({"argv": [a[:80] for a in argv], "code": code, "out": output[-300:],
                                       "s": round(time.perf_counter() - started, 3)}) + "\n")
+        db_arg = argv[argv.index("--db") + 1] if "--db" in argv else None
+        if db_arg in not_journals and name not in CREATORS and code != 2:
+            failures.append(f"{name} --db {db_arg}: exit {code}, expected 2 (not a journal): {output[-200:]}")
         for problem in problems(argv, code, stdout, output, as_json):
             shown = [a if len(a) < 60 else a[:20] + f"…({len(a)} chars)" for a in argv]
             failures.append(f"{shown}: {problem}")

@@ -53,10 +53,15 @@ def test_board_json(journal: SqliteJournal, fake_impls: object) -> None:
     assert row["stage"] == "demo_wired" and row["layer"] == "risk"
 
 
-def test_board_text_header_and_missing_journal(tmp_path: Path) -> None:
+def test_board_text_header_and_missing_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "none.db"
-    result = runner.invoke(app, ["board", "--db", str(missing)])
+    named = runner.invoke(app, ["board", "--db", str(missing)])
+    assert named.exit_code == 2 and "No journal at" in named.output, "a journal named by --db must exist"
+    monkeypatch.delenv("POLYTRADERS_DB", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./polytraders.db: the catalogue from code evidence, said out loud
+    result = runner.invoke(app, ["board"])
     assert result.exit_code == 0, result.output
+    assert "no journal at" in result.output
     total = len(load_catalogue())
     first = result.stdout.splitlines()[0]
     assert first.startswith("v3 spine · Phase ")
@@ -65,12 +70,13 @@ def test_board_text_header_and_missing_journal(tmp_path: Path) -> None:
     assert first.endswith(" infra tasks")
     assert result.stdout.count("(uncatalogued slot)") == 109 - total
     assert "governance" in result.stdout
-    assert not missing.exists()  # a read never creates a journal
+    assert not missing.exists() and not (tmp_path / "polytraders.db").exists()  # a read never creates one
 
 
-def test_bots_list_json_with_layer(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["bots", "--layer", "risk", "--json",
-                                 "--db", str(tmp_path / "none.db")])
+def test_bots_list_json_with_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLYTRADERS_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["bots", "--layer", "risk", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows and {r["layer"] for r in rows} == {"risk"}

@@ -10,6 +10,7 @@ Exit codes: 0 ok, 1 refused (auth or a missing gate), 2 bad usage (unknown bot, 
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -19,9 +20,11 @@ from polytraders.cli.common import (
     DbOpt,
     JsonOpt,
     console,
+    err_console,
     fail,
     friendly,
     journal_from,
+    json_mode,
     operator_session,
     print_json,
 )
@@ -66,8 +69,14 @@ _STAGE_STYLE = {
 
 
 def _facts(db: str | None) -> JournalEvidence:
-    """Evidence from the journal, or none when the journal file does not exist yet."""
-    if not resolve_db_path(db).exists():
+    """Evidence from the journal. Only the default ./polytraders.db may be absent (the catalogue
+    is then shown from code evidence alone, and says so); a journal named by --db or
+    $POLYTRADERS_DB must exist, so a mistyped path is an error rather than an empty board."""
+    named = db is not None or bool(os.environ.get("POLYTRADERS_DB"))
+    if not named and not resolve_db_path(db).exists():
+        if not json_mode():
+            err_console.print(f"Note: no journal at {resolve_db_path(db)}; stages come from code evidence only.",
+                              markup=False, highlight=False)
         return JournalEvidence()
     with journal_from(db) as j:
         return gather(j)

@@ -23,6 +23,7 @@ import typer.testing
 from hostile import SERVERS, commands, hostile_files, problems, vectors
 from typer.testing import CliRunner
 
+from polytraders.cli.common import GuardedGroup, JsonOpt
 from polytraders.cli.main import app
 
 CASE_TIMEOUT_S = 20
@@ -184,3 +185,23 @@ def test_real_processes_print_no_tracebacks(sweep_dir: Path) -> None:
         if "--json" in argv:
             err = json.loads(proc.stdout.strip().splitlines()[-1])
             assert err["reason_code"].startswith("GOV_") and err["error"]
+
+
+def test_an_unanticipated_error_is_reported_as_a_bug_without_a_traceback() -> None:
+    """The boundary catches what no command anticipated: one paragraph, exit 1, JSON under --json."""
+    probe = typer.Typer(cls=GuardedGroup, add_completion=False, pretty_exceptions_enable=False)
+
+    @probe.command("boom")
+    def boom(as_json: JsonOpt = False) -> None:
+        raise ZeroDivisionError("the divisor was 0")
+
+    @probe.command("other")
+    def other() -> None:  # a second command, so "boom" stays a subcommand
+        pass
+
+    plain = CliRunner().invoke(probe, ["boom"])
+    assert plain.exit_code == 1 and "internal error (ZeroDivisionError: the divisor was 0)" in plain.output
+    assert "Traceback" not in plain.output and isinstance(plain.exception, SystemExit)
+    as_json = CliRunner().invoke(probe, ["boom", "--json"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout.strip().splitlines()[-1])["reason_code"] == "GOV_CLI_INTERNAL_ERROR"

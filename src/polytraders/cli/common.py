@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-import typer._click as typer_click  # typer vendors click; its ClickException and context
 from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperGroup
@@ -48,6 +47,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 WRITE_LOCK_TIMEOUT_S = 2.0
 
+
+# click's ClickException, wherever this typer keeps click (newer typer vendors it): usage errors.
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 # Set by the root group when --json is on the command line, so every error path can answer in JSON.
 _JSON_MODE: ContextVar[bool] = ContextVar("polytraders_json_mode", default=False)
@@ -128,10 +130,11 @@ class GuardedGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
             raise
-        except typer_click.ClickException as exc:
+        except _CLICK_EXCEPTION as exc:
             if not json_mode():
                 raise
-            raise fail(exc.format_message(), exc.exit_code, "GOV_CLI_BAD_USAGE") from None
+            usage: Any = exc
+            raise fail(str(usage.format_message()), int(usage.exit_code), "GOV_CLI_BAD_USAGE") from None
         except Exception as exc:
             mapped = exit_for(exc)
             if mapped is not None:

@@ -137,6 +137,8 @@ def test_every_command_survives_hostile_arguments(sweep_dir: Path, monkeypatch: 
     (["orders", "--db", "{foreign}"], 2, "GOV_CLI_JOURNAL_UNREADABLE"),
     (["trace", "no-such-id", "--db", "{real}"], 1, "GOV_CLI_NOT_FOUND"),
     (["orders", "--no-such-option"], 2, "GOV_CLI_BAD_USAGE"),
+    (["--no-such-root-option"], 2, "GOV_CLI_BAD_USAGE"),
+    (["no-such-command"], 2, "GOV_CLI_BAD_USAGE"),
 ])
 def test_exit_codes_and_json_errors(sweep_dir: Path, argv: list[str], code: int, reason: str | None,
                                     monkeypatch: pytest.MonkeyPatch) -> None:

@@ -123,7 +123,17 @@ class GuardedGroup(TyperGroup):
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
         _JSON_MODE.set("--json" in args)
-        return super().make_context(info_name, args, parent=parent, **extra)
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _CLICK_EXCEPTION as exc:  # a bad option before any command (`polytraders --nope --json`)
+            raise self._usage(exc) from None
+
+    @staticmethod
+    def _usage(exc: Exception) -> Exception:
+        if not json_mode():
+            return exc
+        usage: Any = exc
+        return fail(str(usage.format_message()), int(usage.exit_code), "GOV_CLI_BAD_USAGE")
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -131,10 +141,7 @@ class GuardedGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except _CLICK_EXCEPTION as exc:
-            if not json_mode():
-                raise
-            usage: Any = exc
-            raise fail(str(usage.format_message()), int(usage.exit_code), "GOV_CLI_BAD_USAGE") from None
+            raise self._usage(exc) from None
         except Exception as exc:
             mapped = exit_for(exc)
             if mapped is not None:

@@ -33,6 +33,7 @@ def system_bots() -> dict[str, type[Bot[Any, Any]]]:
     from polytraders.bots.exec.smart_router import SmartRouter
     from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
     from polytraders.bots.gov.config_drift_detector import ConfigDriftDetector
+    from polytraders.bots.gov.reconciler import Reconciler
     from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
     from polytraders.bots.risk.kill_switch import KillSwitch
     from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
@@ -40,7 +41,7 @@ def system_bots() -> dict[str, type[Bot[Any, Any]]]:
 
     classes: tuple[type[Bot[Any, Any]], ...] = (KillSwitch, *GUARDRAILS_IN_ORDER, SmartRouter,
                                                 *SECURITY_CHECKS_IN_ORDER, MakerTight, OrderLifecycleBot,
-                                                ApiDegradationMonitor, ConfigDriftDetector)
+                                                ApiDegradationMonitor, ConfigDriftDetector, Reconciler)
     return {c.bot_id: c for c in classes}
 
 

@@ -18,12 +18,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from polytraders.config.catalog import bot_class, check_change, defaults, parse_value, system_bots
+from polytraders.config.catalog import bot_class, canonical, check_change, defaults, owned, parse_value, system_bots
 from polytraders.config.evidence import whatif
 from polytraders.config.projection import APPROVER_ROLES, DETECTOR, ConfigProjection
 from polytraders.config.repo import PROPOSAL_PREFIX, ApprovedRepo, RepoError, bot_file, render_bot_file
 from polytraders.contracts import FREE_TEXT_MAX, Note
-from polytraders.errors import BadInputError, PolytradersError, RefusedError
+from polytraders.errors import BadInputError, ConfigError, PolytradersError, RefusedError
 from polytraders.journal.base import JournalEntry
 from polytraders.operators.auth import Operator
 from polytraders.runtime.runner import Runtime
@@ -73,10 +73,24 @@ def _committed(entry: JournalEntry, what: str) -> JournalEntry:
 # -- init -----------------------------------------------------------------------------------------
 
 
-def init_repo(rt: Runtime, op: Operator, repo: ApprovedRepo, *, who: str | None = None) -> str:
-    """Create the repository from every bot's defaults; journal its first commit as approved."""
-    files = {bot_file(b): render_bot_file(b, defaults(b)) for b in sorted(system_bots())}
-    commit = repo.init(files, who=who or op.name, when_ms=rt.clock.now_ms(),
+def init_repo(rt: Runtime, op: Operator, repo: ApprovedRepo, start: Mapping[str, Mapping[str, Any]] | None = None,
+              ) -> str:
+    """Create the repository from every bot's defaults, with `start` (the settings' `[bots."ID"]`
+    entries) on top, so a system configured in polytraders.toml starts without drift; journal
+    its first commit as approved."""
+    start = start or {}
+    try:
+        files = {bot_file(b): render_bot_file(b, canonical(b, {k: v for k, v in (start.get(b) or {}).items()
+                                                               if not owned(b, k)}))
+                 for b in sorted(system_bots())}
+        unknown = sorted(set(start) - set(system_bots()))
+        if unknown:
+            raise BadInputError(f"polytraders.toml names [bots.\"{unknown[0]}\"], which is not a bot of the running "
+                                f"system; bots: {', '.join(sorted(system_bots()))}.", code="GOV_CONFIG_UNKNOWN_FIELD")
+    except ConfigError as exc:
+        raise BadInputError(f"polytraders.toml: {exc.message}", code="GOV_CONFIG_INVALID_VALUE") from None
+    who = op.name
+    commit = repo.init(files, who=who, when_ms=rt.clock.now_ms(),
                        message=f"Approved config from the bots' defaults (config init by {op.name})")
     snap = repo.read()
     _committed(_note(rt, op, "GOV_CONFIG_REPO_INITIALISED", commit=commit, content_hash=snap.content_hash,
@@ -150,6 +164,16 @@ def _read_approved(repo: ApprovedRepo, bot_id: str) -> dict[str, Any]:
     return check_change(bot_id, {}, dict(table)) if table else defaults(bot_id)
 
 
+def parse_ttl(text: str) -> int:
+    from polytraders.replay.window import parse_duration
+
+    try:
+        return parse_duration(text)
+    except BadInputError:
+        raise BadInputError(f"--ttl {text[:40]!r} is not a duration; use for example 15m, 30m, 2h or 90s.",
+                            code="GOV_CONFIG_INVALID_VALUE") from None
+
+
 def max_override_ttl_ms(rt: Runtime) -> int:
     proj = projection(rt)
     values = proj.running.get(DETECTOR) or proj.approved_values(DETECTOR) or defaults(DETECTOR)
@@ -157,14 +181,15 @@ def max_override_ttl_ms(rt: Runtime) -> int:
 
 
 def request_override(rt: Runtime, op: Operator, repo: ApprovedRepo, bot_id: str, field: str, raw: str, *,
-                     ttl_ms: int | None, reason: str) -> tuple[str, str]:
+                     ttl: str | None, reason: str) -> tuple[str, str]:
     """A time-bound override of one bot's field (effective once a second operator approves it),
     and the approval request that would make it permanent."""
     try:
         reason = _text("--reason", reason)
-        if ttl_ms is None:
+        if ttl is None or not ttl.strip():
             raise BadInputError("An override needs a time bound: --ttl 30m (at most the detector's "
                                 "max_override_ttl_s).", code="GOV_CONFIG_INVALID_VALUE")
+        ttl_ms = parse_ttl(ttl)
         limit = max_override_ttl_ms(rt)
         if not 0 < ttl_ms <= limit:
             raise BadInputError(f"--ttl {ttl_ms // 1000} s is above the longest override allowed "

@@ -392,7 +392,7 @@ def override_drill(system: TradingSystem) -> None:
     rt, repo = system.runtime, _config_repo(system)
     rt.journal.flush()
     ovr, req = request_override(rt, _as(system, "alice", "config.override"), repo, DRIFT_BOT, DRIFT_FIELD, "6",
-                                ttl_ms=5 * MINUTE, reason="a volatile hour ahead; hold 6 % while we review")
+                                ttl="5m", reason="a volatile hour ahead; hold 6 % while we review")
     verdict = _config_projection(system).requests[req]["whatif"]["verdict"]
     system.story.append(f"alice asked for override {ovr} ({DRIFT_BOT}.{DRIFT_FIELD} = 6 for 5 min) and opened "
                         f"change request {req} (what-if: {verdict})")

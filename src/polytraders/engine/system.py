@@ -155,7 +155,7 @@ class TradingSystem:
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
         self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
-                                           overrides=config.bot_overrides.get("gov.reconciler"))
+                                           overrides=overrides.get("gov.reconciler"))
                            if config.chain_reader is not None else None)
         self.config_driver = None
         if approved is not None:

@@ -13,7 +13,7 @@ folded from the journal (never kept anywhere else).
   -> expired | superseded (its change request was merged); a request nobody approves within its
   ttl lapses.
 - change requests `cr_<seq>`: open -> approved (the approval is journaled before the merge) ->
-  merged; `approved_commits` holds every commit a journaled approval (or `config init`) made, so
+  merged; the request of an override that expires or lapses expires with it; `approved_commits` holds every commit a journaled approval (or `config init`) made, so
   an approved-branch head nobody approved is recognised.
 - the detector's last report (`reported`), so it reports each drift once and its resolution.
 
@@ -144,6 +144,9 @@ class ConfigProjection:
             ovr = self.overrides.get(str(d.get("override_id")))
             if ovr is not None and ovr["status"] in ("active", "requested"):
                 ovr["status"] = "expired" if ovr["status"] == "active" else "lapsed"
+                req = self.requests.get(str(ovr.get("request_id")))
+                if req is not None and req["status"] == "open":
+                    req["status"] = "expired"  # its evidence is stale; propose again if still wanted
                 if "restored" in d:
                     self._set(entry, ovr["bot_id"], ovr["field"], d["restored"], "expiry")
         elif code == "GOV_CONFIG_CHANGE_PROPOSED" and signed:

@@ -77,7 +77,7 @@ def iso_date(ms: int) -> str:
 
 class ApprovedRepo:
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path.absolute()  # git -C and GIT_INDEX_FILE must agree on where it is
 
     # -- git plumbing ------------------------------------------------------------------------
 

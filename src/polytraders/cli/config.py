@@ -97,6 +97,7 @@ def check(settings_file: SettingsOpt = None, repo: RepoOpt = None, as_json: Json
                          for p in file_problems(bot_id, table)]
     target = _repo(settings_file, repo) if settings is not None or repo is not None else None
     commit = None
+    missing: list[str] = []
     if target is not None:
         try:
             snap = target.read()
@@ -104,12 +105,10 @@ def check(settings_file: SettingsOpt = None, repo: RepoOpt = None, as_json: Json
             for bot_id, table in sorted(snap.files.items()):
                 problems += file_problems(bot_id, table)
             missing = sorted(set(system_bots()) - set(snap.files))
-            if missing:
-                problems.append(f"no approved file for {', '.join(missing)} (their defaults apply)")
         except RepoError as exc:
             problems.append(exc.message)
     data = {"settings": settings_note, "repo": str(target.path) if target else None, "commit": commit,
-            "problems": problems, "ok": not problems}
+            "problems": problems, "ok": not problems, "defaults_approved_for": missing}
     if as_json:
         print_json(data)
     else:
@@ -117,6 +116,9 @@ def check(settings_file: SettingsOpt = None, repo: RepoOpt = None, as_json: Json
                       f"{commit[:12] if commit else '-'}", markup=False)
         for p in problems:
             console.print(f"  - {p}", markup=False, soft_wrap=True)
+        if missing:
+            console.print(f"  (no file for {', '.join(missing)}: their defaults are the approved values)",
+                          markup=False, soft_wrap=True)
         console.print("OK: every field is valid." if not problems else f"{len(problems)} problem(s).", markup=False)
     if problems:
         raise typer.Exit(EXIT_REFUSED)
@@ -252,15 +254,18 @@ def approvals(show_all: Annotated[bool, typer.Option("--all", help="Closed reque
 
     table = Table(title="Change requests", title_justify="left")
     for col in ("id", "status", "bot", "changes", "proposer", "what-if", "opened"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in reqs:
         wi = r.get("whatif") or {}
         table.add_row(r["request_id"], r["status"], r["bot_id"], ", ".join(f"{k}={v}" for k, v in r["changes"].items()),
-                      r["proposer"], str(wi.get("summary", wi.get("verdict", "-"))), when(r["ts_ms"]))
+                      r["proposer"], str(wi.get("verdict", "-")), when(r["ts_ms"]))
     console.print(table)
+    for r in reqs:  # the evidence in full, for the approver to read before signing it off
+        console.print(f"{r['request_id']} what-if: {(r.get('whatif') or {}).get('summary', '-')}", markup=False,
+                      soft_wrap=True)
     otable = Table(title="Overrides", title_justify="left")
     for col in ("id", "status", "bot.field", "value", "requester", "approver", "ends", "request"):
-        otable.add_column(col)
+        otable.add_column(col, overflow="fold")
     for o in ovrs:
         otable.add_row(o["override_id"], o["status"], f"{o['bot_id']}.{o['field']}", str(o["value"]), o["requester"],
                        o["approver"] or "-", when(o["ends_at_ms"]), str(o["request_id"]))

@@ -84,11 +84,11 @@ def read_at_start(rt: Runtime, path: Path, *, create: bool = False) -> ApprovedS
             rt.note("GOV_CONFIG_REPO_INITIALISED", durable=True, commit=commit,
                     bots=sorted(system_bots()), summary=f"approved config created at {commit[:12]} by the system")
         snap = repo.read()
+        values = _validated(snap)
         if snap.commit not in _projection(rt).approved_commits:
             raise ConfigError(f"The approved branch of {path} is at {snap.commit[:12]}, a commit no journaled "
                               f"approval made ('config init' or 'config approve' on this journal); refusing to "
                               f"trust it.", code="GOV_CONFIG_SOURCE_INVALID")
-        values = _validated(snap)
     except ConfigError as exc:
         rt.note("GOV_CONFIG_REFUSED", durable=True, bot_id="approved_config", error=exc.message[:500])
         raise
@@ -197,13 +197,13 @@ class ConfigDriftDriver:
             head = self.repo.head()
             if proj.approved is not None and head == proj.approved["commit"] and proj.source_error is None:
                 return False
-            if head not in proj.approved_commits:
-                if proj.pending_merge():
-                    return False  # an approval is journaled and its merge is being written: wait for it
-                raise ConfigError(f"the approved branch moved to {head[:12]}, a commit no journaled approval "
-                                  f"made", code="GOV_CONFIG_SOURCE_INVALID")
+            if head not in proj.approved_commits and proj.pending_merge():
+                return False  # an approval is journaled and its merge is being written: wait for it
             snap = self.repo.read(head)
             values = _validated(snap)
+            if head not in proj.approved_commits:
+                raise ConfigError(f"the approved branch moved to {head[:12]}, a commit no journaled approval "
+                                  f"made", code="GOV_CONFIG_SOURCE_INVALID")
         except (RepoError, ConfigError) as exc:
             if proj.source_error != exc.message:
                 self.rt.note("GOV_CONFIG_SOURCE_INVALID", durable=True, error=exc.message[:500],

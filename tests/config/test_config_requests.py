@@ -135,6 +135,7 @@ def test_the_config_drift_demo_is_deterministic(tmp_path: Path) -> None:
                               text=True, timeout=300, env={**os.environ, "PYTHONPATH": SRC})
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
-        assert out["reason_codes"]["GOV_CONFIG_REVERTED"] == 1 and out["reason_codes"]["GOV_CONFIG_OVERRIDE_EXPIRED"] == 1
+        counts = out["reason_codes"]
+        assert counts["GOV_CONFIG_REVERTED"] == 1 and counts["GOV_CONFIG_OVERRIDE_EXPIRED"] == 1
         hashes.append(out["journal"]["head_hash"])
     assert hashes[0] == hashes[1]

@@ -367,7 +367,8 @@ def history(bot: BotArg, settings_file: SettingsOpt = None, repo: RepoOpt = None
     console.print(f"Approved versions of {bot_file(bot)}:" if commits else f"No approved versions ({repo_error}).",
                   markup=False)
     for c in commits:
-        console.print(f"  {c['commit'][:12]}  {iso_utc(int(c['time_ms']))}  {c['author']}  {c['subject']}", markup=False)
+        console.print(f"  {c['commit'][:12]}  {iso_utc(int(c['time_ms']))}  {c['author']}  {c['subject']}",
+                      markup=False)
     console.print("Journal:", markup=False)
     for e in events:
         console.print(f"  #{e['seq']}  {iso_utc(e['ts_ms'])}  {e['code']}  {e['actor']}  {e['summary']}", markup=False,

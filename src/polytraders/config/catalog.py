@@ -13,6 +13,7 @@ left out of the approved files and out of drift, and cannot be edited.
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from collections.abc import Mapping
 from typing import Any
@@ -80,10 +81,8 @@ def to_config(bot_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         spec = specs.get(name)
         if isinstance(spec, Option) and type(spec.default) is int and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # build_config names the bad value
                 out[name] = int(value)
-            except ValueError:
-                pass  # build_config names the bad value
     return out
 
 

@@ -9,12 +9,13 @@ folded from the journal (never kept anywhere else).
   (`GOV_CONFIG_SET`, signed by an operator), revert (`GOV_CONFIG_REVERTED`), override taking
   effect (`GOV_CONFIG_OVERRIDE_APPROVED`) or expiring (`GOV_CONFIG_OVERRIDE_EXPIRED`); `changed_by`
   remembers who last changed each field and how.
-- overrides `ovr_<seq>`: requested -> active (a second operator approved it; ends `ttl` later)
+- overrides `ovr_<id>`: requested -> active (a second operator approved it; ends `ttl` later)
   -> expired | superseded (its change request was merged); a request nobody approves within its
   ttl lapses.
-- change requests `cr_<seq>`: open -> approved (the approval is journaled before the merge) ->
-  merged; the request of an override that expires or lapses expires with it; `approved_commits` holds every commit a journaled approval (or `config init`) made, so
-  an approved-branch head nobody approved is recognised.
+- change requests `cr_<id>`: open -> approved (the approval is journaled before the merge) ->
+  merged; the request of an override that expires or lapses expires with it. `approved_commits`
+  holds every commit a journaled approval (or `config init`) made, so an approved-branch head
+  nobody approved is recognised.
 - the detector's last report (`reported`), so it reports each drift once and its resolution.
 
 Two-person rules are checked here on the signed entries themselves (approver role, not the

@@ -15,6 +15,7 @@ configuration is ignored (no global or system config, no signing, no hooks).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -213,10 +214,8 @@ class ApprovedRepo:
             self.git("merge", "--no-ff", "--no-edit", "-q", "-m", message, f"refs/heads/{branch}",
                      who=who, when_ms=when_ms)
         except RepoError:
-            try:
+            with contextlib.suppress(RepoError):
                 self.git("merge", "--abort")
-            except RepoError:
-                pass
             raise
         return self.head()
 

@@ -38,6 +38,10 @@ DETECTOR_CODES = frozenset({"GOV_CONFIG_DRIFT", "GOV_CONFIG_DRIFT_ONGOING", "GOV
 CHANGE_CODES = frozenset({"GOV_CONFIG_SET", "GOV_CONFIG_REVERTED", "GOV_CONFIG_OVERRIDE_APPROVED",
                           "GOV_CONFIG_OVERRIDE_EXPIRED", "GOV_CONFIG_CHANGE_MERGED", "GOV_CONFIG_REPO_INITIALISED"})
 
+FOLDED_CODES = DETECTOR_CODES | CHANGE_CODES | frozenset({
+    "GOV_CONFIG_LOADED", "GOV_CONFIG_APPROVED_VERSION", "GOV_CONFIG_SOURCE_INVALID", "GOV_CONFIG_OVERRIDE_REQUESTED",
+    "GOV_CONFIG_CHANGE_PROPOSED", "GOV_CONFIG_CHANGE_APPROVED", "GOV_CONFIG_MERGE_FAILED"})
+
 
 def _detail(entry: JournalEntry) -> dict[str, Any]:
     d = entry.envelope.payload.get("detail", {})
@@ -109,7 +113,7 @@ class ConfigProjection:
     def apply(self, entry: JournalEntry) -> None:
         env = entry.envelope
         code = env.reason_code
-        if not code.startswith("GOV_CONFIG"):
+        if code not in FOLDED_CODES:
             return
         d = _detail(entry)
         by_operator = env.actor.kind == "operator"

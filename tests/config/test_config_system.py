@@ -165,4 +165,4 @@ def test_any_value_is_refused_cleanly_or_inside_the_hard_limit(field: str, raw: 
     except BadInputError as exc:
         assert exc.code in ("GOV_CONFIG_HARD_LIMIT", "GOV_CONFIG_INVALID_VALUE") and field in exc.message
         return
-    assert spec.breach(Decimal(value)) != "hard"
+    assert spec.breach(Decimal(value)) != "hard" and Decimal(value) >= 0

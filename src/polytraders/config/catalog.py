@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from polytraders.errors import BadInputError, ConfigError
+from polytraders.replay.sets import allowed_range
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.config import Option, Param, build_config, config_as_json
 
+MAX_VALUE_CHARS = 2_000
 RUNTIME_OWNED: frozenset[tuple[str, str]] = frozenset({
     ("sec.wallet_permission_guard", "allowed_wallets"),
     ("gov.api_degradation_monitor", "surfaces"),
@@ -111,6 +114,9 @@ def parse_value(bot_id: str, field: str, raw: str) -> Any:
         raise BadInputError(f"{bot_id} has no field {field[:80]!r}; its fields are: {', '.join(sorted(fields))}.",
                             code="GOV_CONFIG_UNKNOWN_FIELD")
     text = raw.strip()
+    if len(text) > MAX_VALUE_CHARS:
+        raise BadInputError(f"The value for {bot_id}.{field} is {len(text)} characters long; a config value is at "
+                            f"most {MAX_VALUE_CHARS}.", code="GOV_CONFIG_INVALID_VALUE")
     if isinstance(spec, Param):
         return text
     try:
@@ -127,6 +133,13 @@ def check_change(bot_id: str, base: Mapping[str, Any], changes: Mapping[str, Any
     except ConfigError as exc:
         code = "GOV_CONFIG_HARD_LIMIT" if "hard limit" in exc.message else "GOV_CONFIG_INVALID_VALUE"
         raise BadInputError(exc.message, code=code) from None
+    specs = {p.name: p for p in bot_class(bot_id).params}
+    for name in changes:
+        spec = specs.get(name)
+        # a limit is a ceiling from 0 (as replay's --set takes it): a negative one is a typo, not a policy
+        if isinstance(spec, Param) and spec.direction == "max" and Decimal(full[name]) < 0:
+            raise BadInputError(f"{bot_id}.{name} = {full[name]} is outside its allowed range "
+                                f"{allowed_range(spec)} (default {spec.default}).", code="GOV_CONFIG_HARD_LIMIT")
     return {k: full[k] for k in changes}
 
 

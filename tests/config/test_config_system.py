@@ -166,3 +166,22 @@ def test_any_value_is_refused_cleanly_or_inside_the_hard_limit(field: str, raw: 
         assert exc.code in ("GOV_CONFIG_HARD_LIMIT", "GOV_CONFIG_INVALID_VALUE") and field in exc.message
         return
     assert spec.breach(Decimal(value)) != "hard" and Decimal(value) >= 0
+
+
+def test_replay_follows_the_config_the_recording_ran_under(tmp_path: Path) -> None:
+    from polytraders.replay.engine import replay
+
+    system = system_at(tmp_path)
+    run(system, 60)
+    add_crew(system)
+    rt, repo = system.runtime, ApprovedRepo(tmp_path / "repo")
+    ovr, _ = request_override(rt, _as(system, "alice", "config.override"), repo, BOT, "max_market_exposure_pusd", "1",
+                              ttl="30m", reason="freeze new exposure")
+    approve(rt, _as(system, "bob", "config.approve"), repo, ovr)
+    run(system, 180)
+    rt.journal.flush()
+    rejected = [e for e in rt.journal.read(kinds=["risk_vote"]) if e.envelope.payload["reason_code"] ==
+                "RISK_MARKET_LIMIT"]
+    assert rejected, "the override should have made the guard reject"
+    report = replay(rt.journal)
+    assert report.votes_compared > 0 and report.verdict == "GOV_REPLAY_MATCH", report.to_json()["first_divergence"]

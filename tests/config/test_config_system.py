@@ -185,3 +185,18 @@ def test_replay_follows_the_config_the_recording_ran_under(tmp_path: Path) -> No
     assert rejected, "the override should have made the guard reject"
     report = replay(rt.journal)
     assert report.votes_compared > 0 and report.verdict == "GOV_REPLAY_MATCH", report.to_json()["first_divergence"]
+
+
+def test_no_override_while_the_kill_switch_is_tripped(tmp_path: Path) -> None:
+    from polytraders.engine.kill_switch_ops import manual_trip, parse_scope
+
+    system = system_at(tmp_path)
+    run(system, 60)
+    add_crew(system)
+    rt, repo = system.runtime, ApprovedRepo(tmp_path / "repo")
+    manual_trip(rt, _as(system, "alice", "killswitch.trip"), parse_scope("global"), "drill")
+    with pytest.raises(RefusedError, match="kill switch is tripped"):
+        request_override(rt, _as(system, "alice", "config.override"), repo, "risk.kill_switch",
+                         "drawdown_intraday_pct", "15", ttl="30m", reason="let the reset through")
+    rt.journal.flush()
+    assert [e.envelope.reason_code for e in rt.journal.tail(1)] == ["GOV_CONFIG_COMMAND_REFUSED"]

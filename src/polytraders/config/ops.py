@@ -174,6 +174,16 @@ def parse_ttl(text: str) -> int:
                             code="GOV_CONFIG_INVALID_VALUE") from None
 
 
+def _no_override_while_tripped(rt: Runtime) -> None:
+    """The kill switch always wins: while it is tripped no override may loosen a limit (one that
+    made the trigger condition look clear would be a way round the two-person reset)."""
+    if rt.kill_switch.tripped:
+        trips = ", ".join(sorted(rt.kill_switch.active))
+        raise RefusedError(f"The kill switch is tripped ({trips}); no override may be requested or approved until it "
+                           f"is reset. Change the approved config with 'polytraders config propose' instead.",
+                           code=REFUSED)
+
+
 def max_override_ttl_ms(rt: Runtime) -> int:
     proj = projection(rt)
     values = proj.running.get(DETECTOR) or proj.approved_values(DETECTOR) or defaults(DETECTOR)
@@ -185,6 +195,7 @@ def request_override(rt: Runtime, op: Operator, repo: ApprovedRepo, bot_id: str,
     """A time-bound override of one bot's field (effective once a second operator approves it),
     and the approval request that would make it permanent."""
     try:
+        _no_override_while_tripped(rt)
         reason = _text("--reason", reason)
         if ttl is None or not ttl.strip():
             raise BadInputError("An override needs a time bound: --ttl 30m (at most the detector's "
@@ -229,6 +240,7 @@ def approve(rt: Runtime, op: Operator, repo: ApprovedRepo, ident: str) -> dict[s
                 raise RefusedError(f"There is no override {ident[:40]!r} waiting for approval"
                                    + (f" (it is {ovr['status']})" if ovr else "") + "; see 'polytraders config "
                                    "approvals'.", code=REFUSED)
+            _no_override_while_tripped(rt)
             if rt.clock.now_ms() >= ovr["requested_at_ms"] + ovr["ttl_ms"]:
                 raise RefusedError(f"Override {ident} lapsed: nobody approved it within its time bound.", code=REFUSED)
             _separation(rt, op, ovr["requester"])

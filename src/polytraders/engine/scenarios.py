@@ -421,6 +421,8 @@ def config_outcome(system: TradingSystem) -> None:
     for event in proj.events:
         if event["code"] in STORY_CODES:
             system.story.append(f"{fmt_utc(event['ts_ms'])} {event['code']}: {event['summary']}")
+    system.story.append(f"the approved config is the git repository {_config_repo(system).path} (pass it as --repo "
+                        f"to 'polytraders config propose|approve|history')")
     for ovr in proj.overrides.values():
         system.story.append(f"override {ovr['override_id']} is {ovr['status']}; {ovr['bot_id']}.{ovr['field']} "
                             f"runs at {proj.running.get(ovr['bot_id'], {}).get(ovr['field'])} (approved "

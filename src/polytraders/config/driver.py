@@ -197,7 +197,7 @@ class ConfigDriftDriver:
             head = self.repo.head()
             if proj.approved is not None and head == proj.approved["commit"] and proj.source_error is None:
                 return False
-            if head not in proj.approved_commits and proj.pending_merge():
+            if head not in proj.approved_commits and proj.pending_merge(self.rt.clock.now_ms()):
                 return False  # an approval is journaled and its merge is being written: wait for it
             snap = self.repo.read(head)
             values = _validated(snap)

@@ -133,8 +133,9 @@ def propose(rt: Runtime, op: Operator, repo: ApprovedRepo, bot_id: str, raw_chan
         bot_class(bot_id)
         changes = check_change(bot_id, _base(rt, bot_id),
                                {f: v if parsed else parse_value(bot_id, f, v) for f, v in raw_changes.items()})
-        approved = projection(rt).approved_values(bot_id)
-        base_values = approved if approved is not None else _read_approved(repo, bot_id)
+        # the file is rewritten on top of the repository's head, so it starts from the head's values
+        # (a merge the running system has not deployed yet must not be undone by this proposal)
+        base_values = _read_approved(repo, bot_id)
         if all(base_values.get(f) == v for f, v in changes.items()):
             raise BadInputError(f"The proposed values of {bot_id} are the approved ones already; nothing to "
                                 f"approve.", code="GOV_CONFIG_INVALID_VALUE")

@@ -31,6 +31,7 @@ from polytraders.journal.base import JournalEntry
 from polytraders.state.trust import TrustProjection
 
 DETECTOR = "gov.config_drift_detector"
+MERGE_GRACE_MS = 60_000
 APPROVER_ROLES = frozenset({"admin", "approver"})
 DETECTOR_CODES = frozenset({"GOV_CONFIG_DRIFT", "GOV_CONFIG_DRIFT_ONGOING", "GOV_CONFIG_DRIFT_RESOLVED",
                             "GOV_CONFIG_IN_SYNC", "GOV_CONFIG_DRIFT_UNKNOWN"})
@@ -81,9 +82,12 @@ class ConfigProjection:
         return next((o for o in self.active_overrides() if o["bot_id"] == bot_id and o["field"] == field
                      and o["value"] == value), None)
 
-    def pending_merge(self) -> bool:
-        """A change was approved but its merge is not journaled yet (the merge runs after)."""
-        return any(r["status"] == "approved" for r in self.requests.values())
+    def pending_merge(self, now_ms: int) -> bool:
+        """A change was approved in the last minute but its merge is not journaled yet (the merge
+        runs right after the approval; an approval whose merge never came does not excuse an
+        unknown head for longer)."""
+        return any(r["status"] == "approved" and now_ms - r.get("approved_ms", 0) < MERGE_GRACE_MS
+                   for r in self.requests.values())
 
     def drifts(self) -> list[dict[str, Any]]:
         """Every running field that differs from the approved one, with who changed it and the
@@ -164,7 +168,7 @@ class ConfigProjection:
         elif code == "GOV_CONFIG_CHANGE_APPROVED" and signed:
             req = self.requests.get(str(d.get("request_id")))
             if req is not None and req["status"] == "open" and self._may_approve(entry, req["proposer"]):
-                req["status"], req["approver"] = "approved", env.actor.id
+                req["status"], req["approver"], req["approved_ms"] = "approved", env.actor.id, env.ts_ms
         elif code == "GOV_CONFIG_CHANGE_MERGED" and signed:
             req = self.requests.get(str(d.get("request_id")))
             if req is not None and req["status"] == "approved" and req["approver"] == env.actor.id:

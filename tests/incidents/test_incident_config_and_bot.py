@@ -84,6 +84,6 @@ def test_flapping_and_unknown_alerts(tmp_path: Path) -> None:
     assert d["page"] is False
     (tmp_path / "x").mkdir()
     d = _decide(tmp_path / "x",
-                AlertInput("odd", "GOV_CONFIG_DRIFT", "bot.x", "confirmed", page_due=True))
+                AlertInput("odd", "GOV_CONFIG_IN_SYNC", "bot.x", "confirmed", page_due=True))
     assert d["_code"] == "GOV_ALERT_CONFIRMED"
-    assert d["playbook"] is None and d["open_incident"] is False  # no playbook registered yet
+    assert d["playbook"] is None and d["open_incident"] is False  # no playbook answers this code

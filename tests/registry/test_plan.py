@@ -17,7 +17,7 @@ DONE_TODAY = {
     "contracts", "reason_codes", "sim_venue", "market_state", "journal", "journal_trust", "checkpoints",
     "accounting", "runtime", "kill_switch", "cross_process", "halt_file", "signing", "order_lifecycle",
     "security_checks", "local_exchange", "one_strategy", "demo_scenarios", "replay", "incidents",
-    "alert_tracker", "notifiers", "lifecycle",
+    "alert_tracker", "notifiers", "lifecycle", "config_drift",
 }
 
 

@@ -43,6 +43,7 @@ app.command("codes")(codes.codes)
 def _register_optional() -> None:
     """Command groups added by later modules register here."""
     from polytraders.cli import (
+        config,
         demo,
         exchange,
         health,
@@ -69,6 +70,7 @@ def _register_optional() -> None:
     incidents.register(app)
     app.add_typer(exchange.app, name="exchange")
     reconcile.register(app)
+    config.register(app)
 
 
 _register_optional()

@@ -81,6 +81,15 @@ def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str, Any]:
     return connect(config, key, remembered=_remembered(journal)), "polymarket", wallet
 
 
+def _approved_config(settings: Any, source: Path | None) -> Path | None:
+    """The approved-config repository when one is configured ([approved_config] in the settings)
+    or exists at the default path; None runs on the settings' [bots] alone, with no detector."""
+    from polytraders.settings import relative_to
+
+    path = relative_to(source, settings.approved_config.path)
+    return path if "approved_config" in settings.model_fields_set or path.exists() else None
+
+
 @friendly
 def run(
     config: Annotated[Path | None, typer.Option("--config", help="Settings file (default ./polytraders.toml).")]
@@ -145,7 +154,7 @@ def run(
             api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots,
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
-            builder_code=settings.venue.builder_code or None))
+            builder_code=settings.venue.builder_code or None, approved_config=_approved_config(settings, source)))
         system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed,
                             settings=str(source) if source else "defaults", pid=os.getpid())
         tty = sys.stderr.isatty() and not as_json

@@ -82,6 +82,12 @@ def _clear_for_overwrite(db: Path) -> None:
         Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.rmtree(anchors_dir(db), ignore_errors=True)
     halt_path(db).unlink(missing_ok=True)
+    shutil.rmtree(config_repo_path(db), ignore_errors=True)  # the demo made it beside the journal
+
+
+def config_repo_path(db: Path) -> Path:
+    """The simulated approved-config repository of a demo journal."""
+    return Path(str(db) + ".config")
 
 
 def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
@@ -118,7 +124,9 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
             initial_pusd=scenario.initial_pusd,
             bot_overrides={k: dict(v) for k, v in scenario.bot_overrides.items()},
             system_signer=system_key, halt_path=halt_path(args.db),
-            chain_reader=chain.reader if chain is not None else None, api_monitor=scenario.api_monitor))
+            chain_reader=chain.reader if chain is not None else None, api_monitor=scenario.api_monitor,
+            approved_config=config_repo_path(args.db) if scenario.approved_config else None,
+            approved_config_create=True))
         system.start()
         if chain is not None:
             _attach_chain(system, chain)

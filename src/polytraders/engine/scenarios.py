@@ -46,6 +46,7 @@ class Scenario:
     # every trigger the scenario trips, in the order of their first trip (a scenario that trips
     # twice says so here, and the scenario test checks each trip, not only the first)
     expected_trips: tuple[str, ...] = ()
+    approved_config: bool = False  # bots run on an approved-config repository beside the journal
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -361,4 +362,80 @@ register(Scenario(
     min_minutes=12,
     expected_trigger="reconcile_mismatch",
     chain=True,
+))
+
+
+# -- config drift ----------------------------------------------------------------------------------
+
+DRIFT_BOT, DRIFT_FIELD = "risk.drawdown_guard", "max_intraday_drawdown_pct"
+
+
+def _config_repo(system: TradingSystem) -> Any:
+    driver = system.config_driver
+    assert driver is not None, "the config-drift scenario runs with an approved-config repository"
+    return driver.repo
+
+
+def unauthorised_edit(system: TradingSystem) -> None:
+    """alice loosens a guardrail limit live, with no override: the playbook reverts it."""
+    from polytraders.config.ops import live_set
+
+    live_set(system.runtime, _as(system, "alice", "config.set"), DRIFT_BOT, DRIFT_FIELD, "8",
+             reason="markets are quiet, give the maker more room")
+    system.story.append(f"alice edited {DRIFT_BOT}.{DRIFT_FIELD} live to 8 % without approval")
+
+
+def override_drill(system: TradingSystem) -> None:
+    """alice asks for a 5-minute override; alice's own approval is refused, bob's is accepted."""
+    from polytraders.config.ops import approve, request_override
+
+    rt, repo = system.runtime, _config_repo(system)
+    rt.journal.flush()
+    ovr, req = request_override(rt, _as(system, "alice", "config.override"), repo, DRIFT_BOT, DRIFT_FIELD, "6",
+                                ttl="5m", reason="a volatile hour ahead; hold 6 % while we review")
+    verdict = _config_projection(system).requests[req]["whatif"]["verdict"]
+    system.story.append(f"alice asked for override {ovr} ({DRIFT_BOT}.{DRIFT_FIELD} = 6 for 5 min) and opened "
+                        f"change request {req} (what-if: {verdict})")
+    for name in ("alice", "bob"):
+        try:
+            approve(rt, _as(system, name, "config.approve"), repo, ovr)
+            system.story.append(f"override {ovr} approved by {name}: it holds for 5 minutes")
+        except RefusedError as refused:
+            system.story.append(f"approval of {ovr} by {name} refused: {refused.message}")
+
+
+def _config_projection(system: TradingSystem) -> Any:
+    from polytraders.config.projection import ConfigProjection
+
+    return system.runtime.state.typed("config", ConfigProjection)
+
+
+STORY_CODES = ("GOV_CONFIG_DRIFT", "GOV_CONFIG_REVERTED", "GOV_CONFIG_OVERRIDE_EXPIRED", "GOV_CONFIG_DRIFT_RESOLVED")
+
+
+def config_outcome(system: TradingSystem) -> None:
+    """What the detector and the playbook did, from the journal, then where the override ended."""
+    from polytraders.replay.window import fmt_utc
+
+    proj = _config_projection(system)
+    for event in proj.events:
+        if event["code"] in STORY_CODES:
+            system.story.append(f"{fmt_utc(event['ts_ms'])} {event['code']}: {event['summary']}")
+    system.story.append(f"the approved config is the git repository {_config_repo(system).path} (pass it as --repo "
+                        f"to 'polytraders config propose|approve|history')")
+    for ovr in proj.overrides.values():
+        system.story.append(f"override {ovr['override_id']} is {ovr['status']}; {ovr['bot_id']}.{ovr['field']} "
+                            f"runs at {proj.running.get(ovr['bot_id'], {}).get(ovr['field'])} (approved "
+                            f"{(proj.approved_values(ovr['bot_id']) or {}).get(ovr['field'])})")
+
+
+register(Scenario(
+    "config-drift",
+    "An operator edits a guardrail limit live without approval and the config-drift playbook reverts it; later "
+    "the same limit is changed under an override a second operator approved, with a change request and its "
+    "what-if evidence open; nobody approves the change, so the override expires and the approved value is "
+    "restored.",
+    script=((1, add_crew), (2, unauthorised_edit), (4, override_drill), (11, config_outcome)),
+    min_minutes=12,
+    approved_config=True,
 ))

@@ -67,7 +67,7 @@ class SystemConfig:
     bot_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     strategy_mode: Mode = Mode.ENFORCED
     roster: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",)})
+        "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",), "governance": ("bob",)})
     notifiers: NotifierConfig | None = None  # default: a file channel beside the journal
     system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
     halt_path: Path | None = None
@@ -82,6 +82,10 @@ class SystemConfig:
     # Optional on-chain reconciliation (gov.reconciler): the reader and the funder it reads.
     chain_reader: ChainReader | None = None
     funder_address: str | None = None
+    # The approved-config repository (config/driver.py): bots start on its values and the drift
+    # detector watches them. `approved_config_create`: simulation only, the system creates it.
+    approved_config: Path | None = None
+    approved_config_create: bool = False
 
 
 
@@ -111,8 +115,16 @@ class TradingSystem:
         overrides = {k: dict(v) for k, v in config.bot_overrides.items()}
         overrides.setdefault("sec.wallet_permission_guard", {}).setdefault("allowed_wallets", (wallet.address,))
 
+        approved = None
+        version = "1"
+        if config.approved_config is not None:
+            from polytraders.config.driver import read_at_start
+
+            approved = read_at_start(rt, config.approved_config, create=config.approved_config_create)
+            overrides, version = approved.merge(overrides), approved.version
+
         def add(bot: Bot[Any, Any], mode: Mode = Mode.ENFORCED) -> Any:
-            return rt.add_bot(bot, overrides.get(bot.bot_id), mode=mode)
+            return rt.add_bot(bot, overrides.get(bot.bot_id), mode=mode, config_version=version)
 
         self.kill_switch = add(KillSwitch())
         self.guardrails = [add(cls()) for cls in GUARDRAILS_IN_ORDER]
@@ -143,8 +155,14 @@ class TradingSystem:
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
         self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
-                                           overrides=config.bot_overrides.get("gov.reconciler"))
+                                           overrides=overrides.get("gov.reconciler"))
                            if config.chain_reader is not None else None)
+        self.config_driver = None
+        if approved is not None:
+            from polytraders.bots.gov.config_drift_detector import ConfigDriftDetector
+            from polytraders.config.driver import ConfigDriftDriver
+
+            self.config_driver = ConfigDriftDriver(rt, approved, add(ConfigDriftDetector()), self.incidents)
         self._next_quote: dict[str, int] = {}
         self.story: list[str] = []  # plain-English notes of scripted operator actions
 
@@ -194,6 +212,8 @@ class TradingSystem:
         self.guardian.act()
         self._quote(now_ms)
         self.olm.tick(now_ms)
+        if self.config_driver is not None:
+            self.config_driver.tick(now_ms)  # startup, deploys, config envelopes, the interval
         if self.api_health is not None:
             self.api_health.tick(now_ms)
         self.guardian.act()

@@ -183,6 +183,11 @@ register_playbook(KILL_SWITCH_PLAYBOOK)
 register_playbook(RECONCILE_PLAYBOOK)
 
 
+# The config-drift playbook is data kept beside its actions (config/playbook.py); importing it
+# here registers it wherever playbooks are looked up.
+from polytraders.config import playbook as _config_playbook  # noqa: E402,F401
+
+
 def playbook_for_trip(trigger: str) -> Playbook:
     """A kill-switch trip runs the playbook of its cause when it has one, else the kill-switch one."""
     return RECONCILE_PLAYBOOK if trigger == "reconcile_mismatch" else KILL_SWITCH_PLAYBOOK

@@ -51,6 +51,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reconcile.resolve": frozenset({"admin", "operator", "approver"}),
     "reconcile.approve": frozenset({"admin", "approver"}),
     "run": frozenset({"admin", "operator"}),
+    "config.init": frozenset({"admin"}),
+    "config.set": frozenset({"admin", "operator", "approver"}),
+    "config.override": frozenset({"admin", "operator", "approver"}),
+    "config.propose": frozenset({"admin", "operator", "approver"}),
+    "config.approve": frozenset({"admin", "approver"}),
 }
 
 

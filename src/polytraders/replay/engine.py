@@ -220,6 +220,7 @@ def replay(
                 kept = state.apply(entry)
                 if kept is not None:
                     books.apply(kept)
+                    _follow_config(kept, state, bots, overrides)
                 continue
             report.last_seq = entry.seq
             clock.advance_to(max(clock.now_ms(), env.ts_ms))
@@ -232,6 +233,7 @@ def replay(
             kept = state.apply(entry)
             if kept is not None:
                 books.apply(kept)
+                _follow_config(kept, state, bots, overrides)
             if env.kind == OrderIntent.kind:
                 intent = env.decode()
                 assert isinstance(intent, OrderIntent)
@@ -264,6 +266,29 @@ def replay(
     report.books_replayed = run_summary(books.portfolio, start, end)
     report.divergences.sort(key=lambda d: d.seq)
     return report
+
+
+_CONFIG_CHANGES = frozenset({"GOV_CONFIG_LOADED", "GOV_CONFIG_SET", "GOV_CONFIG_REVERTED",
+                             "GOV_CONFIG_OVERRIDE_APPROVED", "GOV_CONFIG_OVERRIDE_EXPIRED"})
+
+
+def _follow_config(entry: JournalEntry, state: StateStore, bots: dict[str, Bot[Any, Any]],
+                   overrides: dict[str, dict[str, Any]]) -> None:
+    """A live edit, revert, override or deploy in the recording: from then on the replayed bot
+    runs what the recorded one ran (the what-if's values still on top)."""
+    from polytraders.config.catalog import to_config
+    from polytraders.config.projection import ConfigProjection
+
+    if entry.envelope.reason_code not in _CONFIG_CHANGES:
+        return
+    bot_id = entry.envelope.payload.get("detail", {}).get("bot_id")
+    proj = state.find("config")
+    bot = bots.get(bot_id) if isinstance(bot_id, str) else None
+    if bot is None or not isinstance(proj, ConfigProjection) or not proj.running.get(bot.bot_id):
+        return
+    values = {**to_config(bot.bot_id, proj.running[bot.bot_id]), **overrides.get(bot.bot_id, {})}
+    config, _ = build_config(bot.bot_id, bot.params, values, config_version=bot.config.config_version)
+    bot.init(config)
 
 
 def _compare_vote(entry: JournalEntry, bot: Bot[Any, Any], intents: dict[str, OrderIntent],

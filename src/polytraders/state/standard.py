@@ -21,6 +21,7 @@ def build_full_state() -> StateStore:
 
 
 def build_state() -> StateStore:
+    from polytraders.config.projection import ConfigProjection
     from polytraders.incidents.projection import IncidentsProjection
     from polytraders.state.reconcile import ReconcileProjection
 
@@ -30,4 +31,5 @@ def build_state() -> StateStore:
     state = StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])
     state.add(ApiHealthProjection(state.trust))
     state.add(ReconcileProjection(state.trust))  # the kill switch's reconcile_mismatch condition reads it
+    state.add(ConfigProjection(state.trust))  # approved vs running config, overrides, change requests
     return state

@@ -54,6 +54,14 @@ ROLES_BY_CODE: dict[str, frozenset[str]] = {
     "GOV_JOURNAL_SEALED": frozenset({"admin"}),
     "GOV_RECONCILE_ADJUSTMENT_RECORDED": frozenset({"admin", "operator", "approver"}),
     "GOV_RECONCILE_ADJUSTMENT_APPROVED": frozenset({"admin", "approver"}),
+    "GOV_CONFIG_SET": frozenset({"admin", "operator", "approver"}),
+    "GOV_CONFIG_OVERRIDE_REQUESTED": frozenset({"admin", "operator", "approver"}),
+    "GOV_CONFIG_CHANGE_PROPOSED": frozenset({"admin", "operator", "approver"}),
+    "GOV_CONFIG_OVERRIDE_APPROVED": frozenset({"admin", "approver"}),
+    "GOV_CONFIG_CHANGE_APPROVED": frozenset({"admin", "approver"}),
+    "GOV_CONFIG_CHANGE_MERGED": frozenset({"admin", "approver"}),
+    "GOV_CONFIG_MERGE_FAILED": frozenset({"admin", "approver"}),
+    "GOV_CONFIG_REPO_INITIALISED": frozenset({"admin"}),
 }
 
 
@@ -61,7 +69,9 @@ ROLES_BY_CODE: dict[str, frozenset[str]] = {
 # other tightening is never refused for its clock.
 TWO_PERSON_CODES = frozenset({"RISK_KILLSWITCH_RESET_REQUESTED", "RISK_KILLSWITCH_RESET",
                               "GOV_OPERATOR_REQUESTED", "GOV_OPERATOR_ADDED",
-                              "GOV_RECONCILE_ADJUSTMENT_RECORDED", "GOV_RECONCILE_ADJUSTMENT_APPROVED"})
+                              "GOV_RECONCILE_ADJUSTMENT_RECORDED", "GOV_RECONCILE_ADJUSTMENT_APPROVED",
+                              "GOV_CONFIG_OVERRIDE_REQUESTED", "GOV_CONFIG_OVERRIDE_APPROVED",
+                              "GOV_CONFIG_CHANGE_PROPOSED", "GOV_CONFIG_CHANGE_APPROVED"})
 
 
 @dataclass(frozen=True, slots=True)

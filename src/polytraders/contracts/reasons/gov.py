@@ -176,3 +176,61 @@ CODES += [
        "Report it with the command line; set POLYTRADERS_DEBUG=1 to see the traceback.",
        "The command failed unexpectedly."),
 ]
+
+# The config drift detector (gov.config_drift_detector), the approved-config repository and the
+# "config drift detected" playbook. GOV_CONFIG_DRIFT is above.
+CODES += [
+    rc("GOV_CONFIG_DRIFT_RESOLVED", "INFO", "Every difference the config drift detector last reported has closed.",
+       "None.", "The running settings match the approved ones again."),
+    rc("GOV_CONFIG_DRIFT_UNKNOWN", "WARN", "The approved config cannot be read (repository missing or damaged, an "
+       "invalid file, an approved-branch head nobody approved): nothing was compared, and this is never a match.",
+       "Fix the approved-config repository; 'polytraders config check' names the problem.",
+       "We cannot tell whether the running settings are the approved ones."),
+    rc("GOV_CONFIG_DRIFT_ONGOING", "INFO", "The differences the config drift detector reported are still open.",
+       "Follow the open config-drift incident.", "Some settings still differ from the approved ones."),
+    rc("GOV_CONFIG_IN_SYNC", "INFO", "Every running bot config matches the approved config.", "None.",
+       "The running settings are the approved ones."),
+    rc("GOV_CONFIG_APPROVED_VERSION", "INFO", "The runtime read the approved config: the approved branch's commit "
+       "id, the hash of its files and each bot's values (an input: bots never read git).", "None.",
+       "The approved settings were read."),
+    rc("GOV_CONFIG_SOURCE_INVALID", "WARN", "The runtime could not use the approved config: the repository cannot "
+       "be read, a file is invalid, or the approved branch moved to a commit with no journaled approval.",
+       "Run 'polytraders config check' and fix the repository.", "The approved settings could not be read."),
+    rc("GOV_CONFIG_REPO_INITIALISED", "INFO", "The approved-config repository was created from the bots' defaults.",
+       "None.", "The approved settings were set up."),
+    rc("GOV_CONFIG_SET", "WARN", "An operator edited a running bot's config live, outside the approved config; "
+       "without an active override covering it, the drift playbook reverts it.",
+       "Use 'polytraders config override' for a time-bound change, or 'config propose' for a permanent one.",
+       "An operator changed a setting live."),
+    rc("GOV_CONFIG_REVERTED", "WARN", "The config-drift playbook restored a running field to its approved value "
+       "(an unauthorised change), naming who made the change.", "Talk to whoever made the change.",
+       "A setting changed without approval was put back."),
+    rc("GOV_CONFIG_OVERRIDE_REQUESTED", "INFO", "An operator asked for a time-bound override of one bot's field; "
+       "it takes effect when a second operator approves it.", "A second operator reviews the override and its "
+       "what-if evidence ('polytraders config approvals').", "A temporary setting change was requested."),
+    rc("GOV_CONFIG_OVERRIDE_APPROVED", "WARN", "A second operator approved an override; it holds until its time "
+       "bound unless its change request is merged first.", "Approve the change request or let it expire.",
+       "A temporary setting change took effect."),
+    rc("GOV_CONFIG_OVERRIDE_EXPIRED", "WARN", "An override reached its time bound without its change being "
+       "approved: the approved value was restored.", "Propose the change again if it is still wanted.",
+       "A temporary setting change ended and the approved setting was restored."),
+    rc("GOV_CONFIG_CHANGE_PROPOSED", "INFO", "An approval request was opened: a commit with the proposed file on "
+       "its own branch of the config repository, with what-if evidence from replay-last-hour.",
+       "A second operator reviews it with 'polytraders config approvals'.", "A settings change was proposed."),
+    rc("GOV_CONFIG_CHANGE_APPROVED", "INFO", "A second operator approved a change request; the merge into the "
+       "approved branch follows.", "None.", "A settings change was approved."),
+    rc("GOV_CONFIG_CHANGE_MERGED", "INFO", "An approved change request was merged into the approved branch: the "
+       "merge commit is the new approved version.", "None.", "The approved settings changed."),
+    rc("GOV_CONFIG_MERGE_FAILED", "WARN", "An approved change request could not be merged (a conflict with the "
+       "approved branch); nothing changed and the request is open again.", "Propose the change again.",
+       "An approved settings change could not be applied."),
+    rc("GOV_CONFIG_COMMAND_REFUSED", "WARN", "A config command by an authenticated operator was refused (unknown "
+       "bot or field, past a hard limit, no reason or TTL, TTL too long, approval by the proposer or by someone "
+       "the proposer registered).", "Read the refusal and retry correctly.", "A settings change was refused."),
+    rc("GOV_CONFIG_UNKNOWN_FIELD", "WARN", "A config command named a bot or field the running system does not have.",
+       "Use a field 'polytraders config show BOT' lists.", "A setting that does not exist was named."),
+    rc("GOV_CONFIG_HARD_LIMIT", "WARN", "A config value is past the field's hard limit; no bot may run with it.",
+       "Stay inside the limit 'polytraders config show BOT' prints.", "A setting was outside its allowed range."),
+    rc("GOV_CONFIG_INVALID_VALUE", "WARN", "A config value has the wrong type (not a number, a float, a list "
+       "where a number is expected).", "Give an exact value of the field's type.", "A setting had the wrong type."),
+]

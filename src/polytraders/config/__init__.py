@@ -1,0 +1,1 @@
+"""Approved config (a git repository), running config, overrides and the config drift playbook."""

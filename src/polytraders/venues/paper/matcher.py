@@ -149,7 +149,7 @@ class PaperBook:
             order.queue_ahead = min(order.queue_ahead, self._live[order.side].get(order.price, _ZERO))
         fills: list[PaperFill] = []
         for side in ("BUY", "SELL"):
-            for order in self._priority(side):  # type: ignore[arg-type]
+            for order in self._priority(side):
                 fills += self._take(order, "maker")
         self._drop_filled()
         return fills

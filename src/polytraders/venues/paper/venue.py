@@ -46,7 +46,6 @@ from polytraders.venues.base import (
     BookView,
     MarketInfo,
     OpenOrderView,
-    Side,
     TradeStatus,
     VenueError,
     VenueEvent,

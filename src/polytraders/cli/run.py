@@ -176,9 +176,9 @@ def run(
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
             builder_code=settings.venue.builder_code or None))
         if paper:
-            from polytraders.engine.paper import fund_paper_bankroll
+            from polytraders.engine.paper import paper_cash
 
-            system.config.initial_pusd = fund_paper_bankroll(system, settings.run.starting_pusd)
+            system.config.initial_pusd = paper_cash(system, settings.run.starting_pusd)
             system.config.wallet_source = "paper bankroll"
         system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed, paper=paper,
                             settings=str(source) if source else "defaults", pid=os.getpid())

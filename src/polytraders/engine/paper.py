@@ -1,29 +1,23 @@
 """The paper wallet: a bankroll that exists only in the journal (`polytraders run --paper`).
 
-The first paper session on a journal journals the configured bankroll as a `Transfer` deposit
-(source "paper") before the first wallet read, so the read agrees with the books and the
-accounting identity holds (equity = initial 0 + the deposit + PnL).  Later sessions continue
-from the cash the journal already holds (fills since moved it): the wallet read they journal is
-that cash, so nothing shows up as an unexplained adjustment.  No wallet is ever read.
+The first paper session on a journal starts from the configured bankroll, journaled as the first
+wallet read (`GOV_WALLET_BALANCE`, source "paper bankroll"): it is the *initial* term of the
+accounting identity (equity = initial + deposits − withdrawals + adjustments + PnL), so drawdown
+is measured against it.  (Journaling it as a `Transfer` deposit instead would make it an external
+flow: performance equity would start at zero and the first loss would read as a 100 % drawdown.)
+Later sessions continue from the cash the journal already holds (fills since moved it), and the
+wallet read they journal is that cash, so nothing shows up as an unexplained adjustment.  No
+wallet is ever read.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from polytraders.contracts import Transfer
-from polytraders.contracts.transfers import TRANSFER_REASON
-from polytraders.engine.system import WALLET, TradingSystem
-
-PAPER_SOURCE = "paper"
+from polytraders.engine.system import TradingSystem
 
 
-def fund_paper_bankroll(system: TradingSystem, bankroll: Decimal) -> Decimal:
-    """Deposit ``bankroll`` once per journal; returns the paper cash the session starts with."""
+def paper_cash(system: TradingSystem, bankroll: Decimal) -> Decimal:
+    """The paper cash this session starts with: the journal's, or the bankroll on a new journal."""
     cash = system.portfolio.cash_pusd()
-    if cash is not None:
-        return cash
-    if bankroll > 0:
-        system.runtime.record(Transfer(direction="deposit", amount_pusd=bankroll, source=PAPER_SOURCE),
-                              actor=WALLET, reason_code=TRANSFER_REASON["deposit"], durable=True)
-    return bankroll
+    return bankroll if cash is None else cash

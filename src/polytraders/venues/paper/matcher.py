@@ -13,8 +13,8 @@ Rules (all conservative: a paper fill is never easier than the real one would ha
   met us first), using the crossing levels' available size; or
   (b) a trade print from the feed went through its price on the side that hits it (a SELL taker
   at or below our bid), up to the print's size.  At exactly our price, the size that rested at
-  our price when we joined (``queue_ahead``, shrunk by prints and by the level shrinking) trades
-  first.  Prints whose taker side is unknown are ignored (they cannot be told from a trade
+  our price when we joined (``queue_ahead``, shrunk by prints and by the level shrinking; size
+  we already took from that level in paper is not ahead of us, it is gone) trades first.  Prints whose taker side is unknown are ignored (they cannot be told from a trade
   against a level that already crossed us).
 - **Priority** among our own orders: best price first, then oldest.  Our orders at one price
   keep their time order in the queue (a newer order's ``queue_ahead`` is never below an
@@ -146,7 +146,7 @@ class PaperBook:
             else:
                 self._used[key] = min(self._used[key], live)
         for order in self.orders.values():
-            order.queue_ahead = min(order.queue_ahead, self._live[order.side].get(order.price, _ZERO))
+            order.queue_ahead = min(order.queue_ahead, self.available(order.side, order.price))
         fills: list[PaperFill] = []
         for side in ("BUY", "SELL"):
             for order in self._priority(side):
@@ -201,7 +201,7 @@ class PaperBook:
         self._seq += 1
         same_price = [o.queue_ahead for o in self.orders.values() if o.side == side and o.price == price]
         order = PaperOrder(venue_order_id, client_order_id, self.token_id, side, price, size, size, order_type,
-                           created_ms, self._seq, max([self.live_size(side, price), *same_price]), expires_at_ms)
+                           created_ms, self._seq, max([self.available(side, price), *same_price]), expires_at_ms)
         fills = tuple(self._take(order, "taker"))
         if order.remaining == _ZERO:
             return PlaceOutcome("filled", fills, _ZERO)

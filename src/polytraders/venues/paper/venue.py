@@ -80,8 +80,10 @@ class PaperConfig(BaseModel):
     max_markets: int = Field(default=10, ge=1, le=500)
     ws_ping_interval_s: float = Field(default=10.0, gt=0)
     ws_reconnect_max_s: float = Field(default=30.0, gt=0)
-    refresh_interval_s: float = Field(default=2.0, gt=0)
-    stale_feed_s: float = Field(default=30.0, gt=0)
+    refresh_interval_s: float = Field(default=1.0, gt=0)
+    # A quiet book is re-read over REST this often: its age is how long since we last confirmed
+    # it, and strategies refuse books older than a few seconds (maker_tight: 5 s).
+    stale_feed_s: float = Field(default=4.0, gt=0)
     markets_refresh_s: float = Field(default=60.0, gt=0)
     request_timeout_s: float = Field(default=5.0, gt=0)
     retry_budget_s: float = Field(default=1.0, ge=0)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, err_console, friendly, print_json
-from polytraders.errors import ConfigError, RefusedError
+from polytraders.errors import BadInputError, ConfigError, RefusedError
 from polytraders.venues.base import VenueError
 
 
@@ -135,7 +135,7 @@ def run(
         settings = settings.model_copy(update={"venue": settings.venue.model_copy(update={"kind": venue})})
     paper = paper or settings.venue.paper
     if paper and settings.venue.kind == "sim":
-        raise ConfigError("Paper mode trades on the venue's real market data, and the simulator (venue kind "
+        raise BadInputError("Paper mode trades on the venue's real market data, and the simulator (venue kind "
                           "'sim') has none; use --venue polymarket with --paper, or the simulator without it.")
     path = resolve_db_path(db)
     operator_key = key_from_env()

@@ -14,8 +14,9 @@ Rules (all conservative: a paper fill is never easier than the real one would ha
   (b) a trade print from the feed went through its price on the side that hits it (a SELL taker
   at or below our bid), up to the print's size.  At exactly our price, the size that rested at
   our price when we joined (``queue_ahead``, shrunk by prints and by the level shrinking; size
-  we already took from that level in paper is not ahead of us, it is gone) trades first.  Prints whose taker side is unknown are ignored (they cannot be told from a trade
-  against a level that already crossed us).
+  we already took from that level in paper is not ahead of us, it is gone) trades first.
+  Prints whose taker side is unknown are ignored (they cannot be told from a trade against a
+  level that already crossed us).
 - **Priority** among our own orders: best price first, then oldest.  Our orders at one price
   keep their time order in the queue (a newer order's ``queue_ahead`` is never below an
   older one's).

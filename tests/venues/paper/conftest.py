@@ -14,7 +14,7 @@ import httpx
 import pytest
 from exchange.helpers import ServerProcess, Trader
 
-from polytraders.venues.base import Side, VenueEvent, VenueOrder, VenueOrderType
+from polytraders.venues.base import Side, Venue, VenueEvent, VenueOrder, VenueOrderType
 from polytraders.venues.paper import PaperConfig, PaperVenue, connect_paper
 
 Events = list[VenueEvent]
@@ -31,8 +31,9 @@ class PaperHarness:
         base = server.url
         self.config = PaperConfig(clob_url=base, ws_url=base.replace("http://", "ws://") + "/ws",
                                   gamma_url=f"{base}/gamma", ws_reconnect_max_s=0.5, refresh_interval_s=0.5)
-        self.venue: PaperVenue = connect_paper(self.config)
-        markets = [m for m in self.venue.markets()
+        self.paper: PaperVenue = connect_paper(self.config)
+        self.venue: Venue = self.paper
+        markets = [m for m in self.paper.markets()
                    if m.tick == Decimal("0.01") and m.cluster != "sports" and not m.neg_risk]
         self.market = markets[next(_MARKETS) % len(markets)]
         self.token = self.market.yes_token
@@ -45,7 +46,7 @@ class PaperHarness:
         self._salt = itertools.count(1)
         self.posted: list[str] = []  # order hashes the counterparty put on the exchange
         deadline = time.monotonic() + 10
-        while self.venue.book(self.token) is None:  # the feed's first snapshot
+        while self.paper.book(self.token) is None:  # the feed's first snapshot
             assert time.monotonic() < deadline, "no live book from the exchange's market channel"
             time.sleep(0.05)
 
@@ -53,7 +54,7 @@ class PaperHarness:
         self.http.delete("/admin/faults")
         for trader in (self.counterparty, self.liquidity):
             trader.call(self.http, "DELETE", "/cancel-all")
-        self.venue.close()
+        self.paper.close()
         self.http.close()
 
     def now(self) -> int:

@@ -50,7 +50,7 @@ class TestPaperVenue(VenueContract):
         events += h.collect(lambda evs: False, 2.0)
         fills = of(events, "fill", order.order_hash)
         assert len(fills) == 1 and fills[0].size == D(6) and fills[0].remaining == D(4), fills
-        assert h.venue.feed_health().market_ws_connects >= 2  # it did reconnect
+        assert h.paper.feed_health().market_ws_connects >= 2  # it did reconnect
 
 
 def test_marketable_orders_take_live_levels_at_their_prices_and_sizes(harness: PaperHarness) -> None:

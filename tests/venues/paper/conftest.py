@@ -25,12 +25,13 @@ class PaperHarness:
     """The contract's ``Harness`` on the paper venue: another trader moves the *exchange's* book
     (it posts resting orders that cross our paper price there); our orders never go there."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: ServerProcess, **overrides: Any) -> None:
         self.server = server
         self.http = httpx.Client(base_url=server.url, timeout=10)
         base = server.url
         self.config = PaperConfig(clob_url=base, ws_url=base.replace("http://", "ws://") + "/ws",
-                                  gamma_url=f"{base}/gamma", ws_reconnect_max_s=0.5, refresh_interval_s=0.5)
+                                  gamma_url=f"{base}/gamma", ws_reconnect_max_s=0.5, refresh_interval_s=0.5,
+                                  **overrides)
         self.paper: PaperVenue = connect_paper(self.config)
         self.venue: Venue = self.paper
         markets = [m for m in self.paper.markets()

@@ -74,3 +74,28 @@ def test_marketable_orders_take_live_levels_at_their_prices_and_sizes(harness: P
     assert sorted((a["price"], a["size"]) for a in book["asks"]) == [("0.52", "6"), ("0.55", "10")]
     trades = h.http.get("/data-api/trades", params={"limit": 1000}).json()
     assert [t for t in trades if t["asset"] == h.token] == []
+
+
+def test_tick_is_honoured_and_a_resolved_market_cancels_resting_paper_orders() -> None:
+    from exchange.helpers import ServerProcess
+
+    from polytraders.venues.base import CANCELED_MARKET_RESOLVED, INVALID_ORDER_MIN_TICK_SIZE
+
+    server = ServerProcess("--seed", "21", "--markets", "3", "--no-background")
+    try:
+        h = PaperHarness(server, markets_refresh_s=0.5)
+        try:
+            (reject,) = h.venue.submit(h.order("paper-tick", "BUY", "0.405", "10"), h.now())
+            assert reject.error_code == INVALID_ORDER_MIN_TICK_SIZE
+            order, _ = VenueContract()._rest(h, "paper-resolve", "0.40", "10")
+            resolved = h.http.post("/admin/resolve", json={"market": h.market.condition_id, "winner": h.token})
+            assert resolved.status_code == 200, resolved.text
+            events = h.collect(lambda evs: bool(of(evs, "cancel", order.order_hash)), 10)
+            (cancel,) = of(events, "cancel", order.order_hash)
+            assert (cancel.error_code, cancel.remaining) == (CANCELED_MARKET_RESOLVED, D(10))
+            (reject,) = h.venue.submit(h.order("paper-after", "BUY", "0.40", "10"), h.now())
+            assert reject.error_code == "MARKET_NOT_READY"
+        finally:
+            h.close()
+    finally:
+        server.stop()

@@ -180,7 +180,8 @@ def run(
 
             system.config.initial_pusd = paper_cash(system, settings.run.starting_pusd)
             system.config.wallet_source = "paper bankroll"
-        system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed, paper=paper,
+        system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name,
+                            venue="polymarket" if paper else feed, paper=paper,
                             settings=str(source) if source else "defaults", pid=os.getpid())
         tty = sys.stderr.isatty() and not as_json
 

@@ -65,7 +65,7 @@ def _remembered(journal: Any) -> list[Any]:
 
 def _paper_venue(settings: Any) -> Any:
     """Polymarket's public market data with our orders matched locally: no key is loaded."""
-    from polytraders.venues.paper import PaperConfig, connect_paper
+    from polytraders.venues.polymarket import PaperConfig, connect_paper
 
     v = settings.venue
     config = PaperConfig(clob_url=v.clob_url, ws_url=v.ws_url, gamma_url=v.gamma_url,

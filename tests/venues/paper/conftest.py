@@ -15,7 +15,7 @@ import pytest
 from exchange.helpers import ServerProcess, Trader
 
 from polytraders.venues.base import Side, Venue, VenueEvent, VenueOrder, VenueOrderType
-from polytraders.venues.paper import PaperConfig, PaperVenue, connect_paper
+from polytraders.venues.polymarket.paper import PaperConfig, PaperVenue, connect_paper
 
 Events = list[VenueEvent]
 _MARKETS = itertools.count()

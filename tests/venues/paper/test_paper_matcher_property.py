@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polytraders.venues.base import BookLevel, Side
-from polytraders.venues.paper import PaperBook, PaperFill
+from polytraders.venues.polymarket.paper import PaperBook, PaperFill
 
 TICK = Decimal("0.01")
 PRICES = st.integers(1, 99).map(lambda c: Decimal(c) / 100)

@@ -6,10 +6,11 @@
     venue.close()
 
 No key is loaded and nothing is sent to the exchange but public GETs and the market channel.
+Other packages import these names from ``polytraders.venues.polymarket``.
 Modules: ``feed`` (public REST and Gamma), ``matcher`` (the local book), ``venue`` (the facade).
 """
 
-from polytraders.venues.paper.matcher import PaperBook, PaperFill, PaperOrder
-from polytraders.venues.paper.venue import PaperConfig, PaperFeedHealth, PaperVenue, connect_paper
+from polytraders.venues.polymarket.paper.matcher import PaperBook, PaperFill, PaperOrder
+from polytraders.venues.polymarket.paper.venue import PaperConfig, PaperFeedHealth, PaperVenue, connect_paper
 
 __all__ = ["PaperBook", "PaperConfig", "PaperFeedHealth", "PaperFill", "PaperOrder", "PaperVenue", "connect_paper"]

@@ -52,10 +52,10 @@ from polytraders.venues.base import (
     VenueOrder,
 )
 from polytraders.venues.fees import taker_fee
-from polytraders.venues.paper.feed import PublicClob
-from polytraders.venues.paper.matcher import PaperBook, PaperFill, PaperOrder
 from polytraders.venues.polymarket import parse
 from polytraders.venues.polymarket.books import BookKeeper
+from polytraders.venues.polymarket.paper.feed import PublicClob
+from polytraders.venues.polymarket.paper.matcher import PaperBook, PaperFill, PaperOrder
 from polytraders.venues.polymarket.schemas import WireBook, WireClobMarket, WireLastTradePrice, decode_market
 from polytraders.venues.polymarket.ws import Channel, WsRunner
 from polytraders.venues.sim.venue import _marketable_error

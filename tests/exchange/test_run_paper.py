@@ -109,6 +109,7 @@ def test_paper_run_fills_locally_against_the_live_book_and_obeys_a_cli_trip(tmp_
             assert trip.returncode == 0, trip.stderr
             trip_seq = int(json.loads(trip.stdout)["trip_id"].split("_")[1])
             _wait(db, proc, lambda c, e: c == "EXEC_CANCEL_ALL", after=trip_seq, timeout=10)
+            _wait(db, proc, lambda c, e: c == "GOV_INCIDENT_DECLARED", after=trip_seq, timeout=10)  # the commander
             time.sleep(1.0)
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)

@@ -120,6 +120,8 @@ def test_paper_run_fills_locally_against_the_live_book_and_obeys_a_cli_trip(tmp_
         report = json.loads(out)
         assert (report["venue"], report["paper"]) == ("polymarket", True)
         assert any("no order was sent to the exchange" in n for n in report["notes"])
+        statuses = [json.loads(line) for line in err.splitlines() if line.startswith('{"event": "status"')]
+        assert statuses and all(s["paper"] is True for s in statuses)  # the structured log says paper too
         journal = rows(db)
         assert "EXEC_SUBMITTED" not in [c for s, c, _ in journal if s > trip_seq]
         started = [e["payload"]["detail"] for _, c, e in journal if c == "GOV_RUN_STARTED"]

@@ -3,6 +3,7 @@
     [venue]
     kind = "polymarket"          # polymarket | sim (the in-process simulator, for a rehearsal)
     paper = false                # real market data, orders matched locally against that book
+                                 # (`run --paper`): no wallet key, nothing sent to the exchange
     clob_url = "https://clob.polymarket.com"
     ws_url = "wss://ws-subscriptions-clob.polymarket.com/ws"
     gamma_url = "https://gamma-api.polymarket.com"
@@ -25,7 +26,7 @@
     step_ms = 250                # one turn of the loop; others' commands are obeyed within one
     on_exit = "cancel"           # cancel | leave resting orders on SIGTERM
     sim_seed = 7                 # venue.kind = "sim" only
-    starting_pusd = "10000"      # venue.kind = "sim" only
+    starting_pusd = "10000"      # the simulator's wallet, and the paper bankroll (first paper run)
 
     [chain]                      # on-chain reconciliation (gov.reconciler); empty rpc_url: off
     rpc_url = "http://127.0.0.1:8545"

@@ -185,6 +185,7 @@ def _show_json(status: BotStatus) -> dict[str, Any]:
             "shadow_envelopes": j.shadow_envelopes,
             "shadow_ms": j.shadow_ms,
             "after_synthetic": j.after_synthetic,
+            "in_paper_runs": j.in_paper_runs,
             "errors": j.errors,
             "promotions": [{"seq": p.seq, "ts_ms": p.ts_ms, "to_stage": p.to_stage,
                             "operator": p.operator} for p in j.promotions],

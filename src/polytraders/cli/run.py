@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, err_console, friendly, print_json
-from polytraders.errors import ConfigError, RefusedError
+from polytraders.errors import BadInputError, ConfigError, RefusedError
+from polytraders.venues.base import VenueError
 
 
 def _run_lock(db: Path) -> int:
@@ -31,6 +32,9 @@ def _run_lock(db: Path) -> int:
         raise RefusedError(f"Another 'polytraders run' is already running on {db}.") from None
     return fd
 
+
+PAPER_NOTE = ("paper mode: no wallet key was loaded and no order was sent to the exchange; orders, fills and "
+              "the bankroll live only in this journal")
 
 SIGNATURE_TYPES = {"EOA": 0, "POLY_PROXY": 1, "POLY_GNOSIS_SAFE": 2, "POLY_1271": 3}
 
@@ -59,11 +63,29 @@ def _remembered(journal: Any) -> list[Any]:
             for o in (*orders.open_orders(), *orders.in_flight()) if o.venue_order_id]
 
 
-def _venue(settings: Any, now_ms: int, journal: Any) -> tuple[Any, str, Any]:
+def _paper_venue(settings: Any) -> Any:
+    """Polymarket's public market data with our orders matched locally: no key is loaded."""
+    from polytraders.venues.polymarket import PaperConfig, connect_paper
+
+    v = settings.venue
+    config = PaperConfig(clob_url=v.clob_url, ws_url=v.ws_url, gamma_url=v.gamma_url,
+                         markets=tuple(settings.markets.ids), max_markets=settings.markets.max)
+    try:
+        return connect_paper(config)
+    except VenueError as exc:
+        raise RefusedError(f"Paper mode cannot read market data from {v.clob_url}: {exc}.") from None
+
+
+def _venue(settings: Any, now_ms: int, journal: Any, paper: bool = False) -> tuple[Any, str, Any]:
     """The venue, its name, and the order-signing key: one key, loaded once, for the adapter's
-    API credentials and for our order signatures (a throwaway key on the simulator)."""
+    API credentials and for our order signatures (a throwaway key on the simulator and on paper,
+    where orders never leave the process)."""
     from polytraders.signing.order import OrderSigner
 
+    if paper:
+        from polytraders.execution.signer_service import demo_signer
+
+        return _paper_venue(settings), "paper", demo_signer(settings.run.sim_seed)
     if settings.venue.kind == "sim":
         from polytraders.execution.signer_service import demo_signer
         from polytraders.venues.sim import SimVenue
@@ -98,6 +120,9 @@ def run(
     venue: Annotated[str | None, typer.Option("--venue", help="polymarket | sim (overrides the settings).")] = None,
     duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds "
                                                    "(rehearsals, tests); default: run until SIGTERM.")] = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Real market data from the venue's public feed, orders "
+                                        "matched locally against it; no wallet key, nothing sent to the "
+                                        "exchange (also [venue] paper = true).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the trading system for real on the wall clock (signed with $POLYTRADERS_KEY_FILE, an
@@ -117,6 +142,10 @@ def run(
         if venue not in ("polymarket", "sim"):
             raise ConfigError(f"--venue {venue!r}: expected polymarket or sim.")
         settings = settings.model_copy(update={"venue": settings.venue.model_copy(update={"kind": venue})})
+    paper = paper or settings.venue.paper
+    if paper and settings.venue.kind == "sim":
+        raise BadInputError("Paper mode trades on the venue's real market data, and the simulator (venue kind "
+                          "'sim') has none; use --venue polymarket with --paper, or the simulator without it.")
     path = resolve_db_path(db)
     operator_key = key_from_env()
     journal = open_journal(path, lock_timeout_s=1.0)
@@ -135,17 +164,17 @@ def run(
         if system_key.public_hex != trust.trust.system_key:
             raise RefusedError(f"{system_file} is not this journal's system key.")
         clock = StepClock()
-        the_venue, feed, wallet = _venue(settings, clock.now_ms(), journal)
+        the_venue, feed, wallet = _venue(settings, clock.now_ms(), journal, paper)
         chain_reader = None
-        if settings.chain.rpc_url:
+        if settings.chain.rpc_url and not paper:  # paper holdings are not on chain: nothing to reconcile
             from polytraders.chain.rpc import RpcChainReader
 
             chain_reader = RpcChainReader(settings.chain.rpc_url, settings.chain.pusd, settings.chain.ctf,
                                           confirmations=settings.chain.confirmations)
         bots = {k: dict(v) for k, v in settings.bots.items()}
-        if feed == "polymarket":  # the user channel is a configured surface only where there is one
+        if feed in ("polymarket", "paper"):  # the user channel is a surface only where there is one
             monitor = bots.setdefault("gov.api_degradation_monitor", {})
-            monitor.setdefault("surfaces", ["clob_rest", "clob_ws_market", "clob_ws_user"])
+            monitor.setdefault("surfaces", ["clob_rest", "clob_ws_market"] + (["clob_ws_user"] if not paper else []))
         system = TradingSystem(journal, the_venue, SystemConfig(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
@@ -155,17 +184,24 @@ def run(
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
             builder_code=settings.venue.builder_code or None, approved_config=_approved_config(settings, source)))
-        system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name, venue=feed,
+        if paper:
+            from polytraders.engine.paper import paper_cash
+
+            system.config.initial_pusd = paper_cash(system, settings.run.starting_pusd)
+            system.config.wallet_source = "paper bankroll"
+        system.runtime.note("GOV_RUN_STARTED", durable=True, operator=operator.name,
+                            venue="polymarket" if paper else feed, paper=paper,
                             settings=str(source) if source else "defaults", pid=os.getpid())
         tty = sys.stderr.isatty() and not as_json
 
         def status(snap: dict[str, Any]) -> None:
             if tty:
-                err_console.print(f"[dim]run[/dim] step {snap['steps']} · kill switch {snap['kill_switch']} · "
+                label = "run (paper)" if paper else "run"
+                err_console.print(f"[dim]{label}[/dim] step {snap['steps']} · kill switch {snap['kill_switch']} · "
                                   f"{snap['open_orders']} open orders · equity {snap['equity_pusd']} pUSD · "
                                   f"journal #{snap['journal_seq']}", highlight=False)
             else:
-                sys.stderr.write(json.dumps({"event": "status", **snap}, default=str) + "\n")
+                sys.stderr.write(json.dumps({"event": "status", "paper": paper, **snap}, default=str) + "\n")
 
         runner = LiveRunner(system, LiveOptions(step_ms=settings.run.step_ms, on_exit=settings.run.on_exit,
                                                 duration_s=duration, feed=feed), status)
@@ -180,10 +216,16 @@ def run(
         journal.close()
         if lock_fd is not None:
             os.close(lock_fd)
-    data = {"db": str(path), "venue": feed, "operator": operator.name, **report.to_json()}
+    venue_name = "polymarket" if paper else feed
+    data = {"db": str(path), "venue": venue_name, "paper": paper, "operator": operator.name, **report.to_json()}
+    if paper:
+        data["notes"] = [*data["notes"], PAPER_NOTE]
     if as_json:
         print_json(data)
         return
-    console.print(f"Stopped ({report.stop_reason}) after {report.steps} steps on {feed}.", markup=False)
+    where = f"{venue_name} (paper: market data only, orders matched locally)" if paper else feed
+    console.print(f"Stopped ({report.stop_reason}) after {report.steps} steps on {where}.", markup=False)
+    if paper:
+        console.print(f"- {PAPER_NOTE}", markup=False)
     for line in report.notes:
         console.print(f"- {line}", markup=False)

@@ -13,8 +13,10 @@ Stages, in order (``STAGES``)::
 * ``shadow_ready`` needs ``demo_wired``, at least 24 h of event time in shadow mode, zero reason
   codes outside the bot's declared ``reason_codes``, and a recorded ``GOV_BOT_PROMOTED``.
 * ``runtime_live`` and ``production_live`` need evidence this system cannot produce yet (a real
-  venue adapter, a paper wallet, on-call rotation, 2-of-3 approvals, ...). Their gates exist as
-  data and report the evidence as absent, so ``promote`` refuses naming them.
+  venue adapter, on-call rotation, 2-of-3 approvals, ...). Their gates exist as data and report
+  the evidence as absent, so ``promote`` refuses naming them.  The paper-wallet gate is judged on
+  the journal: envelopes the bot emitted during a paper run (``GOV_RUN_STARTED``, ``feed: paper``,
+  written by ``polytraders run --paper``).
 
 A stage is held only while its gates still pass: a shadow-ready bot that later emits an
 undeclared code drops back, because the evidence no longer supports the stage.
@@ -122,6 +124,9 @@ class BotEvidence:
     """Event time between consecutive envelopes that were both in shadow mode; a stretch in
     another mode does not count, so leaving shadow and coming back later adds no time."""
     after_synthetic: int = 0
+    in_paper_runs: int = 0
+    """Envelopes emitted while a paper run (``GOV_RUN_STARTED`` with ``feed: paper``) was the
+    latest run started: the bot traded on a paper wallet."""
     errors: int = 0
     last: LastEnvelope | None = None
     promotions: list[PromotionRecord] = field(default_factory=list)
@@ -141,7 +146,7 @@ class BotEvidence:
         return None
 
     def _observe(self, seq: int, ts: int, mode: str | None, kind: str, code: str,
-                 after_synthetic: bool) -> None:
+                 after_synthetic: bool, in_paper: bool = False) -> None:
         self.envelopes += 1
         self.reason_codes[code] += 1
         self.modes[mode or "unset"] += 1
@@ -159,6 +164,8 @@ class BotEvidence:
         self.last_ts_ms = ts
         if after_synthetic:
             self.after_synthetic += 1
+        if in_paper:
+            self.in_paper_runs += 1
         if code == _BOT_ERROR:
             self.errors += 1
         self.last = LastEnvelope(seq, ts, kind, code, mode)
@@ -173,6 +180,7 @@ class JournalEvidence:
     head_seq: int = 0
     synthetic_runs: int = 0
     first_synthetic_seq: int | None = None
+    paper_runs: int = 0
 
     def bot(self, bot_id: str) -> BotEvidence:
         """The evidence for ``bot_id`` (empty if the journal never mentions it)."""
@@ -222,6 +230,7 @@ def gather(journal: Journal) -> JournalEvidence:
     """Fold the whole journal, once, into per-bot evidence and journal-wide facts."""
     ev = JournalEvidence()
     synthetic_seen = False
+    in_paper = False
     for seq, env in _rows(journal):
         ev.entries += 1
         ev.head_seq = seq
@@ -229,11 +238,15 @@ def gather(journal: Journal) -> JournalEvidence:
         code = env["reason_code"]
         if actor["kind"] == "bot":
             ev._bot(actor["id"])._observe(
-                seq, env["ts_ms"], env.get("mode"), env["kind"], code, synthetic_seen
+                seq, env["ts_ms"], env.get("mode"), env["kind"], code, synthetic_seen, in_paper
             )
             continue
         if code == _RUN_STARTED:
-            if _note_detail(env).get("feed") == "synthetic":
+            feed = _note_detail(env).get("feed")
+            if feed is not None:  # the system's own start note (run's note names the venue)
+                in_paper = feed == "paper"
+                ev.paper_runs += in_paper
+            if feed == "synthetic":
                 ev.synthetic_runs += 1
                 if not synthetic_seen:
                     ev.first_synthetic_seq = seq
@@ -291,6 +304,7 @@ class Evidence:
     implementation: type[Bot[Any, Any]] | None
     journal: BotEvidence
     synthetic_run_seen: bool
+    paper_run_seen: bool = False
 
     @property
     def declared_codes(self) -> frozenset[str]:
@@ -318,6 +332,7 @@ def evidence_for(bot_id: str, journal_evidence: JournalEvidence) -> Evidence:
         implementation=implementation_of(bot_id),
         journal=journal_evidence.bot(bot_id),
         synthetic_run_seen=journal_evidence.synthetic_runs > 0,
+        paper_run_seen=journal_evidence.paper_runs > 0,
     )
 
 
@@ -364,6 +379,15 @@ def _emitted_after_synthetic(ev: Evidence) -> tuple[bool, str]:
     if n == 0:
         return False, "no envelopes from this bot after a synthetic-feed run started"
     return True, f"{n} envelope(s) after a synthetic-feed run started"
+
+
+def _emitted_in_paper_run(ev: Evidence) -> tuple[bool, str]:
+    if not ev.paper_run_seen:
+        return False, "the journal holds no paper run ('polytraders run --paper': GOV_RUN_STARTED, feed=paper)"
+    n = ev.journal.in_paper_runs
+    if n == 0:
+        return False, "no envelopes from this bot during a paper run"
+    return True, f"{n} envelope(s) during paper runs"
 
 
 def _shadow_24h(ev: Evidence) -> tuple[bool, str]:
@@ -435,8 +459,8 @@ STAGE_SPECS: Final[tuple[StageSpec, ...]] = (
             ),
             Gate(
                 "paper_wallet",
-                "a paper-wallet run with this bot",
-                _absent("paper-wallet runs are not journaled by this system yet"),
+                "a paper-wallet run with this bot (polytraders run --paper)",
+                _emitted_in_paper_run,
             ),
             Gate(
                 "builder_code_bound",
@@ -575,6 +599,7 @@ def _summary(ev: Evidence, status: StageStatus, target: Stage, head_seq: int) ->
         "shadow_envelopes": j.shadow_envelopes,
         "shadow_ms": j.shadow_ms,
         "after_synthetic": j.after_synthetic,
+        "in_paper_runs": j.in_paper_runs,
         "errors": j.errors,
         "reason_codes": sorted(j.reason_codes),
         "unexpected_codes": list(ev.unexpected_codes),

@@ -16,7 +16,7 @@ SRC = Path(pm.__file__).resolve().parents[2]
 def test_all_is_sorted_and_complete() -> None:
     assert list(pm.__all__) == sorted(pm.__all__, key=lambda n: (not n.isupper(), n))  # constants first
     exported = {n for n in dir(pm) if not n.startswith("_")} - {
-        "books", "config", "data_api", "errors", "gamma", "heartbeat", "orders", "parse", "rest", "schemas",
+        "books", "config", "data_api", "errors", "gamma", "heartbeat", "orders", "paper", "parse", "rest", "schemas",
         "tracking", "venue", "ws"}
     assert exported == set(pm.__all__)
     assert not [n for n in pm.__all__ if n.startswith("Wire")]

@@ -20,12 +20,17 @@ Modules: ``config`` (settings, keys), ``errors`` (the one translator), ``schemas
 ``parse`` (pure wire -> domain), ``rest`` (official client, pacing), ``ws`` (channels),
 ``tracking`` (dedup, inbox), ``orders`` (submit/cancel), ``books`` (market data),
 ``heartbeat`` (the interlock), ``venue`` (the facade), ``gamma`` and ``data_api``.
+
+Paper trading (``run --paper``): ``connect_paper(PaperConfig(...))`` reads the same public market
+data with no key and matches our orders locally against it (``paper/``: ``feed``, ``matcher``,
+``venue``); nothing is ever sent to the exchange.
 """
 
 from polytraders.venues.base import OutcomeUnknown
 from polytraders.venues.polymarket.config import KeyLoadError, PolymarketConfig, PrivateKey, load_key
 from polytraders.venues.polymarket.data_api import DataApiClient, Position, PublicTrade
 from polytraders.venues.polymarket.gamma import GammaClient, MarketMeta
+from polytraders.venues.polymarket.paper import PaperConfig, PaperVenue, connect_paper
 from polytraders.venues.polymarket.venue import HEARTBEAT_LOST, PolymarketVenue, VenueHealth, connect
 
 __all__ = [
@@ -35,6 +40,8 @@ __all__ = [
     "KeyLoadError",
     "MarketMeta",
     "OutcomeUnknown",
+    "PaperConfig",
+    "PaperVenue",
     "PolymarketConfig",
     "PolymarketVenue",
     "Position",
@@ -42,5 +49,6 @@ __all__ = [
     "PublicTrade",
     "VenueHealth",
     "connect",
+    "connect_paper",
     "load_key",
 ]

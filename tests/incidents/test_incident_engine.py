@@ -35,7 +35,7 @@ def test_universal_steps_precede_every_remedy(tmp_path: Path) -> None:
     runner = make_runner(rt, tmp_path)
     entry = trip(rt)
     inc = runner.handle_trip(entry)
-    assert inc == f"inc_{entry.seq}"
+    assert inc == runner.incident_id_for(entry) and inc.startswith(f"inc_{entry.seq}_")
     seen = codes(rt, inc)
     seq_of = {code: seq for seq, code, _ in reversed(seen)}  # first occurrence
     remedy = [seq for seq, code, step in seen

@@ -60,6 +60,19 @@ from polytraders.venues.base import Venue
 WALLET = Actor(kind="system", id="wallet.sim")
 
 
+def replay_last_hour(ctx: IncidentContext) -> StepResult:
+    """Playbook step: replay the last hour up to now and record the verdict."""
+    from polytraders.replay.engine import replay
+
+    ctx.runtime.journal.flush()
+    report = replay(ctx.runtime.journal, until_ms=ctx.runtime.clock.now_ms())
+    data = report.to_json()
+    return StepResult(report.verdict == "GOV_REPLAY_MATCH", f"replay verdict {report.verdict}",
+                      {"verdict": report.verdict, "first_divergence": data["first_divergence"],
+                       "trips_recorded": len(report.trips_recorded),
+                       "votes_compared": report.votes_compared})
+
+
 def unhandled_trips(rt: Runtime, runner: PlaybookRunner) -> list[JournalEntry]:
     """The entries of active trips that have no incident yet."""
     out = []
@@ -82,7 +95,8 @@ class SystemConfig:
     strategy_mode: Mode = Mode.ENFORCED
     roster: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",)})
-    notifiers: NotifierConfig | None = None  # default: a file channel beside the journal
+    notifiers: NotifierConfig | None = None  # default: a file channel in <db>.incidents/
+    snapshots_dir: Path | None = None  # default: <db>.incidents/
     system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
     halt_path: Path | None = None
     digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
@@ -136,8 +150,8 @@ class TradingSystem:
         self.signer = SignerService(wallet, maker=config.maker or wallet.address, signature_type=config.signature_type,
                                     builder_code=config.builder_code or BUILDER_CODE)
         self.olm = OrderLifecycleManager(rt, venue, add(OrderLifecycleBot()))
-        incidents_dir = incidents_dir_for(journal)  # <db>.incidents/: one per journal
-        notifiers = config.notifiers or NotifierConfig(channel_path=incidents_dir / "channel.jsonl")
+        incidents_dir = config.snapshots_dir or incidents_dir_for(journal)  # <db>.incidents/: one per journal
+        notifiers = config.notifiers or NotifierConfig(channel_path=incidents_dir_for(journal) / "channel.jsonl")
         self.commander: IncidentCommander = add(IncidentCommander())
         self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
         if self.monitor is not None and isinstance(self.venue, SampledVenue):
@@ -253,16 +267,7 @@ class TradingSystem:
         return None
 
     def _replay_action(self, ctx: IncidentContext) -> StepResult:
-        """Playbook step: replay the last hour up to now and record the verdict."""
-        from polytraders.replay.engine import replay
-
-        self.runtime.journal.flush()
-        report = replay(self.runtime.journal, until_ms=self.clock.now_ms())
-        data = report.to_json()
-        return StepResult(report.verdict == "GOV_REPLAY_MATCH", f"replay verdict {report.verdict}",
-                          {"verdict": report.verdict, "first_divergence": data["first_divergence"],
-                           "trips_recorded": len(report.trips_recorded),
-                           "votes_compared": report.votes_compared})
+        return replay_last_hour(ctx)
 
     def stop(self) -> None:
         self.runtime.sync()

@@ -74,6 +74,7 @@ from polytraders.incidents.snapshot import (
     ChainReader,
     _jsonable,
     capture_as_of,
+    capture_as_of_now,
     capture_state,
     default_snapshots_dir,
     journal_tag,
@@ -377,6 +378,8 @@ class PlaybookRunner:
         incident_id = self.incident_id_for(trigger_entry)
         if self.incidents.get(incident_id) is not None:
             return incident_id
+        if as_of_trigger is None and self.runtime.state.last_seq == trigger_entry.seq:
+            as_of_trigger = capture_as_of_now(self.runtime)  # nothing folded since: state is as of it
         actor = self.actor_for(pb)
         key = alert_key or f"{pb.name}:{trigger}"
         if alert_state != "confirmed":

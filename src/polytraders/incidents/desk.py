@@ -127,15 +127,20 @@ class AlertDesk:
             self.held[key] = _Held(entry, trigger_kind, trigger, opener)
         elif tracker.state == "clear":
             self.held.pop(key, None)
-        return self._settle(key, tracker, force=trip and active)
+        # a new trip, or a new alert while flapping, is put to the commander even when the
+        # tracker's state did not change: the journal says why nothing opened
+        return self._settle(key, tracker, force=active and (trip or tracker.state == "flapping"))
 
     def clear(self, key: str) -> None:
         """The condition is gone (an API surface back to ok, a trip reset)."""
         tracker = self.trackers.get(key)
-        if tracker is not None:
-            tracker.observe(False, self.rt.clock.now_ms())
-            if tracker.state == "clear":
-                self.held.pop(key, None)
+        if tracker is None:
+            return
+        tracker.observe(False, self.rt.clock.now_ms())
+        if tracker.state == "clear":
+            self.held.pop(key, None)
+        elif tracker.changed:  # it went flapping on this change: say so once
+            self._settle(key, tracker)
 
     def tick(self, now_ms: int) -> list[str]:
         """Observe resets; promote pending alerts whose window has passed; open their incidents."""
@@ -160,7 +165,7 @@ class AlertDesk:
         if tracker.state == "clear":
             return None
         decided_seq, open_incident = self._decide(key, tracker, held, tracker.page_due or force)
-        if not open_incident:
+        if not open_incident or tracker.state != "confirmed":
             return None
         self.held.pop(key, None)
         confirmation = Confirmation(key, "confirmed", tracker.confirm_window_ms, decided_seq,

@@ -217,7 +217,11 @@ def resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
     with _session(db, config, "incidents.resolve") as s:
         op = s.operator
         entry = s.runner.resolve(incident_id, op)
-    _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; the RCA is now due")
+        has_rca = (s.runner.incidents.get(incident_id) or {}).get("rca") is not None
+    _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; " + (
+        "its RCA is recorded" if has_rca else
+        f"the RCA is now due within {s.runner.incidents.require_rca_within_h} h "
+        f"('polytraders incidents rca {incident_id} --text ...')"))
 
 
 @app.command("rca")

@@ -191,7 +191,8 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "minutes": args.minutes,
         "markets": args.markets,
         "journal": {"entries": seq, "head_hash": head, "db": str(args.db), "mode": "simulation",
-                    "keys": str(Path(str(args.db) + ".keys"))},
+                    "keys": str(Path(str(args.db) + ".keys")),
+                    "incidents_dir": str(Path(str(args.db) + ".incidents"))},
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {
@@ -233,9 +234,12 @@ def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:
               "seq": inc["steps"][sid].get("seq")} for sid in inc["step_order"]]
     result = inc["steps"].get("run_replay_last_hour", {}).get("result") or ""
     verdict = result.rsplit(" ", 1)[-1] if result.startswith("replay verdict") else None
+    outstanding = [s["id"] for s in steps if s["status"] in ("pending", "running", "failed")]
     return {"id": inc["incident_id"], "trigger": inc.get("trigger"), "status": inc.get("status"),
             "commander": inc.get("commander"), "trip_id": inc.get("trip_id"), "steps": steps,
-            "replay_verdict": verdict}
+            "replay_verdict": verdict, "playbook": inc.get("playbook"), "priority": inc.get("priority"),
+            "outstanding": outstanding if inc.get("status") != "resolved" else [],
+            "snapshot": (inc.get("snapshot") or {}).get("path"), "rca": inc.get("rca") is not None}
 
 
 def modes_summary(system: TradingSystem) -> dict[str, Any]:

@@ -170,7 +170,7 @@ def test_a_flapping_alert_opens_nothing_and_a_cleared_one_is_never_confirmed(sim
     key = "api:clob_ws_market"
     sim.system.runtime.journal.flush()
     start = sim.journal.head()[0]
-    for i in range(6):
+    for _ in range(6):
         sim.step()
         entry = sim.system.runtime.note("GOV_API_DEGRADED", surface="clob_ws_market", level="hard")
         desk.alert(key, entry, "GOV_API_DEGRADED", "clob_ws_market_hard", active=True, opener=_opener(calls))

@@ -109,8 +109,9 @@ def _kill_switch_story(ks: dict[str, Any]) -> None:
     if not trips:
         console.print("Kill switch: never tripped; armed at the end.")
         return
-    console.print(f"\n[bold]Kill switch[/bold]: {len(trips)} trip(s); "
-                  f"{'ARMED at the end' if not ks.get('active') else 'still TRIPPED at the end: ' + ', '.join(ks['active'])}.")
+    end = ("ARMED at the end" if not ks.get("active")
+           else "still TRIPPED at the end: " + ", ".join(ks["active"]))
+    console.print(f"\n[bold]Kill switch[/bold]: {len(trips)} trip(s); {end}.")
     for t in trips:
         reset = resets.get(t["trip_id"])
         after = (f"reset {iso_utc(reset['at_ms'])} (seq {reset['seq']})" if reset else "not reset")

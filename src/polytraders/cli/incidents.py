@@ -38,7 +38,6 @@ from polytraders.incidents.snapshot import (
     capture_state,
     journal_tag,
     load_snapshot,
-    snapshot_path,
     store_snapshot,
 )
 from polytraders.journal.sqlite import SqliteJournal
@@ -389,6 +388,7 @@ def _print_picture(title: str, part: dict[str, Any]) -> None:
              f"  last envelopes: {_count(part.get('last_envelopes'))}"]
     block = part.get("block")
     if isinstance(block, dict):
-        lines.append(f"  block height: {block.get('height') if block.get('height') is not None else block.get('error')}")
+        height = block.get("height")
+        lines.append(f"  block height: {height if height is not None else block.get('error')}")
     for line in lines:
         console.print(line, markup=False, highlight=False)

@@ -6,7 +6,8 @@ journals a summary when one is due (`summary_interval_s`) or when the level it s
 from the current one (at most once a second), then lets `gov.api_degradation_monitor` decide
 from the journaled summary, so replay sees exactly what it saw. A `GOV_API_DEGRADED` is an alert
 for the desk (`incidents/desk.py`: confirm window and flap check, `gov.incident_commander`); once
-confirmed it opens the "API degraded" incident (unless one is open); `GOV_API_OK` clears it. While the playbook's hold is on, the restore
+confirmed it opens the "API degraded" incident (unless one is open); `GOV_API_OK` clears it.
+While the playbook's hold is on, the restore
 releases it once every configured surface has been `ok` for `green_before_promote_s` without a
 break, or at once after a second operator approved an early promotion; an operator's hold
 keeps the demotion in place. Every mode change is a hold journaled by `playbook:api_degraded`.

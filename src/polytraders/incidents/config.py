@@ -18,7 +18,8 @@ Without a file, or when the file does not name them, the channel is
 ``<db>.incidents/channel.jsonl`` and snapshots go to ``<db>.incidents/`` beside each journal
 (:meth:`IncidentConfig.for_journal`), so two journals in one folder never share either; a path
 the file names is used as given (incident ids carry the journal's tag, so lines from two
-journals in one configured channel stay apart). Without a file the roster is empty, so every commander is ``unassigned`` and a warning is kept in
+journals in one configured channel stay apart). Without a file the roster is empty, so every
+commander is ``unassigned`` and a warning is kept in
 ``IncidentConfig.warnings``. A bad file raises one ``ConfigError`` paragraph naming the key.
 """
 

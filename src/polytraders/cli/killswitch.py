@@ -113,13 +113,11 @@ def trip(
         create_halt_file,
         manual_trip,
         parse_scope,
-        system_running,
     )
     from polytraders.journal.sqlite import JournalBusyError, JournalWriteError
 
     parsed = parse_scope(scope)
     bounded_text("reason", reason)
-    running = system_running(resolve_db_path(db))  # asked before this process opens the journal
     try:
         with operator_session(db, "killswitch.trip", full_state=parsed.scope not in ("global", "family")) as s:
             check_scope_exists(s.runtime, parsed)
@@ -136,7 +134,7 @@ def trip(
         else:
             console.print(message, markup=False)
         return
-    incident, next_step = _incident_for(db, trip_id, running)
+    running, incident, next_step = _incident_for(db, trip_id)
     if as_json:
         print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": name,
                     "lock_to_commit_ms": commit_ms, "system_running": running,
@@ -145,26 +143,35 @@ def trip(
         console.print(f"Tripped {trip_id} ({parsed.label()}) by {name}. {next_step}", markup=False)
 
 
-def _incident_for(db: str | None, trip_id: str, running: bool) -> tuple[str | None, str]:
+def _incident_for(db: str | None, trip_id: str) -> tuple[bool, str | None, str]:
     """A manual trip is a real incident: the running system opens it (and cancels) at its next
-    step; with none running this process opens it now, after the trip is already committed."""
-    if running:
-        return None, ("The running system cancels resting orders in scope and opens the incident at its "
-                      "next step; see 'polytraders incidents list'.")
+    step; with none running this process opens it now, after the trip is already committed,
+    holding the run lock meanwhile so no system starts and opens it a second time."""
+    import os
+
     from polytraders.engine.kill_switch_ops import open_trip_incident
+    from polytraders.engine.live import take_run_lock
     from polytraders.errors import PolytradersError
     from polytraders.settings import load_settings
 
+    lock = take_run_lock(resolve_db_path(db))
+    if lock is None:
+        return True, None, ("A running system holds this journal: it cancels resting orders in scope and "
+                            "opens the incident at its next step; see 'polytraders incidents list'.")
     try:
         _, incidents, _ = load_settings(None)
         with operator_session(db, "killswitch.trip") as s:
             incident = open_trip_incident(s.runtime, s.operator, trip_id,
                                           incidents.for_journal(s.journal.path))
     except PolytradersError as exc:
-        return None, (f"No system is running and the incident could not be opened here ({exc.message}); "
-                      f"the next 'polytraders run' opens it and cancels resting orders in scope before it trades.")
-    return incident, (f"No system is running: opened incident {incident} (see 'polytraders incidents show "
-                      f"{incident}'); the next 'polytraders run' cancels resting orders in scope before it trades.")
+        return False, None, (f"No system is running and the incident could not be opened here ({exc.message}); "
+                             f"the next 'polytraders run' opens it and cancels resting orders in scope before it "
+                             f"trades.")
+    finally:
+        os.close(lock)
+    return False, incident, (f"No system is running: opened incident {incident} (see 'polytraders incidents "
+                             f"show {incident}'); the next 'polytraders run' cancels resting orders in scope "
+                             f"before it trades.")
 
 
 @app.command("request-reset")

@@ -8,7 +8,6 @@ names, never from the command line.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
@@ -23,12 +22,12 @@ from polytraders.errors import ConfigError, RefusedError
 
 def _run_lock(db: Path) -> int:
     """One running system per journal: an exclusive flock on `<db>.run.lock`, held for the run."""
-    fd = os.open(str(db) + ".run.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RefusedError(f"Another 'polytraders run' is already running on {db}.") from None
+    from polytraders.engine.live import take_run_lock
+
+    fd = take_run_lock(db)
+    if fd is None:
+        raise RefusedError(f"Another 'polytraders run' is already running on {db} (or, for a moment, an "
+                           f"operator's command running a playbook because none was).")
     return fd
 
 

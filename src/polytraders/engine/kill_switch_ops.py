@@ -132,23 +132,6 @@ def manual_trip(rt: Runtime, operator: Operator, scope: Scope, reason: str) -> s
     return trip_id
 
 
-def system_running(db: Path) -> bool:
-    """True while a `polytraders run` holds `<db>.run.lock` (it takes it exclusively for the run)."""
-    import fcntl
-
-    try:
-        fd = os.open(str(db) + ".run.lock", os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def open_trip_incident(rt: Runtime, operator: Operator, trip_id: str, incident_config: Any) -> str | None:
     """With no running system, the operator's own process opens the trip's incident and runs the
     kill-switch playbook exactly as the system would (every entry signed by the operator). Steps

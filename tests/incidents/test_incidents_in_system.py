@@ -184,3 +184,27 @@ def test_a_flapping_alert_opens_nothing_and_a_cleared_one_is_never_confirmed(sim
     assert len(calls) == 3
     commander = [c for _, c, a in sim.codes(start) if a == "gov.incident_commander"]
     assert commander[:3] == ["GOV_ALERT_CONFIRMED"] * 3 and "GOV_ALERT_FLAPPING" in commander
+
+
+def test_a_playbook_interrupted_while_waiting_resumes_after_a_restart(tmp_path: Path) -> None:
+    sim = Sim(tmp_path, faults=FaultPlan().latency(120_000, start_ms=DEMO_START_MS))
+    entry, flying = _trip_with_orders_in_flight(sim)
+    sim.step()
+    incident_id = sim.system.incidents.incident_id_for(entry)
+    assert sim.incident(entry)["steps"]["confirm_nothing_in_flight"]["status"] == "running"
+    sim.journal.flush()
+    sim.journal.close()  # the process dies here: the rest of the playbook never ran
+    again = SqliteJournal(tmp_path / "j.db", synchronous="NORMAL")
+    system = TradingSystem(again, SimVenue(11, 4, DEMO_START_MS), SystemConfig(
+        seed=11, n_markets=4, start_ms=sim.now))
+    now = sim.now
+    for _ in range(7):
+        now += 1_000
+        system.step(now)
+    inc = system.incidents.incidents.get(incident_id)
+    assert inc is not None
+    assert inc["steps"]["confirm_nothing_in_flight"]["status"] in ("done", "failed")
+    assert inc["steps"]["run_replay_last_hour"]["status"] == "done"
+    declared = [e for e in again.read() if e.envelope.reason_code == "GOV_INCIDENT_DECLARED"]
+    assert len(declared) == 1  # resumed, not opened a second time
+    again.close()

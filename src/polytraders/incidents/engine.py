@@ -294,6 +294,7 @@ class PlaybookRunner:
         self.actor_override = actor
         self.tag = journal_tag(runtime.journal)
         self._suspended: list[_Suspended] = []
+        self._resumed = False
         self.actions: dict[str, StepAction] = {**DEFAULT_ACTIONS, **actions}
         self.dispatcher = dispatcher
         self.roster = roster
@@ -470,6 +471,31 @@ class PlaybookRunner:
                                             c.trigger_entry, c.runtime, c.dispatcher, c.actor,
                                             c.params, c.snapshot_path)
                             for step in sus.remaining], sus.commander)
+
+    def _resume_interrupted(self, now_ms: int) -> None:
+        """After a crash: an open incident whose playbook stopped at a waiting step (``running``)
+        gets that step checked once more, and the steps never started (no entry yet) run after
+        it; a page interrupted between its ``started`` and its outcome is left failed-looking
+        (``running``) for a person, since paging twice is worse than asking."""
+        for inc in self.incidents.all():
+            pb = self._playbook_of(inc)
+            if pb is None or inc["status"] == "resolved" or self.incidents.get(inc["incident_id"]) is None:
+                continue
+            running = [s for s in pb.remedy_steps if inc["steps"].get(s.id, {}).get("status") == "running"
+                       and s.action not in (None, "page")]
+            if not running or inc.get("trigger_seq") is None:
+                continue
+            entry = next(iter(self.runtime.journal.read(inc["trigger_seq"], inc["trigger_seq"])), None)
+            if entry is None:
+                continue
+            step = running[0]
+            after = pb.remedy_steps[pb.remedy_steps.index(step) + 1:]
+            todo = [s for s in after if inc["steps"].get(s.id, {}).get("seq") is None]
+            ctx = IncidentContext(inc["incident_id"], pb, step, str(inc["trigger"]), entry, self.runtime,
+                                  self.dispatcher, self.actor_for(pb), self.params,
+                                  (inc.get("snapshot") or {}).get("path"), wait_started_ms=now_ms)
+            first = self._call(ctx)  # a fresh wait from the restart: the crash cost the old one
+            self._suspended.append(_Suspended(ctx, inc["commander"], todo, first.wait_until_ms or now_ms))
 
     def _call(self, ctx: IncidentContext) -> StepResult:
         action = self.actions.get(ctx.step.action or "")
@@ -686,6 +712,9 @@ class PlaybookRunner:
     def tick(self, now_ms: int) -> list[str]:
         """Resume waiting steps; journal GOV_RCA_OVERDUE once for each resolved incident whose
         RCA is overdue."""
+        if not self._resumed:
+            self._resumed = True
+            self._resume_interrupted(now_ms)
         if self._suspended:
             self._resume(now_ms)
         flagged = []

@@ -29,9 +29,13 @@ Paging with no pager configured is not a failure: the step is done and says "no 
 configured, posted to the channel". A configured pager that accepts nothing is
 ``GOV_PAGING_SYSTEM_UNAVAILABLE`` (the step failed; reach the on-call by hand).
 
-Actions: ``page`` is the engine's own. ``confirm_no_inflight`` and ``publish_positions`` have
-defaults here (a single read of the ``orders`` / ``portfolio`` projections); the caller's
-``actions`` mapping overrides them and supplies the rest (``replay``). An action with its own
+Actions: ``page`` is the engine's own. ``confirm_no_inflight`` (waits while ``params`` has
+``can_wait``, i.e. in the running system; reports at once in an operator's CLI, where no venue
+event can arrive), ``publish_positions``, ``confirm_trade_halted`` and ``capture_divergence``
+have defaults here; the caller's ``actions`` mapping overrides them and supplies the rest
+(``replay``). Entries are the playbook's (``playbook:<name>``), or the operator's, signed, when
+an operator's CLI runs the playbook because no system is running (``actor``). Incident ids are
+``inc_<trigger seq>_<journal tag>``. An action with its own
 outside side effect must journal durably before it, as ``publish_positions`` does.
 
 Operator actions (the CLI authenticates first): acknowledge, complete a step, resolve, attach

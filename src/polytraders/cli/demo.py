@@ -95,8 +95,8 @@ def tell_story(s: dict[str, Any]) -> None:
     _kill_switch_story(s.get("kill_switch") or {})
     story = s.get("story", [])
     if story:
-        console.print("\n[bold]What the operators did[/bold] (scripted crew: the two-person reset drill, "
-                      "refusals included)")
+        console.print("\n[bold]What happened[/bold] (the playbooks, and the scripted crew: the two-person "
+                      "reset drill, refusals included)")
         for line in story:
             console.print(f"- {line}", markup=False, soft_wrap=True)
     _incidents_story(s)

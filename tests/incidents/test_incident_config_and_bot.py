@@ -70,12 +70,17 @@ def _decide(tmp: Path, alert: AlertInput) -> dict[str, object]:
     return detail
 
 
-def test_trip_is_confirmed_by_definition(tmp_path: Path) -> None:
+def test_a_trip_has_no_confirm_window_but_is_flap_checked(tmp_path: Path) -> None:
     d = _decide(tmp_path, AlertInput("ks", "RISK_KILLSWITCH_TRIPPED", "drawdown_intraday",
-                                     "pending", source_seq=7))
+                                     "confirmed", page_due=True, source_seq=7))
     assert d["_code"] == "GOV_ALERT_CONFIRMED"
     assert d["playbook"] == "kill_switch" and d["priority"] == "P0" and d["page_role"] == "risk"
     assert d["open_incident"] is True and d["page"] is True and d["confirm_window_ms"] == 0
+    (tmp_path / "f").mkdir()
+    d = _decide(tmp_path / "f", AlertInput("ks", "RISK_KILLSWITCH_TRIPPED", "drawdown_intraday",
+                                           "flapping", page_due=False, source_seq=9))
+    assert d["_code"] == "GOV_ALERT_FLAPPING"
+    assert d["open_incident"] is False and d["page"] is False
 
 
 def test_flapping_and_unknown_alerts(tmp_path: Path) -> None:

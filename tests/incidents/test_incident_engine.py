@@ -35,7 +35,7 @@ def test_universal_steps_precede_every_remedy(tmp_path: Path) -> None:
     runner = make_runner(rt, tmp_path)
     entry = trip(rt)
     inc = runner.handle_trip(entry)
-    assert inc == f"inc_{entry.seq}"
+    assert inc == runner.incident_id_for(entry) and inc.startswith(f"inc_{entry.seq}_")
     seen = codes(rt, inc)
     seq_of = {code: seq for seq, code, _ in reversed(seen)}  # first occurrence
     remedy = [seq for seq, code, step in seen
@@ -329,3 +329,24 @@ def test_unassigned_commander_and_pending_alert(tmp_path: Path) -> None:
     assert inc is not None
     rec = runner.incidents.get(inc)
     assert rec is not None and rec["commander"] == "unassigned"
+
+
+def test_no_pager_configured_is_said_honestly_and_channel_lines_carry_the_real_action(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rt, _ = make_runtime(tmp_path)
+    chan = tmp_path / "channel.jsonl"
+    runner = make_runner(rt, tmp_path, dispatcher=Dispatcher(FileChannel(chan, fsync=False), []))
+    with caplog.at_level("WARNING"):
+        inc = runner.handle_trip(trip(rt))
+    assert inc is not None
+    rec = runner.incidents.get(inc)
+    assert rec is not None
+    page = rec["steps"]["page_oncall"]
+    assert page["status"] == "done" and page["result"] == "no pager configured, posted to the channel"
+    assert "GOV_PAGING_SYSTEM_UNAVAILABLE" not in [c for _, c, _ in codes(rt, inc)]
+    assert not [r for r in caplog.records if "no pager accepted" in r.getMessage()]
+    lines = [orjson.loads(x) for x in chan.read_bytes().splitlines()]
+    actions = [line["action"] for line in lines]
+    assert actions[:2] == ["opened", "page"] and "to_do" in actions and "step_done" in actions
+    assert "trigger" not in actions and not any(line["paging_fallback"] for line in lines)
+    assert {line["pager_action"] for line in lines} == {"trigger"}

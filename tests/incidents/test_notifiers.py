@@ -502,6 +502,7 @@ def test_file_channel_appends_one_json_object_per_line(
         "incident_id": "inc-20260102-001",
         "priority": "P0",
         "action": "trigger",
+        "pager_action": "trigger",
         "title": "Kill switch tripped: intraday drawdown",
         "body": "Intraday drawdown reached 5.2% against a 5.0% limit. All trading is halted.",
         "fields": {"trigger": "intraday_drawdown", "observed": "5.2%", "threshold": "5.0%"},

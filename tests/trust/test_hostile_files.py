@@ -286,8 +286,8 @@ def test_demo_without_db_or_env_writes_a_new_run_folder(workdir: Path) -> None:
         assert exports, ran.out
         paths.append(Path(exports[0].split("export POLYTRADERS_DB=", 1)[1].strip()))
     assert paths[0] != paths[1]
-    for p in paths:
-        assert p.parts[0] == "demo-runs" and (workdir / p).is_file()
+    for p in paths:  # printed absolute, so it works from any directory
+        assert p.is_absolute() and p.relative_to(workdir.resolve()).parts[0] == "demo-runs" and p.is_file()
     assert not (workdir / "polytraders.db").exists(), "never the live default path"
 
 

@@ -92,12 +92,63 @@ def tell_story(s: dict[str, Any]) -> None:
         rec = s.get("reconcile") or {}
         console.print(f"Reconcile reports: {rec.get('reports')}; still mismatched: {rec.get('mismatched')}",
                       markup=False)
-    extra = s.get("kill_switch")
-    if extra:
-        console.print(f"Kill switch: {extra}")
-    for line in s.get("story", []):
-        console.print(f"- {line}", markup=False)
+    _kill_switch_story(s.get("kill_switch") or {})
+    story = s.get("story", [])
+    if story:
+        console.print("\n[bold]What happened[/bold] (the playbooks, and the scripted crew: the two-person "
+                      "reset drill, refusals included)")
+        for line in story:
+            console.print(f"- {line}", markup=False, soft_wrap=True)
+    _incidents_story(s)
+
+
+def _kill_switch_story(ks: dict[str, Any]) -> None:
+    from polytraders.cli.timefmt import iso_utc
+
+    trips, resets = ks.get("trips", []), {r["trip_id"]: r for r in ks.get("resets", [])}
+    if not trips:
+        console.print("Kill switch: never tripped; armed at the end.")
+        return
+    end = ("ARMED at the end" if not ks.get("active")
+           else "still TRIPPED at the end: " + ", ".join(ks["active"]))
+    console.print(f"\n[bold]Kill switch[/bold]: {len(trips)} trip(s); {end}.")
+    for t in trips:
+        reset = resets.get(t["trip_id"])
+        after = (f"reset {iso_utc(reset['at_ms'])} (seq {reset['seq']})" if reset else "not reset")
+        console.print(f"- {t['trip_id']}: {t['trigger']} tripped {iso_utc(t['at_ms'])} (seq {t['seq']}); {after}",
+                      markup=False)
+
+
+def _incidents_story(s: dict[str, Any]) -> None:
     j = s["journal"]
-    console.print(f"\nTo act on this run: export POLYTRADERS_DB={j['db']}\nThe simulated crew's keys are in "
-                  f"{j['keys']}/ (e.g. export POLYTRADERS_KEY_FILE={j['keys']}/alice.key); they work on "
-                  f"this simulation journal only.", markup=False, soft_wrap=True)
+    db = Path(j["db"]).resolve()
+    keys = Path(j["keys"]).resolve()
+    incidents = s.get("incidents", [])
+    if incidents:
+        table = Table(title="incidents opened")
+        for col in ("incident", "prio", "trigger", "status", "commander", "still to do"):
+            table.add_column(col)
+        for i in incidents:
+            table.add_row(i["id"], str(i.get("priority") or ""), str(i["trigger"]), str(i["status"]),
+                          str(i["commander"]), ", ".join(i.get("outstanding", [])) or "-")
+        console.print(table)
+        console.print(f"Snapshots and the incident channel (channel.jsonl) are in "
+                      f"{Path(j.get('incidents_dir', str(db) + '.incidents')).resolve()}/.", markup=False,
+                      soft_wrap=True)
+    console.print(f"\n[bold]To act on this run[/bold] (the simulated crew's keys are in {keys}/; they work on "
+                  f"this simulation journal only):", soft_wrap=True)
+    lines = [f"export POLYTRADERS_DB={db}", f"export POLYTRADERS_KEY_FILE={keys}/alice.key"]
+    open_ = [i for i in incidents if i["status"] != "resolved"]
+    for i in open_[:3]:
+        lines.append(f"polytraders incidents show {i['id']}")
+        if "investigate_root_cause" in i.get("outstanding", []):
+            lines.append(f"polytraders incidents rca {i['id']} --text 'what happened and why'")
+        lines.append(f"polytraders incidents resolve {i['id']}")
+    active = (s.get("kill_switch") or {}).get("active", [])
+    for trip in active[:2]:
+        lines.append(f"polytraders killswitch request-reset {trip}   # then, as bob: "
+                     f"POLYTRADERS_KEY_FILE={keys}/bob.key polytraders killswitch approve-reset REQUEST_ID")
+    if not open_ and not active:
+        lines.append("polytraders incidents list")
+    for line in lines:
+        console.print(f"  {line}", markup=False, soft_wrap=True, highlight=False)

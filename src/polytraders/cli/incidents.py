@@ -39,9 +39,8 @@ from polytraders.incidents.notifiers import build_dispatcher
 from polytraders.incidents.projection import IncidentsProjection
 from polytraders.incidents.snapshot import (
     capture_state,
-    default_snapshots_dir,
+    journal_tag,
     load_snapshot,
-    snapshot_path,
     store_snapshot,
 )
 from polytraders.journal.sqlite import SqliteJournal
@@ -105,8 +104,9 @@ def _session(db: str | None, config_path: str | None, command: str | None = None
 
 def _make_session(j: SqliteJournal, rt: Runtime, config: IncidentConfig, degraded: str | None,
                   operator: Any) -> _Session:
-    snaps = config.snapshots_dir if config.source is not None else default_snapshots_dir(rt)
-    runner = PlaybookRunner(rt, {}, build_dispatcher(config.notifiers), config.roster, snapshots_dir=snaps)
+    config = config.for_journal(j.path)
+    runner = PlaybookRunner(rt, {}, build_dispatcher(config.notifiers), config.roster,
+                            snapshots_dir=config.snapshots_dir)
     return _Session(j, rt, runner, config, degraded, operator)
 
 
@@ -222,7 +222,11 @@ def resolve(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
     with _session(db, config, "incidents.resolve") as s:
         op = s.operator
         entry = s.runner.resolve(incident_id, op)
-    _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; the RCA is now due")
+        has_rca = (s.runner.incidents.get(incident_id) or {}).get("rca") is not None
+    _done(as_json, entry.seq, f"{incident_id} resolved by {op.name}; " + (
+        "its RCA is recorded" if has_rca else
+        f"the RCA is now due within {s.runner.incidents.require_rca_within_h} h "
+        f"('polytraders incidents rca {incident_id} --text ...')"))
 
 
 @app.command("rca")
@@ -290,7 +294,8 @@ def snapshot(
             snap["degraded"] = s.degraded
         stored = None
         if save:
-            name = f"snap_{s.runtime.journal.head()[0]}"
+            tag = journal_tag(s.runtime.journal)[:6]
+            name = f"snap_{s.runtime.journal.head()[0]}" + (f"_{tag}" if tag else "")
             entry = store_snapshot(s.runtime, snap, name=name, directory=s.runner.snapshots_dir,
                                    actor=s.operator.actor, extra={"summary": "captured from the CLI"})
             stored = entry.envelope.payload["detail"]
@@ -308,28 +313,47 @@ def snapshot(
 @friendly
 def snapshot_show(name: Annotated[str, typer.Argument(help="Incident id or snapshot name.")],
                   db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Show a stored snapshot (by incident id) and whether it matches its journaled sha256."""
+    """Show a stored snapshot of THIS journal (by incident id or name), checked against the sha256
+    its journal recorded. Exit 1 when this journal never captured it, when the file belongs to
+    another journal, or when it does not match."""
     with _session(db, config) as s:
         inc = s.runner.incidents.get(name)
         recorded = inc.get("snapshot") if inc else None
-        directory = s.runner.snapshots_dir
+        if not recorded:
+            recorded = _captured(s.journal, name)
+        journal_id = s.journal.journal_id
+        db_path = s.journal.path
         names = MarketNames.from_journal(s.runtime.journal)
-    if recorded and recorded.get("path"):
-        path = Path(recorded["path"])
-    else:
-        try:
-            path = snapshot_path(directory, name)
-        except ValueError:
-            raise BadInputError(f"{name!r} is not a snapshot name.") from None
+    if not recorded or not recorded.get("path"):
+        raise fail(f"Error: journal {db_path} never captured a snapshot named {name!r}; see "
+                   f"'polytraders incidents list' (a file of that name elsewhere belongs to another "
+                   f"journal).")
+    path = Path(recorded["path"])
     try:
         snap, digest = load_snapshot(path.parent, path.stem)
     except (OSError, ValueError) as exc:
         problem = type(exc).__name__
         raise fail(f"Error: no readable snapshot {name} at {path} ({problem}).") from None
-    matches = None if not recorded else digest == recorded.get("sha256")
+    owner = snap.get("journal_id")
+    if owner is not None and owner != journal_id:
+        raise fail(f"Error: {path} is a snapshot of journal {owner}, not of {db_path} ({journal_id}).")
+    if digest != recorded.get("sha256"):
+        raise fail(f"Error: {path} does not match the sha256 journaled at seq {recorded.get('seq')} "
+                   f"({digest} != {recorded.get('sha256')}): the file was changed or replaced.")
     if as_json:
-        print_json({"path": str(path), "sha256": digest, "matches_journal": matches,
-                    "snapshot": snap})
+        print_json({"path": str(path), "sha256": digest, "matches_journal": True,
+                    "journaled_seq": recorded.get("seq"), "snapshot": snap})
         return
-    console.print(f"{path} sha256 {digest} (matches journal: {matches})", markup=False)
+    console.print(f"{path} sha256 {digest} (matches the journal, seq {recorded.get('seq')})",
+                  markup=False)
     render_snapshot(console, snap, names)
+
+
+def _captured(journal: SqliteJournal, name: str) -> dict[str, Any] | None:
+    """The GOV_STATE_CAPTURED note this journal wrote for snapshot ``name``, if any."""
+    found = None
+    for e in journal.read(kinds=["note"]):
+        d = e.envelope.payload.get("detail", {})
+        if e.envelope.reason_code == "GOV_STATE_CAPTURED" and d.get("snapshot") == name:
+            found = {"path": d.get("path"), "sha256": d.get("sha256"), "seq": e.seq}
+    return found

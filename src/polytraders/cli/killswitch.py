@@ -135,11 +135,44 @@ def trip(
         else:
             console.print(message, markup=False)
         return
+    running, incident, next_step = _incident_for(db, trip_id)
     if as_json:
         print_json({"trip_id": trip_id, "scope": parsed.label(), "operator": name,
-                    "lock_to_commit_ms": commit_ms})
+                    "lock_to_commit_ms": commit_ms, "system_running": running,
+                    "incident_id": incident, "next": next_step})
     else:
-        console.print(f"Tripped {trip_id} ({parsed.label()}) by {name}.")
+        console.print(f"Tripped {trip_id} ({parsed.label()}) by {name}. {next_step}", markup=False)
+
+
+def _incident_for(db: str | None, trip_id: str) -> tuple[bool, str | None, str]:
+    """A manual trip is a real incident: the running system opens it (and cancels) at its next
+    step; with none running this process opens it now, after the trip is already committed,
+    holding the run lock meanwhile so no system starts and opens it a second time."""
+    import os
+
+    from polytraders.engine.kill_switch_ops import open_trip_incident
+    from polytraders.engine.live import take_run_lock
+    from polytraders.errors import PolytradersError
+    from polytraders.settings import load_settings
+
+    lock = take_run_lock(resolve_db_path(db))
+    if lock is None:
+        return True, None, ("A running system holds this journal: it cancels resting orders in scope and "
+                            "opens the incident at its next step; see 'polytraders incidents list'.")
+    try:
+        _, incidents, _ = load_settings(None)
+        with operator_session(db, "killswitch.trip") as s:
+            incident = open_trip_incident(s.runtime, s.operator, trip_id,
+                                          incidents.for_journal(s.journal.path))
+    except PolytradersError as exc:
+        return False, None, (f"No system is running and the incident could not be opened here ({exc.message}); "
+                             f"the next 'polytraders run' opens it and cancels resting orders in scope before it "
+                             f"trades.")
+    finally:
+        os.close(lock)
+    return False, incident, (f"No system is running: opened incident {incident} (see 'polytraders incidents "
+                             f"show {incident}'); the next 'polytraders run' cancels resting orders in scope "
+                             f"before it trades.")
 
 
 @app.command("request-reset")

@@ -8,7 +8,6 @@ names, never from the command line.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
@@ -24,12 +23,12 @@ from polytraders.venues.base import VenueError
 
 def _run_lock(db: Path) -> int:
     """One running system per journal: an exclusive flock on `<db>.run.lock`, held for the run."""
-    fd = os.open(str(db) + ".run.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RefusedError(f"Another 'polytraders run' is already running on {db}.") from None
+    from polytraders.engine.live import take_run_lock
+
+    fd = take_run_lock(db)
+    if fd is None:
+        raise RefusedError(f"Another 'polytraders run' is already running on {db} (or, for a moment, an "
+                           f"operator's command running a playbook because none was).")
     return fd
 
 
@@ -179,7 +178,8 @@ def run(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
-            notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
+            notifiers=(per_journal := incidents.for_journal(path)).notifiers, snapshots_dir=per_journal.snapshots_dir,
+            roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
             api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots,
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],

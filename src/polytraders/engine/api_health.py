@@ -4,8 +4,10 @@ the playbook run, and the restore.
 Each step, `tick(now)` summarises every configured surface from the in-memory samples and
 journals a summary when one is due (`summary_interval_s`) or when the level it shows differs
 from the current one (at most once a second), then lets `gov.api_degradation_monitor` decide
-from the journaled summary, so replay sees exactly what it saw. A `GOV_API_DEGRADED` opens the
-"API degraded" incident (unless one is open). While the playbook's hold is on, the restore
+from the journaled summary, so replay sees exactly what it saw. A `GOV_API_DEGRADED` is an alert
+for the desk (`incidents/desk.py`: confirm window and flap check, `gov.incident_commander`); once
+confirmed it opens the "API degraded" incident (unless one is open); `GOV_API_OK` clears it.
+While the playbook's hold is on, the restore
 releases it once every configured surface has been `ok` for `green_before_promote_s` without a
 break, or at once after a second operator approved an early promotion; an operator's hold
 keeps the demotion in place. Every mode change is a hold journaled by `playbook:api_degraded`.
@@ -22,6 +24,7 @@ from polytraders.contracts import ApiHealthSummary
 from polytraders.contracts.envelope import Actor
 from polytraders.health.playbook import API_DEGRADED_PLAYBOOK, HOLD_SOURCE, WATCH_STEP
 from polytraders.health.sampler import HealthSampler
+from polytraders.incidents.desk import AlertDesk, Confirmation
 from polytraders.incidents.engine import PlaybookRunner, playbook_actor
 from polytraders.journal.base import JournalEntry
 from polytraders.runtime.runner import Runtime
@@ -34,7 +37,9 @@ DRIVER = Actor(kind="system", id="api_health")
 
 class ApiHealthDriver:
     def __init__(self, runtime: Runtime, monitor: ApiDegradationMonitor, sampler: HealthSampler,
-                 incidents: PlaybookRunner, probe: Callable[[int], None] | None = None) -> None:
+                 incidents: PlaybookRunner, probe: Callable[[int], None] | None = None,
+                 desk: AlertDesk | None = None) -> None:
+        self.desk = desk
         self.probe = probe
         self._next_probe = 0
         self.rt = runtime
@@ -55,7 +60,7 @@ class ApiHealthDriver:
         return tuple(self.monitor.config["surfaces"])
 
     def _on_entry(self, entry: JournalEntry) -> None:
-        if entry.envelope.reason_code == "GOV_API_DEGRADED":
+        if entry.envelope.reason_code in ("GOV_API_DEGRADED", "GOV_API_OK"):
             self._degraded.append(entry)
 
     def tick(self, now_ms: int) -> None:
@@ -82,13 +87,30 @@ class ApiHealthDriver:
                 self._last_at[surface] = now_ms
         while self._degraded:
             entry = self._degraded.pop(0)
-            if self._open_incident() is None:
-                p = entry.envelope.payload
-                self.incidents.run(API_DEGRADED_PLAYBOOK, entry, trigger=f"{p['surface']}_{p['level']}",
-                                   facts={"surface": str(p["surface"]), "level": str(p["level"]),
-                                          "error_rate_pct": str(p.get("error_rate_pct")),
-                                          "p99_ms": str(p.get("latency_p99_ms"))})
+            p = entry.envelope.payload
+            key = f"api:{p['surface']}"
+            if entry.envelope.reason_code == "GOV_API_OK":
+                if self.desk is not None:
+                    self.desk.clear(key)
+                continue
+            trigger = f"{p['surface']}_{p['level']}"
+            if self.desk is None:
+                self._open(entry, None)
+            else:  # step 1: confirmed and not flapping, by the tracker and the commander
+                self.desk.alert(key, entry, "GOV_API_DEGRADED", trigger, active=True, opener=self._open)
         self._maybe_restore(now_ms)
+
+    def _open(self, entry: JournalEntry, confirmed: Confirmation | None) -> str | None:
+        if self._open_incident() is not None:
+            return None  # one API incident at a time: the open one is already on it
+        p = entry.envelope.payload
+        extra: dict[str, Any] = {} if confirmed is None else {
+            "alert_key": confirmed.key, "confirm_window_ms": confirmed.confirm_window_ms,
+            "decided_seq": confirmed.decided_seq, "as_of_trigger": confirmed.as_of_trigger}
+        return self.incidents.run(API_DEGRADED_PLAYBOOK, entry, trigger=f"{p['surface']}_{p['level']}",
+                                  facts={"surface": str(p["surface"]), "level": str(p["level"]),
+                                         "error_rate_pct": str(p.get("error_rate_pct")),
+                                         "p99_ms": str(p.get("latency_p99_ms"))}, **extra)
 
     def _open_incident(self) -> dict[str, Any] | None:
         for inc in self.incidents.incidents.all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -63,7 +64,8 @@ def sim_genesis(seed: int, scenario: str, start_ms: int) -> tuple[Genesis, Signe
 
 
 def _clear_for_overwrite(db: Path) -> None:
-    """`--overwrite`: remove a simulation journal (and what the demo made beside it), only when
+    """`--overwrite`: remove a simulation journal (and what the demo made beside it: anchors, the
+    incidents folder, the halt file), only when
     it is one and no other process has it open."""
     if not db.exists():
         return
@@ -81,6 +83,7 @@ def _clear_for_overwrite(db: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.rmtree(anchors_dir(db), ignore_errors=True)
+    shutil.rmtree(Path(str(db) + ".incidents"), ignore_errors=True)  # its snapshots and channel
     halt_path(db).unlink(missing_ok=True)
     shutil.rmtree(config_repo_path(db), ignore_errors=True)  # the demo made it beside the journal
 
@@ -112,6 +115,10 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
     # a running system waits at most a second for the write lock, then treats the journal as
     # unwritable for that step: it must keep checking the halt file, not block behind a writer
     journal = create_journal(args.db, genesis, synchronous="NORMAL", lock_timeout_s=1.0)
+    from polytraders.engine.live import take_run_lock
+
+    # the demo is the running system: an operator's trip meanwhile is handled by it, not the CLI
+    run_lock = take_run_lock(args.db)
     write_crew_keys(args.db, args.seed)
     venue = SimVenue(args.seed, args.markets, start_ms)
     plan = scenario.faults(venue, start_ms)
@@ -151,6 +158,8 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
     finally:
         if chain is not None:
             chain.close()
+        if run_lock is not None:
+            os.close(run_lock)
     journal.close()
     return summary
 
@@ -199,7 +208,8 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "minutes": args.minutes,
         "markets": args.markets,
         "journal": {"entries": seq, "head_hash": head, "db": str(args.db), "mode": "simulation",
-                    "keys": str(Path(str(args.db) + ".keys"))},
+                    "keys": str(Path(str(args.db) + ".keys")),
+                    "incidents_dir": str(Path(str(args.db) + ".incidents"))},
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {
@@ -241,9 +251,12 @@ def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:
               "seq": inc["steps"][sid].get("seq")} for sid in inc["step_order"]]
     result = inc["steps"].get("run_replay_last_hour", {}).get("result") or ""
     verdict = result.rsplit(" ", 1)[-1] if result.startswith("replay verdict") else None
+    outstanding = [s["id"] for s in steps if s["status"] in ("pending", "running", "failed")]
     return {"id": inc["incident_id"], "trigger": inc.get("trigger"), "status": inc.get("status"),
             "commander": inc.get("commander"), "trip_id": inc.get("trip_id"), "steps": steps,
-            "replay_verdict": verdict}
+            "replay_verdict": verdict, "playbook": inc.get("playbook"), "priority": inc.get("priority"),
+            "outstanding": outstanding if inc.get("status") != "resolved" else [],
+            "snapshot": (inc.get("snapshot") or {}).get("path"), "rca": inc.get("rca") is not None}
 
 
 def modes_summary(system: TradingSystem) -> dict[str, Any]:

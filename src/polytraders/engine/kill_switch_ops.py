@@ -132,6 +132,32 @@ def manual_trip(rt: Runtime, operator: Operator, scope: Scope, reason: str) -> s
     return trip_id
 
 
+def open_trip_incident(rt: Runtime, operator: Operator, trip_id: str, incident_config: Any) -> str | None:
+    """With no running system, the operator's own process opens the trip's incident and runs the
+    kill-switch playbook exactly as the system would (every entry signed by the operator). Steps
+    that need the venue say so and stay on the checklist: the in-flight check reports what is in
+    flight (nothing can settle while no system runs), and the next `polytraders run` cancels the
+    resting orders in scope before it trades. Returns the incident id."""
+    from polytraders.bots.gov.incident_commander import IncidentCommander
+    from polytraders.engine.system import replay_last_hour
+    from polytraders.incidents.engine import PlaybookRunner
+    from polytraders.incidents.notifiers import build_dispatcher
+
+    entry = next((e for e in rt.journal.read(kinds=["killswitch_event"])
+                  if e.envelope.payload.get("trip_id") == trip_id
+                  and e.envelope.payload.get("event") == "tripped"), None)
+    if entry is None:
+        return None
+    values = last_loaded_values(rt.journal.read(kinds=["note"]), IncidentCommander.bot_id)
+    commander, _ = build_config(IncidentCommander.bot_id, IncidentCommander.params, values)
+    runner = PlaybookRunner(rt, {"replay": replay_last_hour}, build_dispatcher(incident_config.notifiers),
+                            incident_config.roster, snapshots_dir=incident_config.snapshots_dir,
+                            require_rca_within_h=commander.integer("require_rca_within_h"),
+                            params={"can_wait": False, "inflight_wait_s": commander.integer("inflight_wait_s")},
+                            actor=operator.actor)
+    return runner.handle_trip(entry, alert_key=f"kill_switch:manual:{trip_id}")
+
+
 def _condition_present(rt: Runtime, config: BotConfig, trip_id: str) -> str | None:
     trip = rt.kill_switch.active[trip_id]
     if trip.trigger == "reconcile_mismatch":

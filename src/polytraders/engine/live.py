@@ -14,6 +14,8 @@ checkpoint and a final digest are written and the run says what it did.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -22,6 +24,20 @@ from typing import Any, Literal
 
 from polytraders.engine.system import TradingSystem
 from polytraders.runtime.clock import StepClock
+
+
+def take_run_lock(db: str | os.PathLike[str]) -> int | None:
+    """One running system per journal: an exclusive flock on `<db>.run.lock`. Returns the fd to
+    hold (closing it releases the lock), or None when another process holds it: a running
+    system, or an operator's CLI running a playbook because none was."""
+    fd = os.open(str(db) + ".run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
 
 HEARTBEAT_CANCEL_S = 15  # Polymarket's dead-man rule: 10 s without a heartbeat, plus up to 5 s
 

@@ -313,7 +313,9 @@ def reconcile_by_hand(system: TradingSystem) -> None:
     if not trips:
         system.story.append("no reconcile_mismatch trip to resolve")
         return
-    incident_id = f"inc_{next(t['seq'] for t in reversed(trips))}"
+    trip_id = trips[-1]["trip_id"]
+    incident_id = next((i["incident_id"] for i in system.incidents.incidents.all()
+                        if i.get("trip_id") == trip_id), trip_id)
     adjust = {i["item"]: Decimal(str(i["difference"])) for i in record.get("items", [])}
     adjustment_id = record_resolution(rt, _as(system, "alice", "reconcile.resolve"), incident_id,
                                       "pUSD moved out of the funder by a transfer we did not make; funds "

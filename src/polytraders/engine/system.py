@@ -22,6 +22,7 @@ from typing import Any
 from polytraders.bots.exec.order_lifecycle_manager import OrderLifecycleBot, OrderLifecycleManager
 from polytraders.bots.exec.smart_router import RouteRequest, SmartRouter
 from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor
+from polytraders.bots.gov.incident_commander import IncidentCommander
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch
 from polytraders.bots.sec.checks import SECURITY_CHECKS_IN_ORDER
@@ -38,9 +39,11 @@ from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.health import HealthSampler, SampledVenue
 from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
 from polytraders.incidents.config import Roster
+from polytraders.incidents.desk import AlertDesk
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
-from polytraders.journal.base import Journal
+from polytraders.incidents.snapshot import incidents_dir_for
+from polytraders.journal.base import Journal, JournalEntry
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import JournalWriteError
 from polytraders.runtime.bot import Bot
@@ -57,6 +60,30 @@ from polytraders.venues.base import Venue
 WALLET = Actor(kind="system", id="wallet.sim")
 
 
+def replay_last_hour(ctx: IncidentContext) -> StepResult:
+    """Playbook step: replay the last hour up to now and record the verdict."""
+    from polytraders.replay.engine import replay
+
+    ctx.runtime.journal.flush()
+    report = replay(ctx.runtime.journal, until_ms=ctx.runtime.clock.now_ms())
+    data = report.to_json()
+    return StepResult(report.verdict == "GOV_REPLAY_MATCH", f"replay verdict {report.verdict}",
+                      {"verdict": report.verdict, "first_divergence": data["first_divergence"],
+                       "trips_recorded": len(report.trips_recorded),
+                       "votes_compared": report.votes_compared})
+
+
+def unhandled_trips(rt: Runtime, runner: PlaybookRunner) -> list[JournalEntry]:
+    """The entries of active trips that have no incident yet."""
+    out = []
+    for h in rt.kill_switch.history:
+        if h["event"] == "tripped" and h["trip_id"] in rt.kill_switch.active:
+            entry = next(iter(rt.journal.read(h["seq"], h["seq"])), None)
+            if entry is not None and runner.incidents.get(runner.incident_id_for(entry)) is None:
+                out.append(entry)
+    return out
+
+
 @dataclass
 class SystemConfig:
     seed: int
@@ -68,7 +95,8 @@ class SystemConfig:
     strategy_mode: Mode = Mode.ENFORCED
     roster: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "risk": ("alice", "bob"), "trading_ops": ("alice",), "security": ("bob",), "governance": ("bob",)})
-    notifiers: NotifierConfig | None = None  # default: a file channel beside the journal
+    notifiers: NotifierConfig | None = None  # default: a file channel in <db>.incidents/
+    snapshots_dir: Path | None = None  # default: <db>.incidents/
     system_signer: Signer | None = None  # signs the session and digests; None for bare test journals
     halt_path: Path | None = None
     digest_interval_ms: int = 60_000  # in event time; sim minutes pass in milliseconds of CPU
@@ -134,23 +162,26 @@ class TradingSystem:
         self.signer = SignerService(wallet, maker=config.maker or wallet.address, signature_type=config.signature_type,
                                     builder_code=config.builder_code or BUILDER_CODE)
         self.olm = OrderLifecycleManager(rt, venue, add(OrderLifecycleBot()))
-        journal_dir = Path(getattr(journal, "path", "polytraders.db")).parent
-        notifiers = config.notifiers or NotifierConfig(
-            channel_path=journal_dir / "incidents" / "channel.jsonl")
+        incidents_dir = config.snapshots_dir or incidents_dir_for(journal)  # <db>.incidents/: one per journal
+        notifiers = config.notifiers or NotifierConfig(channel_path=incidents_dir_for(journal) / "channel.jsonl")
+        self.commander: IncidentCommander = add(IncidentCommander())
         self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
         if self.monitor is not None and isinstance(self.venue, SampledVenue):
             self.venue.max_book_age_ms = self.monitor.config.integer("max_orderbook_age_ms")
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
-            Roster(config.roster), snapshots_dir=journal_dir / "incidents",
+            Roster(config.roster), snapshots_dir=incidents_dir,
             chain_reader=(lambda: block_height(reader)) if (reader := config.chain_reader) else None,
             params={"olm": self.olm, "max_orderbook_age_ms": self.monitor.config.integer("max_orderbook_age_ms")
-                    if self.monitor is not None else 5_000})
+                    if self.monitor is not None else 5_000,
+                    "can_wait": True, "inflight_wait_s": self.commander.config.integer("inflight_wait_s")})
+        self.desk = AlertDesk(rt, self.incidents, self.commander)  # every alert: confirm, then playbook
         self.api_health = (ApiHealthDriver(rt, self.monitor, self.sampler, self.incidents,
-                                           probe=getattr(self.venue, "probe", None))
+                                           probe=getattr(self.venue, "probe", None), desk=self.desk)
                            if self.monitor is not None and self.sampler is not None else None)
-        self.guardian = Guardian(rt, self.kill_switch, self.olm,
-                                 after_trip=self.incidents.handle_trip)
+        self.guardian = Guardian(rt, self.kill_switch, self.olm, after_trip=self.desk.on_trip)
+        # trips made while no system ran (or before a crash) still get their incident
+        self.guardian.pending_trips.extend(unhandled_trips(rt, self.incidents))
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
@@ -219,6 +250,7 @@ class TradingSystem:
         self.guardian.act()
         if self.reconciler is not None and self.reconciler.maybe_run(now_ms) is not None:
             self.guardian.act()  # a mismatch trips the switch: protect before anything else
+        self.desk.tick(now_ms)
         self.incidents.tick(now_ms)
         self.runtime.journal.flush()
 
@@ -255,16 +287,7 @@ class TradingSystem:
         return None
 
     def _replay_action(self, ctx: IncidentContext) -> StepResult:
-        """Playbook step: replay the last hour up to now and record the verdict."""
-        from polytraders.replay.engine import replay
-
-        self.runtime.journal.flush()
-        report = replay(self.runtime.journal, until_ms=self.clock.now_ms())
-        data = report.to_json()
-        return StepResult(report.verdict == "GOV_REPLAY_MATCH", f"replay verdict {report.verdict}",
-                          {"verdict": report.verdict, "first_divergence": data["first_divergence"],
-                           "trips_recorded": len(report.trips_recorded),
-                           "votes_compared": report.votes_compared})
+        return replay_last_hour(ctx)
 
     def stop(self) -> None:
         self.runtime.sync()

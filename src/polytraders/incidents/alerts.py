@@ -109,3 +109,17 @@ class AlertTracker:
         self.changed = new != previous
         self.page_due = new == "confirmed" and previous != "confirmed"
         return new
+
+    def recheck(self, now_ms: int) -> AlertState:
+        """Re-evaluate a ``pending`` alert against the clock without counting an evaluation:
+        the condition has not been observed again, so nothing flipped and the flap window is
+        untouched. This is how a held alert becomes ``confirmed`` once its window has passed."""
+        self.changed = self.page_due = False
+        if self.state != "pending" or self._active_since_ms is None:
+            return self.state
+        if self._last_ms is not None and now_ms < self._last_ms:
+            raise ValueError(f"alert {self.key}: time went backwards ({now_ms} < {self._last_ms})")
+        if now_ms - self._active_since_ms >= self.confirm_window_ms:
+            self.state = "confirmed"
+            self.changed = self.page_due = True
+        return self.state

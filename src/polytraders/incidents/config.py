@@ -14,13 +14,18 @@ A TOML file::
     [incidents]
     snapshots_dir = "incidents"
 
-Without a file: the channel is ``./incidents/channel.jsonl``, snapshots go to ``./incidents/``,
-and the roster is empty, so every commander is ``unassigned`` and a warning is kept in
+Without a file, or when the file does not name them, the channel is
+``<db>.incidents/channel.jsonl`` and snapshots go to ``<db>.incidents/`` beside each journal
+(:meth:`IncidentConfig.for_journal`), so two journals in one folder never share either; a path
+the file names is used as given (incident ids carry the journal's tag, so lines from two
+journals in one configured channel stay apart). Without a file the roster is empty, so every
+commander is ``unassigned`` and a warning is kept in
 ``IncidentConfig.warnings``. A bad file raises one ``ConfigError`` paragraph naming the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -60,6 +65,16 @@ class IncidentConfig:
     snapshots_dir: Path
     source: Path | None = None
     warnings: tuple[str, ...] = ()
+    channel_named: bool = False  # the file names [notifiers].channel_path
+    snapshots_named: bool = False  # the file names [incidents].snapshots_dir
+
+    def for_journal(self, db: str | os.PathLike[str]) -> IncidentConfig:
+        """The config with every path the file did not name put beside the journal."""
+        folder = Path(str(db) + ".incidents")
+        notifiers = self.notifiers if self.channel_named else self.notifiers.model_copy(
+            update={"channel_path": folder / "channel.jsonl"})
+        return dataclasses.replace(self, notifiers=notifiers,
+                                   snapshots_dir=self.snapshots_dir if self.snapshots_named else folder)
 
 
 def _err(path: Path, key: str, problem: str) -> ConfigError:
@@ -144,5 +159,8 @@ def incident_config_from(raw: Mapping[str, Any], file: Path) -> IncidentConfig:
     warnings = [] if any(roster.oncall.values()) else [
         f"incident config {file}: the on-call roster is empty, so every incident commander is "
         f"'{UNASSIGNED}'"]
+    named = raw.get("notifiers", {})
     return IncidentConfig(roster, notifiers, snap if snap.is_absolute() else base / snap,
-                          file, tuple(warnings))
+                          file, tuple(warnings),
+                          channel_named=isinstance(named, dict) and "channel_path" in named,
+                          snapshots_named="snapshots_dir" in inc)

@@ -131,6 +131,10 @@ class Notice:
     action: Action
     dedup_key: str
     ts_ms: int
+    # What happened, as the incident channel says it ("opened", "page", "step_done", ...).
+    # ``action`` is the pager's verb (PagerDuty has only trigger/acknowledge/resolve), so the
+    # channel carries this instead when it is set.
+    event: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.incident_id, str) or not self.incident_id.strip():
@@ -143,6 +147,8 @@ class Notice:
             raise ValueError("Notice.body must be a string")
         if self.action not in _ACTIONS:
             raise ValueError("Notice.action must be one of trigger, acknowledge, resolve")
+        if self.event is not None and (not isinstance(self.event, str) or not self.event.strip()):
+            raise ValueError("Notice.event must be a non-blank string when given")
         if not isinstance(self.dedup_key, str) or not self.dedup_key.strip():
             raise ValueError("Notice.dedup_key must be a non-blank string")
         if len(self.dedup_key) > _PD_DEDUP_MAX:
@@ -330,7 +336,7 @@ def slack_message(notice: Notice, *, paging_fallback: bool = False) -> dict[str,
     Blocks: a header, a section with the plain-English body, then sections of fields (at most
     ten per section). All user text is escaped so it cannot mention ``@channel`` or form links.
     """
-    label = _ACTION_LABEL[notice.action]
+    label = _clean(notice.event).upper() if notice.event else _ACTION_LABEL[notice.action]
     prefix = "PAGING FALLBACK – " if paging_fallback else ""
     headline = _one_line(f"{prefix}{notice.priority} {label}: {_clean(notice.title)}")
     blocks: list[dict[str, Any]] = [
@@ -364,7 +370,7 @@ def slack_message(notice: Notice, *, paging_fallback: bool = False) -> dict[str,
     pairs: list[tuple[str, str]] = [
         ("Incident", notice.incident_id),
         ("Priority", notice.priority),
-        ("Action", notice.action),
+        ("Action", notice.event or notice.action),
         ("Time (UTC)", notice.timestamp),
     ]
     pairs.extend(notice.fields.items())
@@ -407,7 +413,8 @@ def _channel_record(notice: Notice, *, paging_fallback: bool) -> dict[str, Any]:
         "kind": "incident_notice",
         "incident_id": _clean(notice.incident_id),
         "priority": notice.priority,
-        "action": notice.action,
+        "action": _clean(notice.event) if notice.event else notice.action,
+        "pager_action": notice.action,
         "title": _clean(notice.title),
         "body": _clean(notice.body),
         "fields": {_clean(k): _clean(v) for k, v in notice.fields.items()},
@@ -729,7 +736,7 @@ class ConsoleChannel:
         parts = [
             notice.timestamp,
             notice.priority,
-            _ACTION_LABEL[notice.action],
+            _clean(notice.event).upper() if notice.event else _ACTION_LABEL[notice.action],
             _clean(notice.incident_id),
         ]
         if paging_fallback:
@@ -922,11 +929,12 @@ class Dispatcher:
         results = [_guarded(pager, pager.send, notice) for pager in self._pagers]
         if any(r.ok for r in results):
             return PageOutcome(delivered=True, fallback_used=False, results=results)
-        _log.warning(
-            "%s: no pager accepted notice for incident %s; using the incident channel",
-            PAGING_UNAVAILABLE_CODE,
-            _clean(notice.incident_id),
-        )
+        if self._pagers:  # with none configured the channel is the plan, not a fallback
+            _log.warning(
+                "%s: no pager accepted notice for incident %s; using the incident channel",
+                PAGING_UNAVAILABLE_CODE,
+                _clean(notice.incident_id),
+            )
         fallback = [self._post_one(c, notice, paging_fallback=True) for c in self._channels()]
         return PageOutcome(
             delivered=False, fallback_used=True, results=results, fallback_results=fallback

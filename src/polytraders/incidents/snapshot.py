@@ -1,15 +1,27 @@
 """State capture (universal playbook step 2): what the system looked like before any remedy.
 
-:func:`capture_state` reads, never writes: positions (the ``portfolio`` projection), open orders
-(the ``orders`` projection), the last 100 journal envelopes, the on-chain block height (or the
-error that stopped us reading it), the kill-switch state, bot modes and config versions. A part
-that cannot be read is recorded as ``{"error": ...}`` rather than left out, so an investigator
-can tell "no positions" from "positions unknown".
+An incident's snapshot holds two pictures:
+
+* ``as_of_trigger`` — the state as of the triggering entry, before any remedy: positions, open
+  and in-flight orders, the 100 envelopes up to and including the trigger, the kill-switch
+  state, bot modes and config versions. The running system takes it in memory the moment the
+  trigger entry is folded (a listener runs then, so the state *is* as of that seq, and cancels
+  and halts come later); when that moment was missed (the trip was made while no system ran, or
+  before a restart) it is rebuilt from the journal up to the trigger's seq (:func:`state_as_of`).
+* the state now (top-level keys, as :func:`capture_state` always wrote them): positions, open
+  orders, the last 100 envelopes, the on-chain block height (or the error that stopped us
+  reading it), the kill switch, modes and config versions.
+
+A part that cannot be read is recorded as ``{"error": ...}`` rather than left out, so an
+investigator can tell "no positions" from "positions unknown". Every snapshot names its
+journal (``journal_id``) so a file can never pass for another journal's.
 
 :func:`store_snapshot` writes the snapshot as canonical JSON to ``<dir>/<name>.json`` and then
 journals a durable ``GOV_STATE_CAPTURED`` note holding its sha256 and path. The file is written
 first on purpose: it is local evidence, not an outside side effect, and the note must be able to
-name a file that exists.
+name a file that exists. The default directory is ``<db>.incidents/`` beside the journal, one
+per journal, and names carry the journal's tag (:func:`journal_tag`), so two journals in one
+folder (or one configured snapshots directory) never write the same file.
 """
 
 from __future__ import annotations
@@ -28,7 +40,9 @@ from polytraders.contracts.envelope import Actor
 from polytraders.journal.base import JournalEntry
 
 if TYPE_CHECKING:
+    from polytraders.journal.base import Journal
     from polytraders.runtime.runner import Runtime
+    from polytraders.state.store import StateStore
 
 TAIL_ENVELOPES: Final = 100
 NO_CHAIN_READER: Final = "no chain reader configured"
@@ -54,15 +68,18 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def _projection(runtime: Runtime, name: str) -> Any | None:
-    try:
-        return runtime.state.get(name)
-    except KeyError:
-        return None
+def journal_tag(journal: object) -> str:
+    """A short tag of the journal's identity (its genesis id), '' for a journal without one."""
+    jid = getattr(journal, "journal_id", None)
+    return str(jid)[:8] if jid else ""
 
 
-def _read_part(runtime: Runtime, projection: str, method: str) -> Any:
-    proj = _projection(runtime, projection)
+def _projection(state: StateStore, name: str) -> Any | None:
+    return state.find(name)
+
+
+def _read_part(state: StateStore, projection: str, method: str) -> Any:
+    proj = _projection(state, projection)
     if proj is None or not callable(getattr(proj, method, None)):
         return {"error": f"no {projection!r} projection with {method}() in this process"}
     try:
@@ -76,8 +93,77 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
             "envelope": entry.envelope.to_json_dict()}
 
 
-def capture_state(runtime: Runtime, *, chain_reader: ChainReader | None) -> dict[str, Any]:
-    """A JSON-native picture of the system now. Reads only; every failure is recorded inline."""
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def capture_parts(state: StateStore, config_versions: dict[str, str]) -> dict[str, Any]:
+    """The parts of a picture that come from state alone (cheap, in memory, reads only)."""
+    modes = _projection(state, "modes")
+    ks = _projection(state, "kill_switch")
+    return {
+        "seq": state.last_seq,
+        "positions": _read_part(state, "portfolio", "positions"),
+        "open_orders": _read_part(state, "orders", "open_orders"),
+        "in_flight_orders": _read_part(state, "orders", "in_flight"),
+        "kill_switch": (_jsonable(ks.snapshot()) if ks is not None
+                        else {"error": "no kill_switch projection"}),
+        "modes": (_jsonable(modes.snapshot()) if modes is not None
+                  else {"error": "no modes projection"}),
+        "config_versions": dict(sorted(config_versions.items())),
+    }
+
+
+def _tail_upto(journal: Journal, seq: int) -> Any:
+    try:
+        return [_entry_json(e) for e in journal.read(max(1, seq - TAIL_ENVELOPES + 1), seq)]
+    except Exception as exc:
+        return _error(exc)
+
+
+def capture_as_of_now(runtime: Runtime) -> dict[str, Any]:
+    """The as-of-trigger picture, taken in memory while the state is exactly as of the trigger
+    (a listener calls this right after the trigger entry is folded, before any remedy)."""
+    versions = {b: bot.config.config_version for b, bot in runtime.bots.items()}
+    return {**capture_parts(runtime.state, versions), "source": "memory"}
+
+
+def state_as_of(journal: Journal, seq: int) -> tuple[StateStore, dict[str, str]]:
+    """State rebuilt from the journal up to and including ``seq`` (no checkpoint: the latest one
+    may lie beyond ``seq``), and the config versions loaded by then."""
+    from polytraders.state.standard import build_state
+
+    state = build_state()
+    versions: dict[str, str] = {}
+    for entry in journal.read(1, seq):
+        state.apply(entry)
+        env = entry.envelope
+        if env.reason_code == "GOV_CONFIG_LOADED":
+            d = env.payload.get("detail", {})
+            versions[str(d.get("bot_id"))] = str(d.get("config_version"))
+    return state, versions
+
+
+def capture_as_of(journal: Journal, seq: int) -> dict[str, Any]:
+    """The as-of-trigger picture rebuilt from the journal (when no listener saw the trigger)."""
+    try:
+        state, versions = state_as_of(journal, seq)
+    except Exception as exc:
+        return {"seq": seq, **_error(exc), "source": "journal"}
+    return {**capture_parts(state, versions), "source": "journal"}
+
+
+def complete_as_of(runtime: Runtime, part: dict[str, Any]) -> dict[str, Any]:
+    """Add the 100 envelopes up to the trigger (read later: they are in the journal for good)."""
+    seq = part.get("seq")
+    tail = _tail_upto(runtime.journal, int(seq)) if isinstance(seq, int) else []
+    return {**part, "last_envelopes": tail}
+
+
+def capture_state(runtime: Runtime, *, chain_reader: ChainReader | None,
+                  as_of_trigger: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-native picture of the system now (and, for an incident, as of its trigger).
+    Reads only; every failure is recorded inline."""
     block: dict[str, Any]
     if chain_reader is None:
         block = {"height": None, "error": NO_CHAIN_READER}
@@ -90,13 +176,14 @@ def capture_state(runtime: Runtime, *, chain_reader: ChainReader | None) -> dict
         tail: Any = [_entry_json(e) for e in runtime.journal.tail(TAIL_ENVELOPES)]
     except Exception as exc:
         tail = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    modes = _projection(runtime, "modes")
+    modes = _projection(runtime.state, "modes")
     head_seq, head_hash = runtime.journal.head()
-    return {
+    snap: dict[str, Any] = {
+        "journal_id": getattr(runtime.journal, "journal_id", None),
         "captured_at_ms": runtime.clock.now_ms(),
         "journal_head": {"seq": head_seq, "hash": head_hash},
-        "positions": _read_part(runtime, "portfolio", "positions"),
-        "open_orders": _read_part(runtime, "orders", "open_orders"),
+        "positions": _read_part(runtime.state, "portfolio", "positions"),
+        "open_orders": _read_part(runtime.state, "orders", "open_orders"),
         "last_envelopes": tail,
         "block": block,
         "kill_switch": _jsonable(runtime.kill_switch.snapshot()),
@@ -105,16 +192,24 @@ def capture_state(runtime: Runtime, *, chain_reader: ChainReader | None) -> dict
         "config_versions": {bot_id: bot.config.config_version
                             for bot_id, bot in sorted(runtime.bots.items())},
     }
+    if as_of_trigger is not None:
+        snap["as_of_trigger"] = complete_as_of(runtime, as_of_trigger)
+    return snap
 
 
 def snapshot_bytes(snapshot: dict[str, Any]) -> bytes:
     return orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
 
 
+def incidents_dir_for(journal: object) -> Path:
+    """``<db>.incidents/`` beside the journal file (one per journal, like ``<db>.keys/``), or
+    ``./incidents`` for a journal without a path."""
+    path = getattr(journal, "path", None)
+    return Path(str(path) + ".incidents") if path is not None else Path("incidents")
+
+
 def default_snapshots_dir(runtime: Runtime) -> Path:
-    """``incidents/`` beside the journal file, or ``./incidents`` for a journal without a path."""
-    path = getattr(runtime.journal, "path", None)
-    return (Path(path).parent if path is not None else Path(".")) / "incidents"
+    return incidents_dir_for(runtime.journal)
 
 
 def snapshot_path(directory: str | os.PathLike[str], name: str) -> Path:

@@ -7,7 +7,10 @@ paging, the incident channel, every step) belong to `incidents.engine.PlaybookRu
 Inputs: `AlertInput` — alert key, trigger kind (the triggering envelope's reason code, e.g.
 RISK_KILLSWITCH_TRIPPED, GOV_API_DEGRADED), trigger (the finer cause, e.g. drawdown_intraday),
 the `AlertTracker` state the caller observed, whether a page is due, and the source seq.
-A kill-switch trip is confirmed by definition (confirm window 0): it has already happened.
+A kill-switch trip has a confirm window of 0 (it has already happened, and its protection —
+cancels and halts — is done before the alert reaches here), but it is flap-checked like any
+alert: a trigger that trips and is reset over and over is FLAPPING and opens nothing. The
+running system feeds this bot through `incidents.desk.AlertDesk`.
 Outputs: no contract; a note whose detail holds playbook, priority, page_role, open_incident,
 page and the confirm window in force.
 Parameters (default / warning / hard):
@@ -77,7 +80,7 @@ class IncidentCommander(Bot[AlertInput, Note]):
 
     def decide(self, input: AlertInput, ctx: BotContext) -> Decision[Note]:
         is_trip = input.trigger_kind == TRIP_KIND
-        state: AlertState = "confirmed" if is_trip else input.state
+        state: AlertState = input.state
         code, open_incident = _DECISIONS[state]
         pb = playbook_for(input.trigger_kind)
         window_ms = TRIP_CONFIRM_WINDOW_MS if is_trip else ctx.config.integer(
@@ -94,7 +97,7 @@ class IncidentCommander(Bot[AlertInput, Note]):
             "page_role": pb.page_role if pb else None,
             # with no playbook there is nothing to run: say so instead of guessing a remedy
             "open_incident": open_incident and pb is not None,
-            "page": (is_trip or input.page_due) and state == "confirmed",
+            "page": input.page_due and state == "confirmed",
         }
         if pb is None and state == "confirmed":
             detail["note"] = "no playbook answers this trigger kind; handle it by hand"

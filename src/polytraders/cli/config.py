@@ -109,6 +109,8 @@ def check(settings_file: SettingsOpt = None, repo: RepoOpt = None, as_json: Json
             problems.append(exc.message)
     data = {"settings": settings_note, "repo": str(target.path) if target else None, "commit": commit,
             "problems": problems, "ok": not problems, "defaults_approved_for": missing}
+    if problems:  # a failed check is an error report too: scripts read error and reason_code
+        data |= {"error": f"{len(problems)} problem(s): {problems[0]}", "reason_code": "GOV_CONFIG_SOURCE_INVALID"}
     if as_json:
         print_json(data)
     else:
@@ -291,6 +293,11 @@ def diff(settings_file: SettingsOpt = None, repo: RepoOpt = None, db: DbOpt = No
     data = {"status": status, "approved_commit": approved.get("commit"), "repo_head": head,
             "source_error": proj.source_error, "drifts": drifts,
             "active_overrides": proj.active_overrides()}
+    if status == "drift":
+        data |= {"error": f"{len(drifts)} field(s) differ from the approved config", "reason_code": "GOV_CONFIG_DRIFT"}
+    elif status == "unknown":
+        data |= {"error": f"the approved config is unknown: {proj.source_error or 'never read into this journal'}",
+                 "reason_code": "GOV_CONFIG_DRIFT_UNKNOWN"}
     if as_json:
         print_json(data)
     else:

@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from polytraders.cli.common import (
+    EXIT_REFUSED,
     DbOpt,
     JsonOpt,
     console,
@@ -113,8 +114,8 @@ def _make_session(j: SqliteJournal, rt: Runtime, config: IncidentConfig, degrade
 def _get(s: _Session, incident_id: str) -> dict[str, Any]:
     inc = s.runner.incidents.get(incident_id)
     if inc is None:
-        raise BadInputError(f"There is no incident {incident_id!r}; see 'polytraders incidents "
-                            f"list'.")
+        raise fail(f"Error: there is no incident {incident_id!r} in this journal; see 'polytraders "
+                   f"incidents list'.", EXIT_REFUSED, "GOV_CLI_NOT_FOUND")
     return inc
 
 

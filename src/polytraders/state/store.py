@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from polytraders.contracts import Checkpoint
 from polytraders.errors import JournalCorruptError
 from polytraders.journal.base import GENESIS_HASH, Journal, JournalEntry
-from polytraders.journal.signatures import signing_bytes, verify
+from polytraders.journal.digests import vouching_digest
 from polytraders.state.trust import Origin, TrustProjection
 
 P = TypeVar("P", bound="Projection")
@@ -170,23 +170,15 @@ class StateStore:
 
 
 def _vouched(journal: Journal, cp_entry: JournalEntry, trust_state: dict[str, Any]) -> bool:
-    """A checkpoint counts only when a later digest signed by the genesis system key covers it.
+    """A checkpoint counts only when a later digest signed by the genesis system key covers it
+    (`journal/digests.py`), and it was taken under that same genesis.
 
     The digest's signature binds the hash of the entry before it, and the tail fold checks every
     link from the checkpoint to there, so a forged or altered checkpoint cannot be vouched for."""
     genesis = next(iter(journal.read(1, 1)), None)
     if genesis is None or genesis.envelope.kind != "genesis":
         return False
-    system_key = genesis.envelope.payload["system_key"]
-    journal_id = genesis.envelope.payload["journal_id"]
-    if trust_state.get("system_key") != system_key or trust_state.get("journal_id") != journal_id:
+    if trust_state.get("system_key") != genesis.envelope.payload["system_key"] \
+            or trust_state.get("journal_id") != genesis.envelope.payload["journal_id"]:
         return False
-    for entry in journal.read(cp_entry.seq + 1, kinds=["journal_digest"]):
-        sig = entry.envelope.signature
-        if sig is None or sig.by != system_key:
-            continue
-        if entry.envelope.payload.get("adopted"):
-            return False  # it closed a crashed session's tail without having seen it written
-        data = signing_bytes(journal_id, entry.seq, entry.prev_hash, entry.envelope.unsigned_json_dict())
-        return verify(sig.by, data, sig.sig)
-    return False
+    return vouching_digest(journal, cp_entry) is not None

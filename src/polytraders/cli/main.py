@@ -58,6 +58,7 @@ def load_command(name: str) -> Any:
     """The click command for one entry of `COMMANDS`, importing its module now."""
     module, attr, _ = COMMANDS[name]
     obj = getattr(importlib.import_module(module), attr)
+    cmd: Any
     if isinstance(obj, typer.Typer):
         cmd = typer.main.get_group(obj)
     else:

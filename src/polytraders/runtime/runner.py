@@ -38,8 +38,8 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
-from polytraders.errors import ConfigError
 from polytraders.contracts.trust import JournalDigest
+from polytraders.errors import ConfigError
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.journal.digests import anchors_dir, append_anchor
 from polytraders.journal.signatures import Signer
@@ -53,7 +53,7 @@ from polytraders.state.modes import ModesProjection
 from polytraders.state.store import StateStore
 from polytraders.state.trust import Origin
 
-O = TypeVar("O", bound=Contract)
+O = TypeVar("O", bound=Contract)  # noqa: E741
 SYSTEM = Actor(kind="system", id="runtime")
 _FAIL_CLOSED_LAYERS = frozenset({Layer.RISK, Layer.SECURITY})
 
@@ -205,7 +205,8 @@ class Runtime:
             return None
         self._digesting = True
         try:
-            if not final and self.checkpoint_every and self.state.last_seq - self._checkpoint_seq >= self.checkpoint_every:
+            due = self.checkpoint_every and self.state.last_seq - self._checkpoint_seq >= self.checkpoint_every
+            if due and not final:
                 self._checkpoint_seq = self.record(self.state.checkpoint_contract(), actor=SYSTEM,
                                                    reason_code="GOV_CHECKPOINT").seq
             trust = self.state.trust

@@ -15,9 +15,9 @@ A venue reject (a `reject` event or a 429/425/500/503 transport error) counts as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import Any, Final
 
 from polytraders.contracts.orders import FillRecord, OrderRecord, OrderStatus

@@ -83,7 +83,7 @@ class Runtime:
         system_signer: Signer | None = None,
         digest_every: int = 1_000,
         digest_interval_ms: int = 10_000,
-        checkpoint_every: int = 10_000,
+        checkpoint_every: int = 5_000,
     ) -> None:
         self.journal = journal
         self.clock = clock

@@ -5,7 +5,8 @@ For each market count, runs the calm demo in this process `--runs` times and pri
 - CPU seconds (process time) and wall seconds for the whole run (median of runs, and max);
 - envelopes journaled and CPU µs per envelope;
 - growth: CPU per simulated minute in the last 5 minutes over the first 5 (1.0 = flat);
-- per-minute CPU median and p99 (ms).
+- per-minute CPU median and p99 (ms), and bytes on disk per envelope;
+- with --replay: CPU to replay the hour, and how many times faster than real time.
 The last line compares µs per envelope at the largest market count with the one at half of it.
 
 A/B: run it twice with different source trees, alternating, in one session, e.g.
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from polytraders.engine.demo import DemoArgs, run_demo
+from polytraders.journal.sqlite import open_journal
+from polytraders.replay.engine import replay
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -31,7 +34,7 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def one_run(markets: int, minutes: int, seed: int) -> dict[str, Any]:
+def one_run(markets: int, minutes: int, seed: int, with_replay: bool) -> dict[str, Any]:
     marks: list[float] = []
 
     def progress(_minute: int, _total: int) -> None:
@@ -44,13 +47,19 @@ def one_run(markets: int, minutes: int, seed: int) -> dict[str, Any]:
         summary = run_demo(args, progress=progress)
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         size = db.stat().st_size + sum(p.stat().st_size for p in Path(d).glob("demo.db-wal"))
+        replay_s = verdict = None
+        if with_replay:
+            with open_journal(db, readonly=True) as j:
+                r0 = time.process_time()
+                report = replay(j, window_ms=minutes * 60_000)
+                replay_s, verdict = time.process_time() - r0, report.verdict
     per_minute = [b - a for a, b in zip([c0, *marks], marks, strict=False)]
     head, tail = per_minute[:5], per_minute[-5:]
     entries = int(summary["journal"]["entries"])
     return {"cpu_s": cpu, "wall_s": wall, "entries": entries, "us_per_envelope": cpu / entries * 1e6,
             "growth": (sum(tail) / sum(head)) if head and sum(head) else float("nan"),
             "minute_ms": [m * 1000 for m in per_minute], "bytes_per_envelope": size / entries,
-            "head_hash": summary["journal"]["head_hash"]}
+            "head_hash": summary["journal"]["head_hash"], "replay_cpu_s": replay_s, "replay_verdict": verdict}
 
 
 def main() -> None:
@@ -60,10 +69,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--replay", action="store_true", help="also replay each run's hour (CPU, speed-up)")
     a = ap.parse_args()
     results: dict[int, list[dict[str, Any]]] = {}
     for m in [int(x) for x in a.markets.split(",")]:
-        results[m] = [one_run(m, a.minutes, a.seed) for _ in range(a.runs)]
+        results[m] = [one_run(m, a.minutes, a.seed, a.replay) for _ in range(a.runs)]
         rs = results[m]
         minutes = [x for r in rs for x in r["minute_ms"]]
         line = {
@@ -79,6 +89,11 @@ def main() -> None:
             "bytes_per_envelope": round(statistics.median(r["bytes_per_envelope"] for r in rs)),
             "head_hashes": sorted({r["head_hash"][:16] for r in rs}),
         }
+        if a.replay:
+            replay_cpu = statistics.median(r["replay_cpu_s"] for r in rs)
+            line.update({"replay_cpu_s_median": round(replay_cpu, 2),
+                         "replay_x_real_time": round(a.minutes * 60 / replay_cpu),
+                         "replay_verdicts": sorted({r["replay_verdict"] for r in rs})})
         print(json.dumps(line) if a.json else "  ".join(f"{k}={v}" for k, v in line.items()), flush=True)
     ms = sorted(results)
     if len(ms) >= 2:

@@ -262,3 +262,23 @@ def test_live_order_index_answers_as_a_scan_of_every_order(steps: list[Any], cut
         for token in ("111", "222"):
             assert p.reserved_shares(token) == sum((r.size - r.filled for r in live if r.side == "SELL"
                                                     and r.token_id == token and r.size > r.filled), Decimal(0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_step, max_size=30), st.lists(st.tuples(st.sampled_from("abcdez"), st.integers(0, 10)), max_size=6),
+       st.sets(st.sampled_from("abcde")))
+def test_reconciling_against_live_orders_equals_against_every_order(
+        steps: list[Any], venue: list[tuple[str, int]], suspects: set[str]) -> None:
+    """The OLM reconciles against the live orders only; the verdict is the one every order gives."""
+    from polytraders.bots.exec.order_lifecycle_manager import reconcile_orders
+    from polytraders.venues.base import OpenOrderView
+
+    f = Feed()
+    for n, (cid, status, previous, side, filled, code, _dt, _fill) in enumerate(steps):
+        f.add(rec(cid, status, previous=previous, side=side, filled=str(filled)), code, n)
+    p = fold(f.entries)
+    views = [OpenOrderView(venue_order_id=f"0x{cid}", client_order_id=cid, token_id="111", side="BUY",
+                           price=Decimal("0.5"), original_size=Decimal(10), remaining=Decimal(10 - rem),
+                           order_type="GTC", created_ms=0) for cid, rem in venue]
+    frozen = frozenset(suspects)
+    assert reconcile_orders(p.live_states(), views, frozen) == reconcile_orders(p.all_states(), views, frozen)

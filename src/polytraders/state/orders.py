@@ -177,6 +177,10 @@ class OrdersProjection:
     def all_states(self) -> list[OrderState]:
         return list(self._orders.values())
 
+    def live_states(self) -> list[OrderState]:
+        """Orders in a reserving status (open or in flight), in the order `all_states` has them."""
+        return list(self._live_states())
+
     def all_orders(self) -> list[OrderRecord]:
         return [s.record for s in self._orders.values()]
 

@@ -1,6 +1,6 @@
 """Order-path benchmarks on a warmed-up simulated system.
 
-Run: python benchmarks/bench_order_path.py
+Run: python benchmarks/bench_order_path.py [--markets 5,10,20,40] [--n 2000]
 - decision path: one intent through the kill switch, the six guardrails, the router and both
   security checks (each step journaled, signing excluded), 2,000 intents;
 - trip to protection: a kill-switch trip observed -> all in-scope intents rejected and cancel-all
@@ -12,6 +12,7 @@ Reports median and p99 in microseconds.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -33,10 +34,10 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def warm_system(d: Path) -> TradingSystem:
+def warm_system(d: Path, markets: int = 20) -> TradingSystem:
     journal = SqliteJournal(d / "bench.db", synchronous="NORMAL")
-    venue = SimVenue(7, 20, DEMO_START_MS)
-    system = TradingSystem(journal, venue, SystemConfig(seed=7, n_markets=20, start_ms=DEMO_START_MS))
+    venue = SimVenue(7, markets, DEMO_START_MS)
+    system = TradingSystem(journal, venue, SystemConfig(seed=7, n_markets=markets, start_ms=DEMO_START_MS))
     system.start()
     for s in range(1, 121):
         system.step(DEMO_START_MS + s * 1000)
@@ -74,20 +75,25 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        (d / "a").mkdir()
-        system = warm_system(d / "a")
-        decision_path(system, 300)  # warm caches
-        times = decision_path(system)
-        print(f"decision path (kill switch + 6 guardrails + router + 2 security checks, journaled, "
-              f"no signing): median {statistics.median(times):.0f} us, p99 {pct(times, 0.99):.0f} us "
-              f"over {len(times)} intents")
-        system.guardian.after_trip = None  # measure the protective action alone
-        t = trip_to_protection_on(system, 200)
-        print(f"trip -> cancel-all dispatched -> next intent rejected: median "
-              f"{statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us over {len(t)} trips "
-              f"(incident playbook excluded; it follows the protective action)")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--markets", default="5,10,20,40", help="market counts to measure at")
+    ap.add_argument("--n", type=int, default=2000)
+    a = ap.parse_args()
+    for markets in [int(x) for x in a.markets.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            (d / "a").mkdir()
+            system = warm_system(d / "a", markets)
+            decision_path(system, 300)  # warm caches
+            times = decision_path(system, a.n)
+            print(f"[{markets} markets] decision path (kill switch + 6 guardrails + router + 2 security "
+                  f"checks, journaled, no signing): median {statistics.median(times):.0f} us, "
+                  f"p99 {pct(times, 0.99):.0f} us over {len(times)} intents", flush=True)
+            system.guardian.after_trip = None  # measure the protective action alone
+            t = trip_to_protection_on(system, 200)
+            print(f"[{markets} markets] trip -> cancel-all dispatched -> next intent rejected: median "
+                  f"{statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us over {len(t)} trips "
+                  f"(incident playbook excluded; it follows the protective action)", flush=True)
 
 
 def trip_to_protection_on(system: TradingSystem, n: int) -> list[float]:

@@ -230,3 +230,55 @@ def test_checkpoint_rebuild_equals_full_fold_on_a_real_journal(tmp_path: Any) ->
     assert [r.client_order_id for r in orders.open_orders()] == ["coid-0001", "coid-0003"]
     journal.close()
 
+
+
+def _scan(p: OrdersProjection, statuses: frozenset[str]) -> list[OrderRecord]:
+    return [s.record for s in p.all_states() if s.record.status in statuses]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_step, max_size=40), st.integers(min_value=0, max_value=40))
+def test_live_order_index_answers_as_a_scan_of_every_order(steps: list[Any], cut: int) -> None:
+    """The reads the quoting loop and guards make cost the live orders only; they must give the
+    same orders, in the same order, and the same sums, as scanning every order ever seen, also
+    when a finished order comes back (a reconciliation) and after a restore."""
+    from polytraders.state.orders import IN_FLIGHT_STATUSES, OPEN_STATUSES, RESERVING_STATUSES
+
+    f = Feed()
+    for n, (cid, status, previous, side, filled, code, _dt, _fill) in enumerate(steps):
+        f.add(rec(cid, status, previous=previous, side=side, filled=str(filled), price="0.25",
+                  token="111" if n % 2 else "222"), code, n)
+    cut = min(cut, len(f.entries))
+    partial = restored(fold(f.entries[:cut]))
+    for e in f.entries[cut:]:
+        partial.apply(e)
+    for p in (fold(f.entries), partial):
+        assert p.open_orders() == _scan(p, OPEN_STATUSES)
+        assert p.in_flight() == _scan(p, IN_FLIGHT_STATUSES)
+        assert [s.record for s in p.in_flight_states()] == _scan(p, IN_FLIGHT_STATUSES)
+        live = _scan(p, RESERVING_STATUSES)
+        assert p.reserved_pusd() == sum((r.price * (r.size - r.filled) for r in live
+                                         if r.side == "BUY" and r.size > r.filled), Decimal(0))
+        for token in ("111", "222"):
+            assert p.reserved_shares(token) == sum((r.size - r.filled for r in live if r.side == "SELL"
+                                                    and r.token_id == token and r.size > r.filled), Decimal(0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_step, max_size=30), st.lists(st.tuples(st.sampled_from("abcdez"), st.integers(0, 10)), max_size=6),
+       st.sets(st.sampled_from("abcde")))
+def test_reconciling_against_live_orders_equals_against_every_order(
+        steps: list[Any], venue: list[tuple[str, int]], suspects: set[str]) -> None:
+    """The OLM reconciles against the live orders only; the verdict is the one every order gives."""
+    from polytraders.bots.exec.order_lifecycle_manager import reconcile_orders
+    from polytraders.venues.base import OpenOrderView
+
+    f = Feed()
+    for n, (cid, status, previous, side, filled, code, _dt, _fill) in enumerate(steps):
+        f.add(rec(cid, status, previous=previous, side=side, filled=str(filled)), code, n)
+    p = fold(f.entries)
+    views = [OpenOrderView(venue_order_id=f"0x{cid}", client_order_id=cid, token_id="111", side="BUY",
+                           price=Decimal("0.5"), original_size=Decimal(10), remaining=Decimal(10 - rem),
+                           order_type="GTC", created_ms=0) for cid, rem in venue]
+    frozen = frozenset(suspects)
+    assert reconcile_orders(p.live_states(), views, frozen) == reconcile_orders(p.all_states(), views, frozen)

@@ -125,7 +125,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the trading system for real on the wall clock (signed with $POLYTRADERS_KEY_FILE, an
-    operator or admin; the system key from [keys].system_key_file or <db>.keys/system.key)."""
+    operator or admin; the system key from system_key_file in the keys table, or <db>.keys/system.key)."""
     from polytraders.engine.kill_switch_ops import halt_path
     from polytraders.engine.live import LiveOptions, LiveRunner
     from polytraders.engine.system import SystemConfig, TradingSystem

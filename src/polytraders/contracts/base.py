@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0.0"
+_set = object.__setattr__
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -97,6 +98,21 @@ class Contract(BaseModel):
 
     kind: ClassVar[str] = ""
     schema_version: Literal["1.0.0"] = "1.0.0"
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Any:
+        """An instance from values that were already validated (e.g. a level of the venue's own
+        checked book), without validation or `model_construct`'s per-field default lookups.
+        Every field must be given except `schema_version`; a missing one is a TypeError."""
+        fields = cls.__pydantic_fields__
+        if len(values) != len(fields) - 1 or not all(k in fields for k in values):
+            raise TypeError(f"{cls.__name__}.trusted needs exactly its fields, got {sorted(values)}")
+        obj = cls.__new__(cls)
+        _set(obj, "__dict__", {"schema_version": SCHEMA_VERSION, **values})
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings, enums as values."""

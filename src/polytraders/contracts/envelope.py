@@ -102,20 +102,28 @@ class ReportEnvelope(BaseModel):
             raise ValueError(f"cannot wrap a {type(contract).__name__} at ts {ts_ms}")
         # Everything here is already validated (the contract, the registered code, the actor),
         # so the envelope is assembled without a second validation pass: this is the hot path.
-        env = cls.model_construct(
-            kind=contract.kind,
-            actor=actor,
-            reason_code=reason_code,
-            severity=severity or entry.severity,
-            ts_ms=ts_ms,
-            correlation_id=correlation_id,
-            config_version=config_version,
-            mode=mode,
-            kill_switch=kill_switch,
-            config_warnings=tuple(config_warnings),
-            payload=contract.to_json_dict(),
-        )
-        env._contract = contract
+        # Set the fields directly, as `model_construct` would but without its per-field default
+        # lookups (the same object, a third of the cost); the field order is the declared one.
+        env = cls.__new__(cls)
+        _set(env, "__dict__", {
+            "schema_version": "1.0.0",
+            "kind": contract.kind,
+            "actor": actor,
+            "reason_code": reason_code,
+            "severity": severity or entry.severity,
+            "ts_ms": ts_ms,
+            "correlation_id": correlation_id,
+            "config_version": config_version,
+            "mode": mode,
+            "kill_switch": kill_switch,
+            "builder_code": BUILDER_CODE,
+            "config_warnings": tuple(config_warnings),
+            "payload": contract.to_json_dict(),
+            "signature": None,
+        })
+        _set(env, "__pydantic_fields_set__", set(_WRAP_FIELDS_SET))
+        _set(env, "__pydantic_extra__", None)
+        _set(env, "__pydantic_private__", {"_contract": contract})
         return env
 
     def __eq__(self, other: object) -> bool:
@@ -177,3 +185,6 @@ class _KindTable(dict[str, type[Contract]]):
 
 
 _KINDS = _KindTable()
+_set = object.__setattr__
+_WRAP_FIELDS_SET = frozenset({"kind", "actor", "reason_code", "severity", "ts_ms", "correlation_id",
+                              "config_version", "mode", "kill_switch", "config_warnings", "payload"})

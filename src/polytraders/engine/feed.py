@@ -29,8 +29,8 @@ def book_snapshot(market_id: str, view: BookView, depth: int) -> OrderBookSnapsh
         market_id=market_id, token_id=view.token_id, ts_ms=view.ts_ms, tick=view.tick,
         # levels come from the venue's own validated book; the snapshot validator re-checks
         # tick and ordering, so the per-level constructor validation is skipped on this hot path
-        bids=tuple(BookLevel.model_construct(price=lv.price, size=lv.size) for lv in view.bids[:depth]),
-        asks=tuple(BookLevel.model_construct(price=lv.price, size=lv.size) for lv in view.asks[:depth]),
+        bids=tuple(BookLevel.trusted(price=lv.price, size=lv.size) for lv in view.bids[:depth]),
+        asks=tuple(BookLevel.trusted(price=lv.price, size=lv.size) for lv in view.asks[:depth]),
         book_hash=view.book_hash,
     )
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from polytraders.journal.base import JournalEntry
+from polytraders.journal.base import Journal, JournalEntry
+from polytraders.journal.signatures import signing_bytes, verify
 
 ANCHOR_FILE = "digests.jsonl"
 
@@ -63,3 +64,36 @@ def read_anchors(directory: Path) -> list[dict[str, Any]] | None:
         except (orjson.JSONDecodeError, ValueError):
             out.append({"bad": n})
     return out
+
+
+def vouching_digest(journal: Journal, entry: JournalEntry) -> JournalEntry | None:
+    """The digest that vouches for `entry`: the first digest after it signed by the genesis
+    system key, when that signature verifies; None when there is none or it does not verify.
+
+    The signature binds the hash of the entry before the digest, so with every link from
+    `entry` to the digest checked, neither `entry` nor anything between can have been altered.
+    A digest that adopted a crashed session's tail vouches for nothing (it never saw it written)."""
+    genesis = next(iter(journal.read(1, 1)), None)
+    if genesis is None or genesis.envelope.kind != "genesis":
+        return None
+    system_key = genesis.envelope.payload["system_key"]
+    journal_id = genesis.envelope.payload["journal_id"]
+    for d in journal.read(entry.seq + 1, kinds=["journal_digest"]):
+        sig = d.envelope.signature
+        if sig is None or sig.by != system_key:
+            continue
+        if d.envelope.payload.get("adopted"):
+            return None
+        data = signing_bytes(journal_id, d.seq, d.prev_hash, d.envelope.unsigned_json_dict())
+        return d if verify(sig.by, data, sig.sig) else None
+    return None
+
+
+def vouched_checkpoint(journal: Journal) -> tuple[JournalEntry, JournalEntry] | None:
+    """The last checkpoint written by the system (unsigned, as the runtime writes it) and the
+    digest vouching for it, or None when the last checkpoint is not vouched for."""
+    cp = journal.last_of_kind("checkpoint")
+    if cp is None or cp.envelope.signature is not None:
+        return None
+    digest = vouching_digest(journal, cp)
+    return (cp, digest) if digest is not None else None

@@ -364,6 +364,18 @@ class SqliteJournal:
         ).fetchone()
         return self._decode(int(row[0]), row[1], row[2]) if row else None
 
+    def stored_hash(self, seq: int) -> tuple[str, str] | None:
+        """(stored hash, kind) of one row, undecoded and unchecked: for anchor comparisons."""
+        row = self._db.execute("SELECT hash, kind FROM journal WHERE seq = ?", (seq,)).fetchone()
+        return (as_bytes(row[0]).decode("ascii", "replace"), as_bytes(row[1]).decode("utf-8", "replace")) \
+            if row else None
+
+    def last_seq_of_kind(self, kind: str, *, below: int) -> int:
+        """The seq of the last entry of `kind` before `below`, or 0."""
+        row = self._db.execute("SELECT MAX(seq) FROM journal WHERE kind = ? AND seq < ?",
+                               (kind.encode(), below)).fetchone()
+        return int(row[0] or 0)
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
 

@@ -12,6 +12,13 @@ Each finding names its kind and the first seq it concerns:
 - `unanchored` (a warning, not damage): entries after the last digest, which nothing vouches for
   yet; a running system always has a few;
 - `adopted` (a warning): a crashed session's tail, closed by the next session without vouching.
+
+`from_checkpoint=True` (for `killswitch status`, which must answer in well under a second on a
+long journal) starts at the last checkpoint a valid system digest vouches for: everything before
+it is covered by that digest's signature, and anchors before it are checked against the stored
+hashes one by one, so a rewrite-and-rehash or a cut anywhere is still damage. An edit of an
+older entry that was not re-hashed cannot change the state the checkpoint holds, and only the
+full check (`journal verify`) rehashes every entry; `verified_from_seq` says where it started.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from polytraders.errors import JournalCorruptError
 from polytraders.journal.base import GENESIS_HASH, VerifyResult, entry_hash
 from polytraders.journal.digests import read_anchors
 from polytraders.journal.signatures import signing_bytes, verify
@@ -47,6 +55,7 @@ class VerifyReport:
     digests: int = 0
     last_digest_seq: int = 0
     anchors: int | None = None
+    verified_from_seq: int = 1
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -71,13 +80,20 @@ def verify_chain(journal: SqliteJournal) -> VerifyResult:
     return VerifyResult(True, report.entries, report.head_hash)
 
 
-def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport:
+def verify_journal(journal: SqliteJournal, anchors: Path | None, *,
+                   from_checkpoint: bool = False) -> VerifyReport:
     report = VerifyReport()
-    problem = journal.integrity_problem()
-    if problem is not None:
-        report.add("corruption", None, f"SQLite integrity check failed: {problem}")
+    start, prev, prev_digest = 1, GENESIS_HASH, 0
+    if from_checkpoint:
+        start, prev, prev_digest = _trusted_start(journal)
+    report.verified_from_seq = start
+    if start == 1:
+        problem = journal.integrity_problem()
+        if problem is not None:
+            report.add("corruption", None, f"SQLite integrity check failed: {problem}")
     digests: list[tuple[int, str, str, dict[str, Any]]] = []
-    _check_chain(journal, report, digests)
+    report.entries = start - 1
+    _check_chain(journal, report, digests, start, prev)
     if report.damaged:
         return report  # a broken chain makes the digest checks meaningless
     genesis = journal.entry(1)
@@ -92,8 +108,7 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
     for a in anchor_lines or []:
         if "bad" in a:
             report.add("rewrite", None, f"anchor line {a['bad']} is unreadable")
-    last_good = 1
-    prev_digest = 0
+    last_good = max(1, prev_digest)
     for seq, hash_, prev_hash, env in digests:
         report.digests += 1
         anchor = by_seq.get(seq)
@@ -124,9 +139,16 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
         if signed_ok:
             last_good = seq
             report.last_digest_seq = seq
+    if start > 1:
+        report.last_digest_seq = max(report.last_digest_seq, prev_digest)
     digest_seqs = {d[0] for d in digests}
     for a in anchor_lines or []:
         if "seq" not in a:
+            continue
+        if a["seq"] < start:  # before the vouched checkpoint: the stored row must still match
+            row = journal.stored_hash(a["seq"])
+            if row != (a.get("hash"), "journal_digest"):
+                report.add("rewrite", a["seq"], f"the digest anchored at seq {a['seq']} no longer matches the journal")
             continue
         if a["seq"] > report.entries:
             report.add("truncation", report.entries + 1,
@@ -138,7 +160,7 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
     if report.digests and anchor_lines is None:
         report.add("missing_digests", None, f"the journal has {report.digests} digests but there is no anchor file "
                                             f"at {anchors}")
-    if report.entries > 1 and not report.digests:
+    if report.entries > 1 and not report.digests and start == 1:
         report.add("missing_digests", 2, "no entry is covered by a signed digest")
     tail = report.entries - report.last_digest_seq
     if report.digests and tail > 0:
@@ -147,10 +169,28 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None) -> VerifyReport
     return report
 
 
+def _trusted_start(journal: SqliteJournal) -> tuple[int, str, int]:
+    """(first seq to check, stored hash before it, seq of the last digest before it): the last
+    vouched checkpoint, or (1, GENESIS_HASH, 0) when there is none."""
+    from polytraders.journal.digests import vouched_checkpoint
+
+    try:
+        found = vouched_checkpoint(journal)
+    except JournalCorruptError:
+        found = None  # the full check names the damage
+    if found is None:
+        return 1, GENESIS_HASH, 0
+    cp, _digest = found
+    before = journal.stored_hash(cp.seq - 1)
+    if before is None or before[0] != cp.prev_hash:
+        return 1, GENESIS_HASH, 0
+    return cp.seq, cp.prev_hash, journal.last_seq_of_kind("journal_digest", below=cp.seq)
+
+
 def _check_chain(journal: SqliteJournal, report: VerifyReport,
-                 digests: list[tuple[int, str, str, dict[str, Any]]]) -> None:
-    prev = GENESIS_HASH
-    for expected, (seq, stored_b, body, (kind, actor, corr, ts_ms)) in enumerate(journal.read_raw(), 1):
+                 digests: list[tuple[int, str, str, dict[str, Any]]], start: int = 1,
+                 prev: str = GENESIS_HASH) -> None:
+    for expected, (seq, stored_b, body, (kind, actor, corr, ts_ms)) in enumerate(journal.read_raw(start), start):
         stored = stored_b.decode("ascii", "replace")
         if seq != expected:
             report.add("chain", expected, f"sequence gap: expected {expected}, found {seq}")

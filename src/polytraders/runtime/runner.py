@@ -38,8 +38,8 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
-from polytraders.errors import ConfigError
 from polytraders.contracts.trust import JournalDigest
+from polytraders.errors import ConfigError
 from polytraders.journal.base import Journal, JournalEntry
 from polytraders.journal.digests import anchors_dir, append_anchor
 from polytraders.journal.signatures import Signer
@@ -53,7 +53,7 @@ from polytraders.state.modes import ModesProjection
 from polytraders.state.store import StateStore
 from polytraders.state.trust import Origin
 
-O = TypeVar("O", bound=Contract)
+O = TypeVar("O", bound=Contract)  # noqa: E741
 SYSTEM = Actor(kind="system", id="runtime")
 _FAIL_CLOSED_LAYERS = frozenset({Layer.RISK, Layer.SECURITY})
 
@@ -83,6 +83,7 @@ class Runtime:
         system_signer: Signer | None = None,
         digest_every: int = 1_000,
         digest_interval_ms: int = 10_000,
+        checkpoint_every: int = 5_000,
     ) -> None:
         self.journal = journal
         self.clock = clock
@@ -102,6 +103,10 @@ class Runtime:
         self.is_system = False
         self.digest_every = digest_every
         self.digest_interval_ms = digest_interval_ms
+        # A checkpoint goes just before the first digest after this many entries, so that digest
+        # vouches for it: a restart or a CLI reader then folds at most about this many entries.
+        self.checkpoint_every = checkpoint_every
+        self._checkpoint_seq = 0
         self._last_digest_ms = clock.now_ms()
         self._digesting = False
         self._problems_seen = 0
@@ -189,6 +194,7 @@ class Runtime:
                             durable=True, signer=self.system_signer)
         self.is_system = True
         self._problems_seen = len(self.state.trust.problems)  # history was judged by its own rules
+        self._checkpoint_seq = entry.seq
         return entry
 
     # -- digests ---------------------------------------------------------------------------
@@ -199,6 +205,10 @@ class Runtime:
             return None
         self._digesting = True
         try:
+            due = self.checkpoint_every and self.state.last_seq - self._checkpoint_seq >= self.checkpoint_every
+            if due and not final:
+                self._checkpoint_seq = self.record(self.state.checkpoint_contract(), actor=SYSTEM,
+                                                   reason_code="GOV_CHECKPOINT").seq
             trust = self.state.trust
             digest = JournalDigest(prev_digest_seq=trust.last_digest_seq, at_ms=self.clock.now_ms(),
                                    final=final, rejected=tuple(trust.rejected_since_digest), adopted=adopted)

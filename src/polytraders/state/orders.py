@@ -15,6 +15,7 @@ A venue reject (a `reject` event or a 429/425/500/503 transport error) counts as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -87,6 +88,12 @@ class OrdersProjection:
         self._fills: dict[tuple[str, str], FillRecord] = {}
         self._answers: list[tuple[int, bool]] = []  # (ts_ms, was a venue reject), in seq order
         self._fill_keys: dict[str, set[tuple[str, str]]] = {}  # client order id -> its fill keys
+        # Orders in a reserving status, kept in first-seen order (`_rank`), so the reads the
+        # quoting loop and the guards make on every input cost the live orders, not every order
+        # ever seen: over an hour those grow without bound while the live ones stay few.
+        self._rank: dict[str, int] = {}
+        self._live: dict[str, OrderState] = {}
+        self._live_sorted = True
         # Not in snapshots: the trigger reads it only at the entry that set it, never later.
         self.last_anomaly: VenueAnomaly | None = None
 
@@ -123,8 +130,9 @@ class OrdersProjection:
             created_ms = prior.created_ms
             since_ms = prior.since_ms if prior.record.status == record.status else ts
             corr = prior.correlation_id or entry.envelope.correlation_id
-        self._orders[record.client_order_id] = OrderState(record, corr, created_ms, since_ms,
-                                                          entry.seq)
+        state = OrderState(record, corr, created_ms, since_ms, entry.seq)
+        self._orders[record.client_order_id] = state
+        self._index(state)
         if record.venue_order_id:
             self._by_venue_id[record.venue_order_id] = record.client_order_id
         if (
@@ -134,6 +142,24 @@ class OrdersProjection:
         ):
             self._answers.append((ts, record.status == "rejected"
                                   and reason_code in VENUE_REJECT_CODES))
+
+    def _index(self, state: OrderState) -> None:
+        cid = state.record.client_order_id
+        if cid not in self._rank:
+            self._rank[cid] = len(self._rank)
+        if state.record.status in RESERVING_STATUSES:
+            if cid not in self._live and self._live and self._rank[cid] < self._rank[next(reversed(self._live))]:
+                self._live_sorted = False  # an older order came back (reconciliation): re-sort on read
+            self._live[cid] = state
+        else:
+            self._live.pop(cid, None)
+
+    def _live_states(self) -> Iterable[OrderState]:
+        """Live orders in the same order a scan of every order would visit them."""
+        if not self._live_sorted:
+            self._live = dict(sorted(self._live.items(), key=lambda kv: self._rank[kv[0]]))
+            self._live_sorted = True
+        return self._live.values()
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -151,28 +177,32 @@ class OrdersProjection:
     def all_states(self) -> list[OrderState]:
         return list(self._orders.values())
 
+    def live_states(self) -> list[OrderState]:
+        """Orders in a reserving status (open or in flight), in the order `all_states` has them."""
+        return list(self._live_states())
+
     def all_orders(self) -> list[OrderRecord]:
         return [s.record for s in self._orders.values()]
 
     def open_orders(self) -> list[OrderRecord]:
         """Resting at the venue as far as we know: live, partially_filled, cancel_pending."""
-        return [s.record for s in self._orders.values() if s.record.status in OPEN_STATUSES]
+        return [s.record for s in self._live_states() if s.record.status in OPEN_STATUSES]
 
     def in_flight(self) -> list[OrderRecord]:
         """Not yet confirmed by the venue: created, signed, submitted, cancel_pending."""
-        return [s.record for s in self._orders.values() if s.record.status in IN_FLIGHT_STATUSES]
+        return [s.record for s in self._live_states() if s.record.status in IN_FLIGHT_STATUSES]
 
     def in_flight_states(self) -> list[OrderState]:
-        return [s for s in self._orders.values() if s.record.status in IN_FLIGHT_STATUSES]
+        return [s for s in self._live_states() if s.record.status in IN_FLIGHT_STATUSES]
 
     def by_intent(self, intent_id: str) -> list[OrderRecord]:
         return [s.record for s in self._orders.values() if s.record.intent_id == intent_id]
 
     def _reserved(self, side: str, token_id: str | None) -> Decimal:
         total = Decimal(0)
-        for s in self._orders.values():
+        for s in self._live_states():
             r = s.record
-            if r.status not in RESERVING_STATUSES or r.side != side:
+            if r.side != side:
                 continue
             if token_id is not None and r.token_id != token_id:
                 continue
@@ -234,6 +264,9 @@ class OrdersProjection:
 
     def restore(self, data: dict[str, Any]) -> None:
         self._orders = {cid: OrderState.from_json(v) for cid, v in data["orders"].items()}
+        self._rank, self._live, self._live_sorted = {}, {}, True
+        for state in self._orders.values():
+            self._index(state)
         self._by_venue_id = {
             s.record.venue_order_id: cid
             for cid, s in self._orders.items()

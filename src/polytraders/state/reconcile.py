@@ -20,6 +20,7 @@ alone never clears it: someone must explain what happened.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,6 +67,10 @@ class ReconcileProjection:
         # trade id or transfer seq -> {"at_ms", "deltas": {item: amount}}: booked recently, so the
         # chain may not show it at the confirmation depth yet
         self.recent: dict[str, dict[str, Any]] = {}
+        # (at_ms, n, key, record) of every record put in `recent`, oldest first: expiring costs
+        # the expired records, not a scan of all of them on every fill (see `_recent`)
+        self._expiry: list[tuple[int, int, str, dict[str, Any]]] = []
+        self._pushed = 0
         self.final: set[str] = set()
         self.items: set[str] = {PUSD}  # every item ever held or moved: read even when now zero
         self.mismatched = False
@@ -123,9 +128,18 @@ class ReconcileProjection:
             self._recent(trade_id, ts_ms, {trade["token_id"]: shares, PUSD: cash})
 
     def _recent(self, key: str, ts_ms: int, deltas: dict[str, Decimal]) -> None:
-        for old in [k for k, r in self.recent.items() if ts_ms - int(r["at_ms"]) > RECENT_KEEP_MS]:
-            del self.recent[old]
-        self.recent[key] = {"at_ms": ts_ms, "deltas": {k: str(v) for k, v in deltas.items()}}
+        # drops every record older than the window, whatever order they came in (journal time
+        # can step back when another process's clock is behind): the heap is ordered by time
+        while self._expiry and ts_ms - self._expiry[0][0] > RECENT_KEEP_MS:
+            _, _, old, rec = heapq.heappop(self._expiry)
+            if self.recent.get(old) is rec:  # not replaced by a later record under the same key
+                del self.recent[old]
+        self._remember(key, {"at_ms": ts_ms, "deltas": {k: str(v) for k, v in deltas.items()}})
+
+    def _remember(self, key: str, rec: dict[str, Any]) -> None:
+        self.recent[key] = rec
+        heapq.heappush(self._expiry, (int(rec["at_ms"]), self._pushed, key, rec))
+        self._pushed += 1
 
     def _recorded(self, entry: JournalEntry) -> None:
         p = entry.envelope.payload
@@ -254,7 +268,9 @@ class ReconcileProjection:
     def restore(self, data: dict[str, Any]) -> None:
         self.confirmed = {k: Decimal(v) for k, v in data["confirmed"].items()}
         self.pending = {k: dict(v) for k, v in data["pending"].items()}
-        self.recent = {k: {"at_ms": v["at_ms"], "deltas": dict(v["deltas"])} for k, v in data["recent"].items()}
+        self.recent, self._expiry = {}, []
+        for k, v in data["recent"].items():
+            self._remember(k, {"at_ms": v["at_ms"], "deltas": dict(v["deltas"])})
         self.final, self.items = set(data["final"]), set(data["items"])
         self.mismatched, self.mismatch_seq, self.record = data["mismatched"], data["mismatch_seq"], data["record"]
         self.adjustments = {k: dict(v) for k, v in data["adjustments"].items()}

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from polytraders.contracts import Checkpoint
 from polytraders.errors import JournalCorruptError
 from polytraders.journal.base import GENESIS_HASH, Journal, JournalEntry
-from polytraders.journal.signatures import signing_bytes, verify
+from polytraders.journal.digests import vouching_digest
 from polytraders.state.trust import Origin, TrustProjection
 
 P = TypeVar("P", bound="Projection")
@@ -157,34 +157,28 @@ class StateStore:
             return
         cp = cp_entry.envelope.decode()
         assert isinstance(cp, Checkpoint)
-        if set(cp.state) != set(self._projections) or not _vouched(journal, cp_entry, cp.state["trust"]):
+        # a reader folding fewer projections than the system that wrote the checkpoint restores
+        # just its own: each projection's state depends only on the entries, not on the others
+        if not set(self._projections) <= set(cp.state) or not _vouched(journal, cp_entry, cp.state["trust"]):
             return
         base = journal.read(cp.upto_seq, cp.upto_seq) if cp.upto_seq else iter(())
         base_entry = next(iter(base), None)
-        for name, data in cp.state.items():
-            self._projections[name].restore(data)
+        for name, proj in self._projections.items():
+            proj.restore(cp.state[name])
         self.last_seq = cp.upto_seq
         self.last_hash = base_entry.hash if base_entry is not None else GENESIS_HASH
 
 
 def _vouched(journal: Journal, cp_entry: JournalEntry, trust_state: dict[str, Any]) -> bool:
-    """A checkpoint counts only when a later digest signed by the genesis system key covers it.
+    """A checkpoint counts only when a later digest signed by the genesis system key covers it
+    (`journal/digests.py`), and it was taken under that same genesis.
 
     The digest's signature binds the hash of the entry before it, and the tail fold checks every
     link from the checkpoint to there, so a forged or altered checkpoint cannot be vouched for."""
     genesis = next(iter(journal.read(1, 1)), None)
     if genesis is None or genesis.envelope.kind != "genesis":
         return False
-    system_key = genesis.envelope.payload["system_key"]
-    journal_id = genesis.envelope.payload["journal_id"]
-    if trust_state.get("system_key") != system_key or trust_state.get("journal_id") != journal_id:
+    if trust_state.get("system_key") != genesis.envelope.payload["system_key"] \
+            or trust_state.get("journal_id") != genesis.envelope.payload["journal_id"]:
         return False
-    for entry in journal.read(cp_entry.seq + 1, kinds=["journal_digest"]):
-        sig = entry.envelope.signature
-        if sig is None or sig.by != system_key:
-            continue
-        if entry.envelope.payload.get("adopted"):
-            return False  # it closed a crashed session's tail without having seen it written
-        data = signing_bytes(journal_id, entry.seq, entry.prev_hash, entry.envelope.unsigned_json_dict())
-        return verify(sig.by, data, sig.sig)
-    return False
+    return vouching_digest(journal, cp_entry) is not None

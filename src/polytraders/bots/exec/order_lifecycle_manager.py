@@ -159,7 +159,10 @@ class ReconcileDiff:
 def reconcile_orders(
     ours: Sequence[OrderState], venue_open: Sequence[OpenOrderView], suspects: frozenset[str]
 ) -> ReconcileDiff:
-    """Compare our orders with the venue's open orders. Pure: no I/O, no clock."""
+    """Compare our orders with the venue's open orders. Pure: no I/O, no clock.
+
+    `ours` may be every order or only the live ones (open or in flight): a venue order matching
+    a finished one of ours is an orphan either way, and only open ones can be missing."""
     by_cid = {s.record.client_order_id: s.record for s in ours}
     venue_by_cid = {v.client_order_id: v for v in venue_open}
     orphans: list[OpenOrderView] = []
@@ -215,7 +218,7 @@ class OrderLifecycleBot(Bot[ReconcileInput, Note]):
 
     def decide(self, input: ReconcileInput, ctx: BotContext) -> Decision[Note]:
         orders = ctx.state.typed(OrdersProjection.name, OrdersProjection)
-        diff = reconcile_orders(orders.all_states(), input.venue_open, input.suspects)
+        diff = reconcile_orders(orders.live_states(), input.venue_open, input.suspects)
         detail = diff.detail()
         return Decision(Note(detail=detail), diff.reason_code(), detail)
 
@@ -709,7 +712,7 @@ class OrderLifecycleManager:
         outcome = self.runtime.decide(self.bot, ReconcileInput(venue_open, self._t.suspects))
         if outcome.effective is None:
             return  # shadow/advisory/off: the verdict is recorded, nothing is acted on
-        diff = reconcile_orders(self.orders.all_states(), venue_open, self._t.suspects)
+        diff = reconcile_orders(self.orders.live_states(), venue_open, self._t.suspects)
         self.runtime.journal.flush()
         for cid, view in diff.appeared:
             self._adopt(cid, view)

@@ -80,14 +80,14 @@ def commands() -> list[Command]:
     found: list[Command] = []
 
     def walk(cmd: Any, path: tuple[str, ...]) -> None:
-        subs = getattr(cmd, "commands", None)
-        if subs is None:
+        if not hasattr(cmd, "list_commands"):
             found.append(Command(path, _params(cmd)))
             return
         if path and getattr(cmd, "invoke_without_command", False):
             found.append(Command(path, _params(cmd)))
-        for name, sub in subs.items():
-            walk(sub, (*path, name))
+        ctx = cmd.context_class(cmd)  # the root group loads its commands lazily: ask it, as click does
+        for name in cmd.list_commands(ctx):
+            walk(cmd.get_command(ctx, name), (*path, name))
 
     walk(typer.main.get_command(app), ())
     return found

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand
 
 from polytraders import __version__
-from polytraders.cli.common import GuardedGroup
+from polytraders.cli.boundary import GuardedGroup
 
 # name -> (module, attribute: a command function or a typer.Typer group, one-line help).
 # The help must equal the first paragraph of the command's own help (tests/cli/test_lazy_cli.py).
@@ -31,10 +31,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "operator or admin; the system key from system_key_file in the keys table, or <db>.keys/system.key)."),
     "demo": ("polytraders.cli.demo", "demo",
              "Run the system over simulated time against the simulator, then explain what happened."),
-    "orders": ("polytraders.cli.views", "orders", "Orders as the Order Lifecycle Manager last recorded them."),
+    "orders": ("polytraders.cli.views", "orders",
+               "Orders as the Order Lifecycle Manager last recorded them, with the correlation id to pass\n"
+               "to 'polytraders trace'."),
     "positions": ("polytraders.cli.views", "positions", "Positions, cash and PnL derived from the journal."),
     "trace": ("polytraders.cli.views", "trace",
-              "Every envelope of one decision, in order, explained in plain English."),
+              "Every envelope of one decision, in order, explained in plain English. For a rejection,\n"
+              "the proposed order and the values the bot saw."),
     "replay": ("polytraders.cli.replay", "replay",
                "Rebuild state at the window start, re-feed the window's inputs, compare decisions."),
     "journal": ("polytraders.cli.journal", "app", "Read and verify the hash-chained journal."),

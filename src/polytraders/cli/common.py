@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from polytraders.cli.boundary import (  # noqa: F401 - re-exported: commands import them from here
+from polytraders.cli.boundary import (
     GuardedGroup,
     console,
     default_reason,
@@ -27,8 +27,12 @@ from polytraders.cli.boundary import (  # noqa: F401 - re-exported: commands imp
     friendly,
     json_mode,
 )
-from polytraders.errors import EXIT_REFUSED, EXIT_USAGE  # noqa: F401 - re-exported
+from polytraders.errors import EXIT_REFUSED, EXIT_USAGE
 from polytraders.journal.sqlite import SqliteJournal, open_journal
+
+# The error boundary lives in cli/boundary.py (light, for --help); commands import it from here.
+__all__ = ["GuardedGroup", "console", "default_reason", "err_console", "exit_for", "fail", "friendly",
+           "json_mode", "EXIT_REFUSED", "EXIT_USAGE"]
 
 DbOpt = Annotated[
     str | None,

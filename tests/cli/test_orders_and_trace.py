@@ -42,13 +42,29 @@ def test_orders_show_correlation_ids_names_and_ticks(demo_db: Path, monkeypatch:
     _wide(monkeypatch)
     rows = json.loads(CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--json"]).stdout)
     assert rows and all(r["correlation_id"].startswith("oc_") for r in rows)
-    text = CliRunner().invoke(app, ["orders", "--db", str(demo_db)]).output
+    text = CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--limit", "0"]).output
     for r in rows:
         assert r["correlation_id"] in text
     assert "Synthetic market" in text and ("· Yes" in text or "· No" in text), "markets by question and outcome"
     assert not re.search(r"\d{30,}", text), "token ids are abbreviated"
     assert not re.search(r"\d\.\d{5,}", text), "no long decimals"
     assert not re.search(r"\b1[0-9]{12}\b", text), "no epoch milliseconds"
+
+
+def test_the_orders_table_shows_the_newest_and_says_how_many_it_left_out(
+        demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _wide(monkeypatch)
+    rows = json.loads(CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--json"]).stdout)
+    assert len(rows) > 2, "the fixture needs more orders than the limit below"
+    newest = sorted(rows, key=lambda r: r["since_ms"])[-2:]
+    text = CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--limit", "2"]).output
+    assert f"the newest 2 of {len(rows)} orders" in text and "--limit N shows more" in text
+    shown = [r["correlation_id"] for r in rows if r["correlation_id"] in text]
+    assert sorted(shown) == sorted(r["correlation_id"] for r in newest)
+    limited = json.loads(CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--json", "--limit", "3"]).stdout)
+    assert len(limited) == 3
+    bad = CliRunner().invoke(app, ["orders", "--db", str(demo_db), "--limit", "-1"])
+    assert bad.exit_code == 2
 
 
 def test_trace_accepts_every_id_orders_shows(demo_db: Path) -> None:

@@ -29,8 +29,14 @@ def _names(db: str | None) -> MarketNames:
         return MarketNames.from_journal(j)
 
 
+TABLE_LIMIT = 50
+
+
 @friendly
 def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting orders.")] = False,
+           limit: Annotated[int | None, typer.Option(
+               "--limit", min=0,
+               help="Show the newest N orders (default 50 in the table, all with --json; 0: all).")] = None,
            db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Orders as the Order Lifecycle Manager last recorded them, with the correlation id to pass
     to 'polytraders trace'."""
@@ -38,13 +44,19 @@ def orders(open_only: Annotated[bool, typer.Option("--open", help="Only resting 
 
     proj = _rebuilt(db).typed("orders", OrdersProjection)
     states = [s for s in proj.all_states() if not open_only or s.record.status in OPEN_STATUSES]
+    total = len(states)
+    keep = (0 if as_json else TABLE_LIMIT) if limit is None else limit
+    if keep:  # the newest: a person at 3 a.m. wants what just happened, not 2,000 rows
+        states = sorted(states, key=lambda st: st.since_ms or 0)[-keep:]
     if as_json:
         print_json([{**s.record.to_json_dict(), "correlation_id": s.correlation_id, "created_ms": s.created_ms,
                      "since_ms": s.since_ms} for s in states])
         return
     names = _names(db)
-    table = Table(title=f"{len(states)} {'open ' if open_only else ''}orders (trace any of them: "
-                        f"polytraders trace CORRELATION_ID)")
+    shown = f"the newest {len(states)} of {total}" if len(states) < total else f"{total}"
+    table = Table(title=f"{shown} {'open ' if open_only else ''}orders (trace any of them: "
+                        f"polytraders trace CORRELATION_ID)",
+                  caption="--limit N shows more (0: all)" if len(states) < total else None)
     # the client order id is in --json and in the trace; the table keeps to what fits a terminal
     for col in ("correlation id", "market · outcome", "side", "price", "size", "filled", "status", "since (UTC)"):
         table.add_column(col, overflow="fold", no_wrap=col == "correlation id")

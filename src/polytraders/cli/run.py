@@ -134,9 +134,12 @@ def run(
             chain_reader = RpcChainReader(settings.chain.rpc_url, settings.chain.pusd, settings.chain.ctf,
                                           confirmations=settings.chain.confirmations)
         bots = {k: dict(v) for k, v in settings.bots.items()}
-        if feed == "polymarket":  # the user channel is a configured surface only where there is one
-            monitor = bots.setdefault("gov.api_degradation_monitor", {})
-            monitor.setdefault("surfaces", ["clob_rest", "clob_ws_market", "clob_ws_user"])
+        from polytraders.health.surfaces import configured_surfaces
+
+        # only the surfaces this deployment uses count (the user channel, Gamma, Data API, chain RPC)
+        bots.setdefault("gov.api_degradation_monitor", {}).setdefault("surfaces", configured_surfaces(
+            feed, gamma_url=settings.venue.gamma_url, data_url=settings.venue.data_url,
+            rpc_url=settings.chain.rpc_url))
         system = TradingSystem(journal, the_venue, SystemConfig(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),

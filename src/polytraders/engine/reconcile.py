@@ -4,8 +4,10 @@
 block (pUSD and `balanceOfBatch` over every token the ledger has ever held), journals what it
 got as a `chain_read` input envelope, and only then asks `gov.reconciler` to decide from state.
 Replay re-feeds the journaled read and never calls the node. An unreachable node, a reorg during
-the read or a lagging head is journaled as such and yields GOV_RECONCILE_UNAVAILABLE; the RPC
-surface is also reported to the API monitor as degraded (`gov_api_health`, surface `rpc`) on
+the read or a lagging head is journaled as such and yields GOV_RECONCILE_UNAVAILABLE. When the
+API monitor samples the `rpc` surface (`rpc_lagging` given: the reader is a sampled one), every
+call is a sample and a lagging head one failed sample more, and the monitor decides the level;
+without the monitor, the driver reports the surface itself (`gov_api_health`, surface `rpc`) on
 each change of its health.
 
 Under `polytraders run`, the runtime calls `driver.maybe_run(now_ms)` once per event-loop turn
@@ -14,6 +16,7 @@ Under `polytraders run`, the runtime calls `driver.maybe_run(now_ms)` once per e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,8 +36,10 @@ CHAIN_ACTOR = Actor(kind="system", id="chain.reader")
 
 class ReconcileDriver:
     def __init__(self, runtime: Runtime, reader: ChainReader | None, address: str,
-                 bot: Reconciler | None = None, overrides: dict[str, Any] | None = None) -> None:
+                 bot: Reconciler | None = None, overrides: dict[str, Any] | None = None,
+                 rpc_lagging: Callable[[], None] | None = None) -> None:
         self.rt = runtime
+        self.rpc_lagging = rpc_lagging
         self.reader = reader
         self.address = address
         if bot is None:
@@ -102,7 +107,10 @@ class ReconcileDriver:
                                    actor=operator.actor, reason_code=decision.reason_code, correlation_id=cid,
                                    durable=True, signer=operator.signer)
         if isinstance(report, ReconcileMismatch) and operator is None:
-            self._rpc_health(report)
+            if self.rpc_lagging is None:
+                self._rpc_health(report)
+            elif report.status == "unavailable" and read.status == "ok":
+                self.rpc_lagging()
         self.rt.journal.flush()
         return entry
 

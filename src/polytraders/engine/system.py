@@ -37,6 +37,7 @@ from polytraders.engine.reconcile import ReconcileDriver, block_height
 from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.health import HealthSampler, SampledVenue
 from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
+from polytraders.health.surfaces import probe_all, side_surfaces
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
 from polytraders.incidents.notifiers import NotifierConfig, build_dispatcher
@@ -128,23 +129,26 @@ class TradingSystem:
         self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
         if self.monitor is not None and isinstance(self.venue, SampledVenue):
             self.venue.max_book_age_ms = self.monitor.config.integer("max_orderbook_age_ms")
+        reader, self.probes = side_surfaces(self.monitor, self.sampler, self.venue, config.chain_reader,
+                                            self.clock.now_ms)
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
             Roster(config.roster), snapshots_dir=journal_dir / "incidents",
-            chain_reader=(lambda: block_height(reader)) if (reader := config.chain_reader) else None,
+            chain_reader=(lambda: block_height(reader)) if reader is not None else None,
             params={"olm": self.olm, "max_orderbook_age_ms": self.monitor.config.integer("max_orderbook_age_ms")
                     if self.monitor is not None else 5_000})
         self.api_health = (ApiHealthDriver(rt, self.monitor, self.sampler, self.incidents,
-                                           probe=getattr(self.venue, "probe", None))
+                                           probe=probe_all(getattr(self.venue, "probe", None), self.probes))
                            if self.monitor is not None and self.sampler is not None else None)
         self.guardian = Guardian(rt, self.kill_switch, self.olm,
                                  after_trip=self.incidents.handle_trip)
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
-        self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
-                                           overrides=config.bot_overrides.get("gov.reconciler"))
-                           if config.chain_reader is not None else None)
+        self.reconciler = (ReconcileDriver(rt, reader, config.funder_address or wallet.address,
+                                           overrides=config.bot_overrides.get("gov.reconciler"),
+                                           rpc_lagging=getattr(reader, "lagging", None))
+                           if reader is not None else None)
         self._next_quote: dict[str, int] = {}
         self.story: list[str] = []  # plain-English notes of scripted operator actions
 
@@ -247,6 +251,8 @@ class TradingSystem:
                            "votes_compared": report.votes_compared})
 
     def stop(self) -> None:
+        if self.probes is not None:
+            self.probes.close()
         self.runtime.sync()
         self.guardian.act()
         self.runtime.note("GOV_RUN_STOPPED", durable=True)

@@ -2,7 +2,10 @@
 orders) and the market-data surface (book reads: no book is a failed read).
 
 Latency is the call's own wall time, plus any latency the simulator injects (its calls take no
-wall time, so a simulated slow venue is seen through `injected_latency_ms`)."""
+wall time, so a simulated slow venue is seen through `injected_latency_ms`).
+
+A venue that talks to side surfaces (the real adapter's Gamma and Data API clients) reports each
+of those calls through `set_observer`; they are sampled here under their own surface names."""
 
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ class SampledVenue:
         self.sampler = sampler
         self._now = now_ms
         self._injected = getattr(venue, "injected_latency_ms", None)
+        set_observer = getattr(venue, "set_observer", None)
+        if set_observer is not None:
+            set_observer(lambda surface, ms, ok, status: sampler.record(surface, now_ms(), ms, ok, status))
 
     def __getattr__(self, name: str) -> Any:  # venue-specific extras (faults, admin) pass through
         return getattr(self.inner, name)

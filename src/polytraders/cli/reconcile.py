@@ -1,5 +1,6 @@
 """`polytraders reconcile [--json]`, `reconcile resolve INCIDENT --explain TEXT [--adjust TOKEN=AMOUNT ...]`,
-`reconcile approve ADJUSTMENT`, `reconcile status`.
+`reconcile approve ADJUSTMENT`, `reconcile transfer deposit|withdrawal AMOUNT --reference TEXT`,
+`reconcile status`.
 
 `reconcile` reads the chain once (head at the confirmation depth, then pUSD and every position
 token at that block), journals the read and the reconciler's verdict signed by the operator who
@@ -131,6 +132,39 @@ def approve(adjustment: Annotated[str, typer.Argument(help="The adjustment id pr
         return
     console.print(f"{adjustment} approved. Run 'polytraders reconcile'; once it matches, the kill-switch reset "
                   f"can be requested and approved.", markup=False)
+
+
+@app.command("transfer")
+@friendly
+def transfer(direction: Annotated[str, typer.Argument(help="deposit or withdrawal.")],
+             amount: Annotated[str, typer.Argument(help="Token units, at most 6 decimals (e.g. 10000).")],
+             reference: Annotated[str, typer.Option("--reference", help="What moved and why (e.g. the "
+                                                    "opening balance, a sweep to cold storage).")],
+             item: Annotated[str, typer.Option("--item", help="pusd, or a decimal token id for shares.")] = "pusd",
+             tx: Annotated[str | None, typer.Option("--tx", help="The transaction hash, when there is one.")] = None,
+             funder: FunderOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Record a deposit or withdrawal the funder made, so the chain's change is explained (signed)."""
+    from polytraders.engine.reconcile_ops import parse_adjustments, record_transfer
+
+    if direction not in ("deposit", "withdrawal"):
+        raise fail(f"Error: {direction!r} is not a direction; use deposit or withdrawal.", 2)
+    parsed = parse_adjustments([f"{item}={amount}"])
+    (name, value), = parsed.items()
+    if value <= 0:
+        raise fail(f"Error: amount {amount!r} must be above zero (the direction says which way it moved).", 2)
+    if not reference.strip() or len(reference) > 200:
+        raise fail("Error: --reference must say what moved, in at most 200 characters.", 2)
+    if tx is not None and not (tx.startswith("0x") and len(tx) == 66 and all(c in "0123456789abcdefABCDEF"
+                                                                                for c in tx[2:])):
+        raise fail(f"Error: --tx {tx[:80]!r} is not a transaction hash (0x and 64 hex digits).", 2)
+    with operator_session(db, "reconcile.transfer") as s:
+        seq = record_transfer(s.runtime, s.operator, direction, name, value, funder or "", reference.strip(), tx)
+        who = s.operator.name
+    data = {"seq": seq, "direction": direction, "item": name, "amount": str(value), "operator": who}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"Recorded {direction} of {value} {name} (seq {seq}, {who}).", markup=False)
 
 
 @app.command("status")

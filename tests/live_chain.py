@@ -5,6 +5,7 @@ run as a given operator."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -61,10 +62,8 @@ class Miner:
 
     def _loop(self, url: str, every_s: float) -> None:
         while not self._stop.wait(every_s):
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # a stopped node: the test is ending
                 httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}, timeout=5)
-            except httpx.HTTPError:
-                pass
 
     def stop(self) -> None:
         self._stop.set()
@@ -79,8 +78,9 @@ class LiveSetup:
 
     def cli(self, who: str, *argv: str) -> tuple[int, Any]:
         """One CLI process as operator `who` (--json); the parsed answer, or its text."""
-        out = subprocess.run([*CLI, *argv, "--json"], env={**self.env, "POLYTRADERS_KEY_FILE": f"{self.db}.keys/{who}.key"},
-                             cwd=self.cwd, capture_output=True, text=True, timeout=120)
+        env = {**self.env, "POLYTRADERS_KEY_FILE": f"{self.db}.keys/{who}.key"}
+        out = subprocess.run([*CLI, *argv, "--json"], env=env, cwd=self.cwd, capture_output=True, text=True,
+                             timeout=120)
         text = out.stdout.strip() or out.stderr.strip()
         try:
             return out.returncode, json.loads(text)

@@ -65,8 +65,8 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
             if status == 503:
                 window["mode"] = "disabled"
             exchange.faults({"window": window})
-            degraded = wait_for(db, proc, lambda s, c, e, x=surface: c == "GOV_API_DEGRADED" and s > mark
-                                and e["payload"]["surface"] == x, f"{surface} degraded", 40)
+            degraded = wait_for(db, proc, lambda s, c, e, x=surface, m=mark: c == "GOV_API_DEGRADED"
+                                and s > m and e["payload"]["surface"] == x, f"{surface} degraded", 40)
             journal = rows(db)
             level = next(e for s, _, e in journal if s == degraded)["payload"]["level"]
             assert level in ("warning", "hard")
@@ -78,10 +78,10 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
             others = [e["payload"]["surface"] for s, c, e in journal if c == "GOV_API_DEGRADED" and s > mark]
             assert set(others) == {surface}, others  # only the faulted surface
             # the playbook demotes the strategy (or it is still demoted by an earlier fault's incident)
-            demoted = wait_for(db, proc, lambda s, c, e: c == "GOV_MODE_HOLD" and s > mark
+            demoted = wait_for(db, proc, lambda s, c, e, m=mark: c == "GOV_MODE_HOLD" and s > m
                                and e["actor"]["id"] == "playbook:api_degraded"
                                and e["payload"]["detail"]["action"] == "place", "the demotion", 20)
-            restored = wait_for(db, proc, lambda s, c, e: c == "GOV_API_RESTORED" and s > degraded,
+            restored = wait_for(db, proc, lambda s, c, e, d=degraded: c == "GOV_API_RESTORED" and s > d,
                                 f"the restore after {surface}", 60)
             journal = rows(db)
             back = max(e["payload"]["at_ms"] for s, c, e in journal if c == "GOV_API_OK" and degraded < s < restored

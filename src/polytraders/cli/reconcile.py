@@ -15,7 +15,7 @@ folds the verdict, so it is never tripped twice. The node and contracts come fro
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -145,20 +145,22 @@ def transfer(direction: Annotated[str, typer.Argument(help="deposit or withdrawa
              funder: FunderOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Record a deposit or withdrawal the funder made, so the chain's change is explained (signed)."""
     from polytraders.engine.reconcile_ops import parse_adjustments, record_transfer
+    from polytraders.errors import BadInputError
 
     if direction not in ("deposit", "withdrawal"):
-        raise fail(f"Error: {direction!r} is not a direction; use deposit or withdrawal.", 2)
+        raise BadInputError(f"{direction[:40]!r} is not a direction; use deposit or withdrawal.")
     parsed = parse_adjustments([f"{item}={amount}"])
     (name, value), = parsed.items()
     if value <= 0:
-        raise fail(f"Error: amount {amount!r} must be above zero (the direction says which way it moved).", 2)
+        raise BadInputError(f"Amount {amount[:40]!r} must be above zero (the direction says which way it moved).")
     if not reference.strip() or len(reference) > 200:
-        raise fail("Error: --reference must say what moved, in at most 200 characters.", 2)
+        raise BadInputError("--reference must say what moved, in at most 200 characters.")
     if tx is not None and not (tx.startswith("0x") and len(tx) == 66 and all(c in "0123456789abcdefABCDEF"
                                                                                 for c in tx[2:])):
-        raise fail(f"Error: --tx {tx[:80]!r} is not a transaction hash (0x and 64 hex digits).", 2)
+        raise BadInputError(f"--tx {tx[:80]!r} is not a transaction hash (0x and 64 hex digits).")
     with operator_session(db, "reconcile.transfer") as s:
-        seq = record_transfer(s.runtime, s.operator, direction, name, value, funder or "", reference.strip(), tx)
+        way: Literal["deposit", "withdrawal"] = "deposit" if direction == "deposit" else "withdrawal"
+        seq = record_transfer(s.runtime, s.operator, way, name, value, funder or "", reference.strip(), tx)
         who = s.operator.name
     data = {"seq": seq, "direction": direction, "item": name, "amount": str(value), "operator": who}
     if as_json:

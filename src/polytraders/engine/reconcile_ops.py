@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from polytraders.contracts import FREE_TEXT_MAX, ChainTransfer, Note, ReconcileAdjustment
 from polytraders.errors import BadInputError, RefusedError
@@ -115,8 +115,8 @@ def approve_resolution(rt: Runtime, operator: Operator, adjustment_id: str) -> s
     return str(adj["incident_id"])
 
 
-def record_transfer(rt: Runtime, operator: Operator, direction: str, item: str, amount: Decimal, address: str,
-                    reference: str, tx_hash: str | None = None) -> int:
+def record_transfer(rt: Runtime, operator: Operator, direction: Literal["deposit", "withdrawal"], item: str,
+                    amount: Decimal, address: str, reference: str, tx_hash: str | None = None) -> int:
     """Journal a deposit or withdrawal (signed by `operator`); returns its seq."""
     rt.journal.begin()  # the write lock folds what others wrote: a mismatch found meanwhile is seen
     ledger = _ledger(rt)
@@ -124,7 +124,7 @@ def record_transfer(rt: Runtime, operator: Operator, direction: str, item: str, 
         raise _refuse(rt, operator, "mismatch_open", f"A reconcile mismatch is open (seq {ledger.mismatch_seq}): "
                       f"explain it with 'polytraders reconcile resolve', approved by a second operator, not with "
                       f"a transfer.", direction=direction, item=item, amount=str(amount))
-    entry = rt.record(ChainTransfer(direction=direction, item=item, amount=amount, address=address,  # type: ignore[arg-type]
+    entry = rt.record(ChainTransfer(direction=direction, item=item, amount=amount, address=address,
                                     tx_hash=tx_hash, reference=reference),
                       actor=operator.actor, reason_code="GOV_CHAIN_TRANSFER", durable=True, signer=operator.signer)
     return entry.seq

@@ -66,5 +66,5 @@ def test_hostile_arguments_are_refused_without_a_trace(tmp_path: Path, argv: lis
     db, env = _setup(tmp_path)
     out = CliRunner().invoke(app, ["reconcile", "transfer", *argv], env=env)
     assert out.exit_code == 2, out.output
-    assert out.output.startswith("Error: ") and "Traceback" not in out.output
+    assert "Error" in out.output and "Traceback" not in out.output  # ours, or click's usage error for "-5"
     assert _ledger(db).confirmed.get("pusd", Decimal(0)) == 0

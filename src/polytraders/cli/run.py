@@ -145,7 +145,7 @@ def run(
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
             notifiers=incidents.notifiers, roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
-            api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots,
+            api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots, chain_reads_off_loop=True,
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],
             builder_code=settings.venue.builder_code or None))

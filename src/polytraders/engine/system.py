@@ -83,6 +83,7 @@ class SystemConfig:
     # Optional on-chain reconciliation (gov.reconciler): the reader and the funder it reads.
     chain_reader: ChainReader | None = None
     funder_address: str | None = None
+    chain_reads_off_loop: bool = False  # the live runtime: a hung node never stalls a step
 
 
 
@@ -147,7 +148,8 @@ class TradingSystem:
                               olm=self.olm, route_request=RouteRequest)
         self.reconciler = (ReconcileDriver(rt, reader, config.funder_address or wallet.address,
                                            overrides=config.bot_overrides.get("gov.reconciler"),
-                                           rpc_lagging=getattr(reader, "lagging", None))
+                                           rpc_lagging=getattr(reader, "lagging", None),
+                                           off_loop=config.chain_reads_off_loop)
                            if reader is not None else None)
         self._next_quote: dict[str, int] = {}
         self.story: list[str] = []  # plain-English notes of scripted operator actions

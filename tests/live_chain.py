@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,13 @@ from eth_account import Account
 from factories import journal_rows as rows
 
 from polytraders.chain.anvil import free_port
+from polytraders.chain.base import read_balances
+from polytraders.chain.rpc import RpcChainReader
 
 CLI = [sys.executable, "-m", "polytraders.cli.main"]
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 FAST_MONITOR = ('[bots."gov.api_degradation_monitor"]\nsummary_interval_s = 2\nprobe_interval_s = 1\n'
-                'short_window_s = 6\nlong_window_s = 60\ngreen_before_promote_s = 5\nmax_orderbook_age_ms = 30000\n')
+                'short_window_s = 6\nlong_window_s = 60\ngreen_before_promote_s = 5\n')
 
 
 class Exchange:
@@ -41,7 +44,7 @@ class Exchange:
         assert self.proc.stdout is not None
         lines = [self.proc.stdout.readline().strip() for _ in range(3)]
         chain = next(line.split() for line in lines if line.startswith("chain:"))
-        self.pusd, self.ctf = chain[3], chain[5]
+        self.chain_url, self.pusd, self.ctf = chain_url, chain[3], chain[5]
 
     def faults(self, spec: dict[str, Any]) -> None:
         httpx.post(f"{self.url}/admin/faults", json=spec, timeout=5).raise_for_status()
@@ -111,6 +114,14 @@ def live_setup(tmp_path: Path, exchange: Exchange, rpc_url: str, extra: str = ""
     env = {**os.environ, "POLYTRADERS_DB": str(db), "POLYTRADERS_WALLET_KEY": key,
            "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     setup = LiveSetup(db, tmp_path, env, funder)
+    # as an operator would: open the account (the exchange mints its balance), wait until the chain
+    # shows it at the confirmation depth, then record the deposit
+    httpx.post(f"{exchange.url}/admin/fund", json={"address": funder, "amount": "0"}, timeout=10).raise_for_status()
+    reader = RpcChainReader(exchange.chain_url, exchange.pusd, exchange.ctf, confirmations=2)
+    deadline = time.monotonic() + 30
+    while read_balances(reader, funder, [])[1].pusd != Decimal(10_000):
+        assert time.monotonic() < deadline, "the starting balance never reached the chain"
+        time.sleep(0.2)
     code, out = setup.cli("ann", "reconcile", "transfer", "deposit", "10000",
                           "--reference", "starting balance from the exchange", "--funder", funder)
     assert code == 0, out

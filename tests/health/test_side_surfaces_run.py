@@ -42,7 +42,7 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
     proc = None
     cfg, _ = build_config(ApiDegradationMonitor.bot_id, ApiDegradationMonitor.params,
                           {"summary_interval_s": 2, "probe_interval_s": 1, "short_window_s": 6, "long_window_s": 60,
-                           "green_before_promote_s": 5, "max_orderbook_age_ms": 30000})
+                           "green_before_promote_s": 5})
     try:
         exchange = Exchange(node.url)
         miner = Miner(node.url)

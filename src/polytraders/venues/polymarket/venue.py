@@ -130,6 +130,7 @@ class PolymarketVenue:
         self.data_api = DataApiClient(config.data_url, timeout_s=timeout, transport=transport,
                                       observe=lambda ms, ok, status: self._observed("data_api", ms, ok, status)) \
             if config.data_url else None
+        self._market_frame_at: float | None = None  # the last data frame on the market channel
         self.meta: dict[str, MarketMeta] = {}  # condition id -> Gamma's metadata
         self.reported_positions: tuple[Position, ...] = ()  # the Data API's view of the funder
 
@@ -175,6 +176,14 @@ class PolymarketVenue:
     def _observed(self, surface: str, latency_ms: int, ok: bool, status: int) -> None:
         if self._observer is not None:
             self._observer(surface, latency_ms, ok, status)
+
+    def market_feed_age_ms(self) -> int | None:
+        """Milliseconds since the market channel last delivered data (any token), None before the
+        first frame. A quiet book is normal; a silent channel is a stalled or dead feed."""
+        at = self._market_frame_at
+        if at is None or self._ws_state["market"] != "connected":
+            return None
+        return int((self._clock() - at) * 1000)
 
     def surface_probes(self) -> dict[str, Callable[[], object]]:
         """One real call per configured side surface, for the runtime's active probes."""
@@ -312,6 +321,8 @@ class PolymarketVenue:
         except ValueError:
             log.warning("polymarket ws %s: a frame that is not JSON (%d bytes)", channel, len(text))
             return
+        if channel == "market":
+            self._market_frame_at = self._clock()
         for raw in payload if isinstance(payload, list) else [payload]:
             try:
                 if channel == "market":

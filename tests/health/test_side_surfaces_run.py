@@ -42,7 +42,7 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
     proc = None
     cfg, _ = build_config(ApiDegradationMonitor.bot_id, ApiDegradationMonitor.params,
                           {"summary_interval_s": 2, "probe_interval_s": 1, "short_window_s": 6, "long_window_s": 60,
-                           "green_before_promote_s": 5})
+                           "green_before_promote_s": 5, "warn_p99_ms": 10000, "hard_p99_ms": 30000})
     try:
         exchange = Exchange(node.url)
         miner = Miner(node.url)
@@ -82,7 +82,7 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
                                and e["actor"]["id"] == "playbook:api_degraded"
                                and e["payload"]["detail"]["action"] == "place", "the demotion", 20)
             restored = wait_for(db, proc, lambda s, c, e, d=degraded: c == "GOV_API_RESTORED" and s > d,
-                                f"the restore after {surface}", 60)
+                                f"the restore after {surface}", 90)
             journal = rows(db)
             back = max(e["payload"]["at_ms"] for s, c, e in journal if c == "GOV_API_OK" and degraded < s < restored
                        and e["payload"]["surface"] == surface)

@@ -239,3 +239,66 @@ def test_positions_held_before_are_read_even_at_zero(tmp_path: Path, anvil: Anvi
     anvil.admin.mint_token(FUNDER, TOKEN, 1)  # one unexplained base unit of a token we do not hold
     anvil.mine(3)
     assert h.reconcile().envelope.reason_code == "GOV_RECONCILE_MISMATCH"
+
+
+def _process_tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            children = (task / "children").read_text().split() if (task / "children").exists() else []
+            todo.extend(int(c) for c in children)
+    return out
+
+
+def test_off_loop_reads_never_stall_the_loop_on_a_hung_node(tmp_path: Path, anvil: Anvil) -> None:
+    """The live runtime reads the node on a thread: with anvil frozen (SIGSTOP) every turn of the
+    loop still returns at once; the read is judged at the first turn after the node answers."""
+    import os
+    import signal
+    import time
+
+    from polytraders.chain.rpc import RpcChainReader
+    from polytraders.engine.reconcile import ReconcileDriver
+
+    h = make_harness(tmp_path, anvil.clock, anvil.admin.reader(), overrides=NO_GRACE)
+    deposit(h, anvil, "1000")
+    anvil.mine(3)
+    driver = ReconcileDriver(h.rt, RpcChainReader(anvil.node.url, anvil.admin.deployment.pusd,
+                                                  anvil.admin.deployment.ctf, timeout_s=1),
+                             FUNDER, bot=h.driver.bot, off_loop=True)
+    frozen = _process_tree(anvil.node.proc.pid)  # the npm shim and the anvil binary it runs
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    verdicts = []
+    try:
+        slowest = 0.0
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:  # web3 retries the timeouts: the read hangs for seconds
+            t0 = time.monotonic()
+            entry = driver.maybe_run(anvil.clock.now_ms())
+            slowest = max(slowest, time.monotonic() - t0)
+            if entry is not None:
+                verdicts.append(entry.envelope.reason_code)
+            time.sleep(0.05)
+        assert slowest < 0.2, slowest
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert verdicts in ([], ["GOV_RECONCILE_UNAVAILABLE"])  # a frozen node is never a match
+    deadline = time.monotonic() + 60
+    while not verdicts:  # thawed: the hanging read comes back (timed out, or answered late)
+        assert time.monotonic() < deadline, "the off-loop read never came back"
+        entry = driver.maybe_run(anvil.clock.now_ms())
+        if entry is not None:
+            verdicts.append(entry.envelope.reason_code)
+        time.sleep(0.05)
+    anvil.mine(3)
+    driver.last_run_ms = None
+    entry = None
+    while entry is None:
+        assert time.monotonic() < deadline
+        entry = driver.maybe_run(anvil.clock.now_ms())
+        time.sleep(0.05)
+    assert entry.envelope.reason_code == "GOV_RECONCILE_OK"

@@ -103,7 +103,8 @@ def serve(
     print(f"gamma: {cfg.url}{cfg.gamma_base}  data: {cfg.url}{cfg.data_base}  "
           f"ws: ws://{host}:{bound}/ws/market, /ws/user", flush=True)
     if settlement is not None:
-        print(f"chain: {chain}  pusd: {settlement.pusd}  ctf: {settlement.ctf}", flush=True)
+        print(f"chain: {chain}  pusd: {settlement.pusd}  ctf: {settlement.ctf}  rpc-with-faults: {cfg.url}/rpc",
+              flush=True)
         print(f"export POLYTRADERS_RPC_URL={chain} POLYTRADERS_PUSD={settlement.pusd} "
               f"POLYTRADERS_CTF={settlement.ctf}", flush=True)
     try:

@@ -176,6 +176,13 @@ def show(incident_id: str, db: DbOpt = None, config: ConfigOpt = None,
     if snap:
         console.print(f"snapshot: {snap.get('path')} sha256 {snap.get('sha256')} "
                       f"(file matches journal: {snap.get('file_matches_journal')})", markup=False)
+    div = inc.get("divergence")
+    if div:
+        console.print(f"divergence at block {div.get('block_number')} {div.get('block_hash')}, last-applied seq "
+                      f"{div.get('last_applied_seq')}:", markup=False)
+        for i in div.get("items", []):
+            console.print(f"  {i['item']}: internal {i['internal']}  on-chain {i['onchain']}  "
+                          f"difference {i['difference']}  in flight {i['in_flight']}", markup=False)
     for t in inc["timeline"]:
         at = iso_utc(t["ts_ms"]) if isinstance(t.get("ts_ms"), int) else "-"
         console.print(f"  #{t['seq']} {at} {t['code']} {t['actor']} {t['step'] or ''} {t['summary']}",

@@ -1,5 +1,6 @@
 """`polytraders reconcile [--json]`, `reconcile resolve INCIDENT --explain TEXT [--adjust TOKEN=AMOUNT ...]`,
-`reconcile approve ADJUSTMENT`, `reconcile status`.
+`reconcile approve ADJUSTMENT`, `reconcile transfer deposit|withdrawal AMOUNT --reference TEXT`,
+`reconcile status`.
 
 `reconcile` reads the chain once (head at the confirmation depth, then pUSD and every position
 token at that block), journals the read and the reconciler's verdict signed by the operator who
@@ -13,7 +14,7 @@ folds the verdict, so it is never tripped twice. The node and contracts come fro
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -132,6 +133,41 @@ def approve(adjustment: Annotated[str, typer.Argument(help="The adjustment id pr
         return
     console.print(f"{adjustment} approved. Run 'polytraders reconcile'; once it matches, the kill-switch reset "
                   f"can be requested and approved.", markup=False)
+
+
+@app.command("transfer")
+@friendly
+def transfer(direction: Annotated[str, typer.Argument(help="deposit or withdrawal.")],
+             amount: Annotated[str, typer.Argument(help="Token units, at most 6 decimals (e.g. 10000).")],
+             reference: Annotated[str, typer.Option("--reference", help="What moved and why (e.g. the "
+                                                    "opening balance, a sweep to cold storage).")],
+             item: Annotated[str, typer.Option("--item", help="pusd, or a decimal token id for shares.")] = "pusd",
+             tx: Annotated[str | None, typer.Option("--tx", help="The transaction hash, when there is one.")] = None,
+             funder: FunderOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Record a deposit or withdrawal the funder made, so the chain's change is explained (signed)."""
+    from polytraders.engine.reconcile_ops import parse_adjustments, record_transfer
+    from polytraders.errors import BadInputError
+
+    if direction not in ("deposit", "withdrawal"):
+        raise BadInputError(f"{direction[:40]!r} is not a direction; use deposit or withdrawal.")
+    parsed = parse_adjustments([f"{item}={amount}"])
+    (name, value), = parsed.items()
+    if value <= 0:
+        raise BadInputError(f"Amount {amount[:40]!r} must be above zero (the direction says which way it moved).")
+    if not reference.strip() or len(reference) > 200:
+        raise BadInputError("--reference must say what moved, in at most 200 characters.")
+    if tx is not None and not (tx.startswith("0x") and len(tx) == 66 and all(c in "0123456789abcdefABCDEF"
+                                                                                for c in tx[2:])):
+        raise BadInputError(f"--tx {tx[:80]!r} is not a transaction hash (0x and 64 hex digits).")
+    with operator_session(db, "reconcile.transfer") as s:
+        way: Literal["deposit", "withdrawal"] = "deposit" if direction == "deposit" else "withdrawal"
+        seq = record_transfer(s.runtime, s.operator, way, name, value, funder or "", reference.strip(), tx)
+        who = s.operator.name
+    data = {"seq": seq, "direction": direction, "item": name, "amount": str(value), "operator": who}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"Recorded {direction} of {value} {name} (seq {seq}, {who}).", markup=False)
 
 
 @app.command("status")

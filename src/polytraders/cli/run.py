@@ -171,15 +171,18 @@ def run(
             chain_reader = RpcChainReader(settings.chain.rpc_url, settings.chain.pusd, settings.chain.ctf,
                                           confirmations=settings.chain.confirmations)
         bots = {k: dict(v) for k, v in settings.bots.items()}
-        if feed in ("polymarket", "paper"):  # the user channel is a surface only where there is one
-            monitor = bots.setdefault("gov.api_degradation_monitor", {})
-            monitor.setdefault("surfaces", ["clob_rest", "clob_ws_market"] + (["clob_ws_user"] if not paper else []))
+        from polytraders.health.surfaces import configured_surfaces
+
+        # only the surfaces this deployment uses count (the user channel, Gamma, Data API, chain RPC)
+        bots.setdefault("gov.api_degradation_monitor", {}).setdefault("surfaces", configured_surfaces(
+            feed, gamma_url=settings.venue.gamma_url, data_url=settings.venue.data_url,
+            rpc_url=settings.chain.rpc_url if chain_reader is not None else ""))
         system = TradingSystem(journal, the_venue, SystemConfig(
             seed=settings.run.sim_seed, n_markets=len(the_venue.markets()), start_ms=clock.now_ms(), clock=clock,
             wallet=wallet, system_signer=system_key.signer, halt_path=halt_path(path),
             initial_pusd=settings.run.starting_pusd, wallet_source=f"settings ({feed})",
             notifiers=(per_journal := incidents.for_journal(path)).notifiers, snapshots_dir=per_journal.snapshots_dir,
-            roster=dict(incidents.roster.oncall), digest_interval_ms=10_000,
+            roster=dict(incidents.roster.oncall), digest_interval_ms=10_000, chain_reads_off_loop=True,
             api_monitor=settings.monitor.api, chain_reader=chain_reader, bot_overrides=bots,
             funder_address=settings.chain.funder or None, maker=settings.venue.funder or None,
             signature_type=SIGNATURE_TYPES[settings.venue.signature_type],

@@ -4,16 +4,23 @@
 block (pUSD and `balanceOfBatch` over every token the ledger has ever held), journals what it
 got as a `chain_read` input envelope, and only then asks `gov.reconciler` to decide from state.
 Replay re-feeds the journaled read and never calls the node. An unreachable node, a reorg during
-the read or a lagging head is journaled as such and yields GOV_RECONCILE_UNAVAILABLE; the RPC
-surface is also reported to the API monitor as degraded (`gov_api_health`, surface `rpc`) on
+the read or a lagging head is journaled as such and yields GOV_RECONCILE_UNAVAILABLE. When the
+API monitor samples the `rpc` surface (`rpc_lagging` given: the reader is a sampled one), every
+call is a sample and a lagging head one failed sample more, and the monitor decides the level;
+without the monitor, the driver reports the surface itself (`gov_api_health`, surface `rpc`) on
 each change of its health.
 
 Under `polytraders run`, the runtime calls `driver.maybe_run(now_ms)` once per event-loop turn
-(after the guardian has acted); `polytraders reconcile` calls `run()` once.
+(after the guardian has acted); `polytraders reconcile` calls `run()` once. With `off_loop` (the
+live runtime) the node is read on a daemon thread and the read is journaled, and judged, at the
+first turn after it finished: a node that hangs until its timeouts never stops the loop from
+obeying the kill switch. The simulation and the demo read in the loop, so they stay deterministic.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,8 +40,13 @@ CHAIN_ACTOR = Actor(kind="system", id="chain.reader")
 
 class ReconcileDriver:
     def __init__(self, runtime: Runtime, reader: ChainReader | None, address: str,
-                 bot: Reconciler | None = None, overrides: dict[str, Any] | None = None) -> None:
+                 bot: Reconciler | None = None, overrides: dict[str, Any] | None = None,
+                 rpc_lagging: Callable[[], None] | None = None, off_loop: bool = False) -> None:
         self.rt = runtime
+        self.off_loop = off_loop
+        self._pending: list[ChainRead] = []  # the finished off-loop read, handed over once
+        self._reading: threading.Thread | None = None
+        self.rpc_lagging = rpc_lagging
         self.reader = reader
         self.address = address
         if bot is None:
@@ -59,12 +71,24 @@ class ReconcileDriver:
 
     def maybe_run(self, now_ms: int) -> JournalEntry | None:
         """Run when `reconcile_interval_s` has passed since the last run (the periodic hook)."""
-        if self.reader is None or not self.due(now_ms):
+        if self.reader is None:
             return None
-        return self.run()
+        if not self.off_loop:
+            return self.run() if self.due(now_ms) else None
+        if self._pending:
+            read = self._pending.pop()
+            self._reading = None
+            return self._judge(read, None)
+        if self._reading is None and self.due(now_ms):
+            self.last_run_ms = now_ms
+            tokens = self.ledger.tokens()  # folded state is read here, in the loop, never on the thread
+            self._reading = threading.Thread(target=lambda: self._pending.append(self.read(tokens)),
+                                             name="chain-read", daemon=True)
+            self._reading.start()
+        return None
 
-    def read(self) -> ChainRead:
-        tokens = self.ledger.tokens()
+    def read(self, tokens: list[str] | None = None) -> ChainRead:
+        tokens = self.ledger.tokens() if tokens is None else tokens
         if self.reader is None:
             return ChainRead(status="unreachable", address=self.address, error="no chain reader configured")
         try:
@@ -85,7 +109,10 @@ class ReconcileDriver:
         for, and the verdict is still the bot's pure decision over the journaled read."""
         self.rt.sync()
         self.last_run_ms = self.rt.clock.now_ms()
-        read = self.read()
+        return self._judge(self.read(), operator)
+
+    def _judge(self, read: ChainRead, operator: Operator | None) -> JournalEntry | None:
+        """Journal the read, then the reconciler's verdict on it."""
         if operator is None:
             read_entry = self.rt.record(read, actor=CHAIN_ACTOR, reason_code="GOV_CHAIN_READ")
             cid = f"rec_{read_entry.seq}"
@@ -102,7 +129,10 @@ class ReconcileDriver:
                                    actor=operator.actor, reason_code=decision.reason_code, correlation_id=cid,
                                    durable=True, signer=operator.signer)
         if isinstance(report, ReconcileMismatch) and operator is None:
-            self._rpc_health(report)
+            if self.rpc_lagging is None:
+                self._rpc_health(report)
+            elif report.status == "unavailable" and read.status == "ok":
+                self.rpc_lagging()
         self.rt.journal.flush()
         return entry
 

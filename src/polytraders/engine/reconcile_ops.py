@@ -7,15 +7,20 @@ holds the approver or admin role and passes the trust projection's separation of
 the requester, not registered by them). Then a fresh reconcile must match before the kill
 switch's reset can be approved (`kill_switch_ops` asks the reconcile projection what is missing).
 Every refusal by an authenticated operator is journaled with GOV_RECONCILE_ADJUSTMENT_REFUSED.
+
+`record_transfer` journals a deposit or withdrawal the funder made (an opening balance, a top-up,
+a sweep to cold storage) as a signed `chain_transfer`, so the chain's change is explained. It is
+refused while a mismatch is open: a difference already found is explained by a resolution that a
+second operator approves, never by a transfer one operator records afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
-from polytraders.contracts import FREE_TEXT_MAX, Note, ReconcileAdjustment
+from polytraders.contracts import FREE_TEXT_MAX, ChainTransfer, Note, ReconcileAdjustment
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.operators.auth import Operator
 from polytraders.runtime.runner import Runtime
@@ -108,3 +113,18 @@ def approve_resolution(rt: Runtime, operator: Operator, adjustment_id: str) -> s
         raise RefusedError("The approval was written but not counted; see 'polytraders journal verify'.",
                            code=REFUSED)
     return str(adj["incident_id"])
+
+
+def record_transfer(rt: Runtime, operator: Operator, direction: Literal["deposit", "withdrawal"], item: str,
+                    amount: Decimal, address: str, reference: str, tx_hash: str | None = None) -> int:
+    """Journal a deposit or withdrawal (signed by `operator`); returns its seq."""
+    rt.journal.begin()  # the write lock folds what others wrote: a mismatch found meanwhile is seen
+    ledger = _ledger(rt)
+    if ledger.mismatched:
+        raise _refuse(rt, operator, "mismatch_open", f"A reconcile mismatch is open (seq {ledger.mismatch_seq}): "
+                      f"explain it with 'polytraders reconcile resolve', approved by a second operator, not with "
+                      f"a transfer.", direction=direction, item=item, amount=str(amount))
+    entry = rt.record(ChainTransfer(direction=direction, item=item, amount=amount, address=address,
+                                    tx_hash=tx_hash, reference=reference),
+                      actor=operator.actor, reason_code="GOV_CHAIN_TRANSFER", durable=True, signer=operator.signer)
+    return entry.seq

@@ -38,6 +38,7 @@ from polytraders.engine.reconcile import ReconcileDriver, block_height
 from polytraders.execution.signer_service import SignerService, demo_signer
 from polytraders.health import HealthSampler, SampledVenue
 from polytraders.health.playbook import ACTIONS as HEALTH_ACTIONS
+from polytraders.health.surfaces import probe_all, side_surfaces
 from polytraders.incidents.config import Roster
 from polytraders.incidents.desk import AlertDesk
 from polytraders.incidents.engine import IncidentContext, PlaybookRunner, StepResult
@@ -114,6 +115,7 @@ class SystemConfig:
     # detector watches them. `approved_config_create`: simulation only, the system creates it.
     approved_config: Path | None = None
     approved_config_create: bool = False
+    chain_reads_off_loop: bool = False  # the live runtime: a hung node never stalls a step
 
 
 
@@ -168,16 +170,19 @@ class TradingSystem:
         self.monitor: ApiDegradationMonitor | None = add(ApiDegradationMonitor()) if config.api_monitor else None
         if self.monitor is not None and isinstance(self.venue, SampledVenue):
             self.venue.max_book_age_ms = self.monitor.config.integer("max_orderbook_age_ms")
+        reader, self.probes = side_surfaces(self.monitor, self.sampler, self.venue, config.chain_reader,
+                                            self.clock.now_ms)
         self.incidents = PlaybookRunner(
             rt, {"replay": self._replay_action, **HEALTH_ACTIONS}, build_dispatcher(notifiers),
             Roster(config.roster), snapshots_dir=incidents_dir,
-            chain_reader=(lambda: block_height(reader)) if (reader := config.chain_reader) else None,
+            chain_reader=(lambda: block_height(reader)) if reader is not None else None,
             params={"olm": self.olm, "max_orderbook_age_ms": self.monitor.config.integer("max_orderbook_age_ms")
                     if self.monitor is not None else 5_000,
                     "can_wait": True, "inflight_wait_s": self.commander.config.integer("inflight_wait_s")})
         self.desk = AlertDesk(rt, self.incidents, self.commander)  # every alert: confirm, then playbook
         self.api_health = (ApiHealthDriver(rt, self.monitor, self.sampler, self.incidents,
-                                           probe=getattr(self.venue, "probe", None), desk=self.desk)
+                                           probe=probe_all(getattr(self.venue, "probe", None), self.probes),
+                                           desk=self.desk)
                            if self.monitor is not None and self.sampler is not None else None)
         self.guardian = Guardian(rt, self.kill_switch, self.olm, after_trip=self.desk.on_trip)
         # trips made while no system ran (or before a crash) still get their incident
@@ -185,9 +190,11 @@ class TradingSystem:
         self.path = OrderPath(rt, kill_switch=self.kill_switch, guardrails=self.guardrails,
                               router=self.router, security=self.security, signer=self.signer,
                               olm=self.olm, route_request=RouteRequest)
-        self.reconciler = (ReconcileDriver(rt, config.chain_reader, config.funder_address or wallet.address,
-                                           overrides=overrides.get("gov.reconciler"))
-                           if config.chain_reader is not None else None)
+        self.reconciler = (ReconcileDriver(rt, reader, config.funder_address or wallet.address,
+                                           overrides=overrides.get("gov.reconciler"),
+                                           rpc_lagging=getattr(reader, "lagging", None),
+                                           off_loop=config.chain_reads_off_loop)
+                           if reader is not None else None)
         self.config_driver = None
         if approved is not None:
             from polytraders.bots.gov.config_drift_detector import ConfigDriftDetector
@@ -290,6 +297,8 @@ class TradingSystem:
         return replay_last_hour(ctx)
 
     def stop(self) -> None:
+        if self.probes is not None:
+            self.probes.close()
         self.runtime.sync()
         self.guardian.act()
         self.runtime.note("GOV_RUN_STOPPED", durable=True)

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from polytraders.exchange import admin, gamma, rest_misc, rest_private, rest_public, ws
+from polytraders.exchange import admin, gamma, rest_misc, rest_private, rest_public, rpc, ws
 from polytraders.exchange.config import ExchangeConfig
 from polytraders.exchange.context import Ctx
 from polytraders.exchange.errors import ApiError, render_api_error, render_internal_error
@@ -47,7 +47,7 @@ def create_app(cfg: ExchangeConfig, ctx: Ctx | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    routes = [*rest_public.ROUTES, *rest_private.ROUTES, *rest_misc.ROUTES, *ws.ROUTES, *admin.ROUTES,
+    routes = [*rest_public.ROUTES, *rest_private.ROUTES, *rest_misc.ROUTES, *ws.ROUTES, *admin.ROUTES, *rpc.ROUTES,
               *gamma.routes(cfg.gamma_base, cfg.data_base)]
     handlers = {ApiError: render_api_error, Exception: render_internal_error}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)

@@ -1,8 +1,9 @@
 """Server-level fault injection: latency, error rates, 425/429/503 windows and WebSocket faults.
 
 Surfaces: ``public`` (L0 market data), ``auth`` (L1 key endpoints), ``trading`` (order posts and
-cancels), ``account`` (L2 reads, heartbeats, balances), ``gamma``, ``data`` and the two
-WebSocket channels ``ws_market`` / ``ws_user``.  Windows run on the exchange clock, so a test on
+cancels), ``account`` (L2 reads, heartbeats, balances), ``gamma``, ``data``, ``rpc`` (the chain
+node's JSON-RPC passed through ``/rpc`` under ``serve --chain``) and the two WebSocket channels
+``ws_market`` / ``ws_user``.  Windows run on the exchange clock, so a test on
 simulated time ends them by advancing time.  Random error draws use a seeded ``Random`` so a
 run is repeatable.
 
@@ -26,7 +27,8 @@ from typing import Final, Literal
 
 from polytraders.exchange.errors import ApiError
 
-SURFACES: Final = frozenset({"public", "auth", "trading", "account", "gamma", "data", "ws_market", "ws_user"})
+SURFACES: Final = frozenset({"public", "auth", "trading", "account", "gamma", "data", "rpc", "ws_market",
+                             "ws_user"})
 Mode = Literal["post_only", "cancel_only", "disabled", ""]
 
 

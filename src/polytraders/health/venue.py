@@ -2,7 +2,14 @@
 orders) and the market-data surface (book reads: no book is a failed read).
 
 Latency is the call's own wall time, plus any latency the simulator injects (its calls take no
-wall time, so a simulated slow venue is seen through `injected_latency_ms`)."""
+wall time, so a simulated slow venue is seen through `injected_latency_ms`).
+
+The market-data surface: a book read fails when there is no book, or when it is older than
+`max_book_age_ms`; a venue that reports its market channel's gap (`market_feed_age_ms`, the real
+adapter) is judged by that gap instead, because quiet books are normal on a live feed.
+
+A venue that talks to side surfaces (the real adapter's Gamma and Data API clients) reports each
+of those calls through `set_observer`; they are sampled here under their own surface names."""
 
 from __future__ import annotations
 
@@ -24,6 +31,10 @@ class SampledVenue:
         self.sampler = sampler
         self._now = now_ms
         self._injected = getattr(venue, "injected_latency_ms", None)
+        self._feed_age: Callable[[], int | None] | None = getattr(venue, "market_feed_age_ms", None)
+        set_observer = getattr(venue, "set_observer", None)
+        if set_observer is not None:
+            set_observer(lambda surface, ms, ok, status: sampler.record(surface, now_ms(), ms, ok, status))
 
     def __getattr__(self, name: str) -> Any:  # venue-specific extras (faults, admin) pass through
         return getattr(self.inner, name)
@@ -58,7 +69,14 @@ class SampledVenue:
     def book(self, token_id: str) -> BookView | None:
         view = self.inner.book(token_id)
         now = self._now()
-        fresh = view is not None and (self.max_book_age_ms is None or now - view.ts_ms <= self.max_book_age_ms)
+        if self._feed_age is not None:
+            # A venue that knows its channel's gaps: a quiet book is normal, a silent feed is not
+            # (the order path's stale-book guard and the playbook judge each book's own age).
+            gap = self._feed_age()
+            fresh = view is not None and gap is not None and \
+                (self.max_book_age_ms is None or gap <= self.max_book_age_ms)
+        else:
+            fresh = view is not None and (self.max_book_age_ms is None or now - view.ts_ms <= self.max_book_age_ms)
         self.sampler.record("clob_ws_market", now, 0, fresh, 200 if fresh else 0)
         return view
 

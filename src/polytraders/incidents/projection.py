@@ -30,7 +30,7 @@ _CREATES: Final = frozenset({"GOV_ALERT_CONFIRMED", "GOV_STATE_CAPTURED"})
 _NOTE_CODES: Final = frozenset({
     "GOV_ALERT_CONFIRMED", "GOV_STATE_CAPTURED", "GOV_INCIDENT_STEP", "GOV_INCIDENT_STEP_FAILED",
     "GOV_PAGE_SENT", "GOV_PAGING_SYSTEM_UNAVAILABLE", "GOV_POSITIONS_SNAPSHOT",
-    "GOV_RCA_RECORDED", "GOV_RCA_OVERDUE", "GOV_INCIDENT_ACTION_REFUSED",
+    "GOV_RCA_RECORDED", "GOV_RCA_OVERDUE", "GOV_INCIDENT_ACTION_REFUSED", "GOV_RECONCILE_DIVERGENCE_CAPTURED",
 })
 # Step status carried by a GOV_INCIDENT_STEP note -> status kept in the projection.
 _STEP_STATUS: Final = {"done": "done", "pending": "pending", "skipped": "skipped",
@@ -110,6 +110,8 @@ class IncidentsProjection:
     def _apply_note(self, inc: dict[str, Any], entry: JournalEntry, d: dict[str, Any]) -> None:
         code = entry.envelope.reason_code
         step_id = d.get("step")
+        if code == "GOV_RECONCILE_DIVERGENCE_CAPTURED":  # the record the on-call reads in `incidents show`
+            inc["divergence"] = d.get("divergence")
         if code == "GOV_STATE_CAPTURED":
             inc["snapshot"] = {"path": d.get("path"), "sha256": d.get("sha256"),
                                "seq": entry.seq, "write_error": d.get("write_error")}

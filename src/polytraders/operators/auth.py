@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reconcile.run": frozenset({"admin", "operator", "approver"}),
     "reconcile.resolve": frozenset({"admin", "operator", "approver"}),
     "reconcile.approve": frozenset({"admin", "approver"}),
+    "reconcile.transfer": frozenset({"admin", "operator"}),
     "run": frozenset({"admin", "operator"}),
     "config.init": frozenset({"admin"}),
     "config.set": frozenset({"admin", "operator", "approver"}),

@@ -23,7 +23,9 @@ Parameters (default / warning / hard):
   (active probes, so a demoted, silent surface still has samples);
   short_window_s 60 / 120 / 300 and long_window_s 600 / 1800 / 3600 — neither shorter than the
   summary interval; green_before_promote_s 600 / 300 / 5 (a floor: the continuous green time
-  before the playbook restores); max_orderbook_age_ms 5000 / 10000 / 30000.
+  before the playbook restores); max_orderbook_age_ms 5000 / 10000 / 30000;
+  surfaces (option): the surfaces this deployment uses, some of clob_rest, clob_ws_market,
+  clob_ws_user, gamma, data_api, rpc — only those count; an unknown name is refused.
 Reason codes: GOV_API_DEGRADED, GOV_API_OK, GOV_API_UNKNOWN, GOV_API_NO_CHANGE, GOV_CONFIG_REFUSED.
 """
 
@@ -34,6 +36,7 @@ from typing import Any, Literal
 
 from polytraders.contracts import ApiDegraded, ApiHealthSummary, Note
 from polytraders.errors import ConfigError
+from polytraders.health.sampler import SURFACES
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import BotConfig, Option, Param
 from polytraders.runtime.context import BotContext
@@ -93,6 +96,10 @@ class ApiDegradationMonitor(Bot[ApiHealthSummary, ApiDegraded | Note]):
             for cadence in ("summary_interval_s", "probe_interval_s"):
                 if config.integer(window) < config.integer(cadence):
                     problems.append(f"{window} is shorter than {cadence}")
+        unknown = sorted(set(config["surfaces"]) - set(SURFACES))
+        if unknown or not config["surfaces"]:
+            problems.append(f"surfaces {unknown} are not known (expected some of {', '.join(SURFACES)})" if unknown
+                            else "no surfaces are configured")
         if problems:
             raise ConfigError(f"{self.bot_id}: " + "; ".join(problems) + ".", code="GOV_CONFIG_REFUSED")
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 
 from polytraders.venues.base import Side
-from polytraders.venues.polymarket.gamma import get_json
+from polytraders.venues.polymarket.gamma import Observer, get_json
 from polytraders.venues.polymarket.schemas import WireDataPosition, WireDataTrade
 
 __all__ = ["DataApiClient", "Position", "PublicTrade"]
@@ -41,15 +41,17 @@ class PublicTrade:
 
 
 class DataApiClient:
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None,
+                 observe: Observer | None = None) -> None:
         self._base = base_url.rstrip("/")
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
+        self.observe = observe  # (latency ms, ok, status) per call: the API-degradation monitor's samples
 
     def close(self) -> None:
         self._http.close()
 
     def positions(self, user: str) -> list[Position]:
-        rows = get_json(self._http, f"{self._base}/positions", {"user": user})
+        rows = get_json(self._http, f"{self._base}/positions", {"user": user}, self.observe)
         out = []
         for raw in rows if isinstance(rows, list) else []:
             w = WireDataPosition.model_validate(raw)
@@ -57,7 +59,7 @@ class DataApiClient:
         return out
 
     def trades(self, user: str, limit: int = 100) -> list[PublicTrade]:
-        rows = get_json(self._http, f"{self._base}/trades", {"user": user, "limit": limit})
+        rows = get_json(self._http, f"{self._base}/trades", {"user": user, "limit": limit}, self.observe)
         out = []
         for raw in rows if isinstance(rows, list) else []:
             w = WireDataTrade.model_validate(raw)

@@ -4,23 +4,29 @@
 the outcome names paired with their token ids (Gamma sends ``outcomes`` and ``clobTokenIds`` as
 JSON-encoded strings, index-aligned), the tick and minimum size, and resolution (closed, UMA
 status, and the winning outcome when the outcome prices have settled at 1/0).  Gamma is public
-(no credentials).  Errors are translated by ``errors.venue_errors``.
+(no credentials).  Errors are translated by ``errors.venue_errors``.  An ``observe`` callback
+(latency ms, ok, HTTP status; 0 when no answer came) sees every call, so the API-degradation
+monitor samples this surface.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from polytraders.venues.base import VenueError
 from polytraders.venues.polymarket.errors import HttpStatus, NoAnswer, NotSent, venue_errors
 from polytraders.venues.polymarket.schemas import WireGammaMarket
 
-__all__ = ["GammaClient", "MarketMeta", "get_json", "market_meta"]
+__all__ = ["GammaClient", "MarketMeta", "Observer", "get_json", "market_meta"]
+
+Observer = Callable[[int, bool, int], None]  # (latency ms, ok, HTTP status or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,25 @@ def market_meta(row: WireGammaMarket) -> MarketMeta:
                       row.negRisk, row.active, row.closed, row.umaResolutionStatus or "", winner)
 
 
-def get_json(http: httpx.Client, url: str, params: Any = None) -> Any:
-    """GET with the adapter's error translation (read-only: never "outcome unknown")."""
+def get_json(http: httpx.Client, url: str, params: Any = None, observe: Observer | None = None) -> Any:
+    """GET with the adapter's error translation (read-only: never "outcome unknown"), reported
+    to ``observe`` whatever the outcome."""
+    if observe is None:
+        return _get_json(http, url, params)
+    t0 = time.perf_counter_ns()
+    try:
+        body = _get_json(http, url, params)
+    except VenueError as exc:
+        observe((time.perf_counter_ns() - t0) // 1_000_000, False, exc.status)
+        raise
+    except Exception:
+        observe((time.perf_counter_ns() - t0) // 1_000_000, False, 0)
+        raise
+    observe((time.perf_counter_ns() - t0) // 1_000_000, True, 200)
+    return body
+
+
+def _get_json(http: httpx.Client, url: str, params: Any) -> Any:
     with venue_errors():
         try:
             response = http.get(url, params=params)
@@ -80,9 +103,11 @@ def get_json(http: httpx.Client, url: str, params: Any = None) -> Any:
 
 
 class GammaClient:
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None,
+                 observe: Observer | None = None) -> None:
         self._base = base_url.rstrip("/")
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
+        self.observe = observe
 
     def close(self) -> None:
         self._http.close()
@@ -94,8 +119,9 @@ class GammaClient:
         params += [("clob_token_ids", t) for t in token_ids]
         if closed is not None:
             params.append(("closed", "true" if closed else "false"))
-        rows = get_json(self._http, f"{self._base}/markets", params)
+        rows = get_json(self._http, f"{self._base}/markets", params, self.observe)
         return [market_meta(WireGammaMarket.model_validate(r)) for r in rows if isinstance(r, dict)]
 
     def market(self, market_id: str) -> MarketMeta:
-        return market_meta(WireGammaMarket.model_validate(get_json(self._http, f"{self._base}/markets/{market_id}")))
+        return market_meta(WireGammaMarket.model_validate(get_json(self._http, f"{self._base}/markets/{market_id}",
+                                                                         observe=self.observe)))

@@ -14,6 +14,13 @@ Safety interlock: heartbeats go out every ``heartbeat_interval_s``.  When none h
 ``health().heartbeat_lost`` is set, a reconcile runs at once and the orders it finds gone are
 reported as ``cancel`` events with ``error_code="HEARTBEAT_LOST"``.
 
+Gamma and the Data API (when their URLs are configured): market metadata (question, outcomes,
+resolution) is re-read from Gamma and the funder's positions from the Data API (a cross-check:
+it lags the CLOB) with the markets, every ``markets_refresh_s``, and whenever the runtime's active
+probe asks (``surface_probes``).  Every call to either is reported to the observer
+(``set_observer``), so the API-degradation monitor samples both surfaces; a failure there never
+stops trading or reconciliation.
+
 Books: the market channel's snapshots and deltas, per token.  After a (re)connect or a tick-size
 change a token "needs a snapshot" and ``book`` returns None (feed unavailable) until a ``book``
 message or a REST ``/book`` snapshot (fetched by the reconcile thread) arrives.
@@ -48,6 +55,8 @@ from polytraders.venues.base import (
 from polytraders.venues.polymarket import parse
 from polytraders.venues.polymarket.books import BookKeeper
 from polytraders.venues.polymarket.config import PolymarketConfig, PrivateKey
+from polytraders.venues.polymarket.data_api import DataApiClient, Position
+from polytraders.venues.polymarket.gamma import GammaClient, MarketMeta
 from polytraders.venues.polymarket.heartbeat import Heartbeat
 from polytraders.venues.polymarket.orders import OrderDesk
 from polytraders.venues.polymarket.rest import RestClient
@@ -113,6 +122,17 @@ class PolymarketVenue:
         self._last_trade_s = 0
         self._markets_at = 0.0
         self._started = False
+        self._observer: Callable[[str, int, bool, int], None] | None = None
+        timeout = config.request_timeout_s
+        self.gamma = GammaClient(config.gamma_url, timeout_s=timeout, transport=transport,
+                                 observe=lambda ms, ok, status: self._observed("gamma", ms, ok, status)) \
+            if config.gamma_url else None
+        self.data_api = DataApiClient(config.data_url, timeout_s=timeout, transport=transport,
+                                      observe=lambda ms, ok, status: self._observed("data_api", ms, ok, status)) \
+            if config.data_url else None
+        self._market_frame_at: float | None = None  # the last data frame on the market channel
+        self.meta: dict[str, MarketMeta] = {}  # condition id -> Gamma's metadata
+        self.reported_positions: tuple[Position, ...] = ()  # the Data API's view of the funder
 
     def __repr__(self) -> str:
         return f"PolymarketVenue(clob={self.config.clob_url}, address={self.rest.address})"
@@ -142,11 +162,57 @@ class PolymarketVenue:
         self._ws.start()
         self._heartbeat.beat()
         self.reconcile()
+        self._refresh_side_surfaces()
         beats = functools.partial(self._heartbeat.run, self._stop, self.config.heartbeat_interval_s)
         for name, target in (("heartbeat", beats), ("reconcile", self._reconcile_loop)):
             thread = threading.Thread(target=target, name=f"polymarket-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def set_observer(self, observer: Callable[[str, int, bool, int], None] | None) -> None:
+        """Report every Gamma and Data API call as (surface, latency ms, ok, HTTP status or 0)."""
+        self._observer = observer
+
+    def _observed(self, surface: str, latency_ms: int, ok: bool, status: int) -> None:
+        if self._observer is not None:
+            self._observer(surface, latency_ms, ok, status)
+
+    def market_feed_age_ms(self) -> int | None:
+        """Milliseconds since the market channel last delivered data (any token), None before the
+        first frame. A quiet book is normal; a silent channel is a stalled or dead feed."""
+        at = self._market_frame_at
+        if at is None or self._ws_state["market"] != "connected":
+            return None
+        return int((self._clock() - at) * 1000)
+
+    def surface_probes(self) -> dict[str, Callable[[], object]]:
+        """One real call per configured side surface, for the runtime's active probes."""
+        probes: dict[str, Callable[[], object]] = {}
+        if self.gamma is not None:
+            probes["gamma"] = self.refresh_meta
+        if self.data_api is not None:
+            probes["data_api"] = self.refresh_positions
+        return probes
+
+    def refresh_meta(self) -> None:
+        """Gamma's metadata for our markets (raises VenueError; the observer saw the call)."""
+        if self.gamma is None:
+            return
+        cids = [m.condition_id for m in self.markets()]
+        rows = self.gamma.markets(condition_ids=cids, limit=max(1, len(cids)))
+        self.meta = {**self.meta, **{m.condition_id: m for m in rows}}
+
+    def refresh_positions(self) -> None:
+        """The Data API's positions of the funder (raises VenueError; the observer saw the call)."""
+        if self.data_api is not None:
+            self.reported_positions = tuple(self.data_api.positions(self.rest.funder))
+
+    def _refresh_side_surfaces(self) -> None:
+        for refresh in self.surface_probes().values():
+            try:
+                refresh()
+            except (VenueError, OutcomeUnknown, ValidationError) as exc:
+                log.info("polymarket side surface refresh failed: %s", type(exc).__name__)
 
     def close(self) -> None:
         """Stop heartbeats and sockets.  Resting orders are left alone: without heartbeats the
@@ -158,6 +224,9 @@ class PolymarketVenue:
         for thread in self._threads:
             thread.join(10)
         self.rest.close()
+        for client in (self.gamma, self.data_api):
+            if client is not None:
+                client.close()
 
     def health(self) -> VenueHealth:
         now = self._clock()
@@ -252,6 +321,8 @@ class PolymarketVenue:
         except ValueError:
             log.warning("polymarket ws %s: a frame that is not JSON (%d bytes)", channel, len(text))
             return
+        if channel == "market":
+            self._market_frame_at = self._clock()
         for raw in payload if isinstance(payload, list) else [payload]:
             try:
                 if channel == "market":
@@ -296,6 +367,7 @@ class PolymarketVenue:
         self._tracker.prune(now, KEEP_CLOSED_S)
         if now - self._markets_at >= self.config.markets_refresh_s:
             self._load_markets()  # statuses move: halted, resolved
+            self._refresh_side_surfaces()
         self._last_reconcile = now
 
     def _refresh_books(self) -> None:

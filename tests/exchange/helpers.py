@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from polytraders.exchange.config import ExchangeConfig
 from polytraders.exchange.context import Ctx
 from polytraders.signing import BUILDER_CODE, OrderSigner, UnsignedOrderV2, order_hash, sign_order
 from polytraders.signing.amounts import limit_order_amounts
+from polytraders.venues.base import Venue, VenueEvent
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -176,3 +177,38 @@ def make_local(**overrides: Any) -> Iterator[Local]:
         yield Local(ctx, http, trader)
 
 
+
+
+class DrivesExchange:
+    """What a venue-contract harness does to the exchange process around a venue under test:
+    fault windows, a dropped feed, and collecting the venue's events until a condition holds.
+    ``feed_channel`` is the channel the venue's fills arrive on."""
+
+    http: httpx.Client
+    venue: Venue
+    feed_channel = "user"
+
+    def now(self) -> int:
+        return int(time.time() * 1000)
+
+    def fault(self, status: int, seconds: float, mode: str = "") -> None:
+        window: dict[str, Any] = {"status": status, "surfaces": ["trading"], "seconds": seconds, "retry_after": 1}
+        if mode:
+            window["mode"] = mode
+        assert self.http.post("/admin/faults", json={"window": window}).status_code == 200
+
+    def clear_faults(self) -> None:
+        assert self.http.delete("/admin/faults").status_code == 200
+
+    def drop_user_feed(self, seconds: float) -> None:
+        body = {"ws": {"channel": self.feed_channel, "kind": "drop", "seconds": seconds}}
+        assert self.http.post("/admin/faults", json=body).status_code == 200
+
+    def collect(self, until: Callable[[list[VenueEvent]], bool], timeout_s: float = 8.0) -> list[VenueEvent]:
+        out: list[VenueEvent] = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            out += self.venue.advance(self.now())
+            if until(out) or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.01)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from exchange.helpers import ServerProcess, Trader
+from exchange.helpers import DrivesExchange, ServerProcess, Trader
 
 from polytraders.venues.base import Side, Venue, VenueEvent, VenueOrder, VenueOrderType
 from polytraders.venues.polymarket.paper import PaperConfig, PaperVenue, connect_paper
@@ -21,9 +21,12 @@ Events = list[VenueEvent]
 _MARKETS = itertools.count()
 
 
-class PaperHarness:
+class PaperHarness(DrivesExchange):
     """The contract's ``Harness`` on the paper venue: another trader moves the *exchange's* book
-    (it posts resting orders that cross our paper price there); our orders never go there."""
+    (it posts resting orders that cross our paper price there); our orders never go there. Paper
+    has no user channel: the feed it lives on is the market channel, so that is the one dropped."""
+
+    feed_channel = "market"
 
     def __init__(self, server: ServerProcess, **overrides: Any) -> None:
         self.server = server
@@ -58,9 +61,6 @@ class PaperHarness:
         self.paper.close()
         self.http.close()
 
-    def now(self) -> int:
-        return int(time.time() * 1000)
-
     def order(self, cid: str, side: Side, price: str, size: str, order_type: VenueOrderType = "GTC",
               post_only: bool = False) -> VenueOrder:
         return VenueOrder(cid, self.token, side, Decimal(price), Decimal(size), order_type, post_only,
@@ -82,28 +82,6 @@ class PaperHarness:
         self.post(resting, price, str(max(Decimal(size), Decimal(5))), trader=self.liquidity)
         self.post(side, price, size, order_type="FAK")
 
-    def fault(self, status: int, seconds: float, mode: str = "") -> None:
-        window: dict[str, Any] = {"status": status, "surfaces": ["trading"], "seconds": seconds, "retry_after": 1}
-        if mode:
-            window["mode"] = mode
-        assert self.http.post("/admin/faults", json={"window": window}).status_code == 200
-
-    def clear_faults(self) -> None:
-        assert self.http.delete("/admin/faults").status_code == 200
-
-    def drop_user_feed(self, seconds: float) -> None:
-        """Paper has no user channel: the feed it lives on is the market channel, so drop that."""
-        body = {"ws": {"channel": "market", "kind": "drop", "seconds": seconds}}
-        assert self.http.post("/admin/faults", json=body).status_code == 200
-
-    def collect(self, until: Callable[[Events], bool], timeout_s: float = 8.0) -> Events:
-        out: Events = []
-        deadline = time.monotonic() + timeout_s
-        while True:
-            out += self.venue.advance(self.now())
-            if until(out) or time.monotonic() >= deadline:
-                return out
-            time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,14 @@ with a fresh wallet so tests never see each other's orders."""
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from eth_account import Account
-from exchange.helpers import ServerProcess, Trader
+from exchange.helpers import DrivesExchange, ServerProcess, Trader
 
 from polytraders.signing import OrderSigner
 from polytraders.venues.base import Side, VenueEvent, VenueOrder, VenueOrderType
@@ -25,7 +24,7 @@ Events = list[VenueEvent]
 _TOKENS = itertools.count()
 
 
-class ExchangeHarness:
+class ExchangeHarness(DrivesExchange):
     """The contract's ``Harness`` on the real adapter and a real exchange process."""
 
     def __init__(self, server: ServerProcess, **overrides: Any) -> None:
@@ -56,9 +55,6 @@ class ExchangeHarness:
         self.venue.close()
         self.http.close()
 
-    def now(self) -> int:
-        return int(time.time() * 1000)
-
     def order(self, cid: str, side: Side, price: str, size: str, order_type: VenueOrderType = "GTC",
               post_only: bool = False) -> VenueOrder:
         return signed_venue_order(self.signer, cid, self.token, side, price, size, order_type=order_type,
@@ -69,27 +65,6 @@ class ExchangeHarness:
         resp = self.counterparty.call(self.http, "POST", "/order", body)
         assert resp.status_code == 200, resp.text
 
-    def fault(self, status: int, seconds: float, mode: str = "") -> None:
-        window: dict[str, Any] = {"status": status, "surfaces": ["trading"], "seconds": seconds, "retry_after": 1}
-        if mode:
-            window["mode"] = mode
-        assert self.http.post("/admin/faults", json={"window": window}).status_code == 200
-
-    def clear_faults(self) -> None:
-        assert self.http.delete("/admin/faults").status_code == 200
-
-    def drop_user_feed(self, seconds: float) -> None:
-        body = {"ws": {"channel": "user", "kind": "drop", "seconds": seconds}}
-        assert self.http.post("/admin/faults", json=body).status_code == 200
-
-    def collect(self, until: Callable[[Events], bool], timeout_s: float = 8.0) -> Events:
-        out: Events = []
-        deadline = time.monotonic() + timeout_s
-        while True:
-            out += self.venue.advance(self.now())
-            if until(out) or time.monotonic() >= deadline:
-                return out
-            time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

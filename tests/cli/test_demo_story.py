@@ -25,6 +25,8 @@ def test_the_human_story_says_how_to_act_and_the_commands_work(tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Traceback" not in out + proc.stderr and "GOV_PAGING_SYSTEM_UNAVAILABLE: no pager" not in proc.stderr
+    money = re.search(r"Realised PnL (\S+) pUSD, unrealised (\S+) pUSD, fees (\S+) pUSD, equity (\S+) pUSD", out)
+    assert money and all(re.fullmatch(r"-?[\d,]+\.\d\d", v) for v in money.groups()), "money to 2 decimals"
     # the reset drill, refusals included
     assert "Reset refused: the trigger condition is not clear" in out
     assert "approval by alice refused" in out and "approved by bob" in out

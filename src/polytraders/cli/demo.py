@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from polytraders.cli.common import JsonOpt, console, friendly, print_json
+from polytraders.cli.readable import amount
 from polytraders.contracts.reasons import registry
 
 
@@ -51,7 +52,7 @@ def demo(
 
 
 def _transfers(t: dict[str, str | None]) -> str:
-    return ", ".join(f"{k} {v} pUSD" for k, v in t.items()) or "none"
+    return ", ".join(f"{k} {amount(v)} pUSD" for k, v in t.items()) or "none"
 
 
 def tell_story(s: dict[str, Any]) -> None:
@@ -63,8 +64,8 @@ def tell_story(s: dict[str, Any]) -> None:
         f"{s.get('scenario_story', '')}\n"
         f"The market-making strategy sent {o.get('total', 0)} orders through the kill switch, "
         f"six guardrails, the router and the security checks; {s['fills']} fills came back. "
-        f"Realised PnL {pnl['realised_pusd']} pUSD, unrealised {pnl['unrealised_pusd']} pUSD, "
-        f"fees {pnl['fees_pusd']} pUSD, equity {pnl['equity_pusd']} pUSD. "
+        f"Realised PnL {amount(pnl['realised_pusd'])} pUSD, unrealised {amount(pnl['unrealised_pusd'])} pUSD, "
+        f"fees {amount(pnl['fees_pusd'])} pUSD, equity {amount(pnl['equity_pusd'])} pUSD. "
         f"Intraday drawdown {s['drawdown']['intraday_pct']}%. "
         f"Transfers (never PnL): {_transfers(s.get('transfers', {}))}.\n"
         f"The journal holds {s['journal']['entries']} envelopes, head hash "

@@ -302,9 +302,11 @@ def diff(settings_file: SettingsOpt = None, repo: RepoOpt = None, db: DbOpt = No
         print_json(data)
     else:
         commit = str(approved.get("commit") or "-")[:12]
+        why = proj.source_error or ("" if proj.approved is not None else
+                                    "This journal never read an approved config: no system ran with an approved-config "
+                                    "repository ('polytraders config init' creates one).")
         console.print(f"Approved config {commit} (repository head {str(head or 'unreadable')[:12]}): "
-                      f"{status.replace('_', ' ')}." + (f" {proj.source_error}" if proj.source_error else ""),
-                      markup=False, soft_wrap=True)
+                      f"{status.replace('_', ' ')}." + (f" {why}" if why else ""), markup=False, soft_wrap=True)
         for d in drifts:
             how = f"override {d['override_id']}" if d["override_id"] else "UNAUTHORISED"
             console.print(f"  {d['bot_id']}.{d['field']}: approved {d['approved']}  running {d['running']}  "

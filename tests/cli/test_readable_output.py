@@ -55,3 +55,22 @@ def test_killswitch_status_is_a_table_with_iso_times(tmp_path: Path, monkeypatch
     assert trip_id in text and "2026-01-05T00:01:00Z" in text and "ago)" in text
     assert "open reset requests" in text and request_id in text and "expires (UTC)" in text
     assert not re.search(r"\b1[0-9]{12}\b", text), "no raw epoch milliseconds in human output"
+
+
+def test_ids_a_person_copies_are_never_folded_or_cut_on_a_narrow_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from polytraders.cli import common
+
+    monkeypatch.setattr(common.console, "width", 60)
+    clock = SimClock(T0)
+    rt, ops = make_trusted_runtime(tmp_path / "ks.db", clock)
+    trip_id = manual_trip(rt, ops["carol"], Scope(), "drill")
+    request_id = request_reset(rt, ops["alice"], trip_id, kill_switch_config(rt.journal))
+    rt.note("GOV_RUN_STOPPED", durable=True)
+    rt.write_digest(final=True)
+    rt.journal.close()
+    text = CliRunner().invoke(app, ["killswitch", "status", "--db", str(tmp_path / "ks.db")]).output
+    lines = text.splitlines()
+    assert any(trip_id in line for line in lines), text  # whole, on one line
+    assert any(request_id in line for line in lines), text
+    assert "…" not in text

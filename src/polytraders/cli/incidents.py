@@ -29,7 +29,7 @@ from polytraders.cli.common import (
     operator_session,
     print_json,
 )
-from polytraders.cli.readable import MarketNames
+from polytraders.cli.readable import MarketNames, add_columns
 from polytraders.cli.snapshot_view import render_snapshot
 from polytraders.cli.timefmt import iso_utc, when
 from polytraders.engine.kill_switch_ops import bounded_text
@@ -134,12 +134,12 @@ def list_(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) 
         print_json(rows)
         return
     table = Table(title=f"{len(rows)} incident(s)")
-    for col in ("id", "prio", "status", "opened (UTC)", "trigger", "commander", "outstanding", "rca"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["incident_id"], str(r["priority"]), r["status"], when(r["opened_at_ms"]), str(r["trigger"]),
-                      str(r["commander"]), ", ".join(r["outstanding"]) or "-",
-                      "yes" if r["rca"] else "no")
+    cells = [(r["incident_id"], str(r["priority"]), r["status"], when(r["opened_at_ms"]), str(r["trigger"]),
+              str(r["commander"]), ", ".join(r["outstanding"]) or "-", "yes" if r["rca"] else "no") for r in rows]
+    add_columns(table, ("id", "prio", "status", "opened (UTC)", "trigger", "commander", "outstanding", "rca"),
+                ids=("id",), values=cells)
+    for row in cells:
+        table.add_row(*row)
     console.print(table)
 
 

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
-from polytraders.cli.readable import amount
+from polytraders.cli.readable import add_columns, amount
 from polytraders.cli.timefmt import when
 from polytraders.errors import EXIT_REFUSED, JournalCorruptError
 from polytraders.journal.sqlite import resolve_db_path
@@ -87,19 +87,22 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         return
 
     table = Table(title="kill switch TRIPPED")
-    for col in ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq", "tripped at (UTC)"):
-        table.add_column(col)
-    for t in data["active"]:
-        table.add_row(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
-                      else f"{t['scope']}:{t['scope_value']}", str(t["observed"]), str(t["threshold"]),
-                      str(t["caused_by_seq"]), when(t["at_ms"]))
+    rows = [(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
+             else f"{t['scope']}:{t['scope_value']}", str(t["observed"]), str(t["threshold"]),
+             "-" if t["caused_by_seq"] is None else str(t["caused_by_seq"]), when(t["at_ms"])) for t in data["active"]]
+    add_columns(table, ("trip id", "trigger", "scope", "observed", "threshold", "caused by seq", "tripped at (UTC)"),
+                ids=("trip id",), values=rows)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     if data["reset_requests"]:
         requests = Table(title="open reset requests")
-        for col in ("request", "trip id", "requested by", "expires (UTC)"):
-            requests.add_column(col)
-        for rid, r in data["reset_requests"].items():
-            requests.add_row(rid, str(r["trip_id"]), str(r["requester"]), when(r["expires_at_ms"]))
+        pending = [(rid, str(r["trip_id"]), str(r["requester"]), when(r["expires_at_ms"]))
+                   for rid, r in data["reset_requests"].items()]
+        add_columns(requests, ("request", "trip id", "requested by", "expires (UTC)"), ids=("request", "trip id"),
+                    values=pending)
+        for row in pending:
+            requests.add_row(*row)
         console.print(requests)
 
 

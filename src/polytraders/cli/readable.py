@@ -101,3 +101,15 @@ class MarketNames:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def add_columns(table: Any, columns: tuple[str, ...], *, ids: tuple[str, ...] = (), values: Any = ()) -> None:
+    """Add ``columns`` to a rich table; an id column is never folded or cut (a person copies it into
+    the next command), so it gets the width of its longest value and the others give way."""
+    values = list(values)
+    for i, col in enumerate(columns):
+        if col in ids:
+            width = max([len(col), *(len(str(row[i])) for row in values)])
+            table.add_column(col, no_wrap=True, min_width=width)
+        else:
+            table.add_column(col, overflow="fold")

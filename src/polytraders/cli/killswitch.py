@@ -101,8 +101,8 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
                    for rid, r in data["reset_requests"].items()]
         add_columns(requests, ("request", "trip id", "requested by", "expires (UTC)"), ids=("request", "trip id"),
                     values=pending)
-        for row in pending:
-            requests.add_row(*row)
+        for request in pending:
+            requests.add_row(*request)
         console.print(requests)
 
 

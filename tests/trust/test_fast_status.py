@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trust_tools import anchors, cli, copy_journal, rewrite_and_rehash, truncate_after
+from trust_tools import anchors, cli, copy_journal, forge_append, rewrite_and_rehash, truncate_after
 
 from polytraders.contracts import Note
 from polytraders.contracts.envelope import Actor, ReportEnvelope
@@ -153,3 +153,40 @@ def test_a_running_system_leaves_vouched_checkpoints_readers_start_from(tmp_path
         assert restored.snapshot() == folded.snapshot()
     code, data = status(db)
     assert code == 0 and data["state"] == "armed" and data["verified_from_seq"] == cp.seq
+
+
+def test_the_selective_fold_agrees_with_a_full_fold_on_a_forged_tail(db: Path) -> None:
+    """`status` decodes only what the trust gate, the kill switch and modes read; every other
+    entry is stepped over. Forged unsigned entries after the session's end (a trip and a note)
+    must still be refused and named, exactly as a full fold names them."""
+    from trust_tools import envelope_dict
+
+    from polytraders.contracts import KillSwitchEvent, Scope
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import ModesProjection
+    from polytraders.state.store import StateStore
+
+    trip = envelope_dict(KillSwitchEvent(event="tripped", trip_id="t_forged", trigger="manual", scope=Scope(),
+                                         observed=1, threshold=0, at_ms=1),
+                         actor=Actor(kind="system", id="runtime"), reason_code="RISK_KILLSWITCH_TRIPPED", ts_ms=1)
+    note = envelope_dict(Note(detail={"msg": "x"}), actor=Actor(kind="system", id="runtime"),
+                         reason_code="GOV_RUN_STARTED", ts_ms=2)
+    forged = [forge_append(db, trip), forge_append(db, note)]
+    code, data = status(db)
+    assert code == 0 and data["state"] == "armed"
+    assert [p["seq"] for p in data["refused_entries"]] == forged
+
+    def fold(selective: bool) -> dict[str, Any]:
+        state = StateStore()
+        state.add(KillSwitchProjection(state.trust))
+        state.add(ModesProjection())
+        with open_journal(db, readonly=True) as j:
+            if selective:
+                state.rebuild(j, only=(KillSwitchProjection.relevant[0] | ModesProjection.relevant[0],
+                                       KillSwitchProjection.relevant[1] | ModesProjection.relevant[1]))
+            else:
+                state.rebuild(j)
+        return {"snapshot": state.snapshot(), "seq": state.last_seq, "hash": state.last_hash,
+                "problems": state.trust.problems}
+
+    assert fold(True) == fold(False)

@@ -75,6 +75,12 @@ def lock_path(db: Path) -> Path:
     return Path(str(db) + ".lock")
 
 
+def halt_path(db: Path) -> Path:
+    """The halt file every process obeys (engine/kill_switch_ops.py); here so that reading it
+    needs no engine import."""
+    return Path(str(db) + ".halt")
+
+
 class SqliteJournal:
     def __init__(
         self,
@@ -309,6 +315,10 @@ class SqliteJournal:
                 f"Journal entry seq {seq} in {self.path} is unreadable ({type(exc).__name__}); "
                 f"run 'polytraders journal verify' to locate tampering.",
             ) from None
+
+    def decode_row(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
+        """One raw row (from `read_raw`) as an entry, checked as `read` checks it."""
+        return self._decode(seq, hash_, body)
 
     def read(
         self,

@@ -5,12 +5,11 @@ journal that was cut, rewritten and re-hashed, or edited after that checkpoint."
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from trust_tools import anchors, cli, copy_journal, forge_append, rewrite_and_rehash, truncate_after
+from trust_tools import anchors, cli, copy_journal, edit_body, forge_append, rewrite_and_rehash, truncate_after
 
 from polytraders.contracts import Note
 from polytraders.contracts.envelope import Actor, ReportEnvelope
@@ -87,10 +86,7 @@ def test_a_cut_after_the_checkpoint_is_damage(db: Path) -> None:
 
 def test_an_edit_after_the_checkpoint_is_damage_at_that_seq(db: Path) -> None:
     head = checkpoint_seq(db) + 1
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("UPDATE journal SET body = CAST(replace(CAST(body AS TEXT), 'final', 'finaL') AS BLOB) "
-                "WHERE seq = ?", (head,))
-    con.close()
+    edit_body(db, head, lambda b: b.replace(b"final", b"finaL"))
     code, data = status(db)
     assert code == 1 and data["state"] == "unknown" and data["damaged_at_seq"] == head
 
@@ -109,10 +105,7 @@ def test_an_unrehashed_edit_before_the_checkpoint_is_left_to_journal_verify(db: 
     """The documented trade: the checkpoint's state is vouched for by the signed digest, so an
     edit of an older body that was not re-hashed cannot change what status reports; the full
     check still names it."""
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("UPDATE journal SET body = CAST(replace(CAST(body AS TEXT), 'GOV_', 'GOV_') || ' ' AS BLOB) "
-                "WHERE seq = 20")
-    con.close()
+    edit_body(db, 20, lambda b: b + b" ")
     code, data = status(db)
     assert code == 0 and data["verified_from_seq"] > 20
     ran = cli(["journal", "verify", "--db", str(db), "--json"])

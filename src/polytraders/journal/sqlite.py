@@ -1,8 +1,10 @@
 """SQLite (WAL) journal backend: one file, no server, safe for several appending processes.
 
-Rows hold `seq`, `hash` and the canonical `body` bytes, plus a few columns copied out of the body
-(kind, actor, correlation id, ts) so readers can filter without parsing every row; `verify`
-checks those copies against the body too, so a flipped byte anywhere in a row is found.
+Rows hold `seq`, `hash` and the `body` (the canonical bytes the hash is over, stored in the
+compact form of `journal/codec.py`: zstd with a fixed dictionary; older rows hold the canonical
+JSON itself), plus a few columns copied out of the body (kind, actor, correlation id, ts) so
+readers can filter without parsing every row; `verify` checks those copies against the body
+too, so a flipped byte anywhere in a row is found.
 
 Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
 `open_journal` opens an existing journal and refuses anything else. A reader opens read-only
@@ -38,6 +40,8 @@ from polytraders.contracts.envelope import Actor, ReportEnvelope, Signature
 from polytraders.contracts.trust import Genesis
 from polytraders.errors import JournalCorruptError, JournalMissingError, describe_validation_error
 from polytraders.journal.base import GENESIS_HASH, JournalEntry, VerifyResult, entry_body, entry_hash
+from polytraders.journal.codec import canonical_or_stored
+from polytraders.journal.codec import stored as stored_form
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -152,7 +156,7 @@ class SqliteJournal:
         if row is None:
             return "", None
         try:
-            env = orjson.loads(bytes(row[0]))["envelope"]
+            env = orjson.loads(canonical_or_stored(as_bytes(row[0])))["envelope"]
             if env["kind"] != "genesis":
                 return "", None
             return str(env["payload"]["journal_id"]), str(env["payload"]["journal_mode"])
@@ -227,8 +231,8 @@ class SqliteJournal:
         try:
             self._db.execute(
                 "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)",
-                (seq, digest.encode("ascii"), body, envelope.kind.encode(), envelope.actor.label().encode(),
-                 corr.encode() if corr is not None else None, envelope.ts_ms),
+                (seq, digest.encode("ascii"), stored_form(body), envelope.kind.encode(),
+                 envelope.actor.label().encode(), corr.encode() if corr is not None else None, envelope.ts_ms),
             )
         except sqlite3.OperationalError as exc:
             self.rollback()
@@ -294,7 +298,8 @@ class SqliteJournal:
 
     def _decode(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
         stored = bytes(hash_).decode("ascii", "replace")
-        if entry_hash(bytes(body)) != stored:
+        body = canonical_or_stored(as_bytes(body))
+        if entry_hash(body) != stored:
             raise JournalCorruptError(
                 f"Journal {self.path} is damaged at seq {seq}: its content does not match its stored "
                 f"hash. Run 'polytraders journal verify' for the full report.")
@@ -350,12 +355,13 @@ class SqliteJournal:
                 yield self._decode(int(seq), hash_, body)
 
     def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
-        """(seq, stored hash, body, indexed copies) rows in order, undecoded: for `verify`."""
+        """(seq, stored hash, canonical body, indexed copies) rows in order, not parsed: for
+        `verify`. A body that does not decompress comes back as stored (its hash cannot match)."""
         cursor = self._db.execute(
             "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal WHERE seq >= ? ORDER BY seq",
             (from_seq,))
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            yield int(seq), as_bytes(hash_), as_bytes(body), (kind, actor, corr, ts_ms)
+            yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
 
     def entry(self, seq: int) -> JournalEntry | None:
         row = self._db.execute("SELECT seq, hash, body FROM journal WHERE seq = ?", (seq,)).fetchone()

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
 
 
+_INSERT = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
+
+
 class JournalWriteError(JournalCorruptError):
     """The journal could not be written (full disk, read-only file system, I/O error)."""
 
@@ -126,6 +129,7 @@ class SqliteJournal:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
         self._lock_timeout_s = lock_timeout_s
+        self._insert_cursor = self._db.cursor()
         self._batch_size = batch_size
         self._pending = 0
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
@@ -214,7 +218,7 @@ class SqliteJournal:
         return int(row[0]), bytes(row[1]).decode("ascii", "replace")
 
     def _insert(self, envelope: ReportEnvelope, signer: Signer | None) -> JournalEntry:
-        seq, prev = self._begin()
+        seq, prev = self._head if self._head is not None else self._begin()
         seq += 1
         env = envelope.to_json_dict()
         if signer is not None:
@@ -227,12 +231,14 @@ class SqliteJournal:
             envelope._contract = contract
         body = entry_body(seq, prev, env)
         digest = entry_hash(body)
-        corr = envelope.correlation_id
+        corr = env["correlation_id"]
+        actor = env["actor"]
         try:
-            self._db.execute(
-                "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)",
-                (seq, digest.encode("ascii"), stored_form(body), envelope.kind.encode(),
-                 envelope.actor.label().encode(), corr.encode() if corr is not None else None, envelope.ts_ms),
+            # one cursor for every insert: `Connection.execute` would build a new one per row
+            self._insert_cursor.execute(
+                _INSERT,
+                (seq, digest.encode("ascii"), stored_form(body), env["kind"].encode(),
+                 f"{actor['kind']}:{actor['id']}".encode(), corr.encode() if corr is not None else None, env["ts_ms"]),
             )
         except sqlite3.OperationalError as exc:
             self.rollback()
@@ -436,6 +442,8 @@ class SqliteJournal:
 
 def as_bytes(v: Any) -> bytes:
     """A BLOB or TEXT column as bytes (None as empty)."""
+    if type(v) is bytes:  # nearly every column: the fast path of verify's loop
+        return v
     if v is None:
         return b""
     return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()

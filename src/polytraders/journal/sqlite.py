@@ -130,6 +130,7 @@ class SqliteJournal:
             self._db.executescript(_SCHEMA)
         self._lock_timeout_s = lock_timeout_s
         self._insert_cursor = self._db.cursor()
+        self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
         self._batch_size = batch_size
         self._pending = 0
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
@@ -380,11 +381,24 @@ class SqliteJournal:
         return [self._decode(int(s), h, b) for s, h, b in reversed(rows)]
 
     def last_of_kind(self, kind: str) -> JournalEntry | None:
+        """The last entry of `kind`. A reader asks twice for the last checkpoint (verify, then
+        restore), which can be megabytes: read-only, the same (seq, stored hash) is not decoded
+        again."""
         row = self._db.execute(
-            "SELECT seq, hash, body FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1",
-            (kind.encode(),),
+            "SELECT seq, hash FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind.encode(),),
         ).fetchone()
-        return self._decode(int(row[0]), row[1], row[2]) if row else None
+        if row is None:
+            return None
+        key = (kind, int(row[0]), as_bytes(row[1]))
+        cached = self._last_of_kind.get(kind)
+        if self.readonly and cached is not None and cached[0] == key:
+            return cached[1]
+        entry = self.entry(int(row[0]))
+        if entry is None:
+            return None
+        if self.readonly:
+            self._last_of_kind[kind] = (key, entry)
+        return entry
 
     def stored_hash(self, seq: int) -> tuple[str, str] | None:
         """(stored hash, kind) of one row, undecoded and unchecked: for anchor comparisons."""

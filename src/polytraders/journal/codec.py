@@ -66,7 +66,7 @@ def stored(canonical_bytes: bytes) -> bytes:
 def canonical(stored_bytes: bytes) -> bytes:
     """The canonical bytes a stored body holds. Raises `StoredFormError` for a zstd frame that
     does not decompress (callers report that as damage at the row's seq)."""
-    if not stored_bytes.startswith(ZSTD_MAGIC):
+    if stored_bytes[:4] != ZSTD_MAGIC:
         return stored_bytes
     try:
         size = zstandard.frame_content_size(stored_bytes)

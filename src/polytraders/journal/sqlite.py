@@ -370,6 +370,20 @@ class SqliteJournal:
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
             yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
 
+    def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:
+        """Seqs whose canonical body contains any of `needles` (a full scan, unverified: callers
+        read the matches through `read`, which checks them). One tight loop, since every body
+        is decompressed on the way."""
+        to_canonical = canonical_or_stored
+        found = []
+        cursor = self._db.execute("SELECT seq, body FROM journal ORDER BY seq")
+        while rows := cursor.fetchmany(2000):
+            for seq, body in rows:
+                text = to_canonical(body if type(body) is bytes else as_bytes(body))
+                if any(n in text for n in needles):
+                    found.append(int(seq))
+        return found
+
     def entry(self, seq: int) -> JournalEntry | None:
         row = self._db.execute("SELECT seq, hash, body FROM journal WHERE seq = ?", (seq,)).fetchone()
         return self._decode(int(row[0]), row[1], row[2]) if row else None

@@ -88,9 +88,11 @@ def journal_rows(db: Path) -> list[tuple[int, str, dict[str, Any]]]:
 
     import orjson
 
+    from polytraders.journal.codec import canonical
+
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        return [(int(s), str((e := orjson.loads(b)["envelope"])["reason_code"]), e)
+        return [(int(s), str((e := orjson.loads(canonical(b))["envelope"])["reason_code"]), e)
                 for s, b in con.execute("SELECT seq, body FROM journal ORDER BY seq")]
     finally:
         con.close()

@@ -5,12 +5,11 @@ journal that was cut, rewritten and re-hashed, or edited after that checkpoint."
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from trust_tools import anchors, cli, copy_journal, rewrite_and_rehash, truncate_after
+from trust_tools import anchors, cli, copy_journal, edit_body, forge_append, rewrite_and_rehash, truncate_after
 
 from polytraders.contracts import Note
 from polytraders.contracts.envelope import Actor, ReportEnvelope
@@ -87,10 +86,7 @@ def test_a_cut_after_the_checkpoint_is_damage(db: Path) -> None:
 
 def test_an_edit_after_the_checkpoint_is_damage_at_that_seq(db: Path) -> None:
     head = checkpoint_seq(db) + 1
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("UPDATE journal SET body = CAST(replace(CAST(body AS TEXT), 'final', 'finaL') AS BLOB) "
-                "WHERE seq = ?", (head,))
-    con.close()
+    edit_body(db, head, lambda b: b.replace(b"final", b"finaL"))
     code, data = status(db)
     assert code == 1 and data["state"] == "unknown" and data["damaged_at_seq"] == head
 
@@ -109,10 +105,7 @@ def test_an_unrehashed_edit_before_the_checkpoint_is_left_to_journal_verify(db: 
     """The documented trade: the checkpoint's state is vouched for by the signed digest, so an
     edit of an older body that was not re-hashed cannot change what status reports; the full
     check still names it."""
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("UPDATE journal SET body = CAST(replace(CAST(body AS TEXT), 'GOV_', 'GOV_') || ' ' AS BLOB) "
-                "WHERE seq = 20")
-    con.close()
+    edit_body(db, 20, lambda b: b + b" ")
     code, data = status(db)
     assert code == 0 and data["verified_from_seq"] > 20
     ran = cli(["journal", "verify", "--db", str(db), "--json"])
@@ -153,3 +146,40 @@ def test_a_running_system_leaves_vouched_checkpoints_readers_start_from(tmp_path
         assert restored.snapshot() == folded.snapshot()
     code, data = status(db)
     assert code == 0 and data["state"] == "armed" and data["verified_from_seq"] == cp.seq
+
+
+def test_the_selective_fold_agrees_with_a_full_fold_on_a_forged_tail(db: Path) -> None:
+    """`status` decodes only what the trust gate, the kill switch and modes read; every other
+    entry is stepped over. Forged unsigned entries after the session's end (a trip and a note)
+    must still be refused and named, exactly as a full fold names them."""
+    from trust_tools import envelope_dict
+
+    from polytraders.contracts import KillSwitchEvent, Scope
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import ModesProjection
+    from polytraders.state.store import StateStore
+
+    trip = envelope_dict(KillSwitchEvent(event="tripped", trip_id="t_forged", trigger="manual", scope=Scope(),
+                                         observed=1, threshold=0, at_ms=1),
+                         actor=Actor(kind="system", id="runtime"), reason_code="RISK_KILLSWITCH_TRIPPED", ts_ms=1)
+    note = envelope_dict(Note(detail={"msg": "x"}), actor=Actor(kind="system", id="runtime"),
+                         reason_code="GOV_RUN_STARTED", ts_ms=2)
+    forged = [forge_append(db, trip), forge_append(db, note)]
+    code, data = status(db)
+    assert code == 0 and data["state"] == "armed"
+    assert [p["seq"] for p in data["refused_entries"]] == forged
+
+    def fold(selective: bool) -> dict[str, Any]:
+        state = StateStore()
+        state.add(KillSwitchProjection(state.trust))
+        state.add(ModesProjection())
+        with open_journal(db, readonly=True) as j:
+            if selective:
+                state.rebuild(j, only=(KillSwitchProjection.relevant[0] | ModesProjection.relevant[0],
+                                       KillSwitchProjection.relevant[1] | ModesProjection.relevant[1]))
+            else:
+                state.rebuild(j)
+        return {"snapshot": state.snapshot(), "seq": state.last_seq, "hash": state.last_hash,
+                "problems": state.trust.problems}
+
+    assert fold(True) == fold(False)

@@ -28,6 +28,7 @@ from polytraders.contracts import Checkpoint, KillSwitchEvent, Note, OperatorRec
 from polytraders.contracts.base import Contract
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.journal.base import entry_body, entry_hash
+from polytraders.journal.codec import canonical
 from polytraders.journal.digests import anchors_dir
 from polytraders.journal.signatures import Signer, signing_bytes
 
@@ -97,7 +98,7 @@ def raw_rows(db: Path) -> list[tuple[int, str, dict[str, Any]]]:
         rows = con.execute("SELECT seq, hash, body FROM journal ORDER BY seq").fetchall()
     finally:
         con.close()
-    return [(int(s), bytes(h).decode(), orjson.loads(bytes(b))) for s, h, b in rows]
+    return [(int(s), bytes(h).decode(), orjson.loads(canonical(bytes(b)))) for s, h, b in rows]
 
 
 def journal_bytes_and_head(db: Path) -> tuple[int, int, str]:
@@ -121,7 +122,7 @@ def envelope_dict(contract: Contract, *, actor: Actor, reason_code: str, ts_ms: 
 
 def _genesis(con: sqlite3.Connection) -> dict[str, Any]:
     body = con.execute("SELECT body FROM journal WHERE seq = 1").fetchone()[0]
-    return dict(orjson.loads(bytes(body))["envelope"]["payload"])
+    return dict(orjson.loads(canonical(bytes(body)))["envelope"]["payload"])
 
 
 def _insert(con: sqlite3.Connection, seq: int, prev: str, env: dict[str, Any]) -> str:
@@ -174,7 +175,7 @@ def rewrite_and_rehash(db: Path, seq: int, mutate: Callable[[dict[str, Any]], di
         prev = bytes(con.execute("SELECT hash FROM journal WHERE seq = ?", (seq - 1,)).fetchone()[0]).decode()
         con.execute("DELETE FROM journal WHERE seq >= ?", (seq,))
         for s, body in rows:
-            env = orjson.loads(bytes(body))["envelope"]
+            env = orjson.loads(canonical(bytes(body)))["envelope"]
             if s == seq:
                 env = mutate(env)
             prev = _insert(con, int(s), prev, env)
@@ -226,3 +227,18 @@ def checkpoint(upto_seq: int, state: dict[str, Any], ts_ms: int = T0 + 60_000) -
 
 def anchors(db: Path) -> Path:
     return anchors_dir(db)
+
+
+def edit_body(db: Path, seq: int, edit: Callable[[bytes], bytes]) -> None:
+    """Change the canonical bytes of one entry without re-hashing anything (written back in the
+    compact stored form, as an editor with the codec would)."""
+    from polytraders.journal.codec import stored
+
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        (body,) = con.execute("SELECT body FROM journal WHERE seq = ?", (seq,)).fetchone()
+        new = edit(canonical(bytes(body)))
+        assert new != canonical(bytes(body)), "the edit changed nothing"
+        con.execute("UPDATE journal SET body = ? WHERE seq = ?", (stored(new), seq))
+    finally:
+        con.close()

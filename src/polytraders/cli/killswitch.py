@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from polytraders.cli.common import DbOpt, JsonOpt, console, fail, friendly, journal_from, operator_session, print_json
 from polytraders.cli.readable import add_columns, amount
@@ -27,28 +26,36 @@ app = typer.Typer(help="The kill switch: status, manual trip, two-person reset."
 def kill_switch_state(db: str | None) -> dict[str, Any]:
     """The kill switch as every process folds it, or an 'unknown' verdict naming the damage."""
     from polytraders.journal.digests import anchors_dir
-    from polytraders.journal.verify import verify_journal
+    from polytraders.journal.verify import CheckedRow, verify_journal
     from polytraders.runtime.clock import WallClock
-    from polytraders.runtime.runner import Runtime
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import ModesProjection
     from polytraders.state.store import StateStore
 
     path = resolve_db_path(db)
     with journal_from(db) as j:
         # from the last checkpoint a signed digest vouches for: a second, not a minute, on a long
         # journal; rewrites, cuts and missing digests anywhere are still found (journal/verify.py)
-        report = verify_journal(j, anchors_dir(path), from_checkpoint=True)
+        checked: list[CheckedRow] = []
+        report = verify_journal(j, anchors_dir(path), from_checkpoint=True, keep=checked)
         if report.damaged:
             return {"state": "unknown", "damaged_at_seq": report.first_bad_seq(),
                     "findings": [f.to_json() for f in report.findings if f.kind != "unanchored"]}
-        # the trust gate, the kill switch and modes only (a Runtime adds the last two): no
-        # book, order or fill payload needs decoding to know the switch's state
-        rt = Runtime(j, WallClock(), StateStore())
+        # the trust gate, the kill switch and modes only (what a Runtime folds, without
+        # importing one): no book, order or fill payload needs decoding to know the switch's
+        # state, so only the entries those three read are decoded (StateStore.rebuild)
+        state = StateStore()
+        state.trust.clock = WallClock()
+        ks = KillSwitchProjection(state.trust)
+        state.add(ks)
+        state.add(ModesProjection())
+        only = (KillSwitchProjection.relevant[0] | ModesProjection.relevant[0],
+                KillSwitchProjection.relevant[1] | ModesProjection.relevant[1])
         try:
-            rt.state.rebuild(j)
+            state.rebuild(j, only=only, rows=checked)
         except JournalCorruptError as exc:
             return {"state": "unknown", "damaged_at_seq": None, "findings": [{"kind": "chain", "detail": exc.message}]}
-        ks = rt.kill_switch
-        from polytraders.engine.kill_switch_ops import halt_path
+        from polytraders.journal.sqlite import halt_path
         from polytraders.state.kill_switch import vars_of
 
         halt = halt_path(path)
@@ -57,8 +64,8 @@ def kill_switch_state(db: str | None) -> dict[str, Any]:
             "active": [vars_of(t) for t in ks.active.values()],
             "reset_requests": {k: v for k, v in ks.requests.items() if not v["used"]},
             "halt_file": str(halt) if halt.exists() else None,
-            "refused_entries": [p for p in rt.state.trust.problems],
-            "skipped_payloads": list(rt.state.skipped),
+            "refused_entries": [p for p in state.trust.problems],
+            "skipped_payloads": list(state.skipped),
             "verified_from_seq": report.verified_from_seq,
         }
 
@@ -85,6 +92,8 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if not data["halt_file"]:
             console.print("Kill switch ARMED: no active trips.")
         return
+
+    from rich.table import Table  # only a tripped switch draws one: the armed answer stays fast
 
     table = Table(title="kill switch TRIPPED")
     rows = [(str(t["trip_id"]), str(t["trigger"]), str(t["scope"]) if t["scope"] == "global"
@@ -236,6 +245,8 @@ def history(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         print_json(rows)
         return
     now = int(time.time() * 1000)
+    from rich.table import Table
+
     table = Table(title=f"kill switch history ({len(rows)} events)")
     for col in ("seq", "when (UTC)", "event", "trip id", "trigger", "observed / threshold", "scope", "actor"):
         table.add_column(col, overflow="fold", no_wrap=col.startswith(("time", "when", "since")))

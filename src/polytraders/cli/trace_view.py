@@ -33,7 +33,7 @@ class Found:
 
 
 def _scan(journal: Any, needles: list[bytes]) -> list[JournalEntry]:
-    seqs = [seq for seq, _hash, body, _idx in journal.read_raw() if any(n in body for n in needles)]
+    seqs = journal.seqs_mentioning(needles)
     return [entry for seq in seqs for entry in journal.read(from_seq=seq, to_seq=seq)]
 
 

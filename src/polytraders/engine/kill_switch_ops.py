@@ -27,6 +27,7 @@ from polytraders.contracts import FREE_TEXT_MAX, KillSwitchEvent, Note, Scope
 from polytraders.contracts.envelope import Actor
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.journal.base import Journal
+from polytraders.journal.sqlite import halt_path as halt_path  # its old home; importers still find it here
 from polytraders.operators.auth import Operator
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.runner import Runtime
@@ -35,10 +36,6 @@ _CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 SCOPES = ("global", "cluster", "strategy", "family", "bot", "market")
 FAMILIES = ("disc", "risk", "exec", "strat", "intel", "sec", "gov")
 MAX_FUTURE_SKEW_MS = 60_000
-
-
-def halt_path(db: Path) -> Path:
-    return Path(str(db) + ".halt")
 
 
 def create_halt_file(db: Path, note: str) -> Path:

@@ -1,8 +1,10 @@
 """SQLite (WAL) journal backend: one file, no server, safe for several appending processes.
 
-Rows hold `seq`, `hash` and the canonical `body` bytes, plus a few columns copied out of the body
-(kind, actor, correlation id, ts) so readers can filter without parsing every row; `verify`
-checks those copies against the body too, so a flipped byte anywhere in a row is found.
+Rows hold `seq`, `hash` and the `body` (the canonical bytes the hash is over, stored in the
+compact form of `journal/codec.py`: zstd with a fixed dictionary; older rows hold the canonical
+JSON itself), plus a few columns copied out of the body (kind, actor, correlation id, ts) so
+readers can filter without parsing every row; `verify` checks those copies against the body
+too, so a flipped byte anywhere in a row is found.
 
 Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
 `open_journal` opens an existing journal and refuses anything else. A reader opens read-only
@@ -38,6 +40,8 @@ from polytraders.contracts.envelope import Actor, ReportEnvelope, Signature
 from polytraders.contracts.trust import Genesis
 from polytraders.errors import JournalCorruptError, JournalMissingError, describe_validation_error
 from polytraders.journal.base import GENESIS_HASH, JournalEntry, VerifyResult, entry_body, entry_hash
+from polytraders.journal.codec import canonical_or_stored
+from polytraders.journal.codec import stored as stored_form
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -59,6 +63,9 @@ CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
 
 
+_INSERT = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
+
+
 class JournalWriteError(JournalCorruptError):
     """The journal could not be written (full disk, read-only file system, I/O error)."""
 
@@ -73,6 +80,12 @@ def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
 
 def lock_path(db: Path) -> Path:
     return Path(str(db) + ".lock")
+
+
+def halt_path(db: Path) -> Path:
+    """The halt file every process obeys (engine/kill_switch_ops.py); here so that reading it
+    needs no engine import."""
+    return Path(str(db) + ".halt")
 
 
 class SqliteJournal:
@@ -116,6 +129,8 @@ class SqliteJournal:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
         self._lock_timeout_s = lock_timeout_s
+        self._insert_cursor = self._db.cursor()
+        self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
         self._batch_size = batch_size
         self._pending = 0
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
@@ -146,7 +161,7 @@ class SqliteJournal:
         if row is None:
             return "", None
         try:
-            env = orjson.loads(bytes(row[0]))["envelope"]
+            env = orjson.loads(canonical_or_stored(as_bytes(row[0])))["envelope"]
             if env["kind"] != "genesis":
                 return "", None
             return str(env["payload"]["journal_id"]), str(env["payload"]["journal_mode"])
@@ -204,7 +219,7 @@ class SqliteJournal:
         return int(row[0]), bytes(row[1]).decode("ascii", "replace")
 
     def _insert(self, envelope: ReportEnvelope, signer: Signer | None) -> JournalEntry:
-        seq, prev = self._begin()
+        seq, prev = self._head if self._head is not None else self._begin()
         seq += 1
         env = envelope.to_json_dict()
         if signer is not None:
@@ -217,12 +232,14 @@ class SqliteJournal:
             envelope._contract = contract
         body = entry_body(seq, prev, env)
         digest = entry_hash(body)
-        corr = envelope.correlation_id
+        corr = env["correlation_id"]
+        actor = env["actor"]
         try:
-            self._db.execute(
-                "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)",
-                (seq, digest.encode("ascii"), body, envelope.kind.encode(), envelope.actor.label().encode(),
-                 corr.encode() if corr is not None else None, envelope.ts_ms),
+            # one cursor for every insert: `Connection.execute` would build a new one per row
+            self._insert_cursor.execute(
+                _INSERT,
+                (seq, digest.encode("ascii"), stored_form(body), env["kind"].encode(),
+                 f"{actor['kind']}:{actor['id']}".encode(), corr.encode() if corr is not None else None, env["ts_ms"]),
             )
         except sqlite3.OperationalError as exc:
             self.rollback()
@@ -288,7 +305,8 @@ class SqliteJournal:
 
     def _decode(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
         stored = bytes(hash_).decode("ascii", "replace")
-        if entry_hash(bytes(body)) != stored:
+        body = canonical_or_stored(as_bytes(body))
+        if entry_hash(body) != stored:
             raise JournalCorruptError(
                 f"Journal {self.path} is damaged at seq {seq}: its content does not match its stored "
                 f"hash. Run 'polytraders journal verify' for the full report.")
@@ -309,6 +327,10 @@ class SqliteJournal:
                 f"Journal entry seq {seq} in {self.path} is unreadable ({type(exc).__name__}); "
                 f"run 'polytraders journal verify' to locate tampering.",
             ) from None
+
+    def decode_row(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
+        """One raw row (from `read_raw`) as an entry, checked as `read` checks it."""
+        return self._decode(seq, hash_, body)
 
     def read(
         self,
@@ -340,12 +362,27 @@ class SqliteJournal:
                 yield self._decode(int(seq), hash_, body)
 
     def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
-        """(seq, stored hash, body, indexed copies) rows in order, undecoded: for `verify`."""
+        """(seq, stored hash, canonical body, indexed copies) rows in order, not parsed: for
+        `verify`. A body that does not decompress comes back as stored (its hash cannot match)."""
         cursor = self._db.execute(
             "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal WHERE seq >= ? ORDER BY seq",
             (from_seq,))
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            yield int(seq), as_bytes(hash_), as_bytes(body), (kind, actor, corr, ts_ms)
+            yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
+
+    def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:
+        """Seqs whose canonical body contains any of `needles` (a full scan, unverified: callers
+        read the matches through `read`, which checks them). One tight loop, since every body
+        is decompressed on the way."""
+        to_canonical = canonical_or_stored
+        found = []
+        cursor = self._db.execute("SELECT seq, body FROM journal ORDER BY seq")
+        while rows := cursor.fetchmany(2000):
+            for seq, body in rows:
+                text = to_canonical(body if type(body) is bytes else as_bytes(body))
+                if any(n in text for n in needles):
+                    found.append(int(seq))
+        return found
 
     def entry(self, seq: int) -> JournalEntry | None:
         row = self._db.execute("SELECT seq, hash, body FROM journal WHERE seq = ?", (seq,)).fetchone()
@@ -358,11 +395,24 @@ class SqliteJournal:
         return [self._decode(int(s), h, b) for s, h, b in reversed(rows)]
 
     def last_of_kind(self, kind: str) -> JournalEntry | None:
+        """The last entry of `kind`. A reader asks twice for the last checkpoint (verify, then
+        restore), which can be megabytes: read-only, the same (seq, stored hash) is not decoded
+        again."""
         row = self._db.execute(
-            "SELECT seq, hash, body FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1",
-            (kind.encode(),),
+            "SELECT seq, hash FROM journal WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind.encode(),),
         ).fetchone()
-        return self._decode(int(row[0]), row[1], row[2]) if row else None
+        if row is None:
+            return None
+        key = (kind, int(row[0]), as_bytes(row[1]))
+        cached = self._last_of_kind.get(kind)
+        if self.readonly and cached is not None and cached[0] == key:
+            return cached[1]
+        entry = self.entry(int(row[0]))
+        if entry is None:
+            return None
+        if self.readonly:
+            self._last_of_kind[kind] = (key, entry)
+        return entry
 
     def stored_hash(self, seq: int) -> tuple[str, str] | None:
         """(stored hash, kind) of one row, undecoded and unchecked: for anchor comparisons."""
@@ -420,6 +470,8 @@ class SqliteJournal:
 
 def as_bytes(v: Any) -> bytes:
     """A BLOB or TEXT column as bytes (None as empty)."""
+    if type(v) is bytes:  # nearly every column: the fast path of verify's loop
+        return v
     if v is None:
         return b""
     return bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -34,6 +34,16 @@ from polytraders.journal.base import GENESIS_HASH, VerifyResult, entry_hash
 from polytraders.journal.digests import read_anchors
 from polytraders.journal.signatures import signing_bytes, verify
 from polytraders.journal.sqlite import SqliteJournal, as_bytes
+
+
+class CheckedRow(NamedTuple):
+    """A row whose hash, seq, link and copies `verify` checked, with its parsed body."""
+
+    seq: int
+    hash: bytes
+    body: bytes
+    data: dict[str, Any]
+
 
 DAMAGE = ("corruption", "chain", "rewrite", "truncation", "missing_digests", "bad_signature")
 
@@ -81,7 +91,9 @@ def verify_chain(journal: SqliteJournal) -> VerifyResult:
 
 
 def verify_journal(journal: SqliteJournal, anchors: Path | None, *,
-                   from_checkpoint: bool = False) -> VerifyReport:
+                   from_checkpoint: bool = False, keep: list[CheckedRow] | None = None) -> VerifyReport:
+    """`keep` collects every row checked, parsed, so a reader can fold them without reading,
+    hashing and parsing them a second time (`StateStore.rebuild(rows=...)`)."""
     report = VerifyReport()
     start, prev, prev_digest = 1, GENESIS_HASH, 0
     if from_checkpoint:
@@ -93,7 +105,7 @@ def verify_journal(journal: SqliteJournal, anchors: Path | None, *,
             report.add("corruption", None, f"SQLite integrity check failed: {problem}")
     digests: list[tuple[int, str, str, dict[str, Any]]] = []
     report.entries = start - 1
-    _check_chain(journal, report, digests, start, prev)
+    _check_chain(journal, report, digests, start, prev, keep)
     if report.damaged:
         return report  # a broken chain makes the digest checks meaningless
     genesis = journal.entry(1)
@@ -189,7 +201,7 @@ def _trusted_start(journal: SqliteJournal) -> tuple[int, str, int]:
 
 def _check_chain(journal: SqliteJournal, report: VerifyReport,
                  digests: list[tuple[int, str, str, dict[str, Any]]], start: int = 1,
-                 prev: str = GENESIS_HASH) -> None:
+                 prev: str = GENESIS_HASH, keep: list[CheckedRow] | None = None) -> None:
     for expected, (seq, stored_b, body, (kind, actor, corr, ts_ms)) in enumerate(journal.read_raw(start), start):
         stored = stored_b.decode("ascii", "replace")
         if seq != expected:
@@ -219,6 +231,8 @@ def _check_chain(journal: SqliteJournal, report: VerifyReport,
             return
         if env["kind"] == "journal_digest":
             digests.append((seq, stored, prev, env))
+        if keep is not None:
+            keep.append(CheckedRow(seq, stored_b, body, data))
         prev = stored
         report.entries += 1
         report.head_hash = stored

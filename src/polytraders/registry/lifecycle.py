@@ -43,6 +43,7 @@ from polytraders.contracts import Note
 from polytraders.contracts.envelope import ReportEnvelope
 from polytraders.errors import BadInputError, RefusedError
 from polytraders.journal.base import Journal, JournalEntry
+from polytraders.journal.codec import canonical_or_stored
 from polytraders.journal.sqlite import SqliteJournal
 from polytraders.operators.auth import Operator
 from polytraders.registry.catalogue import CatalogueEntry, load_catalogue, resolve_bot_id
@@ -210,7 +211,7 @@ def _rows(journal: Journal) -> Iterator[_Row]:
             cursor = db.execute("SELECT seq, body FROM journal ORDER BY seq")
             while batch := cursor.fetchmany(2000):
                 for seq, body in batch:
-                    yield int(seq), orjson.loads(body)["envelope"]
+                    yield int(seq), orjson.loads(canonical_or_stored(bytes(body)))["envelope"]
         finally:
             db.close()
         return

@@ -57,6 +57,8 @@ class ActiveTrip:
 
 class KillSwitchProjection:
     name = "kill_switch"
+    # every entry `apply` reads, by kind and by reason code (for `StateStore.rebuild(only=...)`)
+    relevant = (frozenset({KillSwitchEvent.kind}), frozenset({"RISK_KILLSWITCH_RESET_REQUESTED"}))
 
     def __init__(self, trust: TrustProjection | None = None) -> None:
         self.trust = trust or TrustProjection()

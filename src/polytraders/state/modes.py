@@ -23,6 +23,8 @@ def most_restrictive(modes: list[str]) -> str:
 
 class ModesProjection:
     name = "modes"
+    # every entry `apply` reads (for `StateStore.rebuild(only=...)`)
+    relevant = (frozenset[str](), frozenset({"GOV_MODE_HOLD", "GOV_MODE_CHANGED"}))
 
     def __init__(self) -> None:
         self.modes: dict[str, str] = {}  # base mode per bot

@@ -15,17 +15,36 @@ holds for all of them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+
+import orjson
 
 from polytraders.contracts import Checkpoint
 from polytraders.errors import JournalCorruptError
-from polytraders.journal.base import GENESIS_HASH, Journal, JournalEntry
+from polytraders.journal.base import GENESIS_HASH, Journal, JournalEntry, entry_hash
 from polytraders.journal.digests import vouching_digest
+from polytraders.journal.sqlite import SqliteJournal
 from polytraders.state.trust import Origin, TrustProjection
+
+if TYPE_CHECKING:
+    from polytraders.journal.verify import CheckedRow
 
 P = TypeVar("P", bound="Projection")
 MAX_SKIPPED = 1_000
+# (kinds, reason codes) a reader's projections fold; see `StateStore.rebuild(only=...)`
+Relevance = tuple[frozenset[str], frozenset[str]]
+# what the trust gate itself reads beyond signatures (state/trust.py)
+TRUST_KINDS = frozenset({"genesis", "operator", "operator_command", "journal_digest"})
+TRUST_CODES = frozenset({"GOV_SESSION_OPENED"})
+
+
+class JournalLink(NamedTuple):
+    """An entry's place in the chain, for stepping over it undecoded."""
+
+    seq: int
+    prev_hash: str
+    hash: str
 
 
 class Projection(Protocol):
@@ -120,7 +139,7 @@ class StateStore:
             self.trust.admit(entry, "history")
         self.last_seq, self.last_hash = journal.head()
 
-    def skip(self, entry: JournalEntry) -> None:
+    def skip(self, entry: JournalEntry | JournalLink) -> None:
         """Step over one entry without folding it (replay re-derives recorded decisions itself);
         the gap and link rules still hold."""
         if entry.seq != self.last_seq + 1 or (self.last_seq and entry.prev_hash != self.last_hash):
@@ -143,13 +162,48 @@ class StateStore:
                 admitted.append(kept)
         return admitted
 
-    def rebuild(self, journal: Journal, *, use_checkpoint: bool = True) -> int:
-        """Load the latest trusted checkpoint (if any) and apply the tail. Returns entries applied."""
+    def rebuild(self, journal: Journal, *, use_checkpoint: bool = True,
+                only: Relevance | None = None, rows: Sequence[CheckedRow] = ()) -> int:
+        """Load the latest trusted checkpoint (if any) and apply the tail. Returns entries applied.
+
+        `only` (a reader's (kinds, reason codes)) folds just the entries that can change this
+        store: every other one is hash-, seq- and link-checked from its raw row and stepped
+        over without building an envelope. Correct only when every registered projection
+        ignores all other entries (the kill switch and modes do); the trust gate still sees
+        every signed entry, every trust kind, and every unsigned one it would refuse. `rows`
+        are rows `verify_journal(keep=...)` has just checked and parsed: those are not read again."""
         if use_checkpoint and self.last_seq == 0:
             self._restore_checkpoint(journal)
         before = self.last_seq
-        self.catch_up(journal)
+        if only is not None and isinstance(journal, SqliteJournal):
+            self._catch_up_only(journal, only, rows)
+        else:
+            self.catch_up(journal)
         return self.last_seq - before
+
+    def _catch_up_only(self, journal: SqliteJournal, only: Relevance, rows: Sequence[CheckedRow]) -> None:
+        kinds = TRUST_KINDS | only[0]
+        codes = TRUST_CODES | only[1]
+        checked = bool(rows) and rows[0].seq <= self.last_seq + 1
+        source: Iterable[tuple[int, bytes, bytes, Any]] = (
+            rows[self.last_seq + 1 - rows[0].seq:] if checked else journal.read_raw(self.last_seq + 1))
+        for seq, hash_b, body, parsed in source:
+            try:
+                data = parsed if checked else orjson.loads(body)
+                env = data["envelope"]
+                light = (env.get("signature") is None and env["kind"] not in kinds
+                         and env["reason_code"] not in codes
+                         and (self.trust.session_open or self.trust.system_key is None))
+                prev = data["prev_hash"]
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                light = False  # the full decode names the damage
+            if not light:
+                self.apply(journal.decode_row(seq, hash_b, body))
+                continue
+            stored = hash_b.decode("ascii", "replace")
+            if not checked and entry_hash(body) != stored:
+                journal.decode_row(seq, hash_b, body)  # raises, naming the damage
+            self.skip(JournalLink(seq, prev, stored))
 
     def _restore_checkpoint(self, journal: Journal) -> None:
         cp_entry = journal.last_of_kind(Checkpoint.kind)

@@ -135,6 +135,37 @@ def test_uncommitted_group_is_not_visible_until_flush_and_durable_commits(tmp_pa
     writer.close()
 
 
+def test_a_decision_holds_the_write_lock_past_the_batch_size_until_it_commits(tmp_path: Path) -> None:
+    """The order path takes the lock (`begin`) before the kill-switch vote. A batch commit in the
+    middle of the decision would let another process's trip land between the vote and the
+    order; so once held, only the holder's durable append (or flush) lets go."""
+    path = tmp_path / "j.db"
+    SqliteJournal(path).close()
+    writer = SqliteJournal(path, batch_size=4)
+    other = sqlite3.connect(path, timeout=0)
+
+    def other_can_write() -> bool:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        other.execute("ROLLBACK")
+        return True
+
+    writer.begin()
+    for i in range(10):  # past the batch size
+        writer.append(env(i))
+        assert not other_can_write(), f"the lock was released inside the decision after {i + 1} entries"
+    writer.append(env(10), durable=True)
+    assert other_can_write()
+    # without an explicit begin, batches still commit on their own
+    for i in range(4):
+        writer.append(env(20 + i))
+    assert other_can_write() and writer.count() == 15
+    other.close()
+    writer.close()
+
+
 def test_not_a_journal_file_gives_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"this is not sqlite at all" * 100)

@@ -133,6 +133,7 @@ class SqliteJournal:
         self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
         self._batch_size = batch_size
         self._pending = 0
+        self._held = False  # an explicit `begin`: no batch commit until the holder commits
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
         self._data_version = self._read_data_version()
         # called with the head seq right after the write lock is taken (see module docstring)
@@ -209,8 +210,13 @@ class SqliteJournal:
             self._db.execute(f"PRAGMA busy_timeout={int(self._lock_timeout_s * 1000)}")
 
     def begin(self) -> int:
-        """Take the write lock now (folding others' entries through `on_begin`); returns head seq."""
-        return self._begin()[0]
+        """Take the write lock now (folding others' entries through `on_begin`) and hold it until
+        a durable append or `flush`: a batch commit must not release it in the middle of a
+        decision, or another process's trip could land between the vote and the order. Returns
+        the head seq."""
+        seq = self._begin()[0]
+        self._held = True
+        return seq
 
     def _read_head(self) -> tuple[int, str]:
         row = self._db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
@@ -251,7 +257,7 @@ class SqliteJournal:
     def append(self, envelope: ReportEnvelope, *, durable: bool = False,
                signer: Signer | None = None) -> JournalEntry:
         entry = self._insert(envelope, signer)
-        if durable or self._pending >= self._batch_size:
+        if durable or (self._pending >= self._batch_size and not self._held):
             self.flush()
         return entry
 
@@ -270,6 +276,7 @@ class SqliteJournal:
             finally:
                 self._head = None
                 self._pending = 0
+                self._held = False
             self._data_version = self._read_data_version()
 
     def rollback(self) -> None:
@@ -278,6 +285,7 @@ class SqliteJournal:
                 self._db.execute("ROLLBACK")
             self._head = None
             self._pending = 0
+            self._held = False
 
     @property
     def in_transaction(self) -> bool:

@@ -50,6 +50,9 @@ NO_CHAIN_READER: Final = "no chain reader configured"
 ChainReader = Callable[[], int]
 
 
+KS_HISTORY_KEPT = 20  # kill-switch history entries kept in a picture
+
+
 def _jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, str | int | bool):
         return obj
@@ -106,12 +109,21 @@ def capture_parts(state: StateStore, config_versions: dict[str, str]) -> dict[st
         "positions": _read_part(state, "portfolio", "positions"),
         "open_orders": _read_part(state, "orders", "open_orders"),
         "in_flight_orders": _read_part(state, "orders", "in_flight"),
-        "kill_switch": (_jsonable(ks.snapshot()) if ks is not None
+        "kill_switch": (_kill_switch_part(ks) if ks is not None
                         else {"error": "no kill_switch projection"}),
         "modes": (_jsonable(modes.snapshot()) if modes is not None
                   else {"error": "no modes projection"}),
         "config_versions": dict(sorted(config_versions.items())),
     }
+
+
+def _kill_switch_part(ks: Any) -> dict[str, Any]:
+    """Active trips and open reset requests in full; of the history only its newest entries and
+    its length. The whole history grows with every trip ever made, and this picture is taken on
+    the trip path, before the remedy (`killswitch history` reads all of it from the journal)."""
+    snap = ks.snapshot()
+    history = snap.get("history", [])
+    return _jsonable({**snap, "history": history[-KS_HISTORY_KEPT:], "history_total": len(history)})
 
 
 def _tail_upto(journal: Journal, seq: int) -> Any:

@@ -123,7 +123,8 @@ def _kill_switch_part(ks: Any) -> dict[str, Any]:
     the trip path, before the remedy (`killswitch history` reads all of it from the journal)."""
     snap = ks.snapshot()
     history = snap.get("history", [])
-    return _jsonable({**snap, "history": history[-KS_HISTORY_KEPT:], "history_total": len(history)})
+    part: dict[str, Any] = _jsonable({**snap, "history": history[-KS_HISTORY_KEPT:], "history_total": len(history)})
+    return part
 
 
 def _tail_upto(journal: Journal, seq: int) -> Any:

@@ -36,20 +36,38 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from polytraders.signing.constants import BUILDER_CODE, POLYGON_CHAIN_ID, SUPPORTED_CHAIN_IDS
 
-__all__ = ["KeyLoadError", "PolymarketConfig", "PrivateKey", "load_key"]
+__all__ = ["KeyLoadError", "MarketDataConfig", "PolymarketConfig", "PrivateKey", "load_key"]
 
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
-class PolymarketConfig(BaseModel):
-    """See the module docstring for each field."""
+class MarketDataConfig(BaseModel):
+    """Where public market data comes from and how its feeds are kept fresh: what the real
+    adapter and the paper venue share."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     clob_url: str = "https://clob.polymarket.com"
     ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws"
     gamma_url: str = "https://gamma-api.polymarket.com"
+    markets: tuple[str, ...] = ()
+    ws_ping_interval_s: float = Field(default=10.0, gt=0)
+    ws_reconnect_max_s: float = Field(default=30.0, gt=0)
+    stale_feed_s: float = Field(default=30.0, gt=0)
+    markets_refresh_s: float = Field(default=60.0, gt=0)
+    request_timeout_s: float = Field(default=5.0, gt=0)
+    retry_budget_s: float = Field(default=1.0, ge=0)
+
+    @field_validator("clob_url", "ws_url", "gamma_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class PolymarketConfig(MarketDataConfig):
+    """See the module docstring for each field."""
+
     data_url: str = "https://data-api.polymarket.com"
     chain_id: int = POLYGON_CHAIN_ID
     signature_type: int = Field(default=0, ge=0, le=3)
@@ -59,20 +77,13 @@ class PolymarketConfig(BaseModel):
     keystore_path: Path | None = None
     keystore_passphrase_env: str = "POLYTRADERS_KEYSTORE_PASSPHRASE"
     api_nonce: int = Field(default=0, ge=0)
-    markets: tuple[str, ...] = ()
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
     heartbeat_deadline_s: float = Field(default=15.0, gt=0)
     reconcile_interval_s: float = Field(default=10.0, gt=0)
-    ws_ping_interval_s: float = Field(default=10.0, gt=0)
-    ws_reconnect_max_s: float = Field(default=30.0, gt=0)
-    stale_feed_s: float = Field(default=30.0, gt=0)
-    markets_refresh_s: float = Field(default=60.0, gt=0)
-    request_timeout_s: float = Field(default=5.0, gt=0)
-    retry_budget_s: float = Field(default=1.0, ge=0)
 
-    @field_validator("clob_url", "ws_url", "gamma_url", "data_url")
+    @field_validator("data_url")
     @classmethod
-    def _strip(cls, value: str) -> str:
+    def _strip_data(cls, value: str) -> str:
         return value.rstrip("/")
 
     @field_validator("chain_id")

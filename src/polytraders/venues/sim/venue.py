@@ -106,8 +106,9 @@ TAPE_LIMIT: Final = 10_000
 OrderState = Literal["open", "filled", "canceled", "expired"]
 
 
-def _marketable_error(order: VenueOrder) -> str | None:
-    """The CLOB's FOK/FAK amount rules: maker <= 2 decimals, taker <= 4, collateral >= $1."""
+def marketable_error(order: VenueOrder) -> str | None:
+    """The CLOB's FOK/FAK amount rules: maker <= 2 decimals, taker <= 4, collateral >= $1 (the
+    simulator and the paper venue both apply them)."""
     if order.maker_amount is not None and order.taker_amount is not None:
         maker = Decimal(order.maker_amount) / _UNITS
         taker = Decimal(order.taker_amount) / _UNITS
@@ -395,9 +396,9 @@ class SimVenue:
         elif order.expires_at_ms is not None:
             return reject(INVALID_ORDER_EXPIRATION)
         if order.order_type in ("FOK", "FAK"):
-            marketable_error = _marketable_error(order)
-            if marketable_error is not None:
-                return reject(marketable_error)
+            amounts_error = marketable_error(order)
+            if amounts_error is not None:
+                return reject(amounts_error)
 
         venue_order_id = order.order_hash or self._new_order_id(order.client_order_id)
         result = self._books[order.token_id].place(

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from polytraders.venues.base import (
     CANCEL_ALREADY_CANCELED,
@@ -54,11 +54,12 @@ from polytraders.venues.base import (
 from polytraders.venues.fees import taker_fee
 from polytraders.venues.polymarket import parse
 from polytraders.venues.polymarket.books import BookKeeper
+from polytraders.venues.polymarket.config import MarketDataConfig
 from polytraders.venues.polymarket.paper.feed import PublicClob
 from polytraders.venues.polymarket.paper.matcher import PaperBook, PaperFill, PaperOrder
 from polytraders.venues.polymarket.schemas import WireBook, WireClobMarket, WireLastTradePrice, decode_market
 from polytraders.venues.polymarket.ws import Channel, WsRunner
-from polytraders.venues.sim.venue import _marketable_error
+from polytraders.venues.sim.venue import marketable_error
 
 __all__ = ["PaperConfig", "PaperFeedHealth", "PaperVenue", "connect_paper"]
 
@@ -68,25 +69,15 @@ GTD_THRESHOLD_MS: Final = 60_000  # the CLOB's one-minute security threshold on 
 _ZERO: Final = Decimal(0)
 
 
-class PaperConfig(BaseModel):
+class PaperConfig(MarketDataConfig):
     """Where the market data comes from and how the paper book behaves (no key fields)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    clob_url: str = "https://clob.polymarket.com"
-    ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws"
-    gamma_url: str = "https://gamma-api.polymarket.com"
     markets: tuple[str, ...] = ()  # condition ids; empty: the first ``max_markets`` open ones
     max_markets: int = Field(default=10, ge=1, le=500)
-    ws_ping_interval_s: float = Field(default=10.0, gt=0)
-    ws_reconnect_max_s: float = Field(default=30.0, gt=0)
     refresh_interval_s: float = Field(default=1.0, gt=0)
     # A quiet book is re-read over REST this often: its age is how long since we last confirmed
     # it, and strategies refuse books older than a few seconds (maker_tight: 5 s).
     stale_feed_s: float = Field(default=4.0, gt=0)
-    markets_refresh_s: float = Field(default=60.0, gt=0)
-    request_timeout_s: float = Field(default=5.0, gt=0)
-    retry_budget_s: float = Field(default=1.0, ge=0)
     mined_delay_ms: int = Field(default=500, ge=0)
     confirmed_delay_ms: int = Field(default=1_500, ge=0)
 
@@ -236,7 +227,7 @@ class PaperVenue:
         elif order.expires_at_ms is not None:
             return reject(INVALID_ORDER_EXPIRATION)
         if order.order_type in ("FOK", "FAK"):
-            error = _marketable_error(order)
+            error = marketable_error(order)
             if error is not None:
                 return reject(error)
         events = self._sync(order.token_id, now_ms)  # match against the book as it is now

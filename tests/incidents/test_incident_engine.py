@@ -198,6 +198,26 @@ def test_capture_records_chain_error_and_sha(tmp_path: Path) -> None:
     assert "error" in snap["open_orders"]  # no orders projection in this runtime: said so
 
 
+def test_a_snapshot_is_never_written_over_a_file_already_there(tmp_path: Path) -> None:
+    from polytraders.contracts.envelope import Actor
+    from polytraders.incidents.snapshot import store_snapshot
+
+    rt, _ = make_runtime(tmp_path)
+    theirs = tmp_path / "snaps" / "snap_7.json"
+    theirs.parent.mkdir()
+    theirs.write_bytes(b"someone else's file")
+    actor = Actor(kind="operator", id="alice")
+    entry = store_snapshot(rt, {"seq": 7}, name="snap_7", directory=tmp_path / "snaps", actor=actor)
+    assert theirs.read_bytes() == b"someone else's file"
+    assert "already exists and was left untouched" in entry.envelope.payload["detail"]["write_error"]
+    # the same picture saved again is no error, and leaves no temporary file behind
+    first = store_snapshot(rt, {"seq": 8}, name="snap_8", directory=tmp_path / "snaps", actor=actor)
+    again = store_snapshot(rt, {"seq": 8}, name="snap_8", directory=tmp_path / "snaps", actor=actor)
+    assert first.envelope.payload["detail"]["write_error"] is None
+    assert again.envelope.payload["detail"]["write_error"] is None
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["snap_7.json", "snap_8.json"]
+
+
 def _finish(runner: Any, inc: str) -> None:
     """Mark by hand every required step a note may close (the reset step closes on evidence)."""
     for sid in list(runner.incidents.outstanding_steps(inc, required_only=True)):

@@ -231,6 +231,14 @@ def snapshot_path(directory: str | os.PathLike[str], name: str) -> Path:
     return Path(directory) / f"{name}.json"
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` already holds exactly ``data`` (the same picture saved twice)."""
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def store_snapshot(
     runtime: Runtime,
     snapshot: dict[str, Any],
@@ -251,10 +259,16 @@ def store_snapshot(
                    "block_error": snapshot.get("block", {}).get("error")})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("xb") as fh:
+            fh.write(data)
+        try:
+            os.link(tmp, path)  # whole or not at all, and never over a file that is already there
+        finally:
+            tmp.unlink(missing_ok=True)
         detail["write_error"] = None
+    except FileExistsError:
+        detail["write_error"] = None if _holds(path, data) else f"{path} already exists and was left untouched"
     except OSError as exc:
         detail["write_error"] = f"{type(exc).__name__}: {exc}"[:300]
     return runtime.note("GOV_STATE_CAPTURED", actor=actor, durable=True,

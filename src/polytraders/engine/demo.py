@@ -18,6 +18,7 @@ from polytraders.engine.kill_switch_ops import halt_path
 from polytraders.engine.scenarios import GENESIS_ADMINS, get_scenario, sim_key, write_crew_keys
 from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.errors import BadInputError, RefusedError
+from polytraders.incidents.config import incidents_dir
 from polytraders.journal.base import JournalEntry
 from polytraders.journal.digests import anchors_dir
 from polytraders.journal.signatures import Signer
@@ -83,7 +84,7 @@ def _clear_for_overwrite(db: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.rmtree(anchors_dir(db), ignore_errors=True)
-    shutil.rmtree(Path(str(db) + ".incidents"), ignore_errors=True)  # its snapshots and channel
+    shutil.rmtree(incidents_dir(db), ignore_errors=True)  # its snapshots and channel
     halt_path(db).unlink(missing_ok=True)
     shutil.rmtree(config_repo_path(db), ignore_errors=True)  # the demo made it beside the journal
 
@@ -209,7 +210,7 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
         "markets": args.markets,
         "journal": {"entries": seq, "head_hash": head, "db": str(args.db), "mode": "simulation",
                     "keys": str(Path(str(args.db) + ".keys")),
-                    "incidents_dir": str(Path(str(args.db) + ".incidents"))},
+                    "incidents_dir": str(incidents_dir(args.db))},
         "orders": {"total": sum(statuses.values()), **dict(sorted(statuses.items()))},
         "fills": fills,
         "pnl": {

@@ -58,6 +58,12 @@ class Roster:
         return people[0] if people else UNASSIGNED
 
 
+def incidents_dir(db: str | os.PathLike[str]) -> Path:
+    """``<db>.incidents/``: a journal's incident files (channel, snapshots), beside it like
+    ``<db>.keys/``, so two journals in one folder never share them."""
+    return Path(str(db) + ".incidents")
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentConfig:
     roster: Roster
@@ -70,7 +76,7 @@ class IncidentConfig:
 
     def for_journal(self, db: str | os.PathLike[str]) -> IncidentConfig:
         """The config with every path the file did not name put beside the journal."""
-        folder = Path(str(db) + ".incidents")
+        folder = incidents_dir(db)
         notifiers = self.notifiers if self.channel_named else self.notifiers.model_copy(
             update={"channel_path": folder / "channel.jsonl"})
         return dataclasses.replace(self, notifiers=notifiers,

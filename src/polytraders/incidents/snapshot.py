@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from polytraders.contracts.envelope import Actor
+from polytraders.incidents.config import incidents_dir
 from polytraders.journal.base import JournalEntry
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ def incidents_dir_for(journal: object) -> Path:
     """``<db>.incidents/`` beside the journal file (one per journal, like ``<db>.keys/``), or
     ``./incidents`` for a journal without a path."""
     path = getattr(journal, "path", None)
-    return Path(str(path) + ".incidents") if path is not None else Path("incidents")
+    return incidents_dir(path) if path is not None else Path("incidents")
 
 
 def default_snapshots_dir(runtime: Runtime) -> Path:

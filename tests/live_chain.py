@@ -141,3 +141,14 @@ def wait_for(db: Path, proc: subprocess.Popen[str], pred: Any, what: str, timeou
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert time.monotonic() < deadline, f"{what} never appeared"
         time.sleep(0.2)
+
+
+def tear_down(node: Any, exchange: Exchange | None, miner: Miner | None, proc: subprocess.Popen[str] | None) -> None:
+    """Stop whatever a rehearsal got as far as starting: the miner, `run`, the exchange, the node."""
+    if miner is not None:
+        miner.stop()
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    if exchange is not None:
+        exchange.stop()
+    node.stop()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from chain_helpers import THIEF
 from factories import journal_rows as rows
-from live_chain import FAST_MONITOR, Exchange, Miner, live_setup, wait_for
+from live_chain import FAST_MONITOR, Exchange, Miner, live_setup, tear_down, wait_for
 
 from polytraders.chain.anvil import AnvilMissing, AnvilNode, ChainAdmin, Deployment
 
@@ -119,10 +119,4 @@ def test_reconcile_mismatch_playbook_under_run_against_exchange_serve_chain(tmp_
         submits_while_tripped = [s for s, c, _ in journal if c == "EXEC_SUBMITTED" and trip < s < approved]
         assert not submits_while_tripped
     finally:
-        if miner is not None:
-            miner.stop()
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        if exchange is not None:
-            exchange.stop()
-        node.stop()
+        tear_down(node, exchange, miner, proc)

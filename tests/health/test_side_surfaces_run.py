@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from factories import journal_rows as rows
-from live_chain import FAST_MONITOR, Exchange, Miner, live_setup, wait_for
+from live_chain import FAST_MONITOR, Exchange, Miner, live_setup, tear_down, wait_for
 
 from polytraders.bots.gov.api_degradation_monitor import ApiDegradationMonitor, raw_level
 from polytraders.chain.anvil import AnvilMissing, AnvilNode
@@ -99,10 +99,4 @@ def test_gamma_data_api_and_rpc_faults_degrade_demote_and_restore_under_run(tmp_
         # the chain surface's faults never looked like a reconcile mismatch
         assert not [s for s, c, _ in rows(db) if c in ("GOV_RECONCILE_MISMATCH", "RISK_KILLSWITCH_TRIPPED")]
     finally:
-        if miner is not None:
-            miner.stop()
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        if exchange is not None:
-            exchange.stop()
-        node.stop()
+        tear_down(node, exchange, miner, proc)

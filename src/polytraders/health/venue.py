@@ -1,8 +1,9 @@
 """A `Venue` that samples every call it passes on: the CLOB REST surface (submits, cancels, open
 orders) and the market-data surface (book reads: no book is a failed read).
 
-Latency is the call's own wall time, plus any latency the simulator injects (its calls take no
-wall time, so a simulated slow venue is seen through `injected_latency_ms`).
+Latency is the call's own wall time. A simulated venue (one that reports `injected_latency_ms`) is
+judged by the latency it injects alone: its calls are in-process, and their wall time measures this
+machine's load, not the venue, and would make a seeded run's journal differ from run to run.
 
 The market-data surface: a book read fails when there is no book, or when it is older than
 `max_book_age_ms`; a venue that reports its market channel's gap (`market_feed_age_ms`, the real
@@ -41,14 +42,22 @@ class SampledVenue:
 
     def _call(self, surface: str, fn: Callable[[], T]) -> T:
         now = self._now()
-        extra = self._injected(now) if self._injected is not None else 0
+        if self._injected is not None:
+            latency = self._injected(now)
+            try:
+                out = fn()
+            except VenueError as exc:
+                self.sampler.record(surface, now, latency, False, exc.status)
+                raise
+            self.sampler.record(surface, now, latency, True, 200)
+            return out
         t0 = time.perf_counter_ns()
         try:
             out = fn()
         except VenueError as exc:
-            self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000 + extra, False, exc.status)
+            self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000, False, exc.status)
             raise
-        self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000 + extra, True, 200)
+        self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000, True, 200)
         return out
 
     def markets(self) -> tuple[MarketInfo, ...]:

@@ -31,6 +31,16 @@ def entry_body(seq: int, prev_hash: str, envelope: dict[str, Any]) -> bytes:
     return canonical_bytes({"seq": seq, "prev_hash": prev_hash, "envelope": envelope})
 
 
+def envelope_entry_body(seq: int, prev_hash: str, envelope: dict[str, Any]) -> bytes:
+    """`entry_body`, byte for byte, without building and re-sorting the outer object: its three
+    keys are already in canonical order and `prev_hash` needs no escaping when it is plain
+    ASCII letters and digits (a hash is). Anything else takes the general path."""
+    if prev_hash.isascii() and prev_hash.isalnum():
+        return b'{"envelope":%b,"prev_hash":"%b","seq":%d}' % (
+            orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS), prev_hash.encode(), seq)
+    return entry_body(seq, prev_hash, envelope)
+
+
 def entry_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 

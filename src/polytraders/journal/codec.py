@@ -29,7 +29,7 @@ from importlib import resources
 import zstandard
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-LEVEL = 3
+LEVEL = 1
 MAX_BODY_BYTES = 256 * 1024 * 1024
 _DICT_V1_SHA256 = "d22b9b3f58522bd2d696fc0c19199306915c5868acf4a38e2a74ef1d4e5d69c3"
 

@@ -157,3 +157,16 @@ def test_a_payload_is_the_contracts_own_json_dump() -> None:
     assert v.to_json_dict() == v.model_dump(mode="json")
     env = ReportEnvelope.wrap(v, actor=ACTOR, reason_code="RISK_APPROVED", ts_ms=1)
     assert env.to_json_dict()["severity"] == "INFO" and type(env.to_json_dict()["severity"]) is str
+
+
+def test_closing_leaves_no_write_ahead_log_behind_even_while_the_object_lives(tmp_path: Path) -> None:
+    """Closing the last connection folds the WAL into the file and removes it: a journal copied
+    or measured after `close` is whole, even when something still holds the closed object."""
+    path = tmp_path / "j.db"
+    j = SqliteJournal(path)
+    for i in range(50):
+        j.append(vote(i))
+    j.append(vote(50), durable=True)
+    j.close()
+    assert not Path(str(path) + "-wal").exists()
+    assert j.path == path  # still referenced here, on purpose

@@ -487,6 +487,9 @@ class SqliteJournal:
             if not self.readonly:
                 self.flush()
         finally:
+            # the insert cursor holds its statement after `executemany`: while it lives, closing
+            # the connection would leave it half-open and the WAL un-checkpointed on disk
+            self._insert_cursor.close()
             self._db.close()
             self._release_lock()
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from polytraders.contracts import Note, RiskVote
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.journal import SqliteJournal
-from polytraders.journal.base import GENESIS_HASH, entry_body, envelope_entry_body
+from polytraders.journal.base import GENESIS_HASH, entry_body, envelope_entry_body, is_hash
 from polytraders.journal.codec import canonical
 
 ACTOR = Actor(kind="bot", id="risk.drawdown_guard")
@@ -31,9 +31,10 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300)
-@given(seq=st.integers(0, 2**62), prev=st.one_of(st.text(max_size=70), st.from_regex(r"\A[0-9a-f]{64}\Z")),
+@given(seq=st.integers(0, 2**62), prev=st.from_regex(r"\A[0-9a-f]{64}\Z"),
        envelope=st.dictionaries(st.text(max_size=12), json_values, max_size=8))
 def test_the_fast_entry_body_is_the_documented_canonical_json(seq: int, prev: str, envelope: dict[str, Any]) -> None:
+    assert is_hash(prev)
     fast = envelope_entry_body(seq, prev, envelope)
     assert fast == entry_body(seq, prev, envelope)
     # what an outside reader following the README's rule computes: sorted keys, no whitespace
@@ -170,3 +171,27 @@ def test_closing_leaves_no_write_ahead_log_behind_even_while_the_object_lives(tm
     j.close()
     assert not Path(str(path) + "-wal").exists()
     assert j.path == path  # still referenced here, on purpose
+
+
+@given(text=st.text(max_size=70))
+def test_only_64_lowercase_hex_digits_count_as_a_hash(text: str) -> None:
+    assert is_hash(text) == (len(text) == 64 and all(c in "0123456789abcdef" for c in text))
+
+
+def test_an_entry_on_a_damaged_head_hash_is_still_the_canonical_json_of_what_it_links_to(tmp_path: Path) -> None:
+    """A head hash this process did not make is escaped like any string, never spliced in."""
+    path = tmp_path / "j.db"
+    with SqliteJournal(path) as j:
+        j.append(vote(0), durable=True)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE journal SET hash = ? WHERE seq = 1", ('x"\\y'.encode(),))
+    con.commit()
+    con.close()
+    with SqliteJournal(path) as j:
+        j.append(vote(1), durable=True)
+        assert not j.verify().ok
+    (_s1, _h1, _b1), (seq, digest, body) = stored_rows(path)
+    data = orjson.loads(body)
+    assert data["prev_hash"] == 'x"\\y' and seq == 2
+    assert body == entry_body(2, 'x"\\y', data["envelope"])
+    assert hashlib.sha256(body).hexdigest() == digest

@@ -9,6 +9,7 @@ entry's `prev_hash` no longer matches; `verify` names the first sequence where e
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from polytraders.journal.signatures import Signer
 
 GENESIS_HASH = "0" * 64
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def canonical_bytes(obj: Any) -> bytes:
@@ -32,13 +34,16 @@ def entry_body(seq: int, prev_hash: str, envelope: dict[str, Any]) -> bytes:
 
 
 def envelope_entry_body(seq: int, prev_hash: str, envelope: dict[str, Any]) -> bytes:
-    """`entry_body`, byte for byte, without building and re-sorting the outer object: its three
-    keys are already in canonical order and `prev_hash` needs no escaping when it is plain
-    ASCII letters and digits (a hash is). Anything else takes the general path."""
-    if prev_hash.isascii() and prev_hash.isalnum():
-        return b'{"envelope":%b,"prev_hash":"%b","seq":%d}' % (
-            orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS), prev_hash.encode(), seq)
-    return entry_body(seq, prev_hash, envelope)
+    """`entry_body`, byte for byte, for a `prev_hash` that is a hash (64 hex digits; the caller
+    knows, so this hot path does not check): the outer object's three keys are written in their
+    canonical order and the hash needs no escaping, so only the envelope goes through orjson."""
+    return b'{"envelope":%b,"prev_hash":"%b","seq":%d}' % (
+        orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS), prev_hash.encode(), seq)
+
+
+def is_hash(text: str) -> bool:
+    """64 lower-case hex digits, as `entry_hash` makes them."""
+    return _HASH.fullmatch(text) is not None
 
 
 def entry_hash(body: bytes) -> str:

@@ -23,6 +23,7 @@ a `zdict_v2.bin` with its own id, added beside this one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -64,6 +65,12 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 def stored(canonical_bytes: bytes) -> bytes:
     """The form written to the `body` column."""
     return _compressor().compress(canonical_bytes)
+
+
+def compressor() -> Callable[[bytes], bytes]:
+    """`stored` as one bound method, for a loop over many bodies."""
+    compress: Callable[[bytes], bytes] = _compressor().compress
+    return compress
 
 
 def canonical(stored_bytes: bytes) -> bytes:

@@ -43,9 +43,17 @@ from pydantic import ValidationError
 from polytraders.contracts.envelope import Actor, ReportEnvelope, Signature
 from polytraders.contracts.trust import Genesis
 from polytraders.errors import JournalCorruptError, JournalMissingError, describe_validation_error
-from polytraders.journal.base import GENESIS_HASH, JournalEntry, VerifyResult, entry_hash, envelope_entry_body
+from polytraders.journal.base import (
+    GENESIS_HASH,
+    JournalEntry,
+    VerifyResult,
+    entry_body,
+    entry_hash,
+    envelope_entry_body,
+    is_hash,
+)
 from polytraders.journal.codec import canonical_or_stored
-from polytraders.journal.codec import stored as stored_form
+from polytraders.journal.codec import compressor
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -137,6 +145,7 @@ class SqliteJournal:
         self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
         self._batch_size = batch_size
         self._pending = 0
+        self._plain_prev = True  # the head hash is one `entry_hash` made (see `_begin`)
         self._held = False  # an explicit `begin`: no batch commit until the holder commits
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
         self._data_version = self._read_data_version()
@@ -185,6 +194,9 @@ class SqliteJournal:
                 raise JournalWriteError(f"{self.path} was opened read-only; this command cannot write.")
             self._lock_immediate()
             self._head = self._read_head()
+            # a head hash this process did not make may be anything (a damaged row): then the
+            # first body is built the general way, which escapes it
+            self._plain_prev = is_hash(self._head[1])
             if self.on_begin is not None:
                 try:
                     self.on_begin(self._head[0])
@@ -241,13 +253,14 @@ class SqliteJournal:
             contract = envelope._contract
             envelope = envelope.model_copy(update={"signature": sig})
             envelope._contract = contract
-        body = envelope_entry_body(seq, prev, env)
+        body = envelope_entry_body(seq, prev, env) if self._plain_prev else entry_body(seq, prev, env)
         digest = sha256(body).hexdigest()
         corr = env["correlation_id"]
         actor = env["actor"]
         self._rows.append((seq, digest.encode(), body, env["kind"].encode(), f"{actor['kind']}:{actor['id']}".encode(),
                            corr.encode() if corr is not None else None, env["ts_ms"]))
         self._head = (seq, digest)
+        self._plain_prev = True
         self._pending += 1
         return JournalEntry(seq, prev, digest, envelope)
 
@@ -269,8 +282,9 @@ class SqliteJournal:
         them together, with warm caches and one `executemany`, costs a fraction of doing it at
         each append. Nothing is committed here; a failure drops the whole transaction."""
         rows, self._rows = self._rows, []
+        compress = compressor()
         try:
-            self._insert_cursor.executemany(_INSERT, [(seq, digest, stored_form(body), kind, actor, corr, ts)
+            self._insert_cursor.executemany(_INSERT, [(seq, digest, compress(body), kind, actor, corr, ts)
                                                       for seq, digest, body, kind, actor, corr, ts in rows])
         except sqlite3.OperationalError as exc:
             self.rollback()

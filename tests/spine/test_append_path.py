@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,7 @@ from polytraders.contracts import Note, RiskVote
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.journal import SqliteJournal
 from polytraders.journal.base import GENESIS_HASH, entry_body, envelope_entry_body, is_hash
-from polytraders.journal.codec import canonical
+from polytraders.journal.codec import ZSTD_MAGIC, canonical
 
 ACTOR = Actor(kind="bot", id="risk.drawdown_guard")
 
@@ -195,3 +196,29 @@ def test_an_entry_on_a_damaged_head_hash_is_still_the_canonical_json_of_what_it_
     assert data["prev_hash"] == 'x"\\y' and seq == 2
     assert body == entry_body(2, 'x"\\y', data["envelope"])
     assert hashlib.sha256(body).hexdigest() == digest
+
+
+def test_the_body_scan_finds_ids_in_old_and_compact_rows_and_passes_over_hostile_frames(tmp_path: Path) -> None:
+    """`seqs_mentioning` (what `trace` scans with) decompresses inline: old raw-JSON rows, a
+    frame that does not decompress and one claiming 300 MB are searched as stored, never a
+    crash or a 300 MB allocation."""
+    path = tmp_path / "j.db"
+    with SqliteJournal(path) as j:
+        for i in range(12):
+            j.append(vote(i))
+    size = 300 * 1024 * 1024
+    maker = zstandard.ZstdCompressor(write_content_size=True).compressobj(size=size)
+    bomb = b"".join(maker.compress(b" " * (1024 * 1024)) for _ in range(300)) + maker.flush()
+    con = sqlite3.connect(path)
+    bodies = {seq: body for seq, _h, body in stored_rows(path)}
+    con.execute("UPDATE journal SET body = ? WHERE seq = 2", (bodies[2],))  # the old raw form
+    con.execute("UPDATE journal SET body = ? WHERE seq = 5", (bomb,))
+    con.execute("UPDATE journal SET body = ? WHERE seq = 7", (ZSTD_MAGIC + b"\x00" * 40,))
+    con.commit()
+    con.close()
+    with SqliteJournal(path) as j:
+        assert j.seqs_mentioning([b'"oi_000000000001"']) == [2]
+        assert j.seqs_mentioning([b'"oi_000000000004"', b'"oi_000000000010"']) == [11]
+        assert j.seqs_mentioning([b'"corr_2"']) == [3, 6, 9, 12]
+        assert j.seqs_mentioning([b'"corr_1"', b'"oi_000000000008"']) == [2, 8, 9, 11]  # 5 is the bomb
+        assert j.seqs_mentioning([b'"oi_000000000004"']) == []  # seq 5's body is the bomb now

@@ -73,6 +73,13 @@ def compressor() -> Callable[[bytes], bytes]:
     return compress
 
 
+def decompressor() -> Callable[[bytes], bytes]:
+    """The dictionary's bound `decompress`, for a scan that checks each frame's claimed size
+    itself (as `canonical` does) before calling it."""
+    decompress: Callable[[bytes], bytes] = _decompressor().decompress
+    return decompress
+
+
 def canonical(stored_bytes: bytes) -> bytes:
     """The canonical bytes a stored body holds. Raises `StoredFormError` for a zstd frame that
     does not decompress (callers report that as damage at the row's seq)."""

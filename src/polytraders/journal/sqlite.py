@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import zstandard
 from pydantic import ValidationError
 
 from polytraders.contracts.envelope import Actor, ReportEnvelope, Signature
@@ -52,8 +53,7 @@ from polytraders.journal.base import (
     envelope_entry_body,
     is_hash,
 )
-from polytraders.journal.codec import canonical_or_stored
-from polytraders.journal.codec import compressor
+from polytraders.journal.codec import MAX_BODY_BYTES, ZSTD_MAGIC, canonical_or_stored, compressor, decompressor
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -414,17 +414,37 @@ class SqliteJournal:
 
     def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:
         """Seqs whose canonical body contains any of `needles` (a full scan, unverified: callers
-        read the matches through `read`, which checks them). One tight loop, since every body
-        is decompressed on the way."""
+        read the matches through `read`, which checks them). One tight loop with `canonical`
+        written into it, since every body is decompressed on the way: a frame of plausible size
+        is decompressed directly; anything else (raw JSON, a damaged or implausible frame) goes
+        through `canonical_or_stored`, which refuses before allocating."""
         self._sync_rows()
-        to_canonical = canonical_or_stored
+        slow = canonical_or_stored
+        decompress, content_size = decompressor(), zstandard.frame_content_size
+        one = needles[0] if len(needles) == 1 else None
         found = []
         cursor = self._db.execute("SELECT seq, body FROM journal ORDER BY seq")
         while rows := cursor.fetchmany(2000):
             for seq, body in rows:
-                text = to_canonical(body if type(body) is bytes else as_bytes(body))
-                if any(n in text for n in needles):
-                    found.append(int(seq))
+                if type(body) is not bytes:
+                    body = as_bytes(body)
+                text = None
+                if body.startswith(ZSTD_MAGIC):
+                    try:
+                        if 0 <= content_size(body) <= MAX_BODY_BYTES:
+                            text = decompress(body)
+                    except zstandard.ZstdError:
+                        pass
+                if text is None:
+                    text = slow(body)
+                if one is not None:
+                    if one in text:
+                        found.append(int(seq))
+                    continue
+                for n in needles:
+                    if n in text:
+                        found.append(int(seq))
+                        break
         return found
 
     def entry(self, seq: int) -> JournalEntry | None:

@@ -122,7 +122,8 @@ def test_new_journals_have_no_secondary_indexes_and_old_ones_keep_theirs(tmp_pat
     with SqliteJournal(old) as j:
         j.append(vote(0), durable=True)
     con = sqlite3.connect(old)
-    con.executescript("CREATE INDEX journal_kind ON journal(kind); CREATE INDEX journal_corr ON journal(correlation_id);")
+    con.executescript("CREATE INDEX journal_kind ON journal(kind); "
+                      "CREATE INDEX journal_corr ON journal(correlation_id);")
     con.close()
     with SqliteJournal(old) as j:
         for i in range(1, 40):
@@ -185,7 +186,7 @@ def test_an_entry_on_a_damaged_head_hash_is_still_the_canonical_json_of_what_it_
     with SqliteJournal(path) as j:
         j.append(vote(0), durable=True)
     con = sqlite3.connect(path)
-    con.execute("UPDATE journal SET hash = ? WHERE seq = 1", ('x"\\y'.encode(),))
+    con.execute("UPDATE journal SET hash = ? WHERE seq = 1", (b'x"\\y',))
     con.commit()
     con.close()
     with SqliteJournal(path) as j:

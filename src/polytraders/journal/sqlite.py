@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
 
 
+# `ReportEnvelope.model_validate` without its wrapper's keyword handling: called for every row read
+_validate_envelope = ReportEnvelope.__pydantic_validator__.validate_python
+
 _INSERT = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
 
 
@@ -354,7 +357,7 @@ class SqliteJournal:
             data: dict[str, Any] = orjson.loads(body)
             if data["seq"] != seq:
                 raise KeyError("seq")
-            env = ReportEnvelope.model_validate(data["envelope"])
+            env: ReportEnvelope = _validate_envelope(data["envelope"])
             return JournalEntry(seq, str(data["prev_hash"]), stored, env)
         except ValidationError as exc:
             raise JournalCorruptError(

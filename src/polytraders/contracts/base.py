@@ -115,5 +115,8 @@ class Contract(BaseModel):
         return obj
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: Decimals as strings, enums as values."""
-        return self.model_dump(mode="json")
+        """JSON-ready dict: Decimals as strings, enums as values. `model_dump(mode="json")`,
+        called on the serializer directly: every envelope's payload is built here, and the
+        wrapper's argument handling was a quarter of the cost."""
+        data: dict[str, Any] = self.__pydantic_serializer__.to_python(self, mode="json")
+        return data

@@ -47,6 +47,8 @@ from polytraders.venues.base import (
     BookLevel,
     Side,
     VenueOrderType,
+    book_hash_of_text,
+    levels_text,
 )
 
 LOT: Final = Decimal("0.01")
@@ -170,15 +172,35 @@ class _BookSide:
 
     Keys are ``price`` for bids and ``-price`` for asks, kept ascending, so the best level is
     always ``keys[-1]`` on both sides.
+
+    ``version`` moves on every change to the side's levels or totals; the aggregated levels and
+    their canonical text are rebuilt only when it has moved since they were last built.
     """
 
-    __slots__ = ("is_bid", "keys", "levels", "totals")
+    __slots__ = ("_built", "_levels", "_text", "is_bid", "keys", "levels", "totals", "version")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.keys: list[Decimal] = []
         self.levels: dict[Decimal, deque[RestingOrder]] = {}
         self.totals: dict[Decimal, Decimal] = {}
+        self.version = 0
+        self._built = -1
+        self._levels: tuple[BookLevel, ...] = ()
+        self._text = ""
+
+    def aggregated(self) -> tuple[tuple[BookLevel, ...], str]:
+        """Every level best first, and ``levels_text`` of them (cached per ``version``)."""
+        if self._built != self.version:
+            totals = self.totals
+            if self.is_bid:
+                levels = tuple([BookLevel(k, totals[k]) for k in reversed(self.keys)])
+            else:
+                levels = tuple([BookLevel(p, totals[p]) for p in [-k for k in reversed(self.keys)]])
+            self._levels = levels
+            self._text = levels_text(levels)
+            self._built = self.version
+        return self._levels, self._text
 
     def _key(self, price: Decimal) -> Decimal:
         return price if self.is_bid else -price
@@ -199,8 +221,10 @@ class _BookSide:
             insort(self.keys, self._key(price))
         queue.append(order)
         self.totals[price] += order.remaining
+        self.version += 1
 
     def drop_level(self, price: Decimal) -> None:
+        self.version += 1
         del self.levels[price]
         del self.totals[price]
         key = self._key(price)
@@ -214,6 +238,7 @@ class _BookSide:
         queue.remove(order)
         if queue:
             self.totals[order.price] -= order.remaining
+            self.version += 1
         else:
             self.drop_level(order.price)
 
@@ -234,6 +259,16 @@ class OrderBook:
         self._orders: dict[str, RestingOrder] = {}
         # Bumped on every match; lets the liquidity generator skip work when nothing traded.
         self.fill_count = 0
+        # False once the tick changed: resting prices were checked against the old grid only.
+        self.one_grid = True
+        self._hash_key: tuple[int, int, int | None] | None = None
+        self._hash = ""
+
+    def set_tick(self, tick: Decimal) -> None:
+        """Validate new orders against ``tick`` from now on (resting orders keep their prices)."""
+        if tick != self.tick:
+            self.one_grid = False
+        self.tick = tick
 
     # ------------------------------------------------------------------ queries
     def best_bid(self) -> Decimal | None:
@@ -260,16 +295,29 @@ class OrderBook:
         self, depth: int | None = None
     ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]]:
         """Aggregated (bids, asks), best first, optionally only the top ``depth`` levels."""
-        return self._side_levels(self._bids, depth), self._side_levels(self._asks, depth)
+        bids, asks, _ = self.snapshot(depth)
+        return bids, asks
 
-    @staticmethod
-    def _side_levels(side: _BookSide, depth: int | None) -> tuple[BookLevel, ...]:
-        out: list[BookLevel] = []
-        for price in side.prices_best_first():
-            if depth is not None and len(out) >= depth:
-                break
-            out.append(BookLevel(price, side.totals[price]))
-        return tuple(out)
+    def snapshot(
+        self, depth: int | None = None
+    ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], str]:
+        """``levels(depth)`` and their ``book_hash``.  Both are rebuilt only for a side that
+        changed since the last call, so polling a quiet book costs two comparisons."""
+        bids, bid_text = self._bids.aggregated()
+        asks, ask_text = self._asks.aggregated()
+        if depth is not None:
+            depth = max(depth, 0)
+            if len(bids) > depth:
+                bids = bids[:depth]
+                bid_text = levels_text(bids)
+            if len(asks) > depth:
+                asks = asks[:depth]
+                ask_text = levels_text(asks)
+        key = (self._bids.version, self._asks.version, depth)
+        if key != self._hash_key:
+            self._hash = book_hash_of_text(self.token_id, bid_text, ask_text)
+            self._hash_key = key
+        return bids, asks, self._hash
 
     def crosses(self, side: Side, price: Decimal) -> bool:
         """Would an order at ``price`` on ``side`` match anything right now?"""
@@ -354,6 +402,7 @@ class OrderBook:
                 maker.remaining -= qty
                 taker.remaining -= qty
                 opposite.totals[best] -= qty
+                opposite.version += 1
                 self.fill_count += 1
                 fills.append(
                     Fill(
@@ -392,4 +441,5 @@ class OrderBook:
         self._orders.clear()
         self._bids = _BookSide(is_bid=True)
         self._asks = _BookSide(is_bid=False)
+        self._hash_key = None  # the new sides count versions from 0 again
         return removed

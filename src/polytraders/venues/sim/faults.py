@@ -258,6 +258,8 @@ class FaultState:
                 self._resolve_at[spec.condition_id] = (
                     spec.at_ms if prev is None else min(prev, spec.at_ms)
                 )
+        # Whether any market's status can ever leave "open" under this plan.
+        self.moves_status = bool(self._halts or self._resolve_at)
 
     def _take(self, index: int, count: int | None) -> bool:
         """Consume one use of a count-limited spec; False when it is exhausted."""

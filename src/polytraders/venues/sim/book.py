@@ -386,6 +386,21 @@ class OrderBook:
         self._orders[order_id] = order
         return PlaceResult("rested", fills, order.remaining)
 
+    def rest_passive(
+        self, order_id: str, side: Side, price: Decimal, size: Decimal, created_ms: int
+    ) -> bool:
+        """Rest another trader's GTC order that the caller guarantees passes ``validate_order``
+        on this book (the liquidity generator's quotes), exactly as ``place`` would rest it;
+        returns False, changing nothing, when it would cross (use ``place`` to match it)."""
+        if self.crosses(side, price):
+            return False
+        if order_id in self._orders:
+            raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
+        order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC", created_ms)
+        (self._bids if side == "BUY" else self._asks).add(order)
+        self._orders[order_id] = order
+        return True
+
     def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:
         opposite = self._asks if taker.side == "BUY" else self._bids
         is_buy = taker.side == "BUY"

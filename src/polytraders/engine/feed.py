@@ -37,6 +37,31 @@ def _levels(levels: tuple[VenueLevel, ...], depth: int) -> tuple[BookLevel, ...]
     return tuple([BookLevel.trusted(price=lv.price, size=lv.size) for lv in levels[:depth]])
 
 
+_LEVEL_MEMO_LIMIT = 1 << 14
+
+
+class _LevelMemo:
+    """Contract levels per venue level *object*: a venue that keeps an unchanged level's object
+    across snapshots (the simulator does) has it converted once.  Keyed by identity, holding
+    the venue object so its id cannot be reused while the entry lives; equal values with
+    another spelling (0.5 vs 0.50) are different objects and convert separately."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[VenueLevel, BookLevel]] = {}
+
+    def convert(self, levels: tuple[VenueLevel, ...], depth: int) -> tuple[BookLevel, ...]:
+        memo = self._memo
+        out: list[BookLevel] = []
+        for lv in levels[:depth]:
+            hit = memo.get(id(lv))
+            if hit is None or hit[0] is not lv:
+                if len(memo) >= _LEVEL_MEMO_LIMIT:
+                    memo.clear()
+                hit = memo[id(lv)] = (lv, BookLevel.trusted(price=lv.price, size=lv.size))
+            out.append(hit[1])
+        return tuple(out)
+
+
 def book_snapshot(market_id: str, view: BookView, depth: int, *,
                   bids: tuple[BookLevel, ...] | None = None,
                   asks: tuple[BookLevel, ...] | None = None) -> OrderBookSnapshot:
@@ -72,6 +97,7 @@ class MarketFeed:
         # the source tuples keeps the identity test sound.
         self._sides: dict[str, tuple[int, tuple[VenueLevel, ...], tuple[BookLevel, ...],
                                      tuple[VenueLevel, ...], tuple[BookLevel, ...]]] = {}
+        self._level_memo = _LevelMemo()
 
     def poll(self, now_ms: int) -> None:
         for info in self.venue.markets():
@@ -102,10 +128,10 @@ class MarketFeed:
         if cached is not None and cached[1] is view.bids:
             bids = cached[2]
         else:
-            bids = _levels(view.bids, depth)
+            bids = self._level_memo.convert(view.bids, depth)
         if cached is not None and cached[3] is view.asks:
             asks = cached[4]
         else:
-            asks = _levels(view.asks, depth)
+            asks = self._level_memo.convert(view.asks, depth)
         self._sides[view.token_id] = (depth, view.bids, bids, view.asks, asks)
         return book_snapshot(market_id, view, depth, bids=bids, asks=asks)

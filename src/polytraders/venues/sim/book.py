@@ -177,7 +177,9 @@ class _BookSide:
     their canonical text are rebuilt only when it has moved since they were last built.
     """
 
-    __slots__ = ("_built", "_levels", "_text", "is_bid", "keys", "levels", "totals", "version")
+    __slots__ = (
+        "_built", "_levels", "_made", "_text", "is_bid", "keys", "levels", "totals", "version"
+    )
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
@@ -188,17 +190,32 @@ class _BookSide:
         self._built = -1
         self._levels: tuple[BookLevel, ...] = ()
         self._text = ""
+        # key -> (the key object, the total object, their BookLevel, its text) from the last
+        # build; reused while both objects are the very same (a changed total is a new object).
+        self._made: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
 
     def aggregated(self) -> tuple[tuple[BookLevel, ...], str]:
         """Every level best first, and ``levels_text`` of them (cached per ``version``)."""
         if self._built != self.version:
             totals = self.totals
-            if self.is_bid:
-                levels = tuple([BookLevel(k, totals[k]) for k in reversed(self.keys)])
-            else:
-                levels = tuple([BookLevel(p, totals[p]) for p in [-k for k in reversed(self.keys)]])
-            self._levels = levels
-            self._text = levels_text(levels)
+            made = self._made
+            fresh: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
+            levels: list[BookLevel] = []
+            texts: list[str] = []
+            for key in reversed(self.keys):
+                price = key if self.is_bid else -key
+                total = totals[price]
+                old = made.get(key)
+                if old is not None and old[0] is key and old[1] is total:
+                    fresh[key] = old
+                else:
+                    level = BookLevel(price, total)
+                    fresh[key] = (key, total, level, levels_text((level,)))
+                levels.append(fresh[key][2])
+                texts.append(fresh[key][3])
+            self._made = fresh
+            self._levels = tuple(levels)
+            self._text = ",".join(texts)
             self._built = self.version
         return self._levels, self._text
 

@@ -122,6 +122,10 @@ class SyntheticMarket:
         }
         # (mid, book fill_count) at the last refresh, to skip no-op refreshes.
         self._refreshed: dict[str, tuple[Decimal, int]] = {}
+        # Tokens whose background orders all still rest whole as of the last refresh (none
+        # was partly filled when placed); with no match since, each one's remaining size is
+        # its price's ladder size, so only its price leaving the ladder can make it stale.
+        self._whole: set[str] = set()
         # token -> mid -> the background ladder wanted around it (sizes are fixed per price,
         # so a ladder depends on the mid alone and is built once per mid seen).
         self._ladders: dict[str, dict[Decimal, dict[tuple[Side, Decimal], Decimal]]] = {
@@ -186,6 +190,7 @@ class SyntheticMarket:
         for orders in self._bg.values():
             orders.clear()
         self._refreshed.clear()
+        self._whole.clear()
 
     def _desired(self, token_id: str) -> dict[tuple[Side, Decimal], Decimal]:
         mid = self.mid_of(token_id)
@@ -218,11 +223,18 @@ class SyntheticMarket:
             return []
         desired = self._desired(token)
         current = self._bg[token]
-        stale = [
-            (level, order_id)
-            for level, order_id in current.items()
-            if (order := book.order(order_id)) is None or desired.get(level) != order.remaining
-        ]
+        last = self._refreshed.get(token)
+        if token in self._whole and last is not None and last[1] == book.fill_count:
+            stale = [(level, order_id) for level, order_id in current.items()
+                     if level not in desired]
+        else:
+            stale = [
+                (level, order_id)
+                for level, order_id in current.items()
+                if (order := book.order(order_id)) is None
+                or desired.get(level) != order.remaining
+            ]
+        whole = True
         for level, order_id in stale:
             book.cancel(order_id)  # None when fully taken by someone: nothing to cancel
             del current[level]
@@ -253,7 +265,12 @@ class SyntheticMarket:
             fills.extend(result.fills)
             if result.status == "rested":
                 current[level] = order_id
+                whole = whole and result.remaining == size
         self._refreshed[token] = (key[0], book.fill_count)
+        if whole:
+            self._whole.add(token)
+        else:
+            self._whole.discard(token)
         return fills
 
     def _flow(self, book: OrderBook, t_ms: int, p: float, rng: random.Random) -> list[Fill]:

@@ -213,3 +213,23 @@ def test_generated_market_data_is_pinned() -> None:
             digest.update(view.book_hash.encode())
     digest.update(repr([(t, f.price, f.size, f.maker_order_id) for t, f in venue.tape]).encode())
     assert digest.hexdigest()[:16] == PINNED_SEED_7
+
+
+amounts = st.decimals(min_value=D("0.0001"), max_value=D("0.9999"), places=4, allow_nan=False)
+sizes = st.one_of(st.decimals(min_value=D("0.01"), max_value=D("1e12"), allow_nan=False,
+                              allow_infinity=False).filter(lambda d: d > 0),
+                  st.sampled_from([D("1E+2"), D("100.00"), D("5E-1"), D("0.010")]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(amounts, sizes), max_size=4), st.lists(st.tuples(amounts, sizes), max_size=4),
+       st.sampled_from([D("0.0001"), D("1E-4"), D("0.01")]))
+def test_hand_written_book_json_is_pydantics(bids: list[tuple[Decimal, Decimal]],
+                                             asks: list[tuple[Decimal, Decimal]], tick: Decimal) -> None:
+    from polytraders.contracts import BookLevel as Level
+
+    snap = OrderBookSnapshot.model_construct(
+        market_id="0x" + "cd" * 32, token_id="42", ts_ms=T0, tick=tick, book_hash="e" * 64,
+        bids=tuple(Level.model_construct(price=p, size=s) for p, s in bids),
+        asks=tuple(Level.model_construct(price=p, size=s) for p, s in asks))
+    assert snap.to_json_dict() == snap.model_dump(mode="json")

@@ -25,7 +25,8 @@ Efficiency: each side keeps a sorted list of price keys (best last, so taking th
 ``list.pop()``), a dict from price to a FIFO ``deque`` of orders and a running size total per
 level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
-snapshot.
+snapshot, and that only for a side that changed since the last one (each side counts its
+changes; its levels, their canonical text and the book hash are kept until the count moves).
 """
 
 from __future__ import annotations

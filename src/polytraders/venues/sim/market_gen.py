@@ -23,7 +23,11 @@ any price, and every price and size is a ``Decimal``.
 
 Ladder cost: level sizes are a fixed function of the price (a per-token table drawn once), so
 when the mid moves one tick only the ladder's end levels change; and a token whose mid did not
-move and whose book saw no trade since the last refresh is skipped entirely.
+move and whose book saw no trade since the last refresh is skipped entirely.  The ladder wanted
+around a mid is built once per mid; with no trade since the last refresh, an order is stale only
+when its price left the ladder; and a quote that cannot cross rests without the matcher's
+re-validation (it is valid by construction while the book keeps the market's tick).  None of
+this changes a random draw, an order id or a resting order: the market data is the same.
 """
 
 from __future__ import annotations

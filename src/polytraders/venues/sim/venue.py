@@ -342,6 +342,8 @@ class SimVenue:
         return snap
 
     def _status(self, index: int, t: int) -> MarketStatus:
+        if not self._faults.moves_status:
+            return "open"
         cid = self._markets[index].info.condition_id
         resolved_at = self._faults.resolved_at(cid)
         if resolved_at is not None and t >= resolved_at:

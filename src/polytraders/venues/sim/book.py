@@ -410,12 +410,29 @@ class OrderBook:
         """Rest another trader's GTC order that the caller guarantees passes ``validate_order``
         on this book (the liquidity generator's quotes), exactly as ``place`` would rest it;
         returns False, changing nothing, when it would cross (use ``place`` to match it)."""
-        if self.crosses(side, price):
-            return False
+        # crosses() and _BookSide.add, inlined: the generator rests ~200 quotes a second
+        if side == "BUY":
+            book_side = self._bids
+            keys = self._asks.keys
+            if keys and -keys[-1] <= price:
+                return False
+        else:
+            book_side = self._asks
+            keys = self._bids.keys
+            if keys and keys[-1] >= price:
+                return False
         if order_id in self._orders:
             raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
         order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC", created_ms)
-        (self._bids if side == "BUY" else self._asks).add(order)
+        queue = book_side.levels.get(price)
+        if queue is None:
+            book_side.levels[price] = deque((order,))
+            book_side.totals[price] = _ZERO + size
+            insort(book_side.keys, price if side == "BUY" else -price)
+        else:
+            queue.append(order)
+            book_side.totals[price] += size
+        book_side.version += 1
         self._orders[order_id] = order
         return True
 

@@ -4,13 +4,20 @@ Only changes are journaled (a new book hash or a new status), plus a heartbeat w
 unchanged but fresh, so the journal holds exactly what bots saw. A dropped or frozen feed simply
 stops producing fresh books; the book's age then grows and the stale-book guard and the kill
 switch see it.
+
+Validation: a book from outside (the real or paper Polymarket adapter) is validated as an
+`OrderBookSnapshot` here, where it enters the journal.  A view the venue marks `well_formed`
+(the simulator's own book, whose construction already guarantees every snapshot invariant) is
+built without re-checking, apart from the cheap tick and timestamp checks.
 """
 
 from __future__ import annotations
 
 from polytraders.contracts import BookLevel, MarketSnapshot, OrderBookSnapshot
 from polytraders.contracts.envelope import Actor
+from polytraders.contracts.market import ALLOWED_TICKS
 from polytraders.runtime.runner import Runtime
+from polytraders.venues.base import BookLevel as VenueLevel
 from polytraders.venues.base import BookView, MarketInfo, Venue
 
 FEED = Actor(kind="system", id="feed.sim")
@@ -24,14 +31,54 @@ def market_snapshot(info: MarketInfo, now_ms: int) -> MarketSnapshot:
     )
 
 
-def book_snapshot(market_id: str, view: BookView, depth: int) -> OrderBookSnapshot:
+def _levels(levels: tuple[VenueLevel, ...], depth: int) -> tuple[BookLevel, ...]:
+    # levels come from the venue's own validated book; the snapshot validator re-checks tick
+    # and ordering, so the per-level constructor validation is skipped on this hot path
+    return tuple([BookLevel.trusted(price=lv.price, size=lv.size) for lv in levels[:depth]])
+
+
+_LEVEL_MEMO_LIMIT = 1 << 14
+
+
+class _LevelMemo:
+    """Contract levels per venue level *object*: a venue that keeps an unchanged level's object
+    across snapshots (the simulator does) has it converted once.  Keyed by identity, holding
+    the venue object so its id cannot be reused while the entry lives; equal values with
+    another spelling (0.5 vs 0.50) are different objects and convert separately."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[VenueLevel, BookLevel]] = {}
+
+    def convert(self, levels: tuple[VenueLevel, ...], depth: int) -> tuple[BookLevel, ...]:
+        memo = self._memo
+        out: list[BookLevel] = []
+        for lv in levels[:depth]:
+            hit = memo.get(id(lv))
+            if hit is None or hit[0] is not lv:
+                if len(memo) >= _LEVEL_MEMO_LIMIT:
+                    memo.clear()
+                hit = memo[id(lv)] = (lv, BookLevel.trusted(price=lv.price, size=lv.size))
+            out.append(hit[1])
+        return tuple(out)
+
+
+def book_snapshot(market_id: str, view: BookView, depth: int, *,
+                  bids: tuple[BookLevel, ...] | None = None,
+                  asks: tuple[BookLevel, ...] | None = None) -> OrderBookSnapshot:
+    """The journaled form of ``view`` (its top ``depth`` levels a side); ``bids``/``asks`` are
+    those levels already converted, when the caller has them."""
+    if bids is None:
+        bids = _levels(view.bids, depth)
+    if asks is None:
+        asks = _levels(view.asks, depth)
+    if view.well_formed and view.tick in ALLOWED_TICKS and view.ts_ms >= 0:
+        snap: OrderBookSnapshot = OrderBookSnapshot.trusted(
+            market_id=market_id, token_id=view.token_id, ts_ms=view.ts_ms, tick=view.tick,
+            bids=bids, asks=asks, book_hash=view.book_hash)
+        return snap
     return OrderBookSnapshot(
         market_id=market_id, token_id=view.token_id, ts_ms=view.ts_ms, tick=view.tick,
-        # levels come from the venue's own validated book; the snapshot validator re-checks
-        # tick and ordering, so the per-level constructor validation is skipped on this hot path
-        bids=tuple(BookLevel.trusted(price=lv.price, size=lv.size) for lv in view.bids[:depth]),
-        asks=tuple(BookLevel.trusted(price=lv.price, size=lv.size) for lv in view.asks[:depth]),
-        book_hash=view.book_hash,
+        bids=bids, asks=asks, book_hash=view.book_hash,
     )
 
 
@@ -45,6 +92,12 @@ class MarketFeed:
         self._status: dict[str, str] = {}
         self._last: dict[str, tuple[str, int]] = {}  # token -> (hash, view ts)
         self._last_journaled: dict[str, int] = {}
+        # token -> the venue's last (bids, asks) tuples and their converted top levels: a venue
+        # that hands out the same tuple for an unchanged side is not converted again.  Holding
+        # the source tuples keeps the identity test sound.
+        self._sides: dict[str, tuple[int, tuple[VenueLevel, ...], tuple[BookLevel, ...],
+                                     tuple[VenueLevel, ...], tuple[BookLevel, ...]]] = {}
+        self._level_memo = _LevelMemo()
 
     def poll(self, now_ms: int) -> None:
         for info in self.venue.markets():
@@ -52,17 +105,33 @@ class MarketFeed:
                 self._status[info.condition_id] = info.status
                 self.runtime.record(market_snapshot(info, now_ms), actor=FEED,
                                     reason_code="GOV_MARKET_DATA")
-            view = self.venue.book(info.yes_token)
+            token = info.yes_token
+            view = self.venue.book(token)
             if view is None:
                 continue
-            key = (view.book_hash, view.ts_ms)
-            last = self._last.get(info.yes_token)
+            last = self._last.get(token)
             if last is not None and last[1] == view.ts_ms:
                 continue  # the venue has nothing newer (a frozen feed looks like this)
             changed = last is None or last[0] != view.book_hash
-            due = now_ms - self._last_journaled.get(info.yes_token, 0) >= self.heartbeat_ms
+            due = now_ms - self._last_journaled.get(token, 0) >= self.heartbeat_ms
             if changed or due:
-                self._last[info.yes_token] = key
-                self._last_journaled[info.yes_token] = now_ms
-                self.runtime.record(book_snapshot(info.condition_id, view, self.depth),
-                                    actor=FEED, reason_code="GOV_MARKET_DATA")
+                self._last[token] = (view.book_hash, view.ts_ms)
+                self._last_journaled[token] = now_ms
+                self.runtime.record(self._snapshot(info.condition_id, view), actor=FEED,
+                                    reason_code="GOV_MARKET_DATA")
+
+    def _snapshot(self, market_id: str, view: BookView) -> OrderBookSnapshot:
+        depth = self.depth
+        cached = self._sides.get(view.token_id)
+        if cached is not None and cached[0] != depth:
+            cached = None
+        if cached is not None and cached[1] is view.bids:
+            bids = cached[2]
+        else:
+            bids = self._level_memo.convert(view.bids, depth)
+        if cached is not None and cached[3] is view.asks:
+            asks = cached[4]
+        else:
+            asks = self._level_memo.convert(view.asks, depth)
+        self._sides[view.token_id] = (depth, view.bids, bids, view.asks, asks)
+        return book_snapshot(market_id, view, depth, bids=bids, asks=asks)

@@ -32,8 +32,12 @@ class BookTop:
 
 
 def _top(book: OrderBookSnapshot) -> BookTop:
-    return BookTop(book.market_id, book.token_id, book.ts_ms, book.best_bid, book.best_ask,
-                   book.mid)
+    # the snapshot's best_bid/best_ask/mid properties, read once from the levels
+    bids, asks = book.bids, book.asks
+    bid = bids[0].price if bids else None
+    ask = asks[0].price if asks else None
+    mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+    return BookTop(book.market_id, book.token_id, book.ts_ms, bid, ask, mid)
 
 
 class MarketsProjection:
@@ -49,6 +53,7 @@ class MarketsProjection:
         self._books: dict[str, OrderBookSnapshot] = {}
         self._tops: dict[str, BookTop] = {}
         self._token_market: dict[str, str] = {}
+        self._clusters: dict[str, str] = {}  # market id -> its latest snapshot's cluster
 
     # -- fold ------------------------------------------------------------------------------
 
@@ -65,6 +70,7 @@ class MarketsProjection:
 
     def _put_market(self, snap: MarketSnapshot) -> None:
         self._markets[snap.market_id] = snap
+        self._clusters[snap.market_id] = snap.cluster
         self._token_market[snap.yes_token] = snap.market_id
         self._token_market[snap.no_token] = snap.market_id
 
@@ -110,8 +116,7 @@ class MarketsProjection:
         return None if top is None else top.mid
 
     def cluster_of(self, market_id: str) -> str | None:
-        snap = self._markets.get(market_id)
-        return None if snap is None else snap.cluster
+        return self._clusters.get(market_id)  # read per market on every trigger check
 
     # -- checkpoints -----------------------------------------------------------------------
 

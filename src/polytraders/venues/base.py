@@ -200,6 +200,11 @@ class BookView:
     tick: Decimal
     min_size: Decimal
     book_hash: str
+    well_formed: bool = False
+    """True only when the venue's own construction guarantees what ``OrderBookSnapshot`` checks
+    (every price on ``tick`` and inside (0, 1), sizes positive, levels strictly best first):
+    the simulator's books, never data parsed from outside.  The market feed skips re-checking
+    such views; every other view is validated."""
 
     @property
     def best_bid(self) -> Decimal | None:
@@ -240,24 +245,52 @@ class MarketInfo:
     cluster: str
 
 
+_TEXT_CACHE_LIMIT: Final = 1 << 16
+_text_cache: dict[Decimal, str] = {}
+
+
 def decimal_text(value: Decimal) -> str:
     """Canonical plain-decimal text: ``0.50`` and ``0.5`` render the same, no exponent."""
+    # Equal Decimals (0.5, 0.50, 5E-1) have one canonical text, so the value itself is the
+    # memo key; books repeat the same few hundred prices and sizes, and rendering costs ~1 us.
+    try:
+        return _text_cache[value]
+    except KeyError:
+        pass
+    except TypeError:  # a signalling NaN is unhashable; render it uncached
+        return _render(value)
+    text = _render(value)
+    if len(_text_cache) >= _TEXT_CACHE_LIMIT:
+        _text_cache.clear()
+    _text_cache[value] = text
+    return text
+
+
+def _render(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+def levels_text(levels: tuple[BookLevel, ...]) -> str:
+    """One side's part of ``canonical_book_text``: ``price@size`` per level, comma-separated."""
+    return ",".join(f"{decimal_text(lv.price)}@{decimal_text(lv.size)}" for lv in levels)
 
 
 def canonical_book_text(
     token_id: str, bids: tuple[BookLevel, ...], asks: tuple[BookLevel, ...]
 ) -> str:
     """The rendering ``book_hash`` is computed over; stable across Decimal spellings."""
-    bid_text = ",".join(f"{decimal_text(lv.price)}@{decimal_text(lv.size)}" for lv in bids)
-    ask_text = ",".join(f"{decimal_text(lv.price)}@{decimal_text(lv.size)}" for lv in asks)
-    return f"{token_id}|B:{bid_text}|A:{ask_text}"
+    return f"{token_id}|B:{levels_text(bids)}|A:{levels_text(asks)}"
+
+
+def book_hash_of_text(token_id: str, bid_text: str, ask_text: str) -> str:
+    """``book_hash`` from each side's ``levels_text`` (for a venue that caches those)."""
+    return hashlib.sha256(f"{token_id}|B:{bid_text}|A:{ask_text}".encode()).hexdigest()
 
 
 def book_hash(token_id: str, bids: tuple[BookLevel, ...], asks: tuple[BookLevel, ...]) -> str:
     """sha256 hex of the canonical rendering of a book's levels."""
-    return hashlib.sha256(canonical_book_text(token_id, bids, asks).encode()).hexdigest()
+    return book_hash_of_text(token_id, levels_text(bids), levels_text(asks))
 
 
 class Venue(Protocol):

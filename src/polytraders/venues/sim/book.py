@@ -25,7 +25,8 @@ Efficiency: each side keeps a sorted list of price keys (best last, so taking th
 ``list.pop()``), a dict from price to a FIFO ``deque`` of orders and a running size total per
 level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
-snapshot.
+snapshot, and that only for a side that changed since the last one (each side counts its
+changes; its levels, their canonical text and the book hash are kept until the count moves).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from polytraders.venues.base import (
     BookLevel,
     Side,
     VenueOrderType,
+    book_hash_of_text,
+    levels_text,
 )
 
 LOT: Final = Decimal("0.01")
@@ -170,15 +173,52 @@ class _BookSide:
 
     Keys are ``price`` for bids and ``-price`` for asks, kept ascending, so the best level is
     always ``keys[-1]`` on both sides.
+
+    ``version`` moves on every change to the side's levels or totals; the aggregated levels and
+    their canonical text are rebuilt only when it has moved since they were last built.
     """
 
-    __slots__ = ("is_bid", "keys", "levels", "totals")
+    __slots__ = (
+        "_built", "_levels", "_made", "_text", "is_bid", "keys", "levels", "totals", "version"
+    )
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.keys: list[Decimal] = []
         self.levels: dict[Decimal, deque[RestingOrder]] = {}
         self.totals: dict[Decimal, Decimal] = {}
+        self.version = 0
+        self._built = -1
+        self._levels: tuple[BookLevel, ...] = ()
+        self._text = ""
+        # key -> (the key object, the total object, their BookLevel, its text) from the last
+        # build; reused while both objects are the very same (a changed total is a new object).
+        self._made: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
+
+    def aggregated(self) -> tuple[tuple[BookLevel, ...], str]:
+        """Every level best first, and ``levels_text`` of them (cached per ``version``)."""
+        if self._built != self.version:
+            totals = self.totals
+            made = self._made
+            fresh: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
+            levels: list[BookLevel] = []
+            texts: list[str] = []
+            for key in reversed(self.keys):
+                price = key if self.is_bid else -key
+                total = totals[price]
+                old = made.get(key)
+                if old is not None and old[0] is key and old[1] is total:
+                    fresh[key] = old
+                else:
+                    level = BookLevel(price, total)
+                    fresh[key] = (key, total, level, levels_text((level,)))
+                levels.append(fresh[key][2])
+                texts.append(fresh[key][3])
+            self._made = fresh
+            self._levels = tuple(levels)
+            self._text = ",".join(texts)
+            self._built = self.version
+        return self._levels, self._text
 
     def _key(self, price: Decimal) -> Decimal:
         return price if self.is_bid else -price
@@ -199,8 +239,10 @@ class _BookSide:
             insort(self.keys, self._key(price))
         queue.append(order)
         self.totals[price] += order.remaining
+        self.version += 1
 
     def drop_level(self, price: Decimal) -> None:
+        self.version += 1
         del self.levels[price]
         del self.totals[price]
         key = self._key(price)
@@ -214,6 +256,7 @@ class _BookSide:
         queue.remove(order)
         if queue:
             self.totals[order.price] -= order.remaining
+            self.version += 1
         else:
             self.drop_level(order.price)
 
@@ -234,6 +277,16 @@ class OrderBook:
         self._orders: dict[str, RestingOrder] = {}
         # Bumped on every match; lets the liquidity generator skip work when nothing traded.
         self.fill_count = 0
+        # False once the tick changed: resting prices were checked against the old grid only.
+        self.one_grid = True
+        self._hash_key: tuple[int, int, int | None] | None = None
+        self._hash = ""
+
+    def set_tick(self, tick: Decimal) -> None:
+        """Validate new orders against ``tick`` from now on (resting orders keep their prices)."""
+        if tick != self.tick:
+            self.one_grid = False
+        self.tick = tick
 
     # ------------------------------------------------------------------ queries
     def best_bid(self) -> Decimal | None:
@@ -260,16 +313,29 @@ class OrderBook:
         self, depth: int | None = None
     ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]]:
         """Aggregated (bids, asks), best first, optionally only the top ``depth`` levels."""
-        return self._side_levels(self._bids, depth), self._side_levels(self._asks, depth)
+        bids, asks, _ = self.snapshot(depth)
+        return bids, asks
 
-    @staticmethod
-    def _side_levels(side: _BookSide, depth: int | None) -> tuple[BookLevel, ...]:
-        out: list[BookLevel] = []
-        for price in side.prices_best_first():
-            if depth is not None and len(out) >= depth:
-                break
-            out.append(BookLevel(price, side.totals[price]))
-        return tuple(out)
+    def snapshot(
+        self, depth: int | None = None
+    ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], str]:
+        """``levels(depth)`` and their ``book_hash``.  Both are rebuilt only for a side that
+        changed since the last call, so polling a quiet book costs two comparisons."""
+        bids, bid_text = self._bids.aggregated()
+        asks, ask_text = self._asks.aggregated()
+        if depth is not None:
+            depth = max(depth, 0)
+            if len(bids) > depth:
+                bids = bids[:depth]
+                bid_text = levels_text(bids)
+            if len(asks) > depth:
+                asks = asks[:depth]
+                ask_text = levels_text(asks)
+        key = (self._bids.version, self._asks.version, depth)
+        if key != self._hash_key:
+            self._hash = book_hash_of_text(self.token_id, bid_text, ask_text)
+            self._hash_key = key
+        return bids, asks, self._hash
 
     def crosses(self, side: Side, price: Decimal) -> bool:
         """Would an order at ``price`` on ``side`` match anything right now?"""
@@ -338,6 +404,38 @@ class OrderBook:
         self._orders[order_id] = order
         return PlaceResult("rested", fills, order.remaining)
 
+    def rest_passive(
+        self, order_id: str, side: Side, price: Decimal, size: Decimal, created_ms: int
+    ) -> bool:
+        """Rest another trader's GTC order that the caller guarantees passes ``validate_order``
+        on this book (the liquidity generator's quotes), exactly as ``place`` would rest it;
+        returns False, changing nothing, when it would cross (use ``place`` to match it)."""
+        # crosses() and _BookSide.add, inlined: the generator rests ~200 quotes a second
+        if side == "BUY":
+            book_side = self._bids
+            keys = self._asks.keys
+            if keys and -keys[-1] <= price:
+                return False
+        else:
+            book_side = self._asks
+            keys = self._bids.keys
+            if keys and keys[-1] >= price:
+                return False
+        if order_id in self._orders:
+            raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
+        order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC", created_ms)
+        queue = book_side.levels.get(price)
+        if queue is None:
+            book_side.levels[price] = deque((order,))
+            book_side.totals[price] = _ZERO + size
+            insort(book_side.keys, price if side == "BUY" else -price)
+        else:
+            queue.append(order)
+            book_side.totals[price] += size
+        book_side.version += 1
+        self._orders[order_id] = order
+        return True
+
     def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:
         opposite = self._asks if taker.side == "BUY" else self._bids
         is_buy = taker.side == "BUY"
@@ -354,6 +452,7 @@ class OrderBook:
                 maker.remaining -= qty
                 taker.remaining -= qty
                 opposite.totals[best] -= qty
+                opposite.version += 1
                 self.fill_count += 1
                 fills.append(
                     Fill(
@@ -392,4 +491,5 @@ class OrderBook:
         self._orders.clear()
         self._bids = _BookSide(is_bid=True)
         self._asks = _BookSide(is_bid=False)
+        self._hash_key = None  # the new sides count versions from 0 again
         return removed

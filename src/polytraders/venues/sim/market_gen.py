@@ -23,7 +23,11 @@ any price, and every price and size is a ``Decimal``.
 
 Ladder cost: level sizes are a fixed function of the price (a per-token table drawn once), so
 when the mid moves one tick only the ladder's end levels change; and a token whose mid did not
-move and whose book saw no trade since the last refresh is skipped entirely.
+move and whose book saw no trade since the last refresh is skipped entirely.  The ladder wanted
+around a mid is built once per mid; with no trade since the last refresh, an order is stale only
+when its price left the ladder; and a quote that cannot cross rests without the matcher's
+re-validation (it is valid by construction while the book keeps the market's tick).  None of
+this changes a random draw, an order id or a resting order: the market data is the same.
 """
 
 from __future__ import annotations
@@ -106,7 +110,13 @@ class SyntheticMarket:
         self.flow_per_minute = flow_per_minute
         self._prob = start_prob
         self._tick_f = float(info.tick)
-        self.mid = self._quantize(start_prob)
+        # The mid lives on the tick grid, clamped to [_MID_LO, _MID_HI]: grid index -> price.
+        self._n_lo = math.ceil(_MID_LO / self._tick_f)
+        self._n_hi = math.floor(_MID_HI / self._tick_f)
+        self._grid: dict[int, tuple[Decimal, Decimal]] = {}
+        self.mid = _ZERO
+        self._no_mid = _ONE
+        self._set_mid(start_prob)
         # Index i holds the background size at price i * tick.
         self._sizes = {info.yes_token: yes_sizes, info.no_token: no_sizes}
         # Our background orders per token: (side, price) -> order id.
@@ -116,21 +126,34 @@ class SyntheticMarket:
         }
         # (mid, book fill_count) at the last refresh, to skip no-op refreshes.
         self._refreshed: dict[str, tuple[Decimal, int]] = {}
+        # Tokens whose background orders all still rest whole as of the last refresh (none
+        # was partly filled when placed); with no match since, each one's remaining size is
+        # its price's ladder size, so only its price leaving the ladder can make it stale.
+        self._whole: set[str] = set()
+        # token -> mid -> the background ladder wanted around it (sizes are fixed per price,
+        # so a ladder depends on the mid alone and is built once per mid seen).
+        self._ladders: dict[str, dict[Decimal, dict[tuple[Side, Decimal], Decimal]]] = {
+            info.yes_token: {},
+            info.no_token: {},
+        }
         self._next_id = 0
+        self._bg_prefix = f"bg-{info.condition_id[2:10]}-"
 
-    def _quantize(self, prob: float) -> Decimal:
-        tick = self.info.tick
-        mid = Decimal(round(prob / self._tick_f)) * tick
-        low = Decimal(math.ceil(_MID_LO / self._tick_f)) * tick
-        high = Decimal(math.floor(_MID_HI / self._tick_f)) * tick
-        return min(max(mid, low), high)
+    def _set_mid(self, prob: float) -> None:
+        """Quantize ``prob`` to the tick (clamped to the mid band) as the YES and NO mids."""
+        n = min(max(round(prob / self._tick_f), self._n_lo), self._n_hi)
+        mids = self._grid.get(n)
+        if mids is None:
+            mid = Decimal(n) * self.info.tick
+            mids = self._grid[n] = (mid, _ONE - mid)
+        self.mid, self._no_mid = mids
 
     def _new_id(self) -> str:
         self._next_id += 1
-        return f"bg-{self.info.condition_id[2:10]}-{self._next_id}"
+        return f"{self._bg_prefix}{self._next_id}"
 
     def mid_of(self, token_id: str) -> Decimal:
-        return self.mid if token_id == self.info.yes_token else _ONE - self.mid
+        return self.mid if token_id == self.info.yes_token else self._no_mid
 
     def populate(self, yes_book: OrderBook, no_book: OrderBook, t_ms: int) -> list[Fill]:
         """Lay down the initial ladders."""
@@ -151,7 +174,7 @@ class SyntheticMarket:
             dt
         ) * rng.gauss(0.0, 1.0)
         self._prob = min(max(self._prob, _MID_LO), _MID_HI)
-        self.mid = self._quantize(self._prob)
+        self._set_mid(self._prob)
         fills = self._refresh(yes_book, t_ms)
         fills += self._refresh(no_book, t_ms)
         flow_p = self.flow_per_minute * dt / 60.0
@@ -164,17 +187,25 @@ class SyntheticMarket:
         ladders around the new mid, trading through any resting order in the way."""
         self._prob = min(max(self._prob + delta, _MID_LO), _MID_HI)
         self.fair = replace(self.fair, mu=min(max(self.fair.mu + delta, _MID_LO), _MID_HI))
-        self.mid = self._quantize(self._prob)
+        self._set_mid(self._prob)
 
     def clear(self) -> None:
         """Forget background orders (the venue emptied the books on resolution)."""
         for orders in self._bg.values():
             orders.clear()
         self._refreshed.clear()
+        self._whole.clear()
 
     def _desired(self, token_id: str) -> dict[tuple[Side, Decimal], Decimal]:
-        tick = self.info.tick
         mid = self.mid_of(token_id)
+        ladders = self._ladders[token_id]
+        out = ladders.get(mid)
+        if out is None:
+            out = ladders[mid] = self._ladder(token_id, mid)
+        return out
+
+    def _ladder(self, token_id: str, mid: Decimal) -> dict[tuple[Side, Decimal], Decimal]:
+        tick = self.info.tick
         sizes = self._sizes[token_id]
         shape = self.ladder
         low, high = tick, _ONE - tick
@@ -196,19 +227,33 @@ class SyntheticMarket:
             return []
         desired = self._desired(token)
         current = self._bg[token]
-        for level, order_id in list(current.items()):
-            order = book.order(order_id)
-            if order is None:  # fully taken by someone
-                del current[level]
-            elif desired.get(level) != order.remaining:
-                book.cancel(order_id)
-                del current[level]
+        last = self._refreshed.get(token)
+        if token in self._whole and last is not None and last[1] == book.fill_count:
+            stale = [(level, order_id) for level, order_id in current.items()
+                     if level not in desired]
+        else:
+            stale = [
+                (level, order_id)
+                for level, order_id in current.items()
+                if (order := book.order(order_id)) is None
+                or desired.get(level) != order.remaining
+            ]
+        whole = True
+        for level, order_id in stale:
+            book.cancel(order_id)  # None when fully taken by someone: nothing to cancel
+            del current[level]
         fills: list[Fill] = []
+        # The ladder's quotes are valid by construction (on the market's tick inside the price
+        # band, whole sizes >= MIN_SIZE) while the book still validates against that tick.
+        valid = book.tick == self.info.tick
         for level, size in desired.items():
             if level in current:
                 continue
             side, price = level
             order_id = self._new_id()
+            if valid and book.rest_passive(order_id, side, price, size, t_ms):
+                current[level] = order_id
+                continue
             # A new background quote may cross one of our stale orders: that is a real fill
             # for us (the price moved through our quote), so place it through the matcher.
             result = book.place(
@@ -224,7 +269,12 @@ class SyntheticMarket:
             fills.extend(result.fills)
             if result.status == "rested":
                 current[level] = order_id
+                whole = whole and result.remaining == size
         self._refreshed[token] = (key[0], book.fill_count)
+        if whole:
+            self._whole.add(token)
+        else:
+            self._whole.discard(token)
         return fills
 
     def _flow(self, book: OrderBook, t_ms: int, p: float, rng: random.Random) -> list[Fill]:

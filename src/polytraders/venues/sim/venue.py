@@ -77,7 +77,6 @@ from polytraders.venues.base import (
     VenueEvent,
     VenueOrder,
     VenueOrderType,
-    book_hash,
 )
 from polytraders.venues.fees import taker_fee
 from polytraders.venues.sim.book import (
@@ -223,6 +222,7 @@ class SimVenue:
     # ================================================================ configuration
     def _set_plan(self, plan: FaultPlan | None) -> None:
         self._faults = FaultState(plan)
+        self._listing: tuple[MarketInfo, ...] = tuple(m.info for m in self._markets)
         self._transitions = self._faults.transitions()
         self._transition_pos = 0
         self._snapshots: dict[tuple[str, int, str], BookView] = {}
@@ -239,7 +239,7 @@ class SimVenue:
     def set_book_tick(self, token_id: str, tick: Decimal) -> None:
         """Change the tick a token's book validates against (the CLOB's dynamic tick size).
         Resting orders keep their prices; callers only switch between nested grids."""
-        self._books[token_id].tick = tick
+        self._books[token_id].set_tick(tick)
 
     def crosses(self, token_id: str, side: Side, price: Decimal) -> bool:
         """Whether an order at ``price`` would match resting liquidity right now."""
@@ -262,10 +262,18 @@ class SimVenue:
 
     # ================================================================ Venue: reads
     def markets(self) -> tuple[MarketInfo, ...]:
-        return tuple(
-            replace(m.info, status=self._status(i, self._now_ms))
-            for i, m in enumerate(self._markets)
-        )
+        # Polled several times a step: the same tuple is handed out until a status changes.
+        if not self._faults.moves_status:
+            return self._listing  # no halt or resolution planned: every market stays open
+        t = self._now_ms
+        statuses = [self._status(i, t) for i in range(len(self._markets))]
+        listing = self._listing
+        if any(info.status != status for info, status in zip(listing, statuses, strict=True)):
+            self._listing = listing = tuple(
+                info if info.status == status else replace(info, status=status)
+                for info, status in zip(listing, statuses, strict=True)
+            )
+        return listing
 
     def open_orders(self) -> tuple[OpenOrderView, ...]:
         views: list[OpenOrderView] = []
@@ -319,16 +327,10 @@ class SimVenue:
 
     def _snapshot(self, token_id: str, ts_ms: int) -> BookView:
         ob = self._books[token_id]
-        bids, asks = ob.levels(self._book_depth)
-        return BookView(
-            token_id=token_id,
-            bids=bids,
-            asks=asks,
-            ts_ms=ts_ms,
-            tick=ob.tick,
-            min_size=ob.min_size,
-            book_hash=book_hash(token_id, bids, asks),
-        )
+        bids, asks, digest = ob.snapshot(self._book_depth)
+        # The book admits only prices on its tick inside [tick, 1 - tick], positive sizes, and
+        # keeps levels sorted; that holds for every resting price while the tick never moved.
+        return BookView(token_id, bids, asks, ts_ms, ob.tick, ob.min_size, digest, ob.one_grid)
 
     def _frozen(self, key: tuple[str, int, str], token_id: str, t: int) -> BookView:
         # Normally captured by advance at the window start; captured here if the window was
@@ -340,6 +342,8 @@ class SimVenue:
         return snap
 
     def _status(self, index: int, t: int) -> MarketStatus:
+        if not self._faults.moves_status:
+            return "open"
         cid = self._markets[index].info.condition_id
         resolved_at = self._faults.resolved_at(cid)
         if resolved_at is not None and t >= resolved_at:

@@ -1,4 +1,6 @@
-"""The runtime: turns every bot decision into exactly one journaled envelope.
+"""The runtime: turns every bot decision into exactly one journaled envelope, or into one step
+of the order path's `DecisionRecord` (`evaluate` + `record_decision`: one envelope holding every
+vote of one intent, written before the decision's side effects).
 
 The runtime, not the bots, enforces the rules:
 - authority: only Trade-authority bots may emit an `OrderIntent`; a REJECT vote needs a blocking
@@ -36,6 +38,7 @@ from polytraders.contracts import (
     OrderIntent,
     RiskVote,
 )
+from polytraders.contracts.decisions import DecisionRecord, DecisionResult, DecisionStep
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
 from polytraders.contracts.trust import JournalDigest
@@ -55,6 +58,7 @@ from polytraders.state.trust import Origin
 
 O = TypeVar("O", bound=Contract)  # noqa: E741
 SYSTEM = Actor(kind="system", id="runtime")
+PIPELINE = Actor(kind="system", id="pipeline")  # writes the order path's decision records
 _FAIL_CLOSED_LAYERS = frozenset({Layer.RISK, Layer.SECURITY})
 
 
@@ -68,8 +72,15 @@ class Outcome(Generic[O]):
     blocked: bool = False
 
 
+_ACTORS: dict[str, Actor] = {}
+
+
 def bot_actor(bot: Bot[Any, Any]) -> Actor:
-    return Actor(kind="bot", id=bot.bot_id)
+    """The bot's actor (frozen, so one per bot id is built and reused)."""
+    actor = _ACTORS.get(bot.bot_id)
+    if actor is None:
+        actor = _ACTORS[bot.bot_id] = Actor(kind="bot", id=bot.bot_id)
+    return actor
 
 
 class Runtime:
@@ -357,52 +368,78 @@ class Runtime:
         )
 
     def decide(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None) -> Outcome[O]:
+        """One bot's decision, journaled as its own envelope (the runtime's rules applied)."""
         if bot.mode is Mode.OFF:
             return Outcome(None, None, None)
-        actor = bot_actor(bot)
-        common: dict[str, Any] = {
-            "actor": actor,
-            "correlation_id": correlation_id,
-            "config_version": bot.config.config_version,
-            "mode": bot.mode.value,
-            "config_warnings": bot.config.warnings,
-        }
+        judged = self._judge(bot, input, correlation_id)
+        entry = self.record(judged.contract, actor=bot_actor(bot), reason_code=judged.reason_code,
+                            correlation_id=correlation_id, config_version=bot.config.config_version,
+                            mode=bot.mode.value, config_warnings=bot.config.warnings)
+        return Outcome(judged.decision, entry, judged.effective, judged.blocked)
+
+    def evaluate(self, bot: Bot[Any, O], input: Any, *,
+                 correlation_id: str | None = None) -> tuple[Outcome[O], DecisionStep | None]:
+        """One bot's decision under the same rules as `decide`, returned as a step for a
+        `DecisionRecord` instead of being journaled on its own (the order path writes the record).
+        The outcome has no entry; the step is None when the bot is off."""
+        if bot.mode is Mode.OFF:
+            return Outcome(None, None, None), None
+        judged = self._judge(bot, input, correlation_id)
+        config = bot.config
+        step: DecisionStep = DecisionStep.trusted(
+            bot_id=bot.bot_id, mode=bot.mode.value, config_version=config.config_version,
+            config_warnings=config.warnings, reason_code=judged.reason_code,
+            output_kind=judged.contract.kind, output=judged.contract.to_json_dict(), blocked=judged.blocked)
+        return Outcome(judged.decision, None, judged.effective, judged.blocked), step
+
+    def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
+                        reason_code: str, correlation_id: str | None) -> JournalEntry:
+        """Journal one order-path decision (every step) as one envelope; `reason_code` says how
+        the path ended. Written before any side effect the decision allows."""
+        record: DecisionRecord = DecisionRecord.trusted(intent_id=intent_id, result=result, steps=tuple(steps))
+        return self.record(record, actor=PIPELINE, reason_code=reason_code, correlation_id=correlation_id)
+
+    def _judge(self, bot: Bot[Any, O], input: Any, correlation_id: str | None) -> _Judged[O]:
+        """Ask the bot and apply the runtime's rules (quarantine, errors, authority, mode)."""
         if bot.mode is Mode.QUARANTINE and _touches(input, bot.quarantine_scope):
             vote = RiskVote(guard_id=bot.bot_id, intent_id=input.intent_id, decision="REJECT",
                             severity="WARN", reason_code="RISK_QUARANTINED",
                             message="The intent touches a quarantined scope.")
-            entry = self.record(vote, reason_code="RISK_QUARANTINED", **common)
-            return Outcome(Decision(vote, "RISK_QUARANTINED"), entry, vote, blocked=True)  # type: ignore[arg-type]
+            return _Judged(Decision(vote, "RISK_QUARANTINED"), vote, "RISK_QUARANTINED",  # type: ignore[arg-type]
+                           vote, True)  # type: ignore[arg-type]
         now = self.clock.now_ms()
         try:
             decision = bot.decide(input, self.context(bot, correlation_id))
             require_code(decision.reason_code)
         except Exception as exc:  # a bot bug must never escape the event loop
             bot.stats.errors += 1
-            entry = self.record(
-                Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__,
-                             "message": str(exc)[:200]}),
-                reason_code="GOV_BOT_ERROR", **common,
-            )
-            return Outcome(None, entry, None, blocked=bot.layer in _FAIL_CLOSED_LAYERS)
-        bot.stats.decisions += 1
-        bot.stats.last_decision_ms = now
-        bot.stats.recent.append(now)
+            note = Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__, "message": str(exc)[:200]})
+            return _Judged(None, note, "GOV_BOT_ERROR", None, bot.layer in _FAIL_CLOSED_LAYERS)
+        stats = bot.stats
+        stats.decisions += 1
+        stats.last_decision_ms = now
+        stats.recent.append(now)
 
         violation = _authority_violation(bot, decision.output)
         if violation is not None:
-            entry = self.record(
-                Note(detail={"bot_id": bot.bot_id, "violation": violation,
-                             "attempted_reason_code": decision.reason_code}),
-                reason_code="GOV_AUTHORITY_VIOLATION", **common,
-            )
-            return Outcome(decision, entry, None, blocked=bot.layer in _FAIL_CLOSED_LAYERS)
+            note = Note(detail={"bot_id": bot.bot_id, "violation": violation,
+                                "attempted_reason_code": decision.reason_code})
+            return _Judged(decision, note, "GOV_AUTHORITY_VIOLATION", None, bot.layer in _FAIL_CLOSED_LAYERS)
 
-        contract: Contract = decision.output if decision.output is not None else Note(
-            detail=decision.detail)
-        entry = self.record(contract, reason_code=decision.reason_code, **common)
+        contract: Contract = decision.output if decision.output is not None else Note(detail=decision.detail)
         effective, blocked = _apply_mode(bot, decision.output)
-        return Outcome(decision, entry, effective, blocked)
+        return _Judged(decision, contract, decision.reason_code, effective, blocked)
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged(Generic[O]):
+    """A decision after the runtime's rules, before it is journaled."""
+
+    decision: Decision[O] | None
+    contract: Contract
+    reason_code: str
+    effective: O | None
+    blocked: bool
 
 
 def _touches(input: Any, scope: frozenset[str]) -> bool:

@@ -1,0 +1,75 @@
+"""One order-path decision as one journaled record: every step's vote, plan or note, in order.
+
+The order path (kill switch → guardrails → router → security checks) used to journal one envelope
+per step. It now journals one `DecisionRecord` per decision, written when the path ends (a
+rejection, no plan, a security block) or, write-ahead, just before signing and submission. Each
+`DecisionStep` keeps what the step's own envelope carried: the bot, its mode, config version and
+config warnings, the registry reason code, the typed output (a `RiskVote`, an `ExecutionPlan`, or a
+`Note` for GOV_BOT_ERROR / GOV_AUTHORITY_VIOLATION) and whether the step blocked the path.
+`trace`, replay and the registry's per-bot evidence read the steps.
+
+Records are built by the runtime from outputs it has already checked, so they are assembled
+without a second validation pass (`to_json_dict` is written by hand: the hot path); reading one
+back from the journal (`decode`) validates it in full.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from polytraders.contracts.base import SCHEMA_VERSION, Contract
+from polytraders.contracts.reasons import registry
+
+DecisionResult = Literal["passed", "rejected", "no_plan", "blocked_by_security", "aborted"]
+"""How the path ended for this record: `passed` means it went on to signing and submission;
+`aborted` means an unexpected error ended it (the steps taken so far are still recorded)."""
+
+
+class DecisionStep(Contract):
+    """One bot's part in an order-path decision (what its own envelope used to hold)."""
+
+    kind: ClassVar[str] = "decision_step"
+    bot_id: str = Field(min_length=1, max_length=80)
+    mode: str = Field(max_length=20)
+    config_version: str = Field(max_length=40)
+    config_warnings: tuple[str, ...] = ()
+    reason_code: str
+    output_kind: str = Field(min_length=1, max_length=40)
+    """The contract kind of `output`: `risk_vote`, `execution_plan` or `note`."""
+    output: dict[str, Any]
+    blocked: bool = False
+
+    @field_validator("reason_code")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        if v not in registry():
+            raise ValueError(f"reason code {v!r} is not registered")
+        return v
+
+    def decoded(self) -> Contract:
+        """The step's output as its typed contract (validated)."""
+        from polytraders.contracts.envelope import _KINDS
+
+        return _KINDS[self.output_kind].model_validate(self.output)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, in the declared field order (what `model_dump` gives): the hot path
+        return {"schema_version": SCHEMA_VERSION, "bot_id": self.bot_id, "mode": self.mode,
+                "config_version": self.config_version, "config_warnings": list(self.config_warnings),
+                "reason_code": self.reason_code, "output_kind": self.output_kind, "output": self.output,
+                "blocked": self.blocked}
+
+
+class DecisionRecord(Contract):
+    """Every step of one order-path decision for one intent, in the order they ran."""
+
+    kind: ClassVar[str] = "decision_record"
+    intent_id: str = Field(min_length=1, max_length=120)
+    result: DecisionResult
+    steps: tuple[DecisionStep, ...] = Field(min_length=1)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "intent_id": self.intent_id, "result": self.result,
+                "steps": [s.to_json_dict() for s in self.steps]}

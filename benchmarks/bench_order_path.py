@@ -63,7 +63,8 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
         corr = intent.correlation_id
         steps = []
         for guard in (system.kill_switch, *system.guardrails):
-            out, step = rt.evaluate(guard, intent, correlation_id=corr)
+            out = rt.evaluate(guard, intent, correlation_id=corr)
+            step = out.step
             if step is not None:
                 steps.append(step)
             if out.blocked:
@@ -71,14 +72,15 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
                                    correlation_id=corr)
                 break
         else:
-            routed, step = rt.evaluate(system.router, RouteRequest(intent=intent, market=market, book=book),
-                                       correlation_id=corr)
+            routed = rt.evaluate(system.router, RouteRequest(intent=intent, market=market, book=book),
+                                 correlation_id=corr)
+            step = routed.step
             steps.append(step)
             plan = routed.effective
             assert plan is not None
             req = system.signer.prepare(plan, plan.steps[0], market, rt.clock.now_ms())
             for check in system.security:
-                steps.append(rt.evaluate(check, req, correlation_id=corr)[1])
+                steps.append(rt.evaluate(check, req, correlation_id=corr).step)
             rt.record_decision(intent.intent_id, "passed", steps, reason_code=step.reason_code,
                                correlation_id=corr)
         times.append((time.perf_counter_ns() - t0) / 1000)

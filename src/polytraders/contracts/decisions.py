@@ -22,6 +22,8 @@ from pydantic import Field, field_validator
 from polytraders.contracts.base import SCHEMA_VERSION, Contract
 from polytraders.contracts.reasons import registry
 
+_set = object.__setattr__
+
 DecisionResult = Literal["passed", "rejected", "no_plan", "blocked_by_security", "aborted"]
 """How the path ended for this record: `passed` means it went on to signing and submission;
 `aborted` means an unexpected error ended it (the steps taken so far are still recorded)."""
@@ -48,6 +50,21 @@ class DecisionStep(Contract):
             raise ValueError(f"reason code {v!r} is not registered")
         return v
 
+    @classmethod
+    def of(cls, bot_id: str, mode: str, config_version: str, config_warnings: tuple[str, ...],
+           reason_code: str, output_kind: str, output: dict[str, Any], blocked: bool) -> DecisionStep:
+        """A step the runtime built from a decision it has already checked (the code is
+        registered, the output is a validated contract's JSON form): no validation pass."""
+        step = cls.__new__(cls)
+        _set(step, "__dict__", {"schema_version": SCHEMA_VERSION, "bot_id": bot_id, "mode": mode,
+                                "config_version": config_version, "config_warnings": config_warnings,
+                                "reason_code": reason_code, "output_kind": output_kind, "output": output,
+                                "blocked": blocked})
+        _set(step, "__pydantic_fields_set__", set(_STEP_FIELDS))
+        _set(step, "__pydantic_extra__", None)
+        _set(step, "__pydantic_private__", None)
+        return step
+
     def decoded(self) -> Contract:
         """The step's output as its typed contract (validated)."""
         from polytraders.contracts.envelope import _KINDS
@@ -73,3 +90,6 @@ class DecisionRecord(Contract):
     def to_json_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "intent_id": self.intent_id, "result": self.result,
                 "steps": [s.to_json_dict() for s in self.steps]}
+
+
+_STEP_FIELDS = frozenset(DecisionStep.model_fields) - {"schema_version"}

@@ -111,7 +111,8 @@ class OrderPath:
         # folded everything others committed: a trip made elsewhere is seen before the vote.
         rt.begin_decision()
         for guard in (self.kill_switch, *self.guardrails):
-            out, step = rt.evaluate(guard, intent, correlation_id=corr)
+            out = rt.evaluate(guard, intent, correlation_id=corr)
+            step = out.step
             if step is not None:
                 steps.append(step)
             if out.blocked:
@@ -126,7 +127,8 @@ class OrderPath:
         book = markets.book(intent.token_id)  # type: ignore[attr-defined]
         request = self._route_request(intent=intent, constraints=tuple(constraints),
                                       market=market, book=book)
-        routed, route_step = rt.evaluate(self.router, request, correlation_id=corr)
+        routed = rt.evaluate(self.router, request, correlation_id=corr)
+        route_step = routed.step
         if route_step is not None:
             steps.append(route_step)
         plan = routed.effective
@@ -143,7 +145,8 @@ class OrderPath:
                     return PathOutcome("rejected", "RISK_KILLSWITCH_ACTIVE", tuple(submitted))
             signing = self.signer.prepare(plan, planned, market, rt.clock.now_ms())
             for check in self.security:
-                out, step = rt.evaluate(check, signing, correlation_id=corr)
+                out = rt.evaluate(check, signing, correlation_id=corr)
+                step = out.step
                 if step is not None:
                     steps.append(step)
                 if out.blocked:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from polytraders.contracts import (
     BUILDER_CODE,
@@ -377,20 +377,18 @@ class Runtime:
                             mode=bot.mode.value, config_warnings=bot.config.warnings)
         return Outcome(judged.decision, entry, judged.effective, judged.blocked)
 
-    def evaluate(self, bot: Bot[Any, O], input: Any, *,
-                 correlation_id: str | None = None) -> tuple[Outcome[O], DecisionStep | None]:
+    def evaluate(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None) -> Evaluated[O]:
         """One bot's decision under the same rules as `decide`, returned as a step for a
-        `DecisionRecord` instead of being journaled on its own (the order path writes the record).
-        The outcome has no entry; the step is None when the bot is off."""
+        `DecisionRecord` instead of being journaled on its own (the order path writes the
+        record). The step is None when the bot is off."""
         if bot.mode is Mode.OFF:
-            return Outcome(None, None, None), None
+            return Evaluated(None, False, None)
         judged = self._judge(bot, input, correlation_id)
         config = bot.config
-        step: DecisionStep = DecisionStep.trusted(
-            bot_id=bot.bot_id, mode=bot.mode.value, config_version=config.config_version,
-            config_warnings=config.warnings, reason_code=judged.reason_code,
-            output_kind=judged.contract.kind, output=judged.contract.to_json_dict(), blocked=judged.blocked)
-        return Outcome(judged.decision, None, judged.effective, judged.blocked), step
+        contract = judged.contract
+        step = DecisionStep.of(bot.bot_id, bot.mode.value, config.config_version, config.warnings,
+                               judged.reason_code, contract.kind, contract.to_json_dict(), judged.blocked)
+        return Evaluated(judged.effective, judged.blocked, step)
 
     def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
                         reason_code: str, correlation_id: str | None) -> JournalEntry:
@@ -431,8 +429,7 @@ class Runtime:
         return _Judged(decision, contract, decision.reason_code, effective, blocked)
 
 
-@dataclass(frozen=True, slots=True)
-class _Judged(Generic[O]):
+class _Judged(NamedTuple, Generic[O]):
     """A decision after the runtime's rules, before it is journaled."""
 
     decision: Decision[O] | None
@@ -440,6 +437,15 @@ class _Judged(Generic[O]):
     reason_code: str
     effective: O | None
     blocked: bool
+
+
+class Evaluated(NamedTuple, Generic[O]):
+    """A decision after the runtime's rules, as one step of the order path's decision record:
+    `effective` is what downstream may act on; `blocked` ends the path."""
+
+    effective: O | None
+    blocked: bool
+    step: DecisionStep | None
 
 
 def _touches(input: Any, scope: frozenset[str]) -> bool:

@@ -63,7 +63,7 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
         corr = intent.correlation_id
         steps = []
         for guard in (system.kill_switch, *system.guardrails):
-            out = rt.evaluate(guard, intent, correlation_id=corr)
+            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=intent.intent_id)
             step = out.step
             if step is not None:
                 steps.append(step)
@@ -73,14 +73,14 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
                 break
         else:
             routed = rt.evaluate(system.router, RouteRequest(intent=intent, market=market, book=book),
-                                 correlation_id=corr)
+                                 correlation_id=corr, intent_id=intent.intent_id)
             step = routed.step
             steps.append(step)
             plan = routed.effective
             assert plan is not None
             req = system.signer.prepare(plan, plan.steps[0], market, rt.clock.now_ms())
             for check in system.security:
-                steps.append(rt.evaluate(check, req, correlation_id=corr).step)
+                steps.append(rt.evaluate(check, req, correlation_id=corr, intent_id=intent.intent_id).step)
             rt.record_decision(intent.intent_id, "passed", steps, reason_code=step.reason_code,
                                correlation_id=corr)
         times.append((time.perf_counter_ns() - t0) / 1000)

@@ -185,18 +185,27 @@ def test_a_decision_record_round_trips_through_its_envelope(
         intent: OrderIntent, votes: list[tuple[str, bool, str]]) -> None:
     from polytraders.contracts.decisions import DecisionRecord, DecisionStep
 
+    from polytraders.contracts.decisions import compact_output
+
+    # every other vote names another intent and guard: those fields must then stay in the record
+    cast = [RiskVote.own(guard_id=f"risk.g{i}" if i % 2 else "risk.other", decision=d,  # type: ignore[arg-type]
+                         intent_id=intent.intent_id if i % 2 else "oi_another", reason_code="RISK_APPROVED",
+                         message="m") for i, (d, _, _) in enumerate(votes)]
     steps = [DecisionStep.of(f"risk.g{i}", mode, "3", ("w",) if blocked else (), "RISK_APPROVED", "risk_vote",
-                             RiskVote.own(guard_id=f"risk.g{i}", intent_id=intent.intent_id, decision=d,  # type: ignore[arg-type]
-                                          reason_code="RISK_APPROVED", message="m").to_json_dict(), blocked)
-             for i, (d, blocked, mode) in enumerate(votes)]
+                             compact_output(v.to_json_dict(), f"risk.g{i}", "RISK_APPROVED", intent.intent_id),
+                             blocked)
+             for i, ((_, blocked, mode), v) in enumerate(zip(votes, cast, strict=True))]
     record = DecisionRecord.trusted(intent_id=intent.intent_id, result="passed", steps=tuple(steps))
-    assert record.to_json_dict() == record.model_dump(mode="json")
+    assert DecisionRecord.model_validate(record.to_json_dict()) == record
     env = ReportEnvelope.wrap(record, actor=Actor(kind="system", id="pipeline"), reason_code="RISK_APPROVED",
                               ts_ms=intent.emitted_at_ms, correlation_id=intent.correlation_id)
     back = ReportEnvelope.model_validate(json.loads(json.dumps(env.to_json_dict())))
     decoded = back.decode()
     assert isinstance(decoded, DecisionRecord) and decoded.to_json_dict() == record.to_json_dict()
-    assert [s.decoded() for s in decoded.steps] == [RiskVote.model_validate(s.output) for s in steps]
+    assert decoded.outputs() == cast, "every vote comes back whole from the compact form"
+    for step in decoded.steps:
+        assert "schema_version" not in step.output and "reason_code" not in step.output
+    assert all(("intent_id" in s.output) == (s.output.get("guard_id") == "risk.other") for s in decoded.steps)
 
 
 def test_a_decision_record_refuses_an_unregistered_step_code_and_an_empty_record() -> None:

@@ -268,15 +268,18 @@ def _cases(rt: Runtime) -> list[tuple[Bot[Any, Any], OrderIntent]]:
 def test_evaluate_applies_exactly_the_rules_decide_applies(rt: Runtime) -> None:
     """Every mode and rule (shadow, advisory, quarantine in and out of scope, a crash, a governance
     block, a reshape without authority): the step holds what decide's own envelope holds."""
+    from polytraders.contracts.decisions import full_output
+
     for bot, i in _cases(rt):
         out = rt.decide(bot, i, correlation_id="corr_test0001")
-        ev = rt.evaluate(bot, i, correlation_id="corr_test0001")
+        ev = rt.evaluate(bot, i, correlation_id="corr_test0001", intent_id="oi_test0001")
         assert out.entry is not None and ev.step is not None
         env = out.entry.envelope
         assert (ev.effective, ev.blocked) == (out.effective, out.blocked), bot.bot_id
+        output = full_output(ev.step.output_kind, ev.step.output, ev.step.bot_id, ev.step.reason_code, "oi_test0001")
         assert (ev.step.bot_id, ev.step.mode, ev.step.config_version, ev.step.reason_code, ev.step.output_kind,
-                ev.step.output, ev.step.blocked) == (env.actor.id, env.mode, env.config_version, env.reason_code,
-                                                     env.kind, env.payload, out.blocked), bot.bot_id
+                output, ev.step.blocked) == (env.actor.id, env.mode, env.config_version, env.reason_code,
+                                             env.kind, env.payload, out.blocked), bot.bot_id
     assert rt.evaluate(rt.add_bot(Scout(), mode=Mode.OFF), None) == (None, False, None)
 
 

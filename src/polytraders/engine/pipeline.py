@@ -104,14 +104,14 @@ class OrderPath:
             steps.clear()
 
     def _process(self, intent: OrderIntent, steps: list[DecisionStep]) -> PathOutcome:
-        corr = intent.correlation_id
+        corr, iid = intent.correlation_id, intent.intent_id
         rt = self.rt
         constraints: list[RiskConstraints] = []
         # Hold the write lock from the kill-switch vote to the order's durable append, having
         # folded everything others committed: a trip made elsewhere is seen before the vote.
         rt.begin_decision()
         for guard in (self.kill_switch, *self.guardrails):
-            out = rt.evaluate(guard, intent, correlation_id=corr)
+            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=iid)
             step = out.step
             if step is not None:
                 steps.append(step)
@@ -127,7 +127,7 @@ class OrderPath:
         book = markets.book(intent.token_id)  # type: ignore[attr-defined]
         request = self._route_request(intent=intent, constraints=tuple(constraints),
                                       market=market, book=book)
-        routed = rt.evaluate(self.router, request, correlation_id=corr)
+        routed = rt.evaluate(self.router, request, correlation_id=corr, intent_id=iid)
         route_step = routed.step
         if route_step is not None:
             steps.append(route_step)
@@ -145,7 +145,7 @@ class OrderPath:
                     return PathOutcome("rejected", "RISK_KILLSWITCH_ACTIVE", tuple(submitted))
             signing = self.signer.prepare(plan, planned, market, rt.clock.now_ms())
             for check in self.security:
-                out = rt.evaluate(check, signing, correlation_id=corr)
+                out = rt.evaluate(check, signing, correlation_id=corr, intent_id=iid)
                 step = out.step
                 if step is not None:
                     steps.append(step)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from polytraders.contracts.decisions import DecisionRecord
+from polytraders.contracts.decisions import DecisionRecord, full_output
 
 RECORD_KIND = DecisionRecord.kind
 
@@ -21,8 +21,8 @@ RECORD_KIND = DecisionRecord.kind
 @dataclass(frozen=True, slots=True)
 class StepView:
     """One bot's decision as the journal holds it. `index` is the step's place in its decision
-    record (None for a decision journaled as its own envelope); `blocked` is known only for
-    record steps."""
+    record (None for a decision journaled as its own envelope); `payload` is the output's full
+    JSON form (a record step's elided fields restored); `blocked` is known only for record steps."""
 
     seq: int
     index: int | None
@@ -48,9 +48,11 @@ def steps_of_envelope(seq: int, env: Mapping[str, Any]) -> Iterator[StepView]:
     actor = env.get("actor") or {}
     if env.get("kind") == RECORD_KIND:
         payload = env.get("payload") or {}
+        intent_id = str(payload.get("intent_id", ""))
         for i, step in enumerate(payload.get("steps") or ()):
-            yield StepView(seq, i, str(step["bot_id"]), str(step["output_kind"]), str(step["reason_code"]),
-                           step.get("mode"), str(step.get("config_version", "0")), step.get("output") or {},
+            bot_id, kind, code = str(step["bot_id"]), str(step["output_kind"]), str(step["reason_code"])
+            yield StepView(seq, i, bot_id, kind, code, step.get("mode"), str(step.get("config_version", "0")),
+                           full_output(kind, step.get("output") or {}, bot_id, code, intent_id),
                            env.get("correlation_id"), int(env["ts_ms"]), bool(step.get("blocked")))
     elif actor.get("kind") == "bot":
         yield StepView(seq, None, str(actor["id"]), str(env["kind"]), str(env["reason_code"]), env.get("mode"),

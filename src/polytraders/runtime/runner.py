@@ -38,7 +38,7 @@ from polytraders.contracts import (
     OrderIntent,
     RiskVote,
 )
-from polytraders.contracts.decisions import DecisionRecord, DecisionResult, DecisionStep
+from polytraders.contracts.decisions import DecisionRecord, DecisionResult, DecisionStep, compact_output
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
 from polytraders.contracts.trust import JournalDigest
@@ -60,6 +60,7 @@ O = TypeVar("O", bound=Contract)  # noqa: E741
 SYSTEM = Actor(kind="system", id="runtime")
 PIPELINE = Actor(kind="system", id="pipeline")  # writes the order path's decision records
 _FAIL_CLOSED_LAYERS = frozenset({Layer.RISK, Layer.SECURITY})
+_new_context = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,14 +359,9 @@ class Runtime:
                 self._apply_mode(bot_id, scope)
 
     def context(self, bot: Bot[Any, Any], correlation_id: str | None) -> BotContext:
-        return BotContext(
-            clock=self.clock,
-            config=bot.config,
-            state=self.state,
-            kill_switch=self.kill_switch,
-            correlation_id=correlation_id,
-            builder_code=self.builder_code,
-        )
+        # the named tuple built directly from its fields in order: one is built per decision
+        return _new_context(BotContext, (self.clock, bot.config, self.state, self.kill_switch,
+                                         correlation_id, self.builder_code))
 
     def decide(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None) -> Outcome[O]:
         """One bot's decision, journaled as its own envelope (the runtime's rules applied)."""
@@ -377,17 +373,20 @@ class Runtime:
                             mode=bot.mode.value, config_warnings=bot.config.warnings)
         return Outcome(judged.decision, entry, judged.effective, judged.blocked)
 
-    def evaluate(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None) -> Evaluated[O]:
+    def evaluate(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None,
+                 intent_id: str | None = None) -> Evaluated[O]:
         """One bot's decision under the same rules as `decide`, returned as a step for a
-        `DecisionRecord` instead of being journaled on its own (the order path writes the
-        record). The step is None when the bot is off."""
+        `DecisionRecord` of `intent_id` instead of being journaled on its own (the order path
+        writes the record). The step is None when the bot is off."""
         if bot.mode is Mode.OFF:
             return Evaluated(None, False, None)
         judged = self._judge(bot, input, correlation_id)
         config = bot.config
         contract = judged.contract
-        step = DecisionStep.of(bot.bot_id, bot.mode.value, config.config_version, config.warnings,
-                               judged.reason_code, contract.kind, contract.to_json_dict(), judged.blocked)
+        bot_id, code = bot.bot_id, judged.reason_code
+        step = DecisionStep.of(bot_id, bot.mode.value, config.config_version, config.warnings, code,
+                               contract.kind, compact_output(contract.to_json_dict(), bot_id, code, intent_id),
+                               judged.blocked)
         return Evaluated(judged.effective, judged.blocked, step)
 
     def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
@@ -407,7 +406,8 @@ class Runtime:
                            vote, True)  # type: ignore[arg-type]
         now = self.clock.now_ms()
         try:
-            decision = bot.decide(input, self.context(bot, correlation_id))
+            decision = bot.decide(input, _new_context(BotContext, (
+                self.clock, bot.config, self.state, self.kill_switch, correlation_id, self.builder_code)))
             require_code(decision.reason_code)
         except Exception as exc:  # a bot bug must never escape the event loop
             bot.stats.errors += 1
@@ -417,6 +417,11 @@ class Runtime:
         stats.decisions += 1
         stats.last_decision_ms = now
         stats.recent.append(now)
+        output = decision.output
+        if type(output) is RiskVote and output.decision == "APPROVE" and bot.mode is Mode.ENFORCED:
+            # the common case, short-cut: an approval breaks no authority rule and an enforced
+            # approval passes as it is (what the general rules below would conclude)
+            return _Judged(decision, output, decision.reason_code, output, False)  # type: ignore[arg-type]
 
         violation = _authority_violation(bot, decision.output)
         if violation is not None:

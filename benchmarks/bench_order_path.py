@@ -22,6 +22,7 @@ from pathlib import Path
 
 from polytraders.bots.exec.smart_router import RouteRequest
 from polytraders.contracts import OrderIntent, Scope
+from polytraders.contracts.decisions import DecisionStep
 from polytraders.engine.demo import DEMO_START_MS
 from polytraders.engine.kill_switch_ops import manual_trip
 from polytraders.engine.system import SystemConfig, TradingSystem
@@ -60,29 +61,27 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
                              emitted_at_ms=rt.clock.now_ms())
         t0 = time.perf_counter_ns()
         # what OrderPath.process does up to signing: every step evaluated, one decision record
-        corr = intent.correlation_id
-        steps = []
+        corr, iid = intent.correlation_id, intent.intent_id
+        steps: list[DecisionStep] = []
         for guard in (system.kill_switch, *system.guardrails):
-            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=intent.intent_id)
-            step = out.step
-            if step is not None:
-                steps.append(step)
+            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=iid)
+            if out.step is not None:
+                steps.append(out.step)
             if out.blocked:
-                rt.record_decision(intent.intent_id, "rejected", steps, reason_code=step.reason_code,
-                                   correlation_id=corr)
+                rt.record_decision(iid, "rejected", steps, reason_code=steps[-1].reason_code, correlation_id=corr)
                 break
         else:
             routed = rt.evaluate(system.router, RouteRequest(intent=intent, market=market, book=book),
-                                 correlation_id=corr, intent_id=intent.intent_id)
-            step = routed.step
-            steps.append(step)
+                                 correlation_id=corr, intent_id=iid)
             plan = routed.effective
-            assert plan is not None
+            assert plan is not None and routed.step is not None
+            steps.append(routed.step)
             req = system.signer.prepare(plan, plan.steps[0], market, rt.clock.now_ms())
             for check in system.security:
-                steps.append(rt.evaluate(check, req, correlation_id=corr, intent_id=intent.intent_id).step)
-            rt.record_decision(intent.intent_id, "passed", steps, reason_code=step.reason_code,
-                               correlation_id=corr)
+                step = rt.evaluate(check, req, correlation_id=corr, intent_id=iid).step
+                assert step is not None
+                steps.append(step)
+            rt.record_decision(iid, "passed", steps, reason_code=routed.step.reason_code, correlation_id=corr)
         times.append((time.perf_counter_ns() - t0) / 1000)
         if i % 256 == 0:
             rt.journal.flush()

@@ -183,9 +183,7 @@ def test_an_own_vote_still_refuses_an_overlong_message() -> None:
                                    st.sampled_from(["enforced", "shadow", "advisory"])), min_size=1, max_size=10))
 def test_a_decision_record_round_trips_through_its_envelope(
         intent: OrderIntent, votes: list[tuple[str, bool, str]]) -> None:
-    from polytraders.contracts.decisions import DecisionRecord, DecisionStep
-
-    from polytraders.contracts.decisions import compact_output
+    from polytraders.contracts.decisions import DecisionRecord, DecisionStep, compact_output
 
     # every other vote names another intent and guard: those fields must then stay in the record
     cast = [RiskVote.own(guard_id=f"risk.g{i}" if i % 2 else "risk.other", decision=d,  # type: ignore[arg-type]
@@ -218,4 +216,5 @@ def test_a_decision_record_refuses_an_unregistered_step_code_and_an_empty_record
     with pytest.raises(ValidationError):
         DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": []})
     step["reason_code"] = "GOV_BOT_ERROR"
-    assert DecisionRecord.model_validate({"intent_id": "oi_1", "result": "aborted", "steps": [step]}).steps[0].blocked is False
+    record = DecisionRecord.model_validate({"intent_id": "oi_1", "result": "aborted", "steps": [step]})
+    assert record.steps[0].blocked is False

@@ -129,9 +129,9 @@ def render_trace(console: Console, decision_id: str, found: Found, names: Market
         table.add_column(col, overflow="fold")
     for e in entries:
         env = e.envelope
-        steps = decision_steps(e) if env.kind == RECORD_KIND else []
-        if steps:  # one row per step of the decision, each as its own envelope used to show it
-            for step in steps:
+        record_steps = decision_steps(e) if env.kind == RECORD_KIND else []
+        if record_steps:  # one row per step of the decision, each as its own envelope used to show it
+            for step in record_steps:
                 meaning = reg[step.reason_code].user_message if step.reason_code in reg else ""
                 detail = _detail(step.kind, dict(step.payload), names)
                 decision = str(step.payload.get("decision") or "")

@@ -421,7 +421,7 @@ class Runtime:
         if type(output) is RiskVote and output.decision == "APPROVE" and bot.mode is Mode.ENFORCED:
             # the common case, short-cut: an approval breaks no authority rule and an enforced
             # approval passes as it is (what the general rules below would conclude)
-            return _Judged(decision, output, decision.reason_code, output, False)  # type: ignore[arg-type]
+            return _Judged(decision, output, decision.reason_code, output, False)
 
         violation = _authority_violation(bot, decision.output)
         if violation is not None:

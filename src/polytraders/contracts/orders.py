@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from polytraders.contracts.base import (
     BUILDER_CODE,
+    SCHEMA_VERSION,
     Address,
     Bytes32,
     Contract,
@@ -106,9 +107,14 @@ class RiskVote(Contract):
             raise ValueError("RESHAPE_REQUIRED needs constraints")
         if len(message) > 400:
             raise ValueError("a vote's message is at most 400 characters")
-        vote: RiskVote = cls.trusted(guard_id=guard_id, intent_id=intent_id, decision=decision,
-                                     severity=severity, reason_code=reason_code, message=message,
-                                     constraints=constraints, observed={} if observed is None else observed)
+        vote = cls.__new__(cls)
+        _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
+                                "decision": decision, "severity": severity, "reason_code": reason_code,
+                                "message": message, "constraints": constraints,
+                                "observed": {} if observed is None else observed})
+        _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
+        _set(vote, "__pydantic_extra__", None)
+        _set(vote, "__pydantic_private__", None)
         return vote
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -119,6 +125,10 @@ class RiskVote(Contract):
                 "reason_code": self.reason_code, "message": self.message,
                 "constraints": None if self.constraints is None else self.constraints.to_json_dict(),
                 "observed": dict(self.observed)}
+
+
+_set = object.__setattr__
+_VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
 
 
 class PlannedOrder(Contract):

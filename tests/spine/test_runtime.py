@@ -307,3 +307,27 @@ def test_a_decision_record_holds_every_step_and_a_crash_fails_closed(rt: Runtime
     assert payload["steps"][2]["output"]["detail"] == {"bot_id": "risk.test_crasher", "error": "RuntimeError",
                                                       "message": "boom"}
     assert crasher.stats.errors == 1 and never.stats.decisions == 0, "the path ended at the crash"
+
+
+def test_an_unexpected_error_mid_path_still_journals_the_steps_taken(rt: Runtime) -> None:
+    """Before: each step was its own envelope, so steps taken before a crash were in the journal.
+    Now the record is written when the path ends; a crash still leaves them, as `aborted`."""
+    from polytraders.engine.pipeline import OrderPath
+
+    ks, guard = rt.add_bot(Approver()), rt.add_bot(Guard(), mode=Mode.ADVISORY)
+
+    def broken_route_request(**_: Any) -> Any:
+        raise LookupError("no route for this market")
+
+    path = OrderPath(rt, kill_switch=ks, guardrails=(guard,), router=ks, security=(), signer=None, olm=None,
+                     route_request=broken_route_request)
+    before = count(rt)
+    with pytest.raises(LookupError):
+        path.process(intent())
+    assert count(rt) == before + 1
+    [entry] = list(rt.journal.read(before + 1))
+    payload = entry.envelope.payload
+    assert entry.envelope.kind == "decision_record" and payload["result"] == "aborted"
+    assert [(s["bot_id"], s["mode"], s["output"]["decision"], s["blocked"]) for s in payload["steps"]] == [
+        ("risk.test_approver", "enforced", "APPROVE", False),
+        ("risk.test_guard", "advisory", "REJECT", False)]  # advisory: journaled as voted, never blocks

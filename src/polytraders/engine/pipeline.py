@@ -86,8 +86,9 @@ class OrderPath:
         steps: list[DecisionStep] = []
         try:
             return self._process(intent, steps)
-        except BaseException:
-            # an unexpected error still leaves the steps taken so far in the journal
+        except Exception:
+            # an unexpected error still leaves the steps taken so far in the journal (not when
+            # writing the record was what failed: `_end` empties the list before it writes)
             if steps:
                 with contextlib.suppress(Exception):  # the caller must see the original error
                     self.rt.record_decision(intent.intent_id, "aborted", steps,
@@ -99,9 +100,10 @@ class OrderPath:
              code: str) -> None:
         """Journal the decision so far as one record, then start a new one (a plan's later slices)."""
         if steps:
-            self.rt.record_decision(intent.intent_id, result, steps, reason_code=code,
-                                    correlation_id=intent.correlation_id)
+            taken = list(steps)
             steps.clear()
+            self.rt.record_decision(intent.intent_id, result, taken, reason_code=code,
+                                    correlation_id=intent.correlation_id)
 
     def _process(self, intent: OrderIntent, steps: list[DecisionStep]) -> PathOutcome:
         corr, iid = intent.correlation_id, intent.intent_id

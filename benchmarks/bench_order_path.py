@@ -2,7 +2,8 @@
 
 Run: python benchmarks/bench_order_path.py [--markets 5,10,20,40] [--n 2000]
 - decision path: one intent through the kill switch, the six guardrails, the router and both
-  security checks (each step journaled, signing excluded), 2,000 intents;
+  security checks, journaled as the order path does it (one decision record holding every step),
+  signing excluded, 2,000 intents;
 - trip to protection: a kill-switch trip observed -> all in-scope intents rejected and cancel-all
   dispatched (the guardian's protective action), 200 trips;
 - demo: wall time of `polytraders demo` (60 minutes, 20 markets) is measured separately with
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from polytraders.bots.exec.smart_router import RouteRequest
 from polytraders.contracts import OrderIntent, Scope
+from polytraders.contracts.decisions import DecisionStep
 from polytraders.engine.demo import DEMO_START_MS
 from polytraders.engine.kill_switch_ops import manual_trip
 from polytraders.engine.system import SystemConfig, TradingSystem
@@ -58,16 +60,28 @@ def decision_path(system: TradingSystem, n: int = 2000) -> list[float]:
                              order_type="POST_ONLY", price=book.best_bid, size=Decimal(5),
                              emitted_at_ms=rt.clock.now_ms())
         t0 = time.perf_counter_ns()
+        # what OrderPath.process does up to signing: every step evaluated, one decision record
+        corr, iid = intent.correlation_id, intent.intent_id
+        steps: list[DecisionStep] = []
         for guard in (system.kill_switch, *system.guardrails):
-            if rt.decide(guard, intent, correlation_id=intent.correlation_id).blocked:
+            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=iid)
+            if out.step is not None:
+                steps.append(out.step)
+            if out.blocked:
+                rt.record_decision(iid, "rejected", steps, reason_code=steps[-1].reason_code, correlation_id=corr)
                 break
         else:
-            plan = rt.decide(system.router, RouteRequest(intent=intent, market=market, book=book),
-                             correlation_id=intent.correlation_id).effective
-            assert plan is not None
+            routed = rt.evaluate(system.router, RouteRequest(intent=intent, market=market, book=book),
+                                 correlation_id=corr, intent_id=iid)
+            plan = routed.effective
+            assert plan is not None and routed.step is not None
+            steps.append(routed.step)
             req = system.signer.prepare(plan, plan.steps[0], market, rt.clock.now_ms())
             for check in system.security:
-                rt.decide(check, req, correlation_id=intent.correlation_id)
+                step = rt.evaluate(check, req, correlation_id=corr, intent_id=iid).step
+                assert step is not None
+                steps.append(step)
+            rt.record_decision(iid, "passed", steps, reason_code=routed.step.reason_code, correlation_id=corr)
         times.append((time.perf_counter_ns() - t0) / 1000)
         if i % 256 == 0:
             rt.journal.flush()

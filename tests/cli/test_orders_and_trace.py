@@ -78,7 +78,19 @@ def test_trace_accepts_every_id_orders_shows(demo_db: Path) -> None:
         assert data["correlation_ids"] == [order["correlation_id"]], key
         seqs = [e["seq"] for e in data["entries"]]
         kinds = {e["envelope"]["kind"] for e in data["entries"]}
-        assert {"order_intent", "risk_vote", "order_record"} <= kinds, (key, kinds)
+        assert {"order_intent", "decision_record", "order_record"} <= kinds, (key, kinds)
+        # the decision record holds every vote: the kill switch, the six guardrails, the router's
+        # plan and both security checks, each with its bot, mode and reason code
+        [record] = [e["envelope"] for e in data["entries"] if e["envelope"]["kind"] == "decision_record"][:1]
+        steps = record["payload"]["steps"]
+        assert [s["bot_id"] for s in steps] == [
+            "risk.kill_switch", "risk.market_halt_guard", "risk.compliance_gate", "risk.stale_book_guard",
+            "risk.wallet_funding_guard", "risk.drawdown_guard", "risk.exposure_guard", "exec.smart_router",
+            "sec.contract_address_guard", "sec.wallet_permission_guard"], key
+        assert {s["output_kind"] for s in steps} == {"risk_vote", "execution_plan"}
+        assert all(s["mode"] == "enforced" and not s["blocked"] for s in steps)
+        assert steps[7]["reason_code"] == "EXEC_PLAN_CREATED" and record["reason_code"] == "EXEC_PLAN_CREATED"
+        assert all(s["output"]["decision"] == "APPROVE" for s in steps if s["output_kind"] == "risk_vote")
         assert seqs == sorted(seqs)
         expected = expected or seqs
         assert seqs == expected, f"{key} finds the same decision"
@@ -121,3 +133,37 @@ def test_trace_of_a_rejection_shows_the_proposed_order_and_observed_values(
         assert "REJECTED" in text and "risk.drawdown_guard" in text and "RISK_DRAWDOWN_BREACH" in text
         assert "drawdown_intraday_pct=6.1" in text and "limit_pct=5" in text
         assert "2026-01-05" in text and not re.search(r"\b1[0-9]{12}\b", text)
+
+
+def test_trace_of_a_rejection_inside_a_decision_record_names_the_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order path's one envelope per decision: trace shows every step as a row and leads with
+    the rejecting step, its guard and the values it saw."""
+    from polytraders.contracts.decisions import DecisionStep
+
+    _wide(monkeypatch)
+    clock = SimClock(T0)
+    rt, _ = make_trusted_runtime(tmp_path / "rec.db", clock)
+    intent = OrderIntent(intent_id="oi_test_reject_2", correlation_id="oc_test_reject_2",
+                         strategy_id="strat.maker_tight", market_id=MARKET, token_id=YES, outcome="YES", side="BUY",
+                         price=Decimal("0.47"), size=Decimal("120"), emitted_at_ms=T0)
+    rt.record(intent, actor=Actor(kind="bot", id="strat.maker_tight"), reason_code="STRAT_EDGE_DETECTED")
+    armed = RiskVote(guard_id="risk.kill_switch", intent_id=intent.intent_id, decision="APPROVE",
+                     reason_code="RISK_KILLSWITCH_ARMED", message="no trip in scope")
+    breach = RiskVote(guard_id="risk.drawdown_guard", intent_id=intent.intent_id, decision="REJECT",
+                      severity="P1", reason_code="RISK_DRAWDOWN_BREACH",
+                      message="intraday drawdown 6.1% is past the 5% limit",
+                      observed={"drawdown_intraday_pct": "6.1", "limit_pct": "5"})
+    steps = [DecisionStep.of(v.guard_id, "enforced", "1", (), v.reason_code, "risk_vote", v.to_json_dict(),
+                             v.decision == "REJECT") for v in (armed, breach)]
+    entry = rt.record_decision(intent.intent_id, "rejected", steps, reason_code="RISK_DRAWDOWN_BREACH",
+                               correlation_id=intent.correlation_id)
+    rt.journal.close()
+    ran = CliRunner().invoke(app, ["trace", "oi_test_reject_2", "--db", str(tmp_path / "rec.db")])
+    assert ran.exit_code == 0, ran.output
+    text = ran.output
+    assert "proposed: BUY 120.00 @ 0.47" in text
+    assert f"REJECTED at seq {entry.seq}.2 by risk.drawdown_guard: RISK_DRAWDOWN_BREACH" in text
+    assert "drawdown_intraday_pct=6.1" in text and "limit_pct=5" in text
+    assert f"{entry.seq}.1" in text and "RISK_KILLSWITCH_ARMED · APPROVE" in text
+    assert "RISK_DRAWDOWN_BREACH · REJECT" in text

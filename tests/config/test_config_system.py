@@ -24,6 +24,7 @@ from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.errors import BadInputError, ConfigError, RefusedError
 from polytraders.journal.sqlite import create_journal
 from polytraders.runtime.config import Param
+from polytraders.runtime.decisions import decision_steps
 from polytraders.venues.sim import SimVenue
 
 T0 = 1_767_571_200_000
@@ -180,8 +181,8 @@ def test_replay_follows_the_config_the_recording_ran_under(tmp_path: Path) -> No
     approve(rt, _as(system, "bob", "config.approve"), repo, ovr)
     run(system, 180)
     rt.journal.flush()
-    rejected = [e for e in rt.journal.read(kinds=["risk_vote"]) if e.envelope.payload["reason_code"] ==
-                "RISK_MARKET_LIMIT"]
+    rejected = [s for e in rt.journal.read(kinds=["decision_record"]) for s in decision_steps(e)
+                if s.kind == "risk_vote" and s.payload["reason_code"] == "RISK_MARKET_LIMIT"]
     assert rejected, "the override should have made the guard reject"
     report = replay(rt.journal)
     assert report.votes_compared > 0 and report.verdict == "GOV_REPLAY_MATCH", report.to_json()["first_divergence"]

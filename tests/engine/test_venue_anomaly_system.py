@@ -18,6 +18,7 @@ from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.journal import SqliteJournal
 from polytraders.journal.base import JournalEntry
 from polytraders.replay.engine import replay
+from polytraders.runtime.decisions import decision_steps
 from polytraders.runtime.kinds import Mode
 from polytraders.venues.base import VenueEvent
 from polytraders.venues.sim.venue import SimVenue
@@ -141,9 +142,9 @@ def test_an_impossible_fill_trips_only_its_market(run: Run) -> None:
         fresh = old.model_copy(update={"intent_id": f"oi_again{n:04d}", "correlation_id": f"oc_again{n:04d}",
                                        "emitted_at_ms": run.now})
         system.path.process(fresh)
-        [vote] = [e for e in run.entries() if e.envelope.kind == "risk_vote"
-                  and e.envelope.correlation_id == fresh.correlation_id and e.envelope.actor.id == "risk.kill_switch"]
-        outcomes[market_id] = vote.envelope.payload["decision"], vote.envelope.reason_code
+        [vote] = [step for e in run.entries() for step in decision_steps(e) if step.kind == "risk_vote"
+                  and step.correlation_id == fresh.correlation_id and step.bot_id == "risk.kill_switch"]
+        outcomes[market_id] = vote.payload["decision"], vote.reason_code
     assert outcomes[a] == ("REJECT", "RISK_KILLSWITCH_ACTIVE")
     assert outcomes[others_before[0].market_id] == ("APPROVE", "RISK_KILLSWITCH_ARMED")
 

@@ -147,3 +147,74 @@ def test_hand_written_envelope_dict_matches_pydantic(intent: OrderIntent) -> Non
     dumped = env.model_dump(mode="json")
     assert dumped.pop("signature") is None  # an unsigned envelope carries no signature key at all
     assert env.to_json_dict() == dumped
+
+
+# -- votes built by our own guards, and the order path's decision record ------------------------
+
+OBSERVED = st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=20), max_size=4)
+
+
+@settings(max_examples=150)
+@given(intents, st.sampled_from(["APPROVE", "REJECT", "WARNING_ONLY", "RESHAPE_REQUIRED"]),
+       st.sampled_from(["INFO", "WARN", "P1", "P0"]), OBSERVED, st.none() | SIZES.filter(lambda d: d > 0))
+def test_an_own_vote_is_the_validated_vote_and_serialises_the_same(
+        intent: OrderIntent, decision: str, severity: str, observed: dict[str, str], cap: Decimal | None) -> None:
+    constraints = None if cap is None else RiskConstraints(max_size=cap)
+    args = dict(guard_id="risk.x", intent_id=intent.intent_id, decision=decision, severity=severity,
+                reason_code="RISK_APPROVED", message="m", constraints=constraints, observed=observed)
+    if decision == "RESHAPE_REQUIRED" and constraints is None:
+        with pytest.raises(ValueError):
+            RiskVote.own(**args)  # type: ignore[arg-type]
+        return
+    own = RiskVote.own(**args)  # type: ignore[arg-type]
+    checked = RiskVote(**args)  # type: ignore[arg-type]
+    assert own.to_json_dict() == checked.to_json_dict() == checked.model_dump(mode="json")
+    assert RiskVote.model_validate(own.to_json_dict()) == checked
+
+
+def test_an_own_vote_still_refuses_an_overlong_message() -> None:
+    with pytest.raises(ValueError, match="400"):
+        RiskVote.own(guard_id="g", intent_id="i", decision="APPROVE", reason_code="RISK_APPROVED",
+                     message="x" * 401)
+
+
+@settings(max_examples=100)
+@given(intents, st.lists(st.tuples(st.sampled_from(["APPROVE", "REJECT"]), st.booleans(),
+                                   st.sampled_from(["enforced", "shadow", "advisory"])), min_size=1, max_size=10))
+def test_a_decision_record_round_trips_through_its_envelope(
+        intent: OrderIntent, votes: list[tuple[str, bool, str]]) -> None:
+    from polytraders.contracts.decisions import DecisionRecord, DecisionStep, compact_output
+
+    # every other vote names another intent and guard: those fields must then stay in the record
+    cast = [RiskVote.own(guard_id=f"risk.g{i}" if i % 2 else "risk.other", decision=d,  # type: ignore[arg-type]
+                         intent_id=intent.intent_id if i % 2 else "oi_another", reason_code="RISK_APPROVED",
+                         message="m") for i, (d, _, _) in enumerate(votes)]
+    steps = [DecisionStep.of(f"risk.g{i}", mode, "3", ("w",) if blocked else (), "RISK_APPROVED", "risk_vote",
+                             compact_output(v.to_json_dict(), f"risk.g{i}", "RISK_APPROVED", intent.intent_id),
+                             blocked)
+             for i, ((_, blocked, mode), v) in enumerate(zip(votes, cast, strict=True))]
+    record = DecisionRecord.trusted(intent_id=intent.intent_id, result="passed", steps=tuple(steps))
+    assert DecisionRecord.model_validate(record.to_json_dict()) == record
+    env = ReportEnvelope.wrap(record, actor=Actor(kind="system", id="pipeline"), reason_code="RISK_APPROVED",
+                              ts_ms=intent.emitted_at_ms, correlation_id=intent.correlation_id)
+    back = ReportEnvelope.model_validate(json.loads(json.dumps(env.to_json_dict())))
+    decoded = back.decode()
+    assert isinstance(decoded, DecisionRecord) and decoded.to_json_dict() == record.to_json_dict()
+    assert decoded.outputs() == cast, "every vote comes back whole from the compact form"
+    for step in decoded.steps:
+        assert "schema_version" not in step.output and "reason_code" not in step.output
+    assert all(("intent_id" in s.output) == (s.output.get("guard_id") == "risk.other") for s in decoded.steps)
+
+
+def test_a_decision_record_refuses_an_unregistered_step_code_and_an_empty_record() -> None:
+    from polytraders.contracts.decisions import DecisionRecord
+
+    step = {"bot_id": "risk.g", "mode": "enforced", "config_version": "1", "reason_code": "NOT_A_CODE",
+            "output_kind": "note", "output": {"detail": {}}, "blocked": False}
+    with pytest.raises(ValidationError):
+        DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": [step]})
+    with pytest.raises(ValidationError):
+        DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": []})
+    step["reason_code"] = "GOV_BOT_ERROR"
+    record = DecisionRecord.model_validate({"intent_id": "oi_1", "result": "aborted", "steps": [step]})
+    assert record.steps[0].blocked is False

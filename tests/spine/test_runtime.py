@@ -243,3 +243,91 @@ def rt_actor() -> Any:
     from polytraders.runtime.runner import SYSTEM
 
     return SYSTEM
+
+
+# -- the order path's decision record: the same rules, one envelope ------------------------------
+
+class Approver(Guard):
+    bot_id = "risk.test_approver"
+
+    def decide(self, input: OrderIntent, ctx: BotContext) -> Decision[RiskVote]:
+        return Decision(RiskVote(guard_id=self.bot_id, intent_id=input.intent_id, decision="APPROVE",
+                                 reason_code="RISK_APPROVED", message="m"), "RISK_APPROVED")
+
+
+def _cases(rt: Runtime) -> list[tuple[Bot[Any, Any], OrderIntent]]:
+    shadow = rt.add_bot(Guard(), mode=Mode.SHADOW)
+    advisory = rt.add_bot(ReadOnlyReshaper(), mode=Mode.ADVISORY)
+    quarantined = rt.add_bot(Approver())
+    rt.set_mode(quarantined.bot_id, Mode.QUARANTINE, scope=frozenset({"0x" + "b" * 64}))
+    return [(shadow, intent()), (advisory, intent()), (quarantined, intent(market="b")),
+            (quarantined, intent(market="a")), (rt.add_bot(Crasher()), intent()),
+            (rt.add_bot(ObserverThatBlocks()), intent()), (rt.add_bot(ReadOnlyReshaper()), intent())]
+
+
+def test_evaluate_applies_exactly_the_rules_decide_applies(rt: Runtime) -> None:
+    """Every mode and rule (shadow, advisory, quarantine in and out of scope, a crash, a governance
+    block, a reshape without authority): the step holds what decide's own envelope holds."""
+    from polytraders.contracts.decisions import full_output
+
+    for bot, i in _cases(rt):
+        out = rt.decide(bot, i, correlation_id="corr_test0001")
+        ev = rt.evaluate(bot, i, correlation_id="corr_test0001", intent_id="oi_test0001")
+        assert out.entry is not None and ev.step is not None
+        env = out.entry.envelope
+        assert (ev.effective, ev.blocked) == (out.effective, out.blocked), bot.bot_id
+        output = full_output(ev.step.output_kind, ev.step.output, ev.step.bot_id, ev.step.reason_code, "oi_test0001")
+        assert (ev.step.bot_id, ev.step.mode, ev.step.config_version, ev.step.reason_code, ev.step.output_kind,
+                output, ev.step.blocked) == (env.actor.id, env.mode, env.config_version, env.reason_code,
+                                             env.kind, env.payload, out.blocked), bot.bot_id
+    assert rt.evaluate(rt.add_bot(Scout(), mode=Mode.OFF), None) == (None, False, None)
+
+
+def test_a_decision_record_holds_every_step_and_a_crash_fails_closed(rt: Runtime) -> None:
+    from polytraders.engine.pipeline import OrderPath
+
+    ks, shadow, crasher = rt.add_bot(Approver()), rt.add_bot(Guard(), mode=Mode.SHADOW), rt.add_bot(Crasher())
+    never = rt.add_bot(Guard())
+    path = OrderPath(rt, kill_switch=ks, guardrails=(shadow, crasher, never), router=never, security=(),
+                     signer=None, olm=None, route_request=None)
+    before = count(rt)
+    result = path.process(intent())
+    assert (result.result, result.reason_code) == ("rejected", "GOV_BOT_ERROR")
+    assert count(rt) == before + 1, "one envelope for the whole decision"
+    [entry] = list(rt.journal.read(before + 1))
+    env = entry.envelope
+    assert env.kind == "decision_record" and env.reason_code == "GOV_BOT_ERROR"
+    assert env.correlation_id == "corr_test0001" and env.actor.id == "pipeline"
+    payload = env.payload
+    assert payload["result"] == "rejected" and payload["intent_id"] == "oi_test0001"
+    assert [(s["bot_id"], s["mode"], s["reason_code"], s["blocked"]) for s in payload["steps"]] == [
+        ("risk.test_approver", "enforced", "RISK_APPROVED", False),
+        ("risk.test_guard", "shadow", "RISK_MARKET_LIMIT", False),  # journaled, discarded
+        ("risk.test_crasher", "enforced", "GOV_BOT_ERROR", True)]  # a Risk bot's crash is a REJECT
+    assert payload["steps"][2]["output"]["detail"] == {"bot_id": "risk.test_crasher", "error": "RuntimeError",
+                                                      "message": "boom"}
+    assert crasher.stats.errors == 1 and never.stats.decisions == 0, "the path ended at the crash"
+
+
+def test_an_unexpected_error_mid_path_still_journals_the_steps_taken(rt: Runtime) -> None:
+    """Before: each step was its own envelope, so steps taken before a crash were in the journal.
+    Now the record is written when the path ends; a crash still leaves them, as `aborted`."""
+    from polytraders.engine.pipeline import OrderPath
+
+    ks, guard = rt.add_bot(Approver()), rt.add_bot(Guard(), mode=Mode.ADVISORY)
+
+    def broken_route_request(**_: Any) -> Any:
+        raise LookupError("no route for this market")
+
+    path = OrderPath(rt, kill_switch=ks, guardrails=(guard,), router=ks, security=(), signer=None, olm=None,
+                     route_request=broken_route_request)
+    before = count(rt)
+    with pytest.raises(LookupError):
+        path.process(intent())
+    assert count(rt) == before + 1
+    [entry] = list(rt.journal.read(before + 1))
+    payload = entry.envelope.payload
+    assert entry.envelope.kind == "decision_record" and payload["result"] == "aborted"
+    assert [(s["bot_id"], s["mode"], s["output"]["decision"], s["blocked"]) for s in payload["steps"]] == [
+        ("risk.test_approver", "enforced", "APPROVE", False),
+        ("risk.test_guard", "advisory", "REJECT", False)]  # advisory: journaled as voted, never blocks

@@ -7,7 +7,8 @@ then every entry that mentions a correlation id found there. Two scans of undeco
 matches are decoded.
 
 For a rejection (a risk or security REJECT vote, or the venue refusing the order) the story
-leads with the proposed order and the values the bot saw.
+leads with the proposed order and the values the bot saw. The order path's decision record (one
+envelope holding every vote of the intent) is shown one row per step, numbered ``seq.step``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from polytraders.cli.readable import MarketNames, amount, price, short_id
 from polytraders.cli.timefmt import iso_utc, when
 from polytraders.contracts.reasons import registry
 from polytraders.journal.base import JournalEntry
+from polytraders.runtime.decisions import RECORD_KIND, decision_steps
 
 MAX_ID_LEN = 200  # longer than any id we mint; a longer "id" cannot match
 
@@ -65,13 +67,19 @@ def find_decision(journal: Any, decision_id: str) -> Found:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def _rejections(entries: list[JournalEntry]) -> list[JournalEntry]:
+def _rejections(entries: list[JournalEntry]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(where, who, reason code, payload) of every REJECT vote and venue refusal, in order; a vote
+    inside a decision record is placed as ``seq.step``."""
     out = []
     for e in entries:
         p = e.envelope.payload
-        if (e.envelope.kind == "risk_vote" and p.get("decision") == "REJECT") or \
-                (e.envelope.kind == "order_record" and p.get("status") == "rejected"):
-            out.append(e)
+        if e.envelope.kind == "order_record" and p.get("status") == "rejected":
+            out.append((str(e.seq), e.envelope.actor.label(), e.envelope.reason_code, p))
+            continue
+        for step in decision_steps(e):
+            if step.kind == "risk_vote" and step.payload.get("decision") == "REJECT":
+                who = str(step.payload.get("guard_id") or step.bot_id)
+                out.append((step.label, who, step.reason_code, dict(step.payload)))
     return out
 
 
@@ -97,18 +105,16 @@ def render_trace(console: Console, decision_id: str, found: Found, names: Market
     entries = found.entries
     corr = ", ".join(found.correlation_ids) or "-"
     span = f" from {when(entries[0].envelope.ts_ms)}" if entries else ""
-    console.print(f"trace {decision_id}: correlation id {corr}, {len(entries)} envelopes{span}", markup=False,
-                  highlight=False)
+    n_steps = sum(len(decision_steps(e)) for e in entries if e.envelope.kind == RECORD_KIND)
+    steps = f" ({n_steps} bot decisions inside decision records)" if n_steps else ""
+    console.print(f"trace {decision_id}: correlation id {corr}, {len(entries)} envelopes{steps}{span}",
+                  markup=False, highlight=False)
     intent = _proposed(entries)
     if intent is not None:
         console.print(f"proposed: {_proposed_text(intent, names)}", markup=False, highlight=False)
-    for rej in _rejections(entries):
-        p = rej.envelope.payload
-        who = p.get("guard_id") or rej.envelope.actor.label()
-        why = p.get("message") or p.get("venue_error") or reg[rej.envelope.reason_code].user_message \
-            if rej.envelope.reason_code in reg else ""
-        console.print(f"REJECTED at seq {rej.seq} by {who}: {rej.envelope.reason_code} - {why}", markup=False,
-                      highlight=False)
+    for where, who, code, p in _rejections(entries):
+        why = p.get("message") or p.get("venue_error") or reg[code].user_message if code in reg else ""
+        console.print(f"REJECTED at seq {where} by {who}: {code} - {why}", markup=False, highlight=False)
         observed = dict(p.get("observed") or {})
         if p.get("venue_error"):
             observed.setdefault("venue_error", p["venue_error"])
@@ -123,6 +129,16 @@ def render_trace(console: Console, decision_id: str, found: Found, names: Market
         table.add_column(col, overflow="fold")
     for e in entries:
         env = e.envelope
+        record_steps = decision_steps(e) if env.kind == RECORD_KIND else []
+        if record_steps:  # one row per step of the decision, each as its own envelope used to show it
+            for step in record_steps:
+                meaning = reg[step.reason_code].user_message if step.reason_code in reg else ""
+                detail = _detail(step.kind, dict(step.payload), names)
+                decision = str(step.payload.get("decision") or "")
+                table.add_row(step.label, iso_utc(step.ts_ms)[11:], step.bot_id,
+                              step.reason_code + (f" · {decision}" if decision else ""),
+                              meaning + (f" ({detail})" if detail else ""))
+            continue
         meaning = reg[env.reason_code].user_message if env.reason_code in reg else ""
         detail = _detail(env.kind, env.payload, names)
         decision = _decision_text(e)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from polytraders.contracts.base import BUILDER_CODE, SCHEMA_VERSION, Contract
+from polytraders.contracts.decisions import DecisionRecord, DecisionStep
 from polytraders.contracts.events import (
     ApiDegraded,
     ChainRead,
@@ -46,6 +47,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     RiskConstraints,
     ExecutionPlan,
     PlannedOrder,
+    DecisionRecord,
+    DecisionStep,
     SignedOrderRequest,
     OrderRecord,
     FillRecord,
@@ -105,6 +108,8 @@ __all__ = [
     "Checkpoint",
     "ConfigDrift",
     "Contract",
+    "DecisionRecord",
+    "DecisionStep",
     "FREE_TEXT_MAX",
     "ExecutionPlan",
     "FillRecord",

@@ -8,12 +8,13 @@ Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from polytraders.contracts.base import (
     BUILDER_CODE,
+    SCHEMA_VERSION,
     Address,
     Bytes32,
     Contract,
@@ -93,6 +94,41 @@ class RiskVote(Contract):
         if self.decision == "RESHAPE_REQUIRED" and self.constraints is None:
             raise ValueError("RESHAPE_REQUIRED needs constraints")
         return self
+
+    @classmethod
+    def own(cls, *, guard_id: str, intent_id: str, decision: RiskDecision, reason_code: str,
+            message: str, severity: VoteSeverity = "INFO", constraints: RiskConstraints | None = None,
+            observed: dict[str, str] | None = None) -> RiskVote:
+        """A vote built by one of our own guardrails from values it already holds typed (the
+        decision and severity are literals at the call site, `observed` is str to str): built
+        without a validation pass, which costs more than the guard's own logic. The checks a
+        typed call site cannot make are still made here."""
+        if decision == "RESHAPE_REQUIRED" and constraints is None:
+            raise ValueError("RESHAPE_REQUIRED needs constraints")
+        if len(message) > 400:
+            raise ValueError("a vote's message is at most 400 characters")
+        vote = cls.__new__(cls)
+        _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
+                                "decision": decision, "severity": severity, "reason_code": reason_code,
+                                "message": message, "constraints": constraints,
+                                "observed": {} if observed is None else observed})
+        _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
+        _set(vote, "__pydantic_extra__", None)
+        _set(vote, "__pydantic_private__", None)
+        return vote
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, in the declared field order (what `model_dump(mode="json")` gives): every
+        # vote is serialised on the order path
+        return {"schema_version": self.schema_version, "guard_id": self.guard_id,
+                "intent_id": self.intent_id, "decision": self.decision, "severity": self.severity,
+                "reason_code": self.reason_code, "message": self.message,
+                "constraints": None if self.constraints is None else self.constraints.to_json_dict(),
+                "observed": dict(self.observed)}
+
+
+_set = object.__setattr__
+_VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
 
 
 class PlannedOrder(Contract):

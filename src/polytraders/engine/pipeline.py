@@ -1,12 +1,15 @@
 """The order path: intent → kill switch → guardrails → router → security → sign → OLM.
 
-Each step journals exactly one envelope carrying the intent's correlation id. One REJECT ends
-the path; RESHAPE constraints travel to the router, which applies them. Nothing reaches the
-venue without passing Risk and Security.
+The steps of one intent are journaled together as one `DecisionRecord` carrying the intent's
+correlation id: when the path ends (a rejection, no plan, a security block) or, write-ahead,
+before the order is signed and submitted (a sliced plan writes one more record per later slice,
+holding that slice's security checks). One REJECT ends the path; RESHAPE constraints travel to
+the router, which applies them. Nothing reaches the venue without passing Risk and Security.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,6 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from polytraders.contracts import ExecutionPlan, Note, OrderIntent, RiskConstraints, RiskVote
+from polytraders.contracts.decisions import DecisionResult, DecisionStep
 from polytraders.contracts.envelope import Actor
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.runner import Runtime
@@ -79,44 +83,83 @@ class OrderPath:
             return PathOutcome("malformed", code)
 
     def process(self, intent: OrderIntent) -> PathOutcome:
-        corr = intent.correlation_id
+        steps: list[DecisionStep] = []
+        try:
+            return self._process(intent, steps)
+        except Exception:
+            # an unexpected error still leaves the steps taken so far in the journal (not when
+            # writing the record was what failed: `_end` empties the list before it writes)
+            if steps:
+                with contextlib.suppress(Exception):  # the caller must see the original error
+                    self.rt.record_decision(intent.intent_id, "aborted", steps,
+                                            reason_code=steps[-1].reason_code,
+                                            correlation_id=intent.correlation_id)
+            raise
+
+    def _end(self, intent: OrderIntent, steps: list[DecisionStep], result: DecisionResult,
+             code: str) -> None:
+        """Journal the decision so far as one record, then start a new one (a plan's later slices)."""
+        if steps:
+            taken = list(steps)
+            steps.clear()
+            self.rt.record_decision(intent.intent_id, result, taken, reason_code=code,
+                                    correlation_id=intent.correlation_id)
+
+    def _process(self, intent: OrderIntent, steps: list[DecisionStep]) -> PathOutcome:
+        corr, iid = intent.correlation_id, intent.intent_id
+        rt = self.rt
         constraints: list[RiskConstraints] = []
         # Hold the write lock from the kill-switch vote to the order's durable append, having
         # folded everything others committed: a trip made elsewhere is seen before the vote.
-        self.rt.begin_decision()
+        rt.begin_decision()
         for guard in (self.kill_switch, *self.guardrails):
-            out = self.rt.decide(guard, intent, correlation_id=corr)
+            out = rt.evaluate(guard, intent, correlation_id=corr, intent_id=iid)
+            step = out.step
+            if step is not None:
+                steps.append(step)
             if out.blocked:
-                code = out.entry.envelope.reason_code if out.entry else "RISK_KILLSWITCH_ACTIVE"
+                code = step.reason_code if step is not None else "RISK_KILLSWITCH_ACTIVE"
+                self._end(intent, steps, "rejected", code)
                 return PathOutcome("rejected", code)
             vote = out.effective
             if vote is not None and vote.decision == "RESHAPE_REQUIRED" and vote.constraints:
                 constraints.append(vote.constraints)
-        markets = self.rt.state.get("markets")
+        markets = rt.state.get("markets")
         market = markets.market(intent.market_id)  # type: ignore[attr-defined]
         book = markets.book(intent.token_id)  # type: ignore[attr-defined]
         request = self._route_request(intent=intent, constraints=tuple(constraints),
                                       market=market, book=book)
-        routed = self.rt.decide(self.router, request, correlation_id=corr)
+        routed = rt.evaluate(self.router, request, correlation_id=corr, intent_id=iid)
+        route_step = routed.step
+        if route_step is not None:
+            steps.append(route_step)
         plan = routed.effective
+        route_code = route_step.reason_code if route_step is not None else "EXEC_PLAN_CREATED"
         if plan is None:
-            code = routed.entry.envelope.reason_code if routed.entry else "EXEC_BAD_INTENT"
+            code = route_step.reason_code if route_step is not None else "EXEC_BAD_INTENT"
+            self._end(intent, steps, "no_plan", code)
             return PathOutcome("no_plan", code)
         submitted: list[str] = []
-        for step in plan.steps:
+        for planned in plan.steps:
             if submitted:  # the last slice's durable append released the lock: look again
-                self.rt.begin_decision()
-                if self.rt.kill_switch.tripped:
+                rt.begin_decision()
+                if rt.kill_switch.tripped:
                     return PathOutcome("rejected", "RISK_KILLSWITCH_ACTIVE", tuple(submitted))
-            signing = self.signer.prepare(plan, step, market, self.rt.clock.now_ms())
+            signing = self.signer.prepare(plan, planned, market, rt.clock.now_ms())
             for check in self.security:
-                out = self.rt.decide(check, signing, correlation_id=corr)
+                out = rt.evaluate(check, signing, correlation_id=corr, intent_id=iid)
+                step = out.step
+                if step is not None:
+                    steps.append(step)
                 if out.blocked:
-                    code = out.entry.envelope.reason_code if out.entry else "SEC_SIGNING_INVALID"
+                    code = step.reason_code if step is not None else "SEC_SIGNING_INVALID"
+                    self._end(intent, steps, "blocked_by_security", code)
                     return PathOutcome("blocked_by_security", code, tuple(submitted))
+            # write-ahead: the whole decision is journaled before the order is signed and sent
+            self._end(intent, steps, "passed",
+                      route_code if not submitted else (steps[-1].reason_code if steps else route_code))
             signed = self.signer.sign(signing)
-            self.rt.record(signed, actor=SIGNER, reason_code="SEC_ORDER_SIGNED", correlation_id=corr)
-            self.olm.submit(signed, step, intent)
-            submitted.append(step.client_order_id)
-        return PathOutcome("submitted", routed.entry.envelope.reason_code if routed.entry
-                           else "EXEC_PLAN_CREATED", tuple(submitted))
+            rt.record(signed, actor=SIGNER, reason_code="SEC_ORDER_SIGNED", correlation_id=corr)
+            self.olm.submit(signed, planned, intent)
+            submitted.append(planned.client_order_id)
+        return PathOutcome("submitted", route_code, tuple(submitted))

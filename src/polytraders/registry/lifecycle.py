@@ -2,7 +2,8 @@
 
 A bot's stage is never typed in. It is derived, each time it is asked for, from evidence:
 the bot's implementation (importable from ``polytraders.bots.<family>.<name>``) and what the
-journal holds (the bot's own envelopes, synthetic-feed runs, recorded promotions).
+journal holds (the bot's own envelopes and its steps in the order path's decision records,
+synthetic-feed runs, recorded promotions).
 
 Stages, in order (``STAGES``)::
 
@@ -49,6 +50,7 @@ from polytraders.operators.auth import Operator
 from polytraders.registry.catalogue import CatalogueEntry, load_catalogue, resolve_bot_id
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import Clock, WallClock
+from polytraders.runtime.decisions import RECORD_KIND, steps_of_envelope
 
 __all__ = [
     "SHADOW_READY_MS",
@@ -110,7 +112,8 @@ class PromotionRecord:
 
 @dataclass(slots=True)
 class BotEvidence:
-    """What the journal says about one bot (its envelopes as actor ``bot:<id>``)."""
+    """What the journal says about one bot: its envelopes as actor ``bot:<id>`` and its steps in
+    the order path's decision records (each step counts as one envelope, as it once was)."""
 
     bot_id: str
     envelopes: int = 0
@@ -241,6 +244,12 @@ def gather(journal: Journal) -> JournalEvidence:
             ev._bot(actor["id"])._observe(
                 seq, env["ts_ms"], env.get("mode"), env["kind"], code, synthetic_seen, in_paper
             )
+            continue
+        if env["kind"] == RECORD_KIND:  # the order path: one record, one decision per bot inside
+            for step in steps_of_envelope(seq, env):
+                ev._bot(step.bot_id)._observe(
+                    seq, step.ts_ms, step.mode, step.kind, step.reason_code, synthetic_seen, in_paper
+                )
             continue
         if code == _RUN_STARTED:
             feed = _note_detail(env).get("feed")

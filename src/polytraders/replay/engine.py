@@ -5,7 +5,8 @@ Compared decisions:
 - automatic kill-switch trips: the current `risk.kill_switch.check_triggers` runs after every
   recorded input, exactly as the live guardian does; a trip must happen at the same input seq
   with the same trigger and scope;
-- every recorded vote of the kill switch and the guardrails on a recorded intent: the current
+- every recorded vote of the kill switch and the guardrails on a recorded intent (each a step
+  of the order path's decision record, or its own envelope in older journals): the current
   bot re-votes on the same intent against the replayed state; decision and reason code must
   agree.
 The first difference (by input seq) is the divergence, with both decisions. Replay builds no
@@ -38,6 +39,7 @@ from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
+from polytraders.runtime.decisions import RECORD_KIND, StepView, decision_steps
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import StateStore
@@ -228,8 +230,13 @@ def replay(
                 report.trips_recorded.append(_trip_key(env.payload))
                 state.skip(entry)  # recorded trips are decisions, not inputs
                 continue
-            if env.kind == "risk_vote" and env.actor.kind == "bot" and env.actor.id in bots:
-                _compare_vote(entry, bots[env.actor.id], intents, state, ks_proj, clock, report)
+            if env.kind == RECORD_KIND or (env.kind == "risk_vote" and env.actor.kind == "bot"):
+                # every recorded vote of the kill switch and the guardrails, whether journaled as
+                # its own envelope or as a step of the order path's decision record
+                for step in decision_steps(entry):
+                    if step.kind == "risk_vote" and step.bot_id in bots:
+                        _compare_vote(step, bots[step.bot_id], intents, state, ks_proj, clock, report,
+                                      env.builder_code)
             kept = state.apply(entry)
             if kept is not None:
                 books.apply(kept)
@@ -291,15 +298,14 @@ def _follow_config(entry: JournalEntry, state: StateStore, bots: dict[str, Bot[A
     bot.init(config)
 
 
-def _compare_vote(entry: JournalEntry, bot: Bot[Any, Any], intents: dict[str, OrderIntent],
+def _compare_vote(step: StepView, bot: Bot[Any, Any], intents: dict[str, OrderIntent],
                   state: StateStore, ks_proj: KillSwitchProjection, clock: SimClock,
-                  report: ReplayReport) -> None:
-    env = entry.envelope
-    intent = intents.get(env.correlation_id or "")
+                  report: ReplayReport, builder_code: str) -> None:
+    intent = intents.get(step.correlation_id or "")
     if intent is None:
         return  # the intent was recorded before the window; nothing to re-vote on
     ctx = BotContext(clock=clock, config=bot.config, state=state, kill_switch=ks_proj,
-                     correlation_id=env.correlation_id, builder_code=env.builder_code)
+                     correlation_id=step.correlation_id, builder_code=builder_code)
     try:
         decision = bot.decide(intent, ctx)
         out = decision.output
@@ -307,11 +313,11 @@ def _compare_vote(entry: JournalEntry, bot: Bot[Any, Any], intents: dict[str, Or
                     if isinstance(out, RiskVote) else {"reason_code": decision.reason_code})
     except Exception as exc:  # a crash in current code is a divergence, not a replay crash
         replayed = {"error": type(exc).__name__}
-    recorded = {"decision": env.payload["decision"], "reason_code": env.payload["reason_code"]}
+    recorded = {"decision": step.payload["decision"], "reason_code": step.payload["reason_code"]}
     report.votes_compared += 1
     if replayed != recorded:
-        report.divergences.append(Divergence(entry.seq, f"vote of {bot.bot_id} on "
-                                             f"{env.correlation_id}", recorded, replayed))
+        report.divergences.append(Divergence(step.seq, f"vote of {bot.bot_id} on "
+                                             f"{step.correlation_id}", recorded, replayed))
 
 
 def _compare_trips(report: ReplayReport) -> None:

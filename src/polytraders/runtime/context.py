@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from polytraders.runtime.clock import Clock
 from polytraders.runtime.config import BotConfig
@@ -13,9 +12,11 @@ if TYPE_CHECKING:
     from polytraders.state.store import StateStore
 
 
-@dataclass(frozen=True, slots=True)
-class BotContext:
+class BotContext(NamedTuple):
     """Injected per decision. Bots read time only through `now()`.
+
+    Immutable; a named tuple rather than a frozen dataclass because one is built for every
+    decision and a frozen dataclass costs several times more to build.
 
     `state` is the live projection store; bots must treat it as read-only (the runtime is the
     only writer, through the journal).

@@ -1,4 +1,6 @@
-"""The runtime: turns every bot decision into exactly one journaled envelope.
+"""The runtime: turns every bot decision into exactly one journaled envelope, or into one step
+of the order path's `DecisionRecord` (`evaluate` + `record_decision`: one envelope holding every
+vote of one intent, written before the decision's side effects).
 
 The runtime, not the bots, enforces the rules:
 - authority: only Trade-authority bots may emit an `OrderIntent`; a REJECT vote needs a blocking
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from polytraders.contracts import (
     BUILDER_CODE,
@@ -36,6 +38,7 @@ from polytraders.contracts import (
     OrderIntent,
     RiskVote,
 )
+from polytraders.contracts.decisions import DecisionRecord, DecisionResult, DecisionStep, compact_output
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.reasons import Severity, require_code
 from polytraders.contracts.trust import JournalDigest
@@ -55,7 +58,9 @@ from polytraders.state.trust import Origin
 
 O = TypeVar("O", bound=Contract)  # noqa: E741
 SYSTEM = Actor(kind="system", id="runtime")
+PIPELINE = Actor(kind="system", id="pipeline")  # writes the order path's decision records
 _FAIL_CLOSED_LAYERS = frozenset({Layer.RISK, Layer.SECURITY})
+_new_context = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,15 @@ class Outcome(Generic[O]):
     blocked: bool = False
 
 
+_ACTORS: dict[str, Actor] = {}
+
+
 def bot_actor(bot: Bot[Any, Any]) -> Actor:
-    return Actor(kind="bot", id=bot.bot_id)
+    """The bot's actor (frozen, so one per bot id is built and reused)."""
+    actor = _ACTORS.get(bot.bot_id)
+    if actor is None:
+        actor = _ACTORS[bot.bot_id] = Actor(kind="bot", id=bot.bot_id)
+    return actor
 
 
 class Runtime:
@@ -347,62 +359,98 @@ class Runtime:
                 self._apply_mode(bot_id, scope)
 
     def context(self, bot: Bot[Any, Any], correlation_id: str | None) -> BotContext:
-        return BotContext(
-            clock=self.clock,
-            config=bot.config,
-            state=self.state,
-            kill_switch=self.kill_switch,
-            correlation_id=correlation_id,
-            builder_code=self.builder_code,
-        )
+        # the named tuple built directly from its fields in order: one is built per decision
+        return _new_context(BotContext, (self.clock, bot.config, self.state, self.kill_switch,
+                                         correlation_id, self.builder_code))
 
     def decide(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None) -> Outcome[O]:
+        """One bot's decision, journaled as its own envelope (the runtime's rules applied)."""
         if bot.mode is Mode.OFF:
             return Outcome(None, None, None)
-        actor = bot_actor(bot)
-        common: dict[str, Any] = {
-            "actor": actor,
-            "correlation_id": correlation_id,
-            "config_version": bot.config.config_version,
-            "mode": bot.mode.value,
-            "config_warnings": bot.config.warnings,
-        }
+        judged = self._judge(bot, input, correlation_id)
+        entry = self.record(judged.contract, actor=bot_actor(bot), reason_code=judged.reason_code,
+                            correlation_id=correlation_id, config_version=bot.config.config_version,
+                            mode=bot.mode.value, config_warnings=bot.config.warnings)
+        return Outcome(judged.decision, entry, judged.effective, judged.blocked)
+
+    def evaluate(self, bot: Bot[Any, O], input: Any, *, correlation_id: str | None = None,
+                 intent_id: str | None = None) -> Evaluated[O]:
+        """One bot's decision under the same rules as `decide`, returned as a step for a
+        `DecisionRecord` of `intent_id` instead of being journaled on its own (the order path
+        writes the record). The step is None when the bot is off."""
+        if bot.mode is Mode.OFF:
+            return Evaluated(None, False, None)
+        judged = self._judge(bot, input, correlation_id)
+        config = bot.config
+        contract = judged.contract
+        bot_id, code = bot.bot_id, judged.reason_code
+        step = DecisionStep.of(bot_id, bot.mode.value, config.config_version, config.warnings, code,
+                               contract.kind, compact_output(contract.to_json_dict(), bot_id, code, intent_id),
+                               judged.blocked)
+        return Evaluated(judged.effective, judged.blocked, step)
+
+    def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
+                        reason_code: str, correlation_id: str | None) -> JournalEntry:
+        """Journal one order-path decision (every step) as one envelope; `reason_code` says how
+        the path ended. Written before any side effect the decision allows."""
+        record: DecisionRecord = DecisionRecord.trusted(intent_id=intent_id, result=result, steps=tuple(steps))
+        return self.record(record, actor=PIPELINE, reason_code=reason_code, correlation_id=correlation_id)
+
+    def _judge(self, bot: Bot[Any, O], input: Any, correlation_id: str | None) -> _Judged[O]:
+        """Ask the bot and apply the runtime's rules (quarantine, errors, authority, mode)."""
         if bot.mode is Mode.QUARANTINE and _touches(input, bot.quarantine_scope):
             vote = RiskVote(guard_id=bot.bot_id, intent_id=input.intent_id, decision="REJECT",
                             severity="WARN", reason_code="RISK_QUARANTINED",
                             message="The intent touches a quarantined scope.")
-            entry = self.record(vote, reason_code="RISK_QUARANTINED", **common)
-            return Outcome(Decision(vote, "RISK_QUARANTINED"), entry, vote, blocked=True)  # type: ignore[arg-type]
+            return _Judged(Decision(vote, "RISK_QUARANTINED"), vote, "RISK_QUARANTINED",  # type: ignore[arg-type]
+                           vote, True)  # type: ignore[arg-type]
         now = self.clock.now_ms()
         try:
-            decision = bot.decide(input, self.context(bot, correlation_id))
+            decision = bot.decide(input, _new_context(BotContext, (
+                self.clock, bot.config, self.state, self.kill_switch, correlation_id, self.builder_code)))
             require_code(decision.reason_code)
         except Exception as exc:  # a bot bug must never escape the event loop
             bot.stats.errors += 1
-            entry = self.record(
-                Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__,
-                             "message": str(exc)[:200]}),
-                reason_code="GOV_BOT_ERROR", **common,
-            )
-            return Outcome(None, entry, None, blocked=bot.layer in _FAIL_CLOSED_LAYERS)
-        bot.stats.decisions += 1
-        bot.stats.last_decision_ms = now
-        bot.stats.recent.append(now)
+            note = Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__, "message": str(exc)[:200]})
+            return _Judged(None, note, "GOV_BOT_ERROR", None, bot.layer in _FAIL_CLOSED_LAYERS)
+        stats = bot.stats
+        stats.decisions += 1
+        stats.last_decision_ms = now
+        stats.recent.append(now)
+        output = decision.output
+        if type(output) is RiskVote and output.decision == "APPROVE" and bot.mode is Mode.ENFORCED:
+            # the common case, short-cut: an approval breaks no authority rule and an enforced
+            # approval passes as it is (what the general rules below would conclude)
+            return _Judged(decision, output, decision.reason_code, output, False)
 
         violation = _authority_violation(bot, decision.output)
         if violation is not None:
-            entry = self.record(
-                Note(detail={"bot_id": bot.bot_id, "violation": violation,
-                             "attempted_reason_code": decision.reason_code}),
-                reason_code="GOV_AUTHORITY_VIOLATION", **common,
-            )
-            return Outcome(decision, entry, None, blocked=bot.layer in _FAIL_CLOSED_LAYERS)
+            note = Note(detail={"bot_id": bot.bot_id, "violation": violation,
+                                "attempted_reason_code": decision.reason_code})
+            return _Judged(decision, note, "GOV_AUTHORITY_VIOLATION", None, bot.layer in _FAIL_CLOSED_LAYERS)
 
-        contract: Contract = decision.output if decision.output is not None else Note(
-            detail=decision.detail)
-        entry = self.record(contract, reason_code=decision.reason_code, **common)
+        contract: Contract = decision.output if decision.output is not None else Note(detail=decision.detail)
         effective, blocked = _apply_mode(bot, decision.output)
-        return Outcome(decision, entry, effective, blocked)
+        return _Judged(decision, contract, decision.reason_code, effective, blocked)
+
+
+class _Judged(NamedTuple, Generic[O]):
+    """A decision after the runtime's rules, before it is journaled."""
+
+    decision: Decision[O] | None
+    contract: Contract
+    reason_code: str
+    effective: O | None
+    blocked: bool
+
+
+class Evaluated(NamedTuple, Generic[O]):
+    """A decision after the runtime's rules, as one step of the order path's decision record:
+    `effective` is what downstream may act on; `blocked` ends the path."""
+
+    effective: O | None
+    blocked: bool
+    step: DecisionStep | None
 
 
 def _touches(input: Any, scope: frozenset[str]) -> bool:

@@ -320,6 +320,8 @@ def test_never_flips_side_or_raises_size(side: str, otype: str, price: Decimal, 
     assert all(s.side == side for s in d.output.steps)
     assert total <= size and (cap is None or total <= cap)
     assert all(s.price % D("0.01") == 0 for s in d.output.steps)
+    # the plan is built without a validation pass; it must still be a valid plan, field for field
+    assert ExecutionPlan.model_validate(d.output.model_dump()).to_json_dict() == d.output.to_json_dict()
 
 
 # -- ids and slicing -----------------------------------------------------------------------------

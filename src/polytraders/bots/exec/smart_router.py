@@ -82,6 +82,7 @@ _SLICEABLE: Final = frozenset({"GTC", "GTD", "FAK"})
 _SIZE_QUANTUM: Final = Decimal("0.01")  # the CLOB rounds sizes down to 2 dp for every tick
 _BPS: Final = Decimal(10_000)
 _ONE: Final = Decimal(1)
+_ZERO_FEES: Final = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,18 +300,21 @@ class SmartRouter(Bot[RouteRequest, ExecutionPlan]):
         if len(sizes) > 1:
             applied.append("sliced")
         token = intent.token_id
+        # Built without a validation pass: every value is already checked above (price on the
+        # tick and inside (0, 1), sizes positive on the 0.01 grid, at least one child) or comes
+        # from the validated intent and market.
         steps = tuple(
-            PlannedOrder.model_construct(
+            PlannedOrder.trusted(
                 client_order_id=client_order_id(iid, i), token_id=token, side=side,
                 price=price, size=s, order_type=venue_type, post_only=post_only,
                 expires_at_ms=step_expiry,
             )
             for i, s in enumerate(sizes)
         )
-        plan = ExecutionPlan(
+        plan = ExecutionPlan.trusted(
             plan_id=plan_id_for(iid), intent_id=iid, market_id=intent.market_id, steps=steps,
-            tick=tick, estimated_slippage_bps=slippage_bps, constraints_applied=tuple(applied),
-            expires_at_ms=plan_expiry,
+            tick=tick, estimated_fees_pusd=_ZERO_FEES, estimated_slippage_bps=slippage_bps,
+            constraints_applied=tuple(applied), expires_at_ms=plan_expiry,
         )
         code = "EXEC_PLAN_RESHAPED" if reshaped else "EXEC_PLAN_CREATED"
         return Decision(plan, code, {"intent_id": iid, "children": len(steps)})

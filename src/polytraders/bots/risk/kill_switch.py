@@ -227,6 +227,6 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
                             message=f"kill switch tripped ({trip.trigger}, scope {trip.label()})",
                             observed={"trip_id": trip.trip_id, "trigger": trip.trigger})
             return Decision(vote, "RISK_KILLSWITCH_ACTIVE")
-        vote = RiskVote(guard_id=self.bot_id, intent_id=input.intent_id, decision="APPROVE",
-                        reason_code="RISK_KILLSWITCH_ARMED", message="no trip in scope")
+        vote = RiskVote.own(guard_id=self.bot_id, intent_id=input.intent_id, decision="APPROVE",
+                            reason_code="RISK_KILLSWITCH_ARMED", message="no trip in scope")
         return Decision(vote, "RISK_KILLSWITCH_ARMED")

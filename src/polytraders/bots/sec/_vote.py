@@ -8,8 +8,9 @@ from polytraders.runtime.bot import Decision
 
 
 def passed(guard_id: str, intent_id: str) -> Decision[RiskVote]:
-    vote = RiskVote(guard_id=guard_id, intent_id=intent_id, decision="APPROVE",
-                    reason_code="SEC_CHECK_PASSED", message="All checks of this guard passed.")
+    # built without a validation pass: every value is ours (the ids are the guard's and the plan's)
+    vote = RiskVote.own(guard_id=guard_id, intent_id=intent_id, decision="APPROVE",
+                        reason_code="SEC_CHECK_PASSED", message="All checks of this guard passed.")
     return Decision(vote, "SEC_CHECK_PASSED")
 
 

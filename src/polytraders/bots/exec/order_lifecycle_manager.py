@@ -601,8 +601,10 @@ class OrderLifecycleManager:
         self.on_venue_events(events)
 
     def cancel_all(self, token_ids: frozenset[str] | None = None, *, reason: str = "") -> int:
+        # live orders only (open and in flight, in the order every order would be visited):
+        # on the trip path, a scan of every order ever seen grows all day
         affected = [
-            r.client_order_id for r in self.orders.all_orders()
+            r.client_order_id for r in (s.record for s in self.orders.live_states())
             if (r.status in OPEN_STATUSES or r.status == "submitted")
             and (token_ids is None or r.token_id in token_ids)
         ]

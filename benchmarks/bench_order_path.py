@@ -132,6 +132,7 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
     approver = _as(system, "bob", "killswitch.approve_reset")
     now = rt.clock.now_ms()
     times: list[float] = []
+    cpu: list[float] = []  # this thread's CPU time in the window: on a shared machine, the work alone
     cancelled: list[int] = []
     load0 = os.getloadavg()[0]
     for i in range(n):
@@ -141,11 +142,13 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
                              strategy_id="strat.maker_tight", market_id=info.condition_id,
                              token_id=info.yes_token, outcome="YES", side="BUY",
                              price=Decimal("0.5"), size=Decimal(5), emitted_at_ms=rt.clock.now_ms())
+        c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
         trip_id = manual_trip(rt, alice, Scope(), "bench")
         system.guardian.act()
         blocked = rt.decide(system.kill_switch, intent).blocked
         times.append((time.perf_counter_ns() - t0) / 1000)
+        cpu.append((time.thread_time_ns() - c0) / 1000)
         assert blocked
         assert not system.orders.open_orders(), "the trip cancelled every resting order"
         cancelled.append(open_before)
@@ -156,7 +159,8 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
         for _ in range(QUOTE_EVERY_S):
             now += 1000
             system.step(now)
-    load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}"
+    load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: median {statistics.median(cpu):.0f} us, " \
+           f"p99 {pct(cpu, 0.99):.0f} us"
     return times, cancelled, load
 
 

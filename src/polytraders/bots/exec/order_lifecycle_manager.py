@@ -317,14 +317,21 @@ class OrderLifecycleManager:
             rec.status, rec.filled, rec.venue_order_id, rec.venue_error
         ):
             return True  # a repeated fact (late ack after reconciliation): nothing to record
-        updated = OrderRecord.model_validate({
-            **rec.model_dump(),
-            "status": new_status,
-            "previous": rec.status,
-            "filled": new_filled,
-            "venue_order_id": new_venue_id,
-            "venue_error": new_error,
-        })
+        if (new_filled, new_venue_id, new_error) == (rec.filled, rec.venue_order_id, rec.venue_error):
+            # only the status moved, along the transition table: every value is one already
+            # validated (the record's own, or a table status), so no second validation; a cancel
+            # ack, the common case on the trip path, is one of these
+            values = {k: v for k, v in rec.__dict__.items() if k != "schema_version"}
+            updated = OrderRecord.trusted(**{**values, "status": new_status, "previous": rec.status})
+        else:  # a value from the venue: validate
+            updated = OrderRecord.model_validate({
+                **rec.model_dump(),
+                "status": new_status,
+                "previous": rec.status,
+                "filled": new_filled,
+                "venue_order_id": new_venue_id,
+                "venue_error": new_error,
+            })
         self._record(updated, code, corr, durable=durable)
         return True
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from polytraders.engine.gc_policy import GcPolicy
 from polytraders.engine.system import TradingSystem
 from polytraders.runtime.clock import StepClock
 
@@ -76,6 +77,7 @@ class LiveRunner:
         self.options = options
         self.status = status
         self._stop: str | None = None
+        self.gc = GcPolicy()
 
     def request_stop(self, reason: str) -> None:
         self._stop = self._stop or reason
@@ -113,7 +115,8 @@ class LiveRunner:
             next_step += step_s
             pause = next_step - time.monotonic()
             if pause > 0:
-                time.sleep(pause)
+                self.gc.idle()  # a full collection in idle time, never inside a step
+                time.sleep(max(0.0, next_step - time.monotonic()))
             else:
                 next_step = time.monotonic()  # behind: do not try to catch up in a burst
         report.stop_reason = self._stop or "stopped"

@@ -184,11 +184,12 @@ def _held_read(state: StateStore, projection: str, method: str) -> Any:
 
 
 def _held_kill_switch(ks: Any) -> Any:
-    """`_kill_switch_part` read now (trips are frozen, history entries are never changed once
-    appended; requests change in place, so they are copied), written out later."""
+    """`_kill_switch_part` read now, written out later. Trips are frozen and history entries
+    never change once appended; a reset request changes in place once, when it is used, so only
+    the unused ones are copied."""
     history = ks.history
     active = dict(ks.active)
-    requests = {k: dict(v) for k, v in ks.requests.items()}
+    requests = {k: v if v["used"] else dict(v) for k, v in ks.requests.items()}
     kept, total = history[-KS_HISTORY_KEPT:], len(history)
 
     def later() -> Any:

@@ -33,6 +33,11 @@ class GcPolicy:
         gc.freeze()
         self._next = time.monotonic() + self.refreeze_every_s
 
+    def release(self) -> None:
+        """The run is over: hand everything frozen back to the collector."""
+        gc.unfreeze()
+        self._next = None
+
     def idle(self) -> None:
         """Between steps: freeze again when due (the first call freezes the warm system)."""
         if self._next is None or time.monotonic() >= self._next:

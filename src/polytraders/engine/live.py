@@ -121,6 +121,7 @@ class LiveRunner:
                 next_step = time.monotonic()  # behind: do not try to catch up in a burst
         report.stop_reason = self._stop or "stopped"
         self._shutdown(report)
+        self.gc.release()
         return report
 
     def _now(self) -> int:

@@ -113,10 +113,16 @@ def main() -> None:
             (d / "b").mkdir()
             tripping = warm_system(d / "b", markets, trusted=True)
             tripping.guardian.after_trip = None  # measure the protective action alone
-            gc.collect()  # as `polytraders run` does once warm (engine/gc_policy.py): no full
-            gc.freeze()  # collection of the warm heap (~37 ms CPU at 20 markets) lands in a trip
+            # as `polytraders run` does once warm (engine/gc_policy.py; inline so that this file
+            # also measures trees without it): the warm heap frozen, full collections only in
+            # idle time, so none (~25-37 ms CPU at 20 markets) lands inside a trip
+            thresholds = gc.get_threshold()
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(thresholds[0], thresholds[1], 1_000_000_000)
             t, cancelled, load = trip_to_protection_on(tripping, a.trips)
             gc.unfreeze()
+            gc.set_threshold(*thresholds)
             print(f"[{markets} markets] trip -> cancel-all dispatched -> next intent rejected: median "
                   f"{statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us, p99.9 {pct(t, 0.999):.0f} us, "
                   f"max {max(t):.0f} us over {len(t)} trips, each from an armed switch after a signed "

@@ -10,8 +10,8 @@ heap frozen). So a running system:
   from the journal, bots and configs live for the whole run;
 - never starts a full collection by itself (the third threshold is out of reach); the young
   generations are still collected automatically, each in well under a millisecond;
-- collects fully in the idle time between steps, every `refreeze_every_s`, then freezes what
-  survived, so the next full collection again walks only what was made since.
+- collects fully between steps (in the idle time when there is some), every `refreeze_every_s`,
+  then freezes what survived, so the next full collection again walks only what was made since.
 
 Only cyclic garbage among frozen objects is never freed; everything else is freed by reference
 counting as before, and cycles among young objects by the young collections.

@@ -113,10 +113,10 @@ class LiveRunner:
                 next_status = t0 + opts.status_every_s
                 self.status(self.snapshot(report))
             next_step += step_s
+            self.gc.idle()  # a due full collection runs here, between steps, never inside one
             pause = next_step - time.monotonic()
             if pause > 0:
-                self.gc.idle()  # a full collection in idle time, never inside a step
-                time.sleep(max(0.0, next_step - time.monotonic()))
+                time.sleep(pause)
             else:
                 next_step = time.monotonic()  # behind: do not try to catch up in a burst
         report.stop_reason = self._stop or "stopped"

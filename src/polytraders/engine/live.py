@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from polytraders.engine.gc_policy import GcPolicy
 from polytraders.engine.system import TradingSystem
 from polytraders.runtime.clock import StepClock
 
@@ -76,6 +77,7 @@ class LiveRunner:
         self.options = options
         self.status = status
         self._stop: str | None = None
+        self.gc = GcPolicy()
 
     def request_stop(self, reason: str) -> None:
         self._stop = self._stop or reason
@@ -111,6 +113,7 @@ class LiveRunner:
                 next_status = t0 + opts.status_every_s
                 self.status(self.snapshot(report))
             next_step += step_s
+            self.gc.idle()  # a due full collection runs here, between steps, never inside one
             pause = next_step - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
@@ -118,6 +121,7 @@ class LiveRunner:
                 next_step = time.monotonic()  # behind: do not try to catch up in a burst
         report.stop_reason = self._stop or "stopped"
         self._shutdown(report)
+        self.gc.release()
         return report
 
     def _now(self) -> int:

@@ -17,6 +17,8 @@ reset over and over stops opening incidents and paging.
 
 The desk also takes the as-of-trigger picture for step 2: a listener runs right after each
 trigger entry is folded, before any remedy, so the state read then is the state as of that seq.
+It reads the state then and keeps what it read (frozen records, copies of what folds change in
+place); turning that into JSON waits until the protective action is done, off the trip path.
 
 Time comes only from the runtime's clock (deterministic in the demo).
 """
@@ -30,7 +32,7 @@ from typing import Any, Final
 from polytraders.bots.gov.incident_commander import TRIP_KIND, AlertInput, IncidentCommander
 from polytraders.incidents.alerts import TRIP_CONFIRM_WINDOW_MS, AlertState, AlertTracker
 from polytraders.incidents.engine import PlaybookRunner
-from polytraders.incidents.snapshot import capture_as_of_now
+from polytraders.incidents.snapshot import HeldPicture, hold_as_of_now
 from polytraders.journal.base import JournalEntry
 from polytraders.runtime.kinds import Mode
 from polytraders.runtime.runner import Runtime
@@ -75,7 +77,7 @@ class AlertDesk:
         self.commander = commander
         self.trackers: dict[str, AlertTracker] = {}
         self.held: dict[str, _Held] = {}  # key -> the latest trigger waiting for confirmation
-        self.pictures: dict[int, dict[str, Any]] = {}  # trigger seq -> state as of it
+        self.pictures: dict[int, HeldPicture] = {}  # trigger seq -> state as of it
         self._cleared: list[tuple[str, int]] = []  # (key, at ms) from resets, observed at tick
         runtime.listeners.append(self._on_entry)
 
@@ -94,7 +96,7 @@ class AlertDesk:
     def _picture(self, entry: JournalEntry) -> None:
         if len(self.pictures) >= MAX_HELD_PICTURES:
             self.pictures.pop(next(iter(self.pictures)))
-        self.pictures[entry.seq] = capture_as_of_now(self.rt)
+        self.pictures[entry.seq] = hold_as_of_now(self.rt)  # written out when an incident needs it
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -168,8 +170,9 @@ class AlertDesk:
         if not open_incident or tracker.state != "confirmed":
             return None
         self.held.pop(key, None)
+        picture = self.pictures.pop(held.entry.seq, None)
         confirmation = Confirmation(key, "confirmed", tracker.confirm_window_ms, decided_seq,
-                                    self.pictures.pop(held.entry.seq, None))
+                                    picture.picture() if picture is not None else None)
         return held.opener(held.entry, confirmation)
 
     def _decide(self, key: str, tracker: AlertTracker, held: _Held, page_due: bool) -> tuple[int | None, bool]:

@@ -138,8 +138,88 @@ def _tail_upto(journal: Journal, seq: int) -> Any:
 def capture_as_of_now(runtime: Runtime) -> dict[str, Any]:
     """The as-of-trigger picture, taken in memory while the state is exactly as of the trigger
     (a listener calls this right after the trigger entry is folded, before any remedy)."""
+    return hold_as_of_now(runtime).picture()
+
+
+class HeldPicture:
+    """The as-of-trigger picture held, not yet written out: what the state said at the trigger,
+    kept as values that later folds cannot change (frozen records, copies of the few mutable
+    dicts), so :meth:`picture` gives later exactly what :func:`capture_as_of_now` gives now.
+
+    The desk takes one on the trip path, before the remedy; turning the records into JSON costs
+    several times more than taking them and grows with the kill switch's history, so it waits
+    until the protective action is done and the incident needs the picture.
+    """
+
+    __slots__ = ("_parts", "_done")
+
+    def __init__(self, parts: dict[str, Any]) -> None:
+        self._parts = parts
+        self._done: dict[str, Any] | None = None
+
+    def picture(self) -> dict[str, Any]:
+        if self._done is None:
+            self._done = {k: v() if callable(v) else v for k, v in self._parts.items()}
+        return self._done
+
+
+def _held_read(state: StateStore, projection: str, method: str) -> Any:
+    """`_read_part`, with the conversion to JSON put off: the read is now, the writing later.
+    Only for reads returning frozen values (contracts, new lists), which later folds replace
+    and never change in place."""
+    proj = _projection(state, projection)
+    if proj is None or not callable(getattr(proj, method, None)):
+        return {"error": f"no {projection!r} projection with {method}() in this process"}
+    try:
+        value = getattr(proj, method)()
+    except Exception as exc:  # capture must never stop the playbook
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def later() -> Any:
+        try:
+            return _jsonable(value)
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return later
+
+
+def _held_kill_switch(ks: Any) -> Any:
+    """`_kill_switch_part` read now, written out later. Trips are frozen and history entries
+    never change once appended; a reset request changes in place once, when it is used, so only
+    the unused ones are copied."""
+    history = ks.history
+    active = dict(ks.active)
+    requests = {k: v if v["used"] else dict(v) for k, v in ks.requests.items()}
+    kept, total = history[-KS_HISTORY_KEPT:], len(history)
+
+    def later() -> Any:
+        from polytraders.state.kill_switch import vars_of
+
+        return _jsonable({"active": {k: vars_of(v) for k, v in active.items()}, "history": kept,
+                          "requests": requests, "history_total": total})
+    return later
+
+
+def hold_as_of_now(runtime: Runtime) -> HeldPicture:
+    """:func:`capture_as_of_now`, held: the reads now, the JSON when :meth:`HeldPicture.picture`
+    is first asked for."""
+    state = runtime.state
+    modes = _projection(state, "modes")
+    ks = _projection(state, "kill_switch")
     versions = {b: bot.config.config_version for b, bot in runtime.bots.items()}
-    return {**capture_parts(runtime.state, versions), "source": "memory"}
+    modes_now = modes.snapshot() if modes is not None else None  # copies: safe to hold
+    return HeldPicture({
+        "seq": state.last_seq,
+        "positions": _held_read(state, "portfolio", "positions"),
+        "open_orders": _held_read(state, "orders", "open_orders"),
+        "in_flight_orders": _held_read(state, "orders", "in_flight"),
+        "kill_switch": (_held_kill_switch(ks) if ks is not None
+                        else {"error": "no kill_switch projection"}),
+        "modes": ((lambda: _jsonable(modes_now)) if modes_now is not None
+                  else {"error": "no modes projection"}),
+        "config_versions": dict(sorted(versions.items())),
+        "source": "memory",
+    })
 
 
 def state_as_of(journal: Journal, seq: int) -> tuple[StateStore, dict[str, str]]:

@@ -1,0 +1,39 @@
+"""The as-of-trigger picture is read when the trip is folded and written out later: what folds
+after the trip (a reset that uses a request, cancels, a new trip) must not leak into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factories import make_trusted_runtime
+
+from polytraders.contracts import Scope
+from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, manual_trip, request_reset
+from polytraders.incidents.snapshot import capture_as_of, capture_as_of_now, hold_as_of_now
+from polytraders.runtime.clock import SimClock
+
+
+def test_a_held_picture_is_the_state_at_the_trip_not_when_it_is_written(tmp_path: Path) -> None:
+    rt, ops = make_trusted_runtime(tmp_path / "j.db", SimClock(1_700_000_000_000))
+    config = kill_switch_config(rt.journal)
+    first = manual_trip(rt, ops["alice"], Scope(), "first")
+    request_id = request_reset(rt, ops["alice"], first, config)  # open, not yet used
+    second = manual_trip(rt, ops["carol"], Scope(), "second")
+    trip_seq = rt.state.last_seq
+    held = hold_as_of_now(rt)
+    taken_then = capture_as_of_now(rt)
+    # later folds: the open request is used, the first trip reset, a third trip made
+    approve_reset(rt, ops["bob"], request_id, config)
+    third = manual_trip(rt, ops["alice"], Scope(), "third")
+    assert rt.kill_switch.requests[request_id]["used"] and first not in rt.kill_switch.active
+    picture = held.picture()
+    assert picture == taken_then
+    ks = picture["kill_switch"]
+    assert picture["seq"] == trip_seq and sorted(ks["active"]) == sorted([first, second])
+    assert ks["requests"][request_id]["used"] is False and third not in ks["active"]
+    assert ks["history_total"] == 2
+    # the parts the journal rebuilds when no listener saw the trip are the same
+    rebuilt = capture_as_of(rt.journal, trip_seq)
+    for part in ("seq", "positions", "open_orders", "in_flight_orders"):
+        assert rebuilt[part] == picture[part], part
+    assert held.picture() is picture  # written out once

@@ -183,3 +183,32 @@ def test_the_selective_fold_agrees_with_a_full_fold_on_a_forged_tail(db: Path) -
                 "problems": state.trust.problems}
 
     assert fold(True) == fold(False)
+
+
+def test_digests_land_at_step_ends_never_inside_a_step(tmp_path: Path) -> None:
+    """A digest (and the checkpoint before it) costs tens of milliseconds: it is written at the
+    end of the step that crosses the count, so it never lands inside a trip's protective action;
+    the count still bounds the gap between digests."""
+    from polytraders.engine.demo import DEMO_START_MS, STEP_MS, sim_genesis
+    from polytraders.engine.system import SystemConfig, TradingSystem
+    from polytraders.journal.sqlite import create_journal
+    from polytraders.venues.sim import SimVenue
+
+    db = tmp_path / "steps.db"
+    genesis, system_key = sim_genesis(5, "calm", DEMO_START_MS)
+    journal = create_journal(db, genesis, synchronous="NORMAL")
+    system = TradingSystem(journal, SimVenue(5, 4, DEMO_START_MS), SystemConfig(
+        seed=5, n_markets=4, start_ms=DEMO_START_MS, system_signer=system_key))
+    system.runtime.digest_every = 40
+    system.start()
+    step_ends = set()
+    for s in range(1, 121):
+        system.step(DEMO_START_MS + s * STEP_MS)
+        step_ends.add(journal.head()[0])
+    digests = [e.seq for e in journal.read(kinds=["journal_digest"]) if e.seq > 0]
+    started = min(step_ends)
+    stepped = [seq for seq in digests if seq > started]
+    assert len(stepped) >= 5
+    assert set(stepped) <= step_ends
+    assert all(b - a < 2 * 40 + 40 for a, b in zip(stepped, stepped[1:], strict=False))
+    journal.close()

@@ -259,6 +259,7 @@ class TradingSystem:
             self.guardian.act()  # a mismatch trips the switch: protect before anything else
         self.desk.tick(now_ms)
         self.incidents.tick(now_ms)
+        self.runtime.digest_if_due()
         self.runtime.journal.flush()
 
     def _quote(self, now_ms: int) -> None:

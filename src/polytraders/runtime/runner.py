@@ -20,7 +20,7 @@ so its own appends never jump over a trip made elsewhere; `sync()` is the cheap 
 before each decision. When the runtime is the running system (`open_session`), an unsigned entry
 from another process is tampering: it is never applied, it halts trading at once, and it is
 reported. The system also writes signed digests (`journal/digests.py`) every `digest_every`
-entries or `digest_interval_ms`, and at shutdown.
+entries or `digest_interval_ms`, at the end of the step that crosses either, and at shutdown.
 """
 
 from __future__ import annotations
@@ -237,11 +237,24 @@ class Runtime:
             self._digesting = False
 
     def _maybe_digest(self, entry: JournalEntry) -> None:
+        """Digests go at safe points (`digest_if_due`, a step's end), not on whichever entry
+        crosses the count: a digest with its checkpoint costs tens of milliseconds and must not
+        land inside a trip's protective action. Only a burst of twice the count with no safe
+        point in it is vouched for on the spot."""
         if not self.is_system or self._digesting:
             return
-        if (entry.seq - self.state.trust.last_digest_seq >= self.digest_every
-                or self.clock.now_ms() - self._last_digest_ms >= self.digest_interval_ms):
+        if entry.seq - self.state.trust.last_digest_seq >= 2 * self.digest_every:
             self.write_digest()
+
+    def digest_if_due(self) -> JournalEntry | None:
+        """At a safe point: sign a digest when `digest_every` entries or `digest_interval_ms`
+        have passed since the last one."""
+        if not self.is_system or self._digesting:
+            return None
+        if (self.state.last_seq - self.state.trust.last_digest_seq >= self.digest_every
+                or self.clock.now_ms() - self._last_digest_ms >= self.digest_interval_ms):
+            return self.write_digest()
+        return None
 
     # -- recording -------------------------------------------------------------------------
 

@@ -94,6 +94,8 @@ class OrdersProjection:
         self._rank: dict[str, int] = {}
         self._live: dict[str, OrderState] = {}
         self._live_sorted = True
+        self._live_by_token: dict[str, dict[str, OrderState]] = {}  # the same orders, by token
+        self._live_token: dict[str, str] = {}  # client order id -> the token it is indexed under
         # Not in snapshots: the trigger reads it only at the entry that set it, never later.
         self.last_anomaly: VenueAnomaly | None = None
 
@@ -151,8 +153,24 @@ class OrdersProjection:
             if cid not in self._live and self._live and self._rank[cid] < self._rank[next(reversed(self._live))]:
                 self._live_sorted = False  # an older order came back (reconciliation): re-sort on read
             self._live[cid] = state
+            token_id = state.record.token_id
+            before = self._live_token.get(cid)
+            if before is not None and before != token_id:
+                self._untoken(cid, before)
+            self._live_token[cid] = token_id
+            self._live_by_token.setdefault(token_id, {})[cid] = state
         else:
             self._live.pop(cid, None)
+            before = self._live_token.pop(cid, None)
+            if before is not None:
+                self._untoken(cid, before)
+
+    def _untoken(self, cid: str, token_id: str) -> None:
+        orders = self._live_by_token.get(token_id)
+        if orders is not None:
+            orders.pop(cid, None)
+            if not orders:
+                del self._live_by_token[token_id]
 
     def _live_states(self) -> Iterable[OrderState]:
         """Live orders in the same order a scan of every order would visit them."""
@@ -187,6 +205,15 @@ class OrdersProjection:
     def open_orders(self) -> list[OrderRecord]:
         """Resting at the venue as far as we know: live, partially_filled, cancel_pending."""
         return [s.record for s in self._live_states() if s.record.status in OPEN_STATUSES]
+
+    def open_orders_for(self, token_id: str) -> list[OrderRecord]:
+        """`open_orders()` of one token, in the same order, at the cost of that token's orders."""
+        states = self._live_by_token.get(token_id)
+        if not states:
+            return []
+        rank = self._rank
+        return [s.record for s in sorted(states.values(), key=lambda s: rank[s.record.client_order_id])
+                if s.record.status in OPEN_STATUSES]
 
     def in_flight(self) -> list[OrderRecord]:
         """Not yet confirmed by the venue: created, signed, submitted, cancel_pending."""
@@ -265,6 +292,7 @@ class OrdersProjection:
     def restore(self, data: dict[str, Any]) -> None:
         self._orders = {cid: OrderState.from_json(v) for cid, v in data["orders"].items()}
         self._rank, self._live, self._live_sorted = {}, {}, True
+        self._live_by_token, self._live_token = {}, {}
         for state in self._orders.values():
             self._index(state)
         self._by_venue_id = {

@@ -99,10 +99,9 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
               now_ms: int, caused_by_seq: int | None = None,
               skip_clusters: frozenset[str] = frozenset()) -> Breach | None:
     """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
-    portfolio = _proj(state, "portfolio")
-    orders = _proj(state, "orders")
-    markets = _proj(state, "markets")
+    find = state.find
     if trigger in ("drawdown_intraday", "drawdown_weekly"):
+        portfolio = find("portfolio")
         if portfolio is None:
             return None
         intraday = trigger == "drawdown_intraday"
@@ -114,6 +113,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                           threshold, caused_by_seq)
         return None
     if trigger == "reject_rate":
+        orders = find("orders")
         if orders is None:
             return None
         rejects, total = orders.reject_rate(now_ms, config.integer("reject_rate_window_s") * 1000)
@@ -126,12 +126,13 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                           (("rejects", str(rejects)), ("answered", str(total))))
         return None
     if trigger == "feed_loss":
+        portfolio, markets = find("portfolio"), find("markets")
         if portfolio is None or markets is None:
             return None
         limit = config.integer("feed_loss_ms")
-        for token_id, market_id, size, _cost in portfolio.iter_lots():
-            if size == 0:
-                continue
+        if portfolio.held_books_fresh(now_ms, limit):
+            return None  # every held token's book is fresh: no cluster can have lost its feed
+        for token_id, market_id in portfolio.held_tokens():
             cluster = markets.cluster_of(market_id) or "default"
             if scope_value not in ("*", cluster) or cluster in skip_clusters:
                 continue
@@ -142,6 +143,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                               caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
         return None
     if trigger == "wallet_funding":
+        portfolio, orders = find("portfolio"), find("orders")
         cash = portfolio.cash_pusd() if portfolio is not None else None
         if cash is None or orders is None:
             return None  # no wallet read yet: nothing to compare
@@ -157,6 +159,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                           caused_by_seq or recon.mismatch_seq)
         return None
     if trigger == "venue_anomaly":
+        orders = find("orders")
         anomaly = orders.anomaly_at(caused_by_seq) if orders is not None and caused_by_seq else None
         if anomaly is None:
             return None  # only the anomaly's own entry trips; after that, resetting is for people
@@ -191,16 +194,23 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         `input_kind` narrows the check to the triggers that kind of input can change (see
         TRIGGERS_BY_INPUT); live and replay pass the same kind, so they agree."""
         ks = _proj(state, "kill_switch")
-        active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()} if ks else set()
-        active_triggers = {t[0] for t in active}
-        tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")
-        found = []
         triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
             AUTOMATIC_TRIGGERS
+        config = self.config
+        found = []
+        if ks is None or not ks.active:  # the usual case, checked after every input: no sets to build
+            for trigger in triggers:
+                breach = condition(trigger, "*", state, config, now_ms, caused_by_seq)
+                if breach is not None:
+                    found.append(breach)
+            return found
+        active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()}
+        active_triggers = {t[0] for t in active}
+        tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")
         for trigger in triggers:
             if trigger in active_triggers and trigger not in PER_SCOPE_TRIGGERS:
                 continue
-            breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq,
+            breach = condition(trigger, "*", state, config, now_ms, caused_by_seq,
                                tripped_clusters)
             if breach is not None and (breach.trigger, breach.scope, breach.scope_value) not in active:
                 found.append(breach)

@@ -81,6 +81,8 @@ class OrderState:
 
 class OrdersProjection:
     name = "orders"
+    # every entry `apply` reads, by kind and by reason code (see `state/store.py`)
+    relevant = (frozenset({OrderRecord.kind, FillRecord.kind}), frozenset({VENUE_ANOMALY}))
 
     def __init__(self) -> None:
         self._orders: dict[str, OrderState] = {}

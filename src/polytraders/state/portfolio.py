@@ -198,6 +198,9 @@ class PortfolioProjection:
     """Positions, cash, PnL, equity and drawdown, marked with a `MarketsProjection`."""
 
     name = "portfolio"
+    # every entry `apply` reads, by kind and by reason code (see `state/store.py`)
+    relevant = (frozenset({FillRecord.kind, Transfer.kind, OrderRecord.kind, OrderBookSnapshot.kind,
+                           "market_snapshot"}), frozenset({WALLET_BALANCE_CODE}))
 
     def __init__(self, markets: MarketsProjection) -> None:
         self.markets = markets

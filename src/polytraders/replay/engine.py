@@ -28,7 +28,7 @@ from typing import Any
 
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
-from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote
+from polytraders.contracts import FillRecord, KillSwitchEvent, OrderIntent, RiskVote
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.engine.protect import input_kind
 from polytraders.errors import BadInputError
@@ -39,6 +39,7 @@ from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
 from polytraders.state.kill_switch import KillSwitchProjection
+from polytraders.state.markets import MarketsProjection
 from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import StateStore
 
@@ -199,7 +200,12 @@ def replay(
     report.config_versions = {cls.bot_id: versions.get(cls.bot_id, "not journaled") for cls in classes}
     report.overrides = {b: {k: str(v) for k, v in sorted(p.items())} for b, p in sorted(overrides.items())}
     replay_actor = Actor(kind="bot", id=KS_ACTOR)
-    books = WhatIfBooks()
+    # Until a replayed trip the recording lacks, the what-if books would fold exactly what the
+    # recorded books fold: they start as a copy of those at the first such trip (`_fork`).
+    books: WhatIfBooks | None = None
+    trades_seen: set[str] = set()
+    markets = state.typed("markets", MarketsProjection)
+    portfolio = state.typed("portfolio", PortfolioProjection)
     # the recorded automatic trips, known up front, so a replayed trip the recording lacks
     # can stop the what-if books at once rather than at the end of the window
     recorded_keys = {(t["caused_by_seq"], t["trigger"], t["scope"]) for t in (
@@ -219,8 +225,10 @@ def replay(
             if not in_window:
                 kept = state.apply(entry)
                 if kept is not None:
-                    books.apply(kept)
-                    _follow_config(kept, state, bots, overrides)
+                    if env.kind == FillRecord.kind:
+                        trades_seen.add(str(env.payload["trade_id"]))
+                    if env.reason_code in _CONFIG_CHANGES:
+                        _follow_config(kept, state, bots, overrides)
                 continue
             report.last_seq = entry.seq
             clock.advance_to(max(clock.now_ms(), env.ts_ms))
@@ -232,8 +240,12 @@ def replay(
                 _compare_vote(entry, bots[env.actor.id], intents, state, ks_proj, clock, report)
             kept = state.apply(entry)
             if kept is not None:
-                books.apply(kept)
-                _follow_config(kept, state, bots, overrides)
+                if books is not None:
+                    books.apply(kept)
+                elif env.kind == FillRecord.kind:
+                    trades_seen.add(str(env.payload["trade_id"]))
+                if env.reason_code in _CONFIG_CHANGES:
+                    _follow_config(kept, state, bots, overrides)
             if env.kind == OrderIntent.kind:
                 intent = env.decode()
                 assert isinstance(intent, OrderIntent)
@@ -252,20 +264,32 @@ def replay(
                     report.trips_replayed.append(key)
                     report.trips_replayed_at_ms.append(env.ts_ms)
                     if (key["caused_by_seq"], key["trigger"], key["scope"]) not in recorded_keys:
+                        if books is None:
+                            books = _fork(markets, portfolio, trades_seen)
                         books.halt(entry.seq, key["scope"])
                     ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(
                         event, actor=replay_actor, reason_code="RISK_KILLSWITCH_TRIPPED",
                         ts_ms=env.ts_ms)))
     _compare_trips(report)
-    portfolio = state.typed("portfolio", PortfolioProjection)
+    replayed = books.portfolio if books is not None else portfolio
     report.equity_curve = [(t, v) for t, v in portfolio.equity_curve() if start <= t <= end]
-    report.replayed_curve = [(t, v) for t, v in books.portfolio.equity_curve() if start <= t <= end]
+    report.replayed_curve = [(t, v) for t, v in replayed.equity_curve() if start <= t <= end]
     report.recorded_perf = [(t, v) for t, v in portfolio.performance_curve() if start <= t <= end]
-    report.replayed_perf = [(t, v) for t, v in books.portfolio.performance_curve() if start <= t <= end]
+    report.replayed_perf = [(t, v) for t, v in replayed.performance_curve() if start <= t <= end]
     report.books_recorded = run_summary(portfolio, start, end)
-    report.books_replayed = run_summary(books.portfolio, start, end)
+    report.books_replayed = run_summary(replayed, start, end)
     report.divergences.sort(key=lambda d: d.seq)
     return report
+
+
+def _fork(markets: MarketsProjection, portfolio: PortfolioProjection, trades_seen: set[str]) -> WhatIfBooks:
+    """What-if books that start as the recorded books stand now (a snapshot restores to the
+    same state a fold reaches), having seen the same trades."""
+    books = WhatIfBooks()
+    books.markets.restore(markets.snapshot())
+    books.portfolio.restore(portfolio.snapshot())
+    books.seen = set(trades_seen)
+    return books
 
 
 _CONFIG_CHANGES = frozenset({"GOV_CONFIG_LOADED", "GOV_CONFIG_SET", "GOV_CONFIG_REVERTED",

@@ -364,7 +364,11 @@ class PortfolioProjection:
         self._dirty()
         if not self._cash_known:
             return
-        eq = self._equity(mark_override)
+        eq, usual = self._equity(mark_override)
+        if usual:
+            # the same sum `equity()` would make (the book's mark is exactly the one the markets
+            # projection now holds), so the same Decimal: no second pass over the lots
+            self._equity_cache = (self._version, eq)
         if self._last_equity is not None and eq == self._last_equity:
             return
         self._last_equity = eq
@@ -402,18 +406,25 @@ class PortfolioProjection:
     def _external(self) -> Decimal:
         return self._deposits - self._withdrawals + self._adjustments
 
-    def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> Decimal:
+    def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> tuple[Decimal, bool]:
+        """(equity with one token marked as `mark_override` says, whether every mark used is
+        exactly (value and exponent) the one `equity()` would use)."""
         total = self._cash
+        usual_marks = True
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
                 continue
             if mark_override is not None and mark_override[0] == token_id:
                 mark = mark_override[1] if mark_override[1] is not None else lot.last_price
+                usual = self._mark(token_id, lot)
+                if not (mark is usual or (mark is not None and usual is not None
+                                          and mark.as_tuple() == usual.as_tuple())):
+                    usual_marks = False
             else:
                 mark = self._mark(token_id, lot)
             total += lot.size * mark if mark is not None else lot.cost
-        return total
+        return total, usual_marks
 
     def _mark(self, token_id: str, lot: _Lot) -> Decimal | None:
         mid = self.markets.mid(token_id)

@@ -234,6 +234,7 @@ class PortfolioProjection:
         # `_agg`), `_held` with every change of which tokens are held.
         self._version = 0
         self._equity_cache: tuple[int, Decimal] | None = None
+        self._eq_marks: dict[str, Decimal | None] = {}  # the marks that cached equity was summed with
         self._dd_intraday: tuple[int, int, Decimal | None] | None = None
         self._dd_weekly: tuple[int, int, Decimal | None] | None = None
         self._held: tuple[tuple[str, str], ...] | None = None
@@ -361,10 +362,17 @@ class PortfolioProjection:
         self._book_floor = None
 
     def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
+        before = self._equity_cache if self._equity_cache is not None and \
+            self._equity_cache[0] == self._version else None
         self._dirty()
         if not self._cash_known:
             return
-        eq, usual = self._equity(mark_override)
+        if before is not None and mark_override is not None and self._same_mark(mark_override):
+            # a book that left this token's mark as it was (most do): the equity is the one
+            # already summed, the same Decimal, without another pass over the lots
+            eq, usual = before[1], True
+        else:
+            eq, usual = self._equity(mark_override)
         if usual:
             # the same sum `equity()` would make (the book's mark is exactly the one the markets
             # projection now holds), so the same Decimal: no second pass over the lots
@@ -411,20 +419,31 @@ class PortfolioProjection:
         exactly (value and exponent) the one `equity()` would use)."""
         total = self._cash
         usual_marks = True
+        marks = self._eq_marks = {}
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
                 continue
             if mark_override is not None and mark_override[0] == token_id:
                 mark = mark_override[1] if mark_override[1] is not None else lot.last_price
-                usual = self._mark(token_id, lot)
-                if not (mark is usual or (mark is not None and usual is not None
-                                          and mark.as_tuple() == usual.as_tuple())):
+                if not _same(mark, self._mark(token_id, lot)):
                     usual_marks = False
             else:
                 mark = self._mark(token_id, lot)
+            marks[token_id] = mark
             total += lot.size * mark if mark is not None else lot.cost
         return total, usual_marks
+
+    def _same_mark(self, mark_override: tuple[str, Decimal | None]) -> bool:
+        """Is the overridden token marked now exactly as in the last equity summed, and as
+        `equity()` would mark it? (Only its book changed since: the caller checks the version.)"""
+        token_id, mid = mark_override
+        tok = self._tokens.get(token_id)
+        if tok is None or token_id not in self._eq_marks:
+            return False
+        lot = tok.current
+        mark = mid if mid is not None else lot.last_price
+        return _same(mark, self._mark(token_id, lot)) and _same(mark, self._eq_marks[token_id])
 
     def _mark(self, token_id: str, lot: _Lot) -> Decimal | None:
         mid = self.markets.mid(token_id)
@@ -497,11 +516,12 @@ class PortfolioProjection:
             return cached[1]
         # the same sum, in the same order, as `_aggregates` makes: the same Decimal
         equity = self._cash
+        marks = self._eq_marks = {}
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
                 continue
-            mark = self._mark(token_id, lot)
+            mark = marks[token_id] = self._mark(token_id, lot)
             equity += lot.size * mark if mark is not None else lot.cost
         self._equity_cache = (self._version, equity)
         return equity
@@ -709,6 +729,11 @@ class PortfolioProjection:
         self._hour_peaks = {int(h): Decimal(v) for h, v in data["hour_peaks"].items()}
         self._curve = deque(((int(p[0]), Decimal(p[1]), Decimal(p[2] if len(p) > 2 else 0))
                              for p in data["curve"]), maxlen=CURVE_MAX_POINTS)
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    """The same number written the same way (so sums with it come out digit for digit equal)."""
+    return a is b or (a is not None and b is not None and a.as_tuple() == b.as_tuple())
 
 
 def _drawdown(peak: Decimal | None, equity: Decimal | None) -> Decimal | None:

@@ -141,6 +141,14 @@ class StateStore:
                                          "reason_code": "GOV_PAYLOAD_SKIPPED"})
         return admitted
 
+    def reads(self, kind: str, reason_code: str) -> bool:
+        """Does any projection (besides the trust gate) read entries of this kind and code?"""
+        key = (kind, reason_code)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self._route(*key)
+        return bool(route)
+
     def _route(self, kind: str, reason_code: str) -> tuple[Projection, ...]:
         out = []
         for p in self._projections.values():

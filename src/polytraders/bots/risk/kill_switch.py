@@ -86,6 +86,38 @@ class TriggerCheck:
     breach: Breach
 
 
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """A config's trigger thresholds, read once per config rather than on every check."""
+
+    drawdown_intraday_pct: Decimal
+    drawdown_weekly_pct: Decimal
+    reject_rate_pct: Decimal
+    reject_rate_window_ms: int
+    reject_rate_min_sample: int
+    feed_loss_ms: int
+    min_reserve_pusd: Decimal
+
+
+_LIMITS: dict[int, tuple[BotConfig, _Limits]] = {}
+
+
+def _limits(config: BotConfig) -> _Limits:
+    # keyed by identity, holding the config itself so its id cannot be reused while cached;
+    # a config is frozen, so its thresholds never change under the cache
+    hit = _LIMITS.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    limits = _Limits(config.num("drawdown_intraday_pct"), config.num("drawdown_weekly_pct"),
+                     config.num("reject_rate_pct"), config.integer("reject_rate_window_s") * 1000,
+                     config.integer("reject_rate_min_sample"), config.integer("feed_loss_ms"),
+                     config.num("min_reserve_pusd"))
+    if len(_LIMITS) >= 64:
+        _LIMITS.clear()
+    _LIMITS[id(config)] = (config, limits)
+    return limits
+
+
 def _proj(state: StateStore, name: str) -> Any:
     return state.find(name)
 
@@ -107,7 +139,8 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         intraday = trigger == "drawdown_intraday"
         observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
                     else portfolio.drawdown_weekly_pct(now_ms))
-        threshold = config.num("drawdown_intraday_pct" if intraday else "drawdown_weekly_pct")
+        limits = _limits(config)
+        threshold = limits.drawdown_intraday_pct if intraday else limits.drawdown_weekly_pct
         if observed is not None and observed >= threshold:
             return Breach(trigger, "global", "*", observed.quantize(Decimal("0.0001")),  # type: ignore[arg-type]
                           threshold, caused_by_seq)
@@ -116,11 +149,12 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         orders = find("orders")
         if orders is None:
             return None
-        rejects, total = orders.reject_rate(now_ms, config.integer("reject_rate_window_s") * 1000)
-        if total < config.integer("reject_rate_min_sample") or total == 0:
+        limits = _limits(config)
+        rejects, total = orders.reject_rate(now_ms, limits.reject_rate_window_ms)
+        if total < limits.reject_rate_min_sample or total == 0:
             return None
         observed = (Decimal(rejects) * HUNDRED / Decimal(total)).quantize(Decimal("0.01"))
-        threshold = config.num("reject_rate_pct")
+        threshold = limits.reject_rate_pct
         if observed >= threshold:
             return Breach("reject_rate", "global", "*", observed, threshold, caused_by_seq,
                           (("rejects", str(rejects)), ("answered", str(total))))
@@ -129,7 +163,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         portfolio, markets = find("portfolio"), find("markets")
         if portfolio is None or markets is None:
             return None
-        limit = config.integer("feed_loss_ms")
+        limit = _limits(config).feed_loss_ms
         if portfolio.held_books_fresh(now_ms, limit):
             return None  # every held token's book is fresh: no cluster can have lost its feed
         for token_id, market_id in portfolio.held_tokens():
@@ -147,7 +181,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
         cash = portfolio.cash_pusd() if portfolio is not None else None
         if cash is None or orders is None:
             return None  # no wallet read yet: nothing to compare
-        need = orders.reserved_pusd() + config.num("min_reserve_pusd")
+        need = orders.reserved_pusd() + _limits(config).min_reserve_pusd
         if cash < need:
             return Breach("wallet_funding", "global", "*", cash, need, caused_by_seq,
                           (("reserved_pusd", str(orders.reserved_pusd())),))

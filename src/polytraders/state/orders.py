@@ -323,8 +323,8 @@ class OrdersProjection:
         start = now_ms - window_ms
         if self._answers_in_time_order:
             # times never went back: the window is one slice, found by two binary searches
-            ts = self._answer_ts
-            lo, hi = bisect_right(ts, start), bisect_right(ts, now_ms)
+            times = self._answer_ts
+            lo, hi = bisect_right(times, start), bisect_right(times, now_ms)
             if hi <= lo:
                 return 0, 0
             return self._rejects_before[hi] - self._rejects_before[lo], hi - lo

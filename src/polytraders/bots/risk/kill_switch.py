@@ -37,6 +37,7 @@ Reason codes: RISK_KILLSWITCH_ACTIVE, RISK_KILLSWITCH_ARMED, RISK_KILLSWITCH_TRI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -131,7 +132,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
               now_ms: int, caused_by_seq: int | None = None,
               skip_clusters: frozenset[str] = frozenset()) -> Breach | None:
     """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
-    find = state.find
+    find: Callable[[str], Any] = state.find  # the projection, or None; read as its own type
     if trigger in ("drawdown_intraday", "drawdown_weekly"):
         portfolio = find("portfolio")
         if portfolio is None:
@@ -160,7 +161,8 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                           (("rejects", str(rejects)), ("answered", str(total))))
         return None
     if trigger == "feed_loss":
-        portfolio, markets = find("portfolio"), find("markets")
+        portfolio = find("portfolio")
+        markets = find("markets")
         if portfolio is None or markets is None:
             return None
         limit = _limits(config).feed_loss_ms
@@ -177,7 +179,8 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                               caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
         return None
     if trigger == "wallet_funding":
-        portfolio, orders = find("portfolio"), find("orders")
+        portfolio = find("portfolio")
+        orders = find("orders")
         cash = portfolio.cash_pusd() if portfolio is not None else None
         if cash is None or orders is None:
             return None  # no wallet read yet: nothing to compare

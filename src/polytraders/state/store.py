@@ -127,10 +127,9 @@ class StateStore:
         if admitted is None:
             return None
         env = admitted.envelope
-        key = (env.kind, env.reason_code)
-        route = self._routes.get(key)
-        if route is None:
-            route = self._routes[key] = self._route(*key)
+        route = self._routes.get((env.kind, env.reason_code))
+        if route is None:  # () is a route too: nobody reads such entries
+            route = self._route(env.kind, env.reason_code)
         for p in route:
             try:
                 p.apply(admitted)
@@ -143,13 +142,11 @@ class StateStore:
 
     def reads(self, kind: str, reason_code: str) -> bool:
         """Does any projection (besides the trust gate) read entries of this kind and code?"""
-        key = (kind, reason_code)
-        route = self._routes.get(key)
-        if route is None:
-            route = self._routes[key] = self._route(*key)
-        return bool(route)
+        route = self._routes.get((kind, reason_code))
+        return bool(route if route is not None else self._route(kind, reason_code))
 
     def _route(self, kind: str, reason_code: str) -> tuple[Projection, ...]:
+        """The projections that read (kind, reason code), worked out once and remembered."""
         out = []
         for p in self._projections.values():
             if p is self.trust:
@@ -157,7 +154,8 @@ class StateStore:
             relevant: Relevance | None = getattr(p, "relevant", None)
             if relevant is None or kind in relevant[0] or reason_code in relevant[1]:
                 out.append(p)
-        return tuple(out)
+        route = self._routes[(kind, reason_code)] = tuple(out)
+        return route
 
     def load_trust(self, journal: Journal) -> None:
         """Fold only what decides who may act (genesis, operator records and commands), then stand

@@ -282,3 +282,64 @@ def test_reconciling_against_live_orders_equals_against_every_order(
                            order_type="GTC", created_ms=0) for cid, rem in venue]
     frozen = frozenset(suspects)
     assert reconcile_orders(p.live_states(), views, frozen) == reconcile_orders(p.all_states(), views, frozen)
+
+
+def _fresh_sum(terms: list[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for t in terms:
+        total += t
+    return total
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(_step, st.sampled_from(["0.25", "0.5", "0.123", "0.9", "0.01"]),
+                          st.sampled_from(["10", "7.5", "3.25", "100"]), st.sampled_from(["111", "222"])),
+                max_size=50),
+       st.integers(min_value=0, max_value=50), st.integers(min_value=0, max_value=60),
+       st.integers(min_value=1, max_value=30))
+def test_kept_sums_and_reject_window_are_the_scans_digit_for_digit(
+        steps: list[Any], cut: int, now: int, window: int) -> None:
+    """`reserved_pusd` is kept as orders move and `reject_rate` is a binary search: each must be
+    the very Decimal / counts a scan over every order and every answer gives (the wallet-funding
+    trigger journals the reserved amount as text, so 1.50 and 1.5 would differ), after any
+    history, and after a restore mid-way."""
+    from polytraders.state.orders import OPEN_STATUSES, RESERVING_STATUSES
+
+    f = Feed()
+    for n, ((cid, status, previous, side, filled, code, dt, _fill), price, size, token) in enumerate(steps):
+        f.add(rec(cid, status, previous=previous, side=side, price=price, size=size,
+                  filled=str(min(Decimal(filled) / 2, Decimal(size))), token=token), code, 2 * n + dt)
+    cut = min(cut, len(f.entries))
+    partial = restored(fold(f.entries[:cut]))
+    for e in f.entries[cut:]:
+        partial.apply(e)
+    for p in (fold(f.entries), partial):
+        live = [s.record for s in p.all_states() if s.record.status in RESERVING_STATUSES]
+        want = _fresh_sum([r.price * (r.size - r.filled) for r in live if r.side == "BUY" and r.size > r.filled])
+        got = p.reserved_pusd()
+        assert got == want and str(got) == str(want)
+        for token in ("111", "222"):
+            shares = _fresh_sum([r.size - r.filled for r in live if r.side == "SELL" and r.token_id == token
+                                 and r.size > r.filled])
+            assert str(p.reserved_shares(token)) == str(shares)
+            assert p.open_orders_for(token) == [r for r in p.open_orders() if r.token_id == token]
+            assert all(r.status in OPEN_STATUSES for r in p.open_orders_for(token))
+        start = now - window
+        answers = [(ts, rej) for ts, rej in p.snapshot()["answers"]]
+        scan = (sum(1 for ts, rej in answers if start < ts <= now and rej),
+                sum(1 for ts, _ in answers if start < ts <= now))
+        assert p.reject_rate(now, window) == scan
+
+
+def test_reject_rate_when_answer_times_go_back_scans_as_before() -> None:
+    """Answers journaled by another process's clock can go back in time: the binary search no
+    longer holds, and the rate is the scan from the newest answer back, as it always was."""
+    f = Feed()
+    for n, ts in enumerate([10, 20, 15, 30]):
+        cid = f"o{n}"
+        f.add(rec(cid, "submitted", previous="signed"), "EXEC_SUBMITTED", ts)
+        f.add(rec(cid, "rejected", previous="submitted"), "EXEC_REJECTED", ts)
+    p = fold(f.entries)
+    # the scan walks back from the newest answer and stops at the first one at or before the start
+    assert p.reject_rate(30, 16) == (3, 3)  # 30, 15, 20 are inside (14, 30]; 10 ends the walk
+    assert p.reject_rate(30, 12) == (1, 1)  # 30, then 15 <= 18 ends the walk (20 is never seen)

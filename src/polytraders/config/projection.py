@@ -51,6 +51,7 @@ def _detail(entry: JournalEntry) -> dict[str, Any]:
 
 class ConfigProjection:
     name = "config"
+    relevant = (frozenset[str](), FOLDED_CODES)  # what apply reads
 
     def __init__(self, trust: TrustProjection | None = None) -> None:
         self.trust = trust

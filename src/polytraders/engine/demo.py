@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -126,6 +126,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
     if plan is not None:
         venue.set_faults(plan)
     chain = ChainEnv(prefer_anvil=args.use_anvil, start_ms=start_ms) if scenario.chain else None
+    tally = JournalTally()
     try:
         system = TradingSystem(journal, venue, SystemConfig(
             seed=args.seed, n_markets=args.markets, start_ms=start_ms,
@@ -135,6 +136,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
             chain_reader=chain.reader if chain is not None else None, api_monitor=scenario.api_monitor,
             approved_config=config_repo_path(args.db) if scenario.approved_config else None,
             approved_config_create=True))
+        system.runtime.listeners.append(tally)
         system.start()
         if chain is not None:
             _attach_chain(system, chain)
@@ -152,7 +154,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
             if progress is not None and second % 60 == 0:
                 progress(second // 60, args.minutes)
         system.stop()
-        summary = summarise(system, journal, args)
+        summary = summarise(system, journal, args, tally)
         if chain is not None:
             summary["chain"] = {"kind": chain.kind, "note": chain.note, "settlement_failures": chain.failures}
             summary["reconcile"] = reconcile_summary(system)
@@ -191,12 +193,65 @@ def reconcile_summary(system: TradingSystem) -> dict[str, Any]:
             "adjustments": list(ledger.iter_adjustments())}
 
 
-def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> dict[str, Any]:
-    journal.flush()
-    by_code: Counter[str] = Counter()
+_STORY_KINDS = frozenset({"gov_api_health"})
+_STORY_CODES = frozenset({"GOV_MODE_HOLD", "GOV_API_RESTORED"})
+
+
+class JournalTally:
+    """What the summary needs from the journal, gathered from the entries the running system
+    folds as they are journaled, so the summary need not read and decode the whole journal
+    again: the count of each reason code, and the entries the API story is told from.
+
+    It covers the contiguous run of seqs it saw; the summary reads the rest (the entries
+    before the system started listening) from the journal, and reads everything when the run
+    has a hole (an entry the trust gate refused is never folded, so never seen here)."""
+
+    def __init__(self) -> None:
+        self.codes: Counter[str] = Counter()
+        self.story: list[JournalEntry] = []
+        self.first: int | None = None
+        self.last: int | None = None
+        self.whole = True
+
+    def __call__(self, entry: JournalEntry) -> None:
+        if self.last is None:
+            self.first = entry.seq
+        elif entry.seq != self.last + 1:
+            self.whole = False
+        self.last = entry.seq
+        env = entry.envelope
+        self.codes[env.reason_code] += 1
+        if env.kind in _STORY_KINDS or (env.kind == "note" and env.reason_code in _STORY_CODES):
+            self.story.append(entry)
+
+    def covers(self, head_seq: int) -> bool:
+        return self.whole and self.first is not None and self.last == head_seq
+
+
+def _journal_facts(journal: SqliteJournal, tally: JournalTally | None,
+                   head_seq: int) -> tuple[Counter[str], list[JournalEntry]]:
+    """(entries by reason code, the API story's entries) for the whole journal."""
+    if tally is not None and tally.covers(head_seq):
+        assert tally.first is not None
+        by_code = Counter(tally.codes)
+        story: list[JournalEntry] = []
+        for entry in journal.read(1, tally.first - 1):
+            by_code[entry.envelope.reason_code] += 1
+            env = entry.envelope
+            if env.kind in _STORY_KINDS or (env.kind == "note" and env.reason_code in _STORY_CODES):
+                story.append(entry)
+        return by_code, story + tally.story
+    by_code = Counter()
     for entry in journal.read():
         by_code[entry.envelope.reason_code] += 1
+    return by_code, list(journal.read(kinds=["gov_api_health", "note"]))
+
+
+def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs,
+              tally: JournalTally | None = None) -> dict[str, Any]:
+    journal.flush()
     seq, head = journal.head()
+    by_code, story_entries = _journal_facts(journal, tally, seq)
     orders = system.orders
     statuses = Counter(o.status for o in orders.all_orders())
     pf = system.portfolio
@@ -235,9 +290,9 @@ def summarise(system: TradingSystem, journal: SqliteJournal, args: DemoArgs) -> 
             "active": sorted(system.runtime.kill_switch.active),
         },
         "incidents": [incident_summary(i) for i in system.incidents.incidents.all()],
-        "story": list(system.story) + api_story(journal),
+        "story": list(system.story) + api_story(story_entries),
         "modes": modes_summary(system),
-        "api_health": api_levels(journal),
+        "api_health": api_levels(story_entries),
     }
 
 
@@ -271,16 +326,18 @@ def modes_summary(system: TradingSystem) -> dict[str, Any]:
     return out
 
 
-def api_levels(journal: SqliteJournal) -> list[dict[str, Any]]:
+def api_levels(entries: Iterable[JournalEntry]) -> list[dict[str, Any]]:
+    """Each API health level change, from the journal's entries in seq order."""
     return [{"seq": e.seq, "surface": e.envelope.payload["surface"], "level": e.envelope.payload["level"],
              "previous": e.envelope.payload.get("previous"), "at_ms": e.envelope.payload.get("at_ms")}
-            for e in journal.read(kinds=["gov_api_health"])]
+            for e in entries if e.envelope.kind == "gov_api_health"]
 
 
-def api_story(journal: SqliteJournal) -> list[str]:
-    """The API-degraded playbook's story, told from the journal (empty when the monitor did not run)."""
+def api_story(entries: Iterable[JournalEntry]) -> list[str]:
+    """The API-degraded playbook's story, told from the journal's entries in seq order (empty when
+    the monitor did not run)."""
     lines = []
-    for e in journal.read(kinds=["gov_api_health", "note"]):
+    for e in entries:
         env = e.envelope
         minute = (env.ts_ms - DEMO_START_MS) // 60_000
         if env.kind == "gov_api_health" and env.payload.get("previous") not in (None, "none", "unknown") or \

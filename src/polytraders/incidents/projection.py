@@ -50,6 +50,7 @@ def _new(incident_id: str) -> dict[str, Any]:
 
 class IncidentsProjection:
     name = "incidents"
+    relevant = (frozenset({Incident.kind, KillSwitchEvent.kind}), _NOTE_CODES)  # what apply reads
 
     def __init__(self, require_rca_within_h: int = 24) -> None:
         self.require_rca_within_h = require_rca_within_h

@@ -27,13 +27,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from polytraders.bots.risk.guardrails import GUARDRAILS_IN_ORDER
 from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
-from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote
+from polytraders.contracts import FillRecord, KillSwitchEvent, OrderIntent, RiskVote
 from polytraders.contracts.envelope import Actor, ReportEnvelope
-from polytraders.engine.protect import input_kind
+from polytraders.engine.protect import INPUT_NOTES, input_kind
 from polytraders.errors import BadInputError
-from polytraders.journal.base import Journal, JournalEntry
+from polytraders.journal.base import Journal, JournalEntry, entry_hash
+from polytraders.journal.sqlite import SqliteJournal
 from polytraders.replay.whatif import WhatIfBooks, run_summary
 from polytraders.runtime.bot import Bot
 from polytraders.runtime.clock import SimClock
@@ -41,8 +44,9 @@ from polytraders.runtime.config import BotConfig, build_config, last_loaded_valu
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.decisions import RECORD_KIND, StepView, decision_steps
 from polytraders.state.kill_switch import KillSwitchProjection
+from polytraders.state.markets import MarketsProjection
 from polytraders.state.portfolio import PortfolioProjection
-from polytraders.state.store import StateStore
+from polytraders.state.store import TRUST_CODES, TRUST_KINDS, JournalLink, StateStore
 
 HOUR_MS = 3_600_000
 KS_ACTOR = "risk.kill_switch"
@@ -201,7 +205,12 @@ def replay(
     report.config_versions = {cls.bot_id: versions.get(cls.bot_id, "not journaled") for cls in classes}
     report.overrides = {b: {k: str(v) for k, v in sorted(p.items())} for b, p in sorted(overrides.items())}
     replay_actor = Actor(kind="bot", id=KS_ACTOR)
-    books = WhatIfBooks()
+    # Until a replayed trip the recording lacks, the what-if books would fold exactly what the
+    # recorded books fold: they start as a copy of those at the first such trip (`_fork`).
+    books: WhatIfBooks | None = None
+    trades_seen: set[str] = set()
+    markets = state.typed("markets", MarketsProjection)
+    portfolio = state.typed("portfolio", PortfolioProjection)
     # the recorded automatic trips, known up front, so a replayed trip the recording lacks
     # can stop the what-if books at once rather than at the end of the window
     recorded_keys = {(t["caused_by_seq"], t["trigger"], t["scope"]) for t in (
@@ -209,7 +218,19 @@ def replay(
         if e.envelope.actor.id == KS_ACTOR and e.envelope.payload["event"] == "tripped")}
 
     with no_network(report.network_violations):
-        for entry in journal.read():
+        for entry in _entries(journal, state):
+            if isinstance(entry, _Passed):
+                # nothing replay or any projection reads (a strategy's no-quote note, an
+                # execution plan): stepped over, checked for its hash and link, undecoded
+                if entry.ts_ms > end:
+                    break
+                if entry.ts_ms >= start:
+                    if report.first_seq == 0:
+                        report.first_seq = entry.seq
+                    report.last_seq = entry.seq
+                    clock.advance_to(max(clock.now_ms(), entry.ts_ms))
+                state.skip(entry.link)
+                continue
             env = entry.envelope
             if env.ts_ms > end:
                 break
@@ -221,8 +242,10 @@ def replay(
             if not in_window:
                 kept = state.apply(entry)
                 if kept is not None:
-                    books.apply(kept)
-                    _follow_config(kept, state, bots, overrides)
+                    if env.kind == FillRecord.kind:
+                        trades_seen.add(str(env.payload["trade_id"]))
+                    if env.reason_code in _CONFIG_CHANGES:
+                        _follow_config(kept, state, bots, overrides)
                 continue
             report.last_seq = entry.seq
             clock.advance_to(max(clock.now_ms(), env.ts_ms))
@@ -239,8 +262,12 @@ def replay(
                                       env.builder_code)
             kept = state.apply(entry)
             if kept is not None:
-                books.apply(kept)
-                _follow_config(kept, state, bots, overrides)
+                if books is not None:
+                    books.apply(kept)
+                elif env.kind == FillRecord.kind:
+                    trades_seen.add(str(env.payload["trade_id"]))
+                if env.reason_code in _CONFIG_CHANGES:
+                    _follow_config(kept, state, bots, overrides)
             if env.kind == OrderIntent.kind:
                 intent = env.decode()
                 assert isinstance(intent, OrderIntent)
@@ -259,20 +286,82 @@ def replay(
                     report.trips_replayed.append(key)
                     report.trips_replayed_at_ms.append(env.ts_ms)
                     if (key["caused_by_seq"], key["trigger"], key["scope"]) not in recorded_keys:
+                        if books is None:
+                            books = _fork(markets, portfolio, trades_seen)
                         books.halt(entry.seq, key["scope"])
                     ks_proj.apply(JournalEntry(entry.seq, "", "", ReportEnvelope.wrap(
                         event, actor=replay_actor, reason_code="RISK_KILLSWITCH_TRIPPED",
                         ts_ms=env.ts_ms)))
     _compare_trips(report)
-    portfolio = state.typed("portfolio", PortfolioProjection)
+    replayed = books.portfolio if books is not None else portfolio
     report.equity_curve = [(t, v) for t, v in portfolio.equity_curve() if start <= t <= end]
-    report.replayed_curve = [(t, v) for t, v in books.portfolio.equity_curve() if start <= t <= end]
+    report.replayed_curve = [(t, v) for t, v in replayed.equity_curve() if start <= t <= end]
     report.recorded_perf = [(t, v) for t, v in portfolio.performance_curve() if start <= t <= end]
-    report.replayed_perf = [(t, v) for t, v in books.portfolio.performance_curve() if start <= t <= end]
+    report.replayed_perf = [(t, v) for t, v in replayed.performance_curve() if start <= t <= end]
     report.books_recorded = run_summary(portfolio, start, end)
-    report.books_replayed = run_summary(books.portfolio, start, end)
+    report.books_replayed = run_summary(replayed, start, end)
     report.divergences.sort(key=lambda d: d.seq)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Passed:
+    """An entry replay steps over without decoding it."""
+
+    link: JournalLink
+    ts_ms: int
+
+    @property
+    def seq(self) -> int:
+        return self.link.seq
+
+
+# Kinds of which some entries nobody in replay reads: only rows of these kinds are parsed to see
+# whether they can be stepped over; every other row is decoded as `read` decodes it.
+_MAYBE_PASSED = frozenset({b"note", b"execution_plan", b"signed_order"})
+# what replay itself reads, besides the projections and the inputs
+_REPLAY_READS = frozenset({"risk_vote", OrderIntent.kind, KillSwitchEvent.kind})
+
+
+def _entries(journal: Journal, state: StateStore) -> Iterator[JournalEntry | _Passed]:
+    """The journal in seq order; entries that neither the trust gate, a projection, the trigger
+    checks nor the vote comparison read come back as `_Passed` (hash-checked, not decoded)."""
+    if not isinstance(journal, SqliteJournal):
+        yield from journal.read()
+        return
+    trust = state.trust
+    for seq, hash_b, body, copies in journal.read_raw():
+        if bytes(copies[0]) not in _MAYBE_PASSED:
+            yield journal.decode_row(seq, hash_b, body)
+            continue
+        try:
+            data = orjson.loads(body)
+            env = data["envelope"]
+            kind, code = env["kind"], env["reason_code"]
+            passed = (env.get("signature") is None and data["seq"] == seq
+                      and kind not in TRUST_KINDS and code not in TRUST_CODES
+                      and kind not in _REPLAY_READS and code not in _CONFIG_CHANGES
+                      and not (kind == "note" and code in INPUT_NOTES)
+                      and not state.reads(kind, code)
+                      and (trust.session_open or trust.system_key is None))
+            link = JournalLink(seq, str(data["prev_hash"]), hash_b.decode("ascii", "replace"))
+            ts_ms = int(env["ts_ms"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            passed = False  # the full decode names the damage
+        if passed and entry_hash(body) == link.hash:
+            yield _Passed(link, ts_ms)
+        else:
+            yield journal.decode_row(seq, hash_b, body)  # decodes, or raises naming the damage
+
+
+def _fork(markets: MarketsProjection, portfolio: PortfolioProjection, trades_seen: set[str]) -> WhatIfBooks:
+    """What-if books that start as the recorded books stand now (a snapshot restores to the
+    same state a fold reaches), having seen the same trades."""
+    books = WhatIfBooks()
+    books.markets.restore(markets.snapshot())
+    books.portfolio.restore(portfolio.snapshot())
+    books.seen = set(trades_seen)
+    return books
 
 
 _CONFIG_CHANGES = frozenset({"GOV_CONFIG_LOADED", "GOV_CONFIG_SET", "GOV_CONFIG_REVERTED",

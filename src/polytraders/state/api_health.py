@@ -19,6 +19,9 @@ RECENT = 8  # summaries kept per surface: enough for the monitor's hysteresis
 
 class ApiHealthProjection:
     name = "api_health"
+    relevant = (frozenset({"gov_api_summary", "gov_api_health"}),  # what apply reads
+                frozenset({"GOV_API_HOLD", "GOV_API_PROMOTE_REQUESTED", "GOV_API_PROMOTE_APPROVED",
+                           "GOV_API_RESTORED"}))
 
     def __init__(self, trust: TrustProjection | None = None) -> None:
         self.trust = trust or TrustProjection()

@@ -44,6 +44,8 @@ class MarketsProjection:
     """Latest `MarketSnapshot` per market and latest `OrderBookSnapshot` per token."""
 
     name = "markets"
+    # every entry `apply` reads (see `state/store.py`)
+    relevant = (frozenset({MarketSnapshot.kind, OrderBookSnapshot.kind}), frozenset[str]())
 
     def __init__(self) -> None:
         self._clear()

@@ -15,6 +15,8 @@ A venue reject (a `reject` event or a 429/425/500/503 transport error) counts as
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +38,8 @@ VENUE_REJECT_CODES: Final[frozenset[str]] = frozenset({"EXEC_REJECTED"})
 # Transitions out of `submitted` that were not the venue answering the submission.
 _NOT_AN_ANSWER: Final[frozenset[str]] = frozenset({"EXEC_RECONCILE_DIFF", "EXEC_STUCK_ORDER"})
 VENUE_ANOMALY: Final = "EXEC_VENUE_ANOMALY"
+# Digits a kept sum may hold and still be exact in the default 28-digit decimal context, with room
+_EXACT_DIGITS: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +85,26 @@ class OrderState:
 
 class OrdersProjection:
     name = "orders"
+    # every entry `apply` reads, by kind and by reason code (see `state/store.py`)
+    relevant = (frozenset({OrderRecord.kind, FillRecord.kind}), frozenset({VENUE_ANOMALY}))
 
     def __init__(self) -> None:
         self._orders: dict[str, OrderState] = {}
         self._by_venue_id: dict[str, str] = {}
         self._fills: dict[tuple[str, str], FillRecord] = {}
         self._answers: list[tuple[int, bool]] = []  # (ts_ms, was a venue reject), in seq order
+        # The same answers as columns for `reject_rate`'s binary search: times, and how many of
+        # the answers before each index were rejects. Good while the times never go back.
+        self._answer_ts: list[int] = []
+        self._rejects_before: list[int] = [0]
+        self._answers_in_time_order = True
+        # reserved_pusd, kept as orders move: each reserving BUY's price x remaining, their
+        # exact sum, and how many terms have each exponent (to give the sum the exponent a
+        # fresh left-to-right sum would have)
+        self._buy_terms: dict[str, Decimal] = {}
+        self._buy_sum = Decimal(0)
+        self._buy_exponents: Counter[int] = Counter()
+        self._buy_exact = True  # False once a sum could have been rounded: then scan, as before
         self._fill_keys: dict[str, set[tuple[str, str]]] = {}  # client order id -> its fill keys
         # Orders in a reserving status, kept in first-seen order (`_rank`), so the reads the
         # quoting loop and the guards make on every input cost the live orders, not every order
@@ -94,6 +112,8 @@ class OrdersProjection:
         self._rank: dict[str, int] = {}
         self._live: dict[str, OrderState] = {}
         self._live_sorted = True
+        self._live_by_token: dict[str, dict[str, OrderState]] = {}  # the same orders, by token
+        self._live_token: dict[str, str] = {}  # client order id -> the token it is indexed under
         # Not in snapshots: the trigger reads it only at the entry that set it, never later.
         self.last_anomaly: VenueAnomaly | None = None
 
@@ -140,19 +160,64 @@ class OrdersProjection:
             and record.status not in ("submitted", "cancel_pending")
             and reason_code not in _NOT_AN_ANSWER
         ):
-            self._answers.append((ts, record.status == "rejected"
-                                  and reason_code in VENUE_REJECT_CODES))
+            self._answer(ts, record.status == "rejected" and reason_code in VENUE_REJECT_CODES)
+
+    def _answer(self, ts: int, rejected: bool) -> None:
+        if self._answer_ts and ts < self._answer_ts[-1]:
+            self._answers_in_time_order = False  # another process's clock: scan, as before
+        self._answers.append((ts, rejected))
+        self._answer_ts.append(ts)
+        self._rejects_before.append(self._rejects_before[-1] + rejected)
 
     def _index(self, state: OrderState) -> None:
         cid = state.record.client_order_id
+        self._reserve(cid, state.record)
         if cid not in self._rank:
             self._rank[cid] = len(self._rank)
         if state.record.status in RESERVING_STATUSES:
             if cid not in self._live and self._live and self._rank[cid] < self._rank[next(reversed(self._live))]:
                 self._live_sorted = False  # an older order came back (reconciliation): re-sort on read
             self._live[cid] = state
+            token_id = state.record.token_id
+            before = self._live_token.get(cid)
+            if before is not None and before != token_id:
+                self._untoken(cid, before)
+            self._live_token[cid] = token_id
+            self._live_by_token.setdefault(token_id, {})[cid] = state
         else:
             self._live.pop(cid, None)
+            before = self._live_token.pop(cid, None)
+            if before is not None:
+                self._untoken(cid, before)
+
+    def _reserve(self, cid: str, r: OrderRecord) -> None:
+        """Keep this order's term of `reserved_pusd` up to date."""
+        term = None
+        if r.side == "BUY" and r.status in RESERVING_STATUSES:
+            remaining = r.size - r.filled
+            if remaining > 0:
+                term = r.price * remaining
+        before = self._buy_terms.pop(cid, None)
+        if before is not None:
+            self._buy_sum -= before
+            exponent = int(before.as_tuple().exponent)
+            self._buy_exponents[exponent] -= 1
+            if not self._buy_exponents[exponent]:
+                del self._buy_exponents[exponent]
+        if term is not None:
+            self._buy_terms[cid] = term
+            self._buy_sum += term
+            self._buy_exponents[int(term.as_tuple().exponent)] += 1
+        if len(self._buy_sum.as_tuple().digits) > _EXACT_DIGITS or (
+                term is not None and len(term.as_tuple().digits) > _EXACT_DIGITS):
+            self._buy_exact = False  # pragma: no cover - beyond any real order
+
+    def _untoken(self, cid: str, token_id: str) -> None:
+        orders = self._live_by_token.get(token_id)
+        if orders is not None:
+            orders.pop(cid, None)
+            if not orders:
+                del self._live_by_token[token_id]
 
     def _live_states(self) -> Iterable[OrderState]:
         """Live orders in the same order a scan of every order would visit them."""
@@ -188,6 +253,15 @@ class OrdersProjection:
         """Resting at the venue as far as we know: live, partially_filled, cancel_pending."""
         return [s.record for s in self._live_states() if s.record.status in OPEN_STATUSES]
 
+    def open_orders_for(self, token_id: str) -> list[OrderRecord]:
+        """`open_orders()` of one token, in the same order, at the cost of that token's orders."""
+        states = self._live_by_token.get(token_id)
+        if not states:
+            return []
+        rank = self._rank
+        return [s.record for s in sorted(states.values(), key=lambda s: rank[s.record.client_order_id])
+                if s.record.status in OPEN_STATUSES]
+
     def in_flight(self) -> list[OrderRecord]:
         """Not yet confirmed by the venue: created, signed, submitted, cancel_pending."""
         return [s.record for s in self._live_states() if s.record.status in IN_FLIGHT_STATUSES]
@@ -212,16 +286,48 @@ class OrdersProjection:
         return total
 
     def reserved_pusd(self) -> Decimal:
-        """pUSD held back by open and in-flight BUYs: price x (size - filled)."""
-        return self._reserved("BUY", None)
+        """pUSD held back by open and in-flight BUYs: price x (size - filled).
+
+        Kept as orders move, not summed over the live orders on every read (the wallet-funding
+        trigger reads it after every fill and order update). The terms are exact products and
+        their sum is exact (far inside the context's 28 digits), so it equals the left-to-right
+        sum in value; it is given that sum's exponent (the smallest among zero and the terms),
+        so it is the same Decimal, digit for digit."""
+        if not self._buy_exact:  # pragma: no cover - beyond any real order
+            return self._reserved("BUY", None)
+        if not self._buy_exponents:
+            return Decimal(0)
+        total = self._buy_sum
+        exponent = min(0, min(self._buy_exponents))
+        if total.as_tuple().exponent == exponent:
+            return total
+        return total.quantize(Decimal(1).scaleb(exponent))
 
     def reserved_shares(self, token_id: str) -> Decimal:
         """Shares of `token_id` held back by open and in-flight SELLs: size - filled."""
-        return self._reserved("SELL", token_id)
+        total = Decimal(0)
+        states = self._live_by_token.get(token_id)
+        if not states:
+            return total
+        rank = self._rank
+        for s in sorted(states.values(), key=lambda s: rank[s.record.client_order_id]):
+            r = s.record
+            if r.side == "SELL":
+                remaining = r.size - r.filled
+                if remaining > 0:
+                    total += remaining
+        return total
 
     def reject_rate(self, now_ms: int, window_ms: int) -> tuple[int, int]:
         """(venue rejects, venue-answered submissions) with envelope time in (now - window, now]."""
         start = now_ms - window_ms
+        if self._answers_in_time_order:
+            # times never went back: the window is one slice, found by two binary searches
+            times = self._answer_ts
+            lo, hi = bisect_right(times, start), bisect_right(times, now_ms)
+            if hi <= lo:
+                return 0, 0
+            return self._rejects_before[hi] - self._rejects_before[lo], hi - lo
         rejects = answered = 0
         for ts, rejected in reversed(self._answers):
             if ts <= start:
@@ -265,6 +371,9 @@ class OrdersProjection:
     def restore(self, data: dict[str, Any]) -> None:
         self._orders = {cid: OrderState.from_json(v) for cid, v in data["orders"].items()}
         self._rank, self._live, self._live_sorted = {}, {}, True
+        self._buy_terms, self._buy_sum, self._buy_exponents = {}, Decimal(0), Counter()
+        self._buy_exact = True
+        self._live_by_token, self._live_token = {}, {}
         for state in self._orders.values():
             self._index(state)
         self._by_venue_id = {
@@ -276,5 +385,8 @@ class OrdersProjection:
         self._fill_keys = {}
         for f in data["fills"]:
             self._put_fill(FillRecord.model_validate(f))
-        self._answers = [(int(ts), bool(rejected)) for ts, rejected in data["answers"]]
+        self._answers, self._answer_ts, self._rejects_before = [], [], [0]
+        self._answers_in_time_order = True
+        for ts, rejected in data["answers"]:
+            self._answer(int(ts), bool(rejected))
         self.last_anomaly = None

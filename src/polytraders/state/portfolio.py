@@ -198,6 +198,9 @@ class PortfolioProjection:
     """Positions, cash, PnL, equity and drawdown, marked with a `MarketsProjection`."""
 
     name = "portfolio"
+    # every entry `apply` reads, by kind and by reason code (see `state/store.py`)
+    relevant = (frozenset({FillRecord.kind, Transfer.kind, OrderRecord.kind, OrderBookSnapshot.kind,
+                           "market_snapshot"}), frozenset({WALLET_BALANCE_CODE}))
 
     def __init__(self, markets: MarketsProjection) -> None:
         self.markets = markets
@@ -226,6 +229,16 @@ class PortfolioProjection:
         # (ts, equity, external flows so far): equity less external is performance equity
         self._curve: deque[tuple[int, Decimal, Decimal]] = deque(maxlen=CURVE_MAX_POINTS)
         self._agg: _Aggregates | None = None
+        # Reads the kill switch makes after every input, cached until what they depend on
+        # changes: `_version` moves with every change of equity or peaks (the points that drop
+        # `_agg`), `_held` with every change of which tokens are held.
+        self._version = 0
+        self._equity_cache: tuple[int, Decimal] | None = None
+        self._eq_marks: dict[str, Decimal | None] = {}  # the marks that cached equity was summed with
+        self._dd_intraday: tuple[int, int, Decimal | None] | None = None
+        self._dd_weekly: tuple[int, int, Decimal | None] | None = None
+        self._held: tuple[tuple[str, str], ...] | None = None
+        self._book_floor: int | None = None  # no held token's book is older than this (ms)
 
     # -- fold ------------------------------------------------------------------------------
 
@@ -268,7 +281,7 @@ class PortfolioProjection:
             if tok is not None and tok.current.size != 0:
                 self._changed(env.ts_ms, mark_override=self._payload_mark(env.payload))
         elif kind == "market_snapshot":
-            self._agg = None  # clusters may have moved
+            self._dirty()  # clusters may have moved
 
     def _payload_mark(self, payload: dict[str, Any]) -> tuple[str, Decimal | None] | None:
         """The mark a book update implies, so the equity point does not depend on whether
@@ -302,6 +315,7 @@ class PortfolioProjection:
         self._live[trade_id] = token_id
         if status != "FAILED":
             tok.current.add(f)
+            self._lots_changed()
             self._cash += f.cash_delta
             self._strategy_add(f.strategy_id, token_id, f.qty)
             self._changed(ts_ms)
@@ -317,6 +331,7 @@ class PortfolioProjection:
             self._cash -= f.cash_delta
             self._strategy_add(f.strategy_id, token_id, -f.qty)
             tok.refold()
+            self._lots_changed()
             self._changed(ts_ms)
         self._compact(tok)
 
@@ -338,11 +353,30 @@ class PortfolioProjection:
 
     # -- equity observations ---------------------------------------------------------------
 
-    def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
+    def _dirty(self) -> None:
         self._agg = None
+        self._version += 1
+
+    def _lots_changed(self) -> None:
+        self._held = None
+        self._book_floor = None
+
+    def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
+        before = self._equity_cache if self._equity_cache is not None and \
+            self._equity_cache[0] == self._version else None
+        self._dirty()
         if not self._cash_known:
             return
-        eq = self._equity(mark_override)
+        if before is not None and mark_override is not None and self._same_mark(mark_override):
+            # a book that left this token's mark as it was (most do): the equity is the one
+            # already summed, the same Decimal, without another pass over the lots
+            eq, usual = before[1], True
+        else:
+            eq, usual = self._equity(mark_override)
+        if usual:
+            # the same sum `equity()` would make (the book's mark is exactly the one the markets
+            # projection now holds), so the same Decimal: no second pass over the lots
+            self._equity_cache = (self._version, eq)
         if self._last_equity is not None and eq == self._last_equity:
             return
         self._last_equity = eq
@@ -380,18 +414,36 @@ class PortfolioProjection:
     def _external(self) -> Decimal:
         return self._deposits - self._withdrawals + self._adjustments
 
-    def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> Decimal:
+    def _equity(self, mark_override: tuple[str, Decimal | None] | None = None) -> tuple[Decimal, bool]:
+        """(equity with one token marked as `mark_override` says, whether every mark used is
+        exactly (value and exponent) the one `equity()` would use)."""
         total = self._cash
+        usual_marks = True
+        marks = self._eq_marks = {}
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
                 continue
             if mark_override is not None and mark_override[0] == token_id:
                 mark = mark_override[1] if mark_override[1] is not None else lot.last_price
+                if not _same(mark, self._mark(token_id, lot)):
+                    usual_marks = False
             else:
                 mark = self._mark(token_id, lot)
+            marks[token_id] = mark
             total += lot.size * mark if mark is not None else lot.cost
-        return total
+        return total, usual_marks
+
+    def _same_mark(self, mark_override: tuple[str, Decimal | None]) -> bool:
+        """Is the overridden token marked now exactly as in the last equity summed, and as
+        `equity()` would mark it? (Only its book changed since: the caller checks the version.)"""
+        token_id, mid = mark_override
+        tok = self._tokens.get(token_id)
+        if tok is None or token_id not in self._eq_marks:
+            return False
+        lot = tok.current
+        mark = mid if mid is not None else lot.last_price
+        return _same(mark, self._mark(token_id, lot)) and _same(mark, self._eq_marks[token_id])
 
     def _mark(self, token_id: str, lot: _Lot) -> Decimal | None:
         mid = self.markets.mid(token_id)
@@ -454,7 +506,25 @@ class PortfolioProjection:
         return self.markets.mid(token_id) if tok is None else self._mark(token_id, tok.current)
 
     def equity(self) -> Decimal | None:
-        return self._aggregates().equity if self._cash_known else None
+        if not self._cash_known:
+            return None
+        agg = self._agg
+        if agg is not None:
+            return agg.equity
+        cached = self._equity_cache
+        if cached is not None and cached[0] == self._version:
+            return cached[1]
+        # the same sum, in the same order, as `_aggregates` makes: the same Decimal
+        equity = self._cash
+        marks = self._eq_marks = {}
+        for token_id, tok in self._tokens.items():
+            lot = tok.current
+            if lot.size == 0:
+                continue
+            mark = marks[token_id] = self._mark(token_id, lot)
+            equity += lot.size * mark if mark is not None else lot.cost
+        self._equity_cache = (self._version, equity)
+        return equity
 
     def gross_exposure(self) -> Decimal:
         return self._aggregates().gross
@@ -528,11 +598,56 @@ class PortfolioProjection:
 
     def drawdown_intraday_pct(self, now_ms: int) -> Decimal | None:
         """Percent below the peak since 00:00 UTC; None while cash is unknown."""
-        return _drawdown(self.peak_intraday(now_ms), self.performance_equity())
+        day = now_ms // DAY_MS  # all that `now_ms` changes in the answer
+        memo = self._dd_intraday
+        if memo is not None and memo[0] == self._version and memo[1] == day:
+            return memo[2]
+        value = _drawdown(self.peak_intraday(now_ms), self.performance_equity())
+        self._dd_intraday = (self._version, day, value)
+        return value
 
     def drawdown_weekly_pct(self, now_ms: int) -> Decimal | None:
         """Percent below the rolling 7-day peak; None while cash is unknown."""
-        return _drawdown(self.peak_weekly(now_ms), self.performance_equity())
+        first_hour = (now_ms - WEEK_MS) // HOUR_MS  # all that `now_ms` changes in the answer
+        memo = self._dd_weekly
+        if memo is not None and memo[0] == self._version and memo[1] == first_hour:
+            return memo[2]
+        value = _drawdown(self.peak_weekly(now_ms), self.performance_equity())
+        self._dd_weekly = (self._version, first_hour, value)
+        return value
+
+    def held_tokens(self) -> tuple[tuple[str, str], ...]:
+        """(token_id, market_id) of every open position, in token order (as `iter_lots`)."""
+        held = self._held
+        if held is None:
+            held = self._held = tuple((token_id, self._tokens[token_id].market_id)
+                                      for token_id in sorted(self._tokens)
+                                      if self._tokens[token_id].current.size != 0)
+        return held
+
+    def held_books_fresh(self, now_ms: int, limit_ms: int) -> bool:
+        """True when every held token has a book younger than `limit_ms` at `now_ms` (so no
+        feed-loss condition can hold); False means: look token by token.
+
+        Amortised O(1): a book's timestamp never goes back (the markets projection drops an
+        older book), so the oldest held book's time, once found, stays a floor under all of
+        them until the held tokens change; it is looked up again only when the floor itself
+        has grown too old."""
+        floor = self._book_floor
+        if floor is not None and now_ms - floor < limit_ms:
+            return True
+        oldest: int | None = None
+        for token_id, _market_id in self.held_tokens():
+            top = self.markets.top(token_id)
+            if top is None:
+                self._book_floor = None
+                return False
+            if oldest is None or top.ts_ms < oldest:
+                oldest = top.ts_ms
+        if oldest is None:
+            return True  # nothing held
+        self._book_floor = oldest
+        return now_ms - oldest < limit_ms
 
     def iter_lots(self) -> Iterator[tuple[str, str, Decimal, Decimal]]:
         """(token_id, market_id, size, cost) for every open position, in token order."""
@@ -614,6 +729,11 @@ class PortfolioProjection:
         self._hour_peaks = {int(h): Decimal(v) for h, v in data["hour_peaks"].items()}
         self._curve = deque(((int(p[0]), Decimal(p[1]), Decimal(p[2] if len(p) > 2 else 0))
                              for p in data["curve"]), maxlen=CURVE_MAX_POINTS)
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    """The same number written the same way (so sums with it come out digit for digit equal)."""
+    return a is b or (a is not None and b is not None and a.as_tuple() == b.as_tuple())
 
 
 def _drawdown(peak: Decimal | None, equity: Decimal | None) -> Decimal | None:

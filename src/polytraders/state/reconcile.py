@@ -59,6 +59,8 @@ def _deltas(trade: dict[str, str]) -> tuple[Decimal, Decimal]:
 
 class ReconcileProjection:
     name = "reconcile"
+    relevant = (frozenset({"fill", "chain_transfer", "chain_read", "reconcile_adjustment", "gov_reconcile"}),
+                frozenset({APPROVED_CODE}))  # what apply reads
 
     def __init__(self, trust: TrustProjection | None = None) -> None:
         self.trust = trust

@@ -48,6 +48,11 @@ class JournalLink(NamedTuple):
 
 
 class Projection(Protocol):
+    """A named fold. A projection may also declare `relevant = (kinds, reason codes)`: every
+    entry its `apply` reads has one of those kinds or reason codes. The store then offers it
+    only those entries (most entries are market data that most projections ignore); one
+    without the declaration is offered every entry."""
+
     name: str
 
     def apply(self, entry: JournalEntry) -> None: ...
@@ -67,6 +72,8 @@ class StateStore:
         self.last_hash = GENESIS_HASH
         self.skipped: list[dict[str, Any]] = []  # (seq, projection, error) a projection could not apply
         self._empty: dict[str, dict[str, Any]] = {self.trust.name: self.trust.snapshot()}
+        # (kind, reason code) -> the projections that read such entries, in registration order
+        self._routes: dict[tuple[str, str], tuple[Projection, ...]] = {}
         for p in projections:
             self.add(p)
 
@@ -74,6 +81,7 @@ class StateStore:
         if projection.name in self._projections:
             raise ValueError(f"projection {projection.name!r} registered twice")
         self._projections[projection.name] = projection
+        self._routes.clear()
         if self.last_seq == 0:
             self._empty[projection.name] = projection.snapshot()
 
@@ -118,9 +126,11 @@ class StateStore:
         admitted = self.trust.admit(entry, origin)
         if admitted is None:
             return None
-        for p in self._projections.values():
-            if p is self.trust:
-                continue
+        env = admitted.envelope
+        route = self._routes.get((env.kind, env.reason_code))
+        if route is None:  # () is a route too: nobody reads such entries
+            route = self._route(env.kind, env.reason_code)
+        for p in route:
             try:
                 p.apply(admitted)
             except Exception as exc:  # a payload a projection cannot read must not stop the fold
@@ -129,6 +139,23 @@ class StateStore:
                                          "error": f"{type(exc).__name__}: {str(exc)[:200]}",
                                          "reason_code": "GOV_PAYLOAD_SKIPPED"})
         return admitted
+
+    def reads(self, kind: str, reason_code: str) -> bool:
+        """Does any projection (besides the trust gate) read entries of this kind and code?"""
+        route = self._routes.get((kind, reason_code))
+        return bool(route if route is not None else self._route(kind, reason_code))
+
+    def _route(self, kind: str, reason_code: str) -> tuple[Projection, ...]:
+        """The projections that read (kind, reason code), worked out once and remembered."""
+        out = []
+        for p in self._projections.values():
+            if p is self.trust:
+                continue
+            relevant: Relevance | None = getattr(p, "relevant", None)
+            if relevant is None or kind in relevant[0] or reason_code in relevant[1]:
+                out.append(p)
+        route = self._routes[(kind, reason_code)] = tuple(out)
+        return route
 
     def load_trust(self, journal: Journal) -> None:
         """Fold only what decides who may act (genesis, operator records and commands), then stand

@@ -37,6 +37,7 @@ Reason codes: RISK_KILLSWITCH_ACTIVE, RISK_KILLSWITCH_ARMED, RISK_KILLSWITCH_TRI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -86,6 +87,38 @@ class TriggerCheck:
     breach: Breach
 
 
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """A config's trigger thresholds, read once per config rather than on every check."""
+
+    drawdown_intraday_pct: Decimal
+    drawdown_weekly_pct: Decimal
+    reject_rate_pct: Decimal
+    reject_rate_window_ms: int
+    reject_rate_min_sample: int
+    feed_loss_ms: int
+    min_reserve_pusd: Decimal
+
+
+_LIMITS: dict[int, tuple[BotConfig, _Limits]] = {}
+
+
+def _limits(config: BotConfig) -> _Limits:
+    # keyed by identity, holding the config itself so its id cannot be reused while cached;
+    # a config is frozen, so its thresholds never change under the cache
+    hit = _LIMITS.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    limits = _Limits(config.num("drawdown_intraday_pct"), config.num("drawdown_weekly_pct"),
+                     config.num("reject_rate_pct"), config.integer("reject_rate_window_s") * 1000,
+                     config.integer("reject_rate_min_sample"), config.integer("feed_loss_ms"),
+                     config.num("min_reserve_pusd"))
+    if len(_LIMITS) >= 64:
+        _LIMITS.clear()
+    _LIMITS[id(config)] = (config, limits)
+    return limits
+
+
 def _proj(state: StateStore, name: str) -> Any:
     return state.find(name)
 
@@ -99,39 +132,43 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
               now_ms: int, caused_by_seq: int | None = None,
               skip_clusters: frozenset[str] = frozenset()) -> Breach | None:
     """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
-    portfolio = _proj(state, "portfolio")
-    orders = _proj(state, "orders")
-    markets = _proj(state, "markets")
+    find: Callable[[str], Any] = state.find  # the projection, or None; read as its own type
     if trigger in ("drawdown_intraday", "drawdown_weekly"):
+        portfolio = find("portfolio")
         if portfolio is None:
             return None
         intraday = trigger == "drawdown_intraday"
         observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
                     else portfolio.drawdown_weekly_pct(now_ms))
-        threshold = config.num("drawdown_intraday_pct" if intraday else "drawdown_weekly_pct")
+        limits = _limits(config)
+        threshold = limits.drawdown_intraday_pct if intraday else limits.drawdown_weekly_pct
         if observed is not None and observed >= threshold:
             return Breach(trigger, "global", "*", observed.quantize(Decimal("0.0001")),  # type: ignore[arg-type]
                           threshold, caused_by_seq)
         return None
     if trigger == "reject_rate":
+        orders = find("orders")
         if orders is None:
             return None
-        rejects, total = orders.reject_rate(now_ms, config.integer("reject_rate_window_s") * 1000)
-        if total < config.integer("reject_rate_min_sample") or total == 0:
+        limits = _limits(config)
+        rejects, total = orders.reject_rate(now_ms, limits.reject_rate_window_ms)
+        if total < limits.reject_rate_min_sample or total == 0:
             return None
         observed = (Decimal(rejects) * HUNDRED / Decimal(total)).quantize(Decimal("0.01"))
-        threshold = config.num("reject_rate_pct")
+        threshold = limits.reject_rate_pct
         if observed >= threshold:
             return Breach("reject_rate", "global", "*", observed, threshold, caused_by_seq,
                           (("rejects", str(rejects)), ("answered", str(total))))
         return None
     if trigger == "feed_loss":
+        portfolio = find("portfolio")
+        markets = find("markets")
         if portfolio is None or markets is None:
             return None
-        limit = config.integer("feed_loss_ms")
-        for token_id, market_id, size, _cost in portfolio.iter_lots():
-            if size == 0:
-                continue
+        limit = _limits(config).feed_loss_ms
+        if portfolio.held_books_fresh(now_ms, limit):
+            return None  # every held token's book is fresh: no cluster can have lost its feed
+        for token_id, market_id in portfolio.held_tokens():
             cluster = markets.cluster_of(market_id) or "default"
             if scope_value not in ("*", cluster) or cluster in skip_clusters:
                 continue
@@ -142,10 +179,12 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                               caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
         return None
     if trigger == "wallet_funding":
+        portfolio = find("portfolio")
+        orders = find("orders")
         cash = portfolio.cash_pusd() if portfolio is not None else None
         if cash is None or orders is None:
             return None  # no wallet read yet: nothing to compare
-        need = orders.reserved_pusd() + config.num("min_reserve_pusd")
+        need = orders.reserved_pusd() + _limits(config).min_reserve_pusd
         if cash < need:
             return Breach("wallet_funding", "global", "*", cash, need, caused_by_seq,
                           (("reserved_pusd", str(orders.reserved_pusd())),))
@@ -157,6 +196,7 @@ def condition(trigger: str, scope_value: str, state: StateStore, config: BotConf
                           caused_by_seq or recon.mismatch_seq)
         return None
     if trigger == "venue_anomaly":
+        orders = find("orders")
         anomaly = orders.anomaly_at(caused_by_seq) if orders is not None and caused_by_seq else None
         if anomaly is None:
             return None  # only the anomaly's own entry trips; after that, resetting is for people
@@ -191,16 +231,23 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         `input_kind` narrows the check to the triggers that kind of input can change (see
         TRIGGERS_BY_INPUT); live and replay pass the same kind, so they agree."""
         ks = _proj(state, "kill_switch")
-        active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()} if ks else set()
-        active_triggers = {t[0] for t in active}
-        tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")
-        found = []
         triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
             AUTOMATIC_TRIGGERS
+        config = self.config
+        found = []
+        if ks is None or not ks.active:  # the usual case, checked after every input: no sets to build
+            for trigger in triggers:
+                breach = condition(trigger, "*", state, config, now_ms, caused_by_seq)
+                if breach is not None:
+                    found.append(breach)
+            return found
+        active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()}
+        active_triggers = {t[0] for t in active}
+        tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")
         for trigger in triggers:
             if trigger in active_triggers and trigger not in PER_SCOPE_TRIGGERS:
                 continue
-            breach = condition(trigger, "*", state, self.config, now_ms, caused_by_seq,
+            breach = condition(trigger, "*", state, config, now_ms, caused_by_seq,
                                tripped_clusters)
             if breach is not None and (breach.trigger, breach.scope, breach.scope_value) not in active:
                 found.append(breach)

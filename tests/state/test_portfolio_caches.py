@@ -1,0 +1,79 @@
+"""The reads the kill switch makes after every input are cached between changes (equity, the
+two drawdowns, which tokens are held, how old the oldest held book can be). After any history
+each must answer exactly as a projection restored from a snapshot (no caches) answers: the
+same Decimal digit for digit, since trips journal these values as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from polytraders.state.portfolio import PortfolioProjection
+
+# the Feeder's ids (tests/state/conftest.py)
+M1, M2 = "0x" + "a1" * 32, "0x" + "b2" * 32
+YES1, NO1, YES2 = "1001", "1002", "2001"
+DAY_MS = 86_400_000
+T0 = 20_000 * DAY_MS + 10 * 3_600_000
+
+_MIDS = [("0.40", "0.42"), ("0.40", "0.42"), ("0.41", "0.43"), ("0.40", "0.43"), (None, "0.5"), ("0.6", "0.7")]
+_step = st.one_of(
+    st.tuples(st.just("book"), st.sampled_from([YES1, NO1, YES2]), st.sampled_from(_MIDS),
+              st.integers(0, 20_000)),
+    st.tuples(st.just("fill"), st.sampled_from([YES1, NO1, YES2]), st.sampled_from(["BUY", "SELL"]),
+              st.sampled_from(["5", "12.5", "40"])),
+    st.tuples(st.just("settle"), st.integers(0, 30), st.sampled_from(["CONFIRMED", "FAILED"])),
+    st.tuples(st.just("wallet"), st.sampled_from(["1000", "990.5", "1200"])),
+    st.tuples(st.just("tick"), st.sampled_from([1_000, 3_600_000, DAY_MS])),
+)
+
+
+def _fresh(p: PortfolioProjection) -> PortfolioProjection:
+    q = PortfolioProjection(p.markets)
+    q.restore(p.snapshot())
+    return q
+
+
+def _same(a: Any, b: Any) -> bool:
+    return str(a) == str(b)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_step, max_size=60), limit=st.sampled_from([2_000, 15_000]))
+def test_cached_reads_equal_a_fresh_projection_after_every_entry(feed: Any, steps: list[Any], limit: int) -> None:
+    f = type(feed)()  # a fresh store for every example
+    f.market()
+    f.market(M2, YES2, "2002", cluster="c2")
+    f.wallet("1000", ts=T0)
+    now = T0
+    trades: list[tuple[str, str, str, str]] = []
+    for step in steps:
+        now += 500
+        if step[0] == "book":
+            _, token, (bid, ask), lag = step
+            f.book(token, bid, ask, ts=now - lag, market_id=M2 if token == YES2 else M1)
+        elif step[0] == "fill":
+            _, token, side, size = step
+            trade = f"t{len(trades)}"
+            trades.append((trade, token, side, size))
+            f.fill(trade, side, "0.41", size, ts=now, token=token, market_id=M2 if token == YES2 else M1)
+        elif step[0] == "settle" and trades:
+            trade, token, side, size = trades[step[1] % len(trades)]
+            f.fill(trade, side, "0.41", size, ts=now, token=token, market_id=M2 if token == YES2 else M1,
+                   settlement=step[2])
+        elif step[0] == "wallet":
+            f.wallet(step[1], ts=now)
+        elif step[0] == "tick":
+            now += step[1]
+        p = f.portfolio
+        for check_at in (now, now + limit):  # twice: a cached answer must not go stale with time
+            fresh = _fresh(p)
+            assert _same(p.equity(), fresh.equity())
+            assert _same(p.drawdown_intraday_pct(check_at), fresh.drawdown_intraday_pct(check_at))
+            assert _same(p.drawdown_weekly_pct(check_at), fresh.drawdown_weekly_pct(check_at))
+            assert p.held_tokens() == tuple((t, m) for t, m, _s, _c in fresh.iter_lots())
+            ages = [p.markets.book_age_ms(t, check_at) for t, _m in p.held_tokens()]
+            all_fresh = all(a is not None and a < limit for a in ages)
+            assert p.held_books_fresh(check_at, limit) == all_fresh

@@ -212,3 +212,24 @@ def test_digests_land_at_step_ends_never_inside_a_step(tmp_path: Path) -> None:
     assert set(stepped) <= step_ends
     assert all(b - a < 2 * 40 + 40 for a, b in zip(stepped, stepped[1:], strict=False))
     journal.close()
+
+
+def test_no_digest_releases_the_write_lock_inside_a_decision(tmp_path: Path) -> None:
+    """A decision holds the write lock from the kill-switch vote to the order's durable append; a
+    digest's own durable append in between would let another process's trip land before the order."""
+    from factories import make_trusted_runtime
+
+    from polytraders.contracts import Note
+    from polytraders.runtime.clock import SimClock
+    from polytraders.runtime.runner import SYSTEM
+
+    rt, _ = make_trusted_runtime(tmp_path / "held.db", SimClock(1_000), digest_every=10)
+    rt.journal.flush()
+    rt.begin_decision()
+    before = rt.state.trust.last_digest_seq
+    for i in range(50):  # five times the count, all inside one decision
+        rt.record(Note(detail={"i": i}), actor=SYSTEM, reason_code="GOV_CONFIG_LOADED")
+    assert rt.journal.held and rt.journal.in_transaction  # type: ignore[attr-defined]
+    assert rt.state.trust.last_digest_seq == before
+    rt.journal.flush()
+    assert rt.digest_if_due() is not None

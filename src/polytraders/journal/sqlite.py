@@ -326,6 +326,11 @@ class SqliteJournal:
     def in_transaction(self) -> bool:
         return self._head is not None
 
+    @property
+    def held(self) -> bool:
+        """A decision holds the write lock (`begin`) until its durable append."""
+        return self._held
+
     # -- reading -----------------------------------------------------------------------------
 
     def _read_data_version(self) -> int:

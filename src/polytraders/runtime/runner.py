@@ -240,8 +240,9 @@ class Runtime:
         """Digests go at safe points (`digest_if_due`, a step's end), not on whichever entry
         crosses the count: a digest with its checkpoint costs tens of milliseconds and must not
         land inside a trip's protective action. Only a burst of twice the count with no safe
-        point in it is vouched for on the spot."""
-        if not self.is_system or self._digesting:
+        point in it is vouched for on the spot, and never inside a decision: the digest's durable
+        append would release the write lock between the vote and the order."""
+        if not self.is_system or self._digesting or getattr(self.journal, "held", False):
             return
         if entry.seq - self.state.trust.last_digest_seq >= 2 * self.digest_every:
             self.write_digest()

@@ -22,6 +22,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,7 +120,8 @@ def main() -> None:
                 (d / "a").mkdir()
                 system = warm_system(d / "a", markets)
                 decision_path(system, 300)  # warm caches
-                times = decision_path(system, a.n)
+                with run_gc_policy():
+                    times = decision_path(system, a.n)
                 print(f"[{markets} markets] decision path (kill switch + 6 guardrails + router + 2 security "
                       f"checks, journaled, no signing): median {statistics.median(times):.0f} us, "
                       f"p99 {pct(times, 0.99):.0f} us over {len(times)} intents", flush=True)
@@ -127,22 +130,30 @@ def main() -> None:
             (d / "b").mkdir()
             tripping = warm_system(d / "b", markets, trusted=True)
             tripping.guardian.after_trip = None  # measure the protective action alone
-            # as `polytraders run` does once warm (engine/gc_policy.py; inline so that this file
-            # also measures trees without it): the warm heap frozen, full collections only in
-            # idle time, so none (~25-37 ms CPU at 20 markets) lands inside a trip
-            thresholds = gc.get_threshold()
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(thresholds[0], thresholds[1], 1_000_000_000)
-            t, cancelled, load = trip_to_protection_on(tripping, a.trips)
-            gc.unfreeze()
-            gc.set_threshold(*thresholds)
+            with run_gc_policy():
+                t, cancelled, load = trip_to_protection_on(tripping, a.trips)
             print(f"[{markets} markets] trip -> cancel-all dispatched -> next intent rejected: median "
                   f"{statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us, p99.9 {pct(t, 0.999):.0f} us, "
                   f"max {max(t):.0f} us over {len(t)} trips, each from an armed switch after a signed "
                   f"two-person reset ({statistics.median(cancelled):.0f} open orders cancelled per trip, "
                   f"median; load {load}) (incident playbook excluded; it follows the protective action)",
                   flush=True)
+
+
+@contextmanager
+def run_gc_policy() -> Iterator[None]:
+    """The collector as `polytraders run` sets it once warm (engine/gc_policy.py; inline so that
+    this file also measures trees without it): the warm heap frozen, full collections only in idle
+    time, so none (~25-37 ms CPU at 20 markets) lands inside a timed decision or trip."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], 1_000_000_000)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], list[int], str]:

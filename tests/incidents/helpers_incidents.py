@@ -8,13 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from factories import make_trusted_runtime, reopen_runtime, signed_reset
+
 from polytraders.contracts import KillSwitchEvent, Scope
 from polytraders.contracts.envelope import Actor
 from polytraders.incidents.config import Roster
 from polytraders.incidents.engine import PlaybookRunner, StepAction, StepResult
 from polytraders.incidents.notifiers import DeliveryResult, Dispatcher, FileChannel, Notice
 from polytraders.journal.base import JournalEntry
-from factories import make_trusted_runtime, reopen_runtime, signed_reset
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.runner import Runtime
 from polytraders.state.store import StateStore

@@ -10,7 +10,6 @@ from typing import Any
 
 from polytraders.contracts import BookLevel, FillRecord, MarketSnapshot, Note, OrderBookSnapshot
 from polytraders.contracts.envelope import Actor
-from polytraders.journal import SqliteJournal
 from polytraders.runtime.clock import SimClock
 from polytraders.runtime.runner import Runtime
 from polytraders.state.kill_switch import KillSwitchProjection

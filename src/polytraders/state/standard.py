@@ -23,9 +23,8 @@ def build_full_state() -> StateStore:
 def build_state() -> StateStore:
     from polytraders.config.projection import ConfigProjection
     from polytraders.incidents.projection import IncidentsProjection
-    from polytraders.state.reconcile import ReconcileProjection
-
     from polytraders.state.api_health import ApiHealthProjection
+    from polytraders.state.reconcile import ReconcileProjection
 
     markets = MarketsProjection()
     state = StateStore([markets, OrdersProjection(), PortfolioProjection(markets), IncidentsProjection(24)])

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from polytraders.bots.exec.smart_router import RouteRequest
 from polytraders.contracts import OrderIntent, Scope
@@ -170,6 +171,18 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
     cpu: list[float] = []  # this thread's CPU time in the window: on a shared machine, the work alone
     cancelled: list[int] = []
     load0 = os.getloadavg()[0]
+    # when the cancel-all leaves for the venue (the rest of the window is the venue's answers
+    # being journaled, the strategies' holds and the next intent's rejection)
+    venue = system.olm.venue
+    sent: list[int] = []
+    send = venue.cancel_all
+
+    def timed_cancel_all(token_ids: frozenset[str] | None, now_ms: int) -> Any:
+        sent.append(time.perf_counter_ns())
+        return send(token_ids, now_ms)
+
+    venue.cancel_all = timed_cancel_all
+    to_dispatch: list[float] = []
     for i in range(n):
         assert not rt.kill_switch.active, "every timed trip starts from an armed switch"
         open_before = len(system.orders.open_orders())
@@ -184,7 +197,8 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
         blocked = rt.decide(system.kill_switch, intent).blocked
         times.append((time.perf_counter_ns() - t0) / 1000)
         cpu.append((time.thread_time_ns() - c0) / 1000)
-        assert blocked
+        assert blocked and len(sent) == i + 1, "one cancel-all per trip"
+        to_dispatch.append((sent[-1] - t0) / 1000)
         assert not system.orders.open_orders(), "the trip cancelled every resting order"
         cancelled.append(open_before)
         # re-arm, untimed: the two-person reset the CLI writes, then trade on until quotes rest
@@ -195,7 +209,8 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
             now += 1000
             system.step(now)
     load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: median {statistics.median(cpu):.0f} us, " \
-           f"p99 {pct(cpu, 0.99):.0f} us"
+           f"p99 {pct(cpu, 0.99):.0f} us; trip -> cancel-all dispatched alone: median " \
+           f"{statistics.median(to_dispatch):.0f} us, p99 {pct(to_dispatch, 0.99):.0f} us"
     return times, cancelled, load
 
 

@@ -50,7 +50,7 @@ def last_intent(db: Path) -> str:
     with open_journal(db, readonly=True) as j:
         row = j._db.execute("SELECT correlation_id FROM journal WHERE kind = ? AND correlation_id IS NOT NULL "
                             "ORDER BY seq DESC LIMIT 1",
-                            (b"risk_vote",)).fetchone()
+                            (b"decision_record",)).fetchone()  # every order-path decision
     return bytes(row[0]).decode()
 
 

@@ -4,7 +4,9 @@ due; no full collection starts by itself meanwhile; everything is handed back at
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
+from polytraders.engine.demo import REFREEZE_EVERY_SIM_S, DemoArgs, run_demo
 from polytraders.engine.gc_policy import GcPolicy
 
 
@@ -25,4 +27,23 @@ def test_the_warm_heap_is_frozen_then_refrozen_only_when_due() -> None:
         assert gc.get_freeze_count() >= frozen + len(keep)
     finally:
         policy.release()
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_the_demo_runs_under_the_policy_refrozen_on_simulated_time(tmp_path: Path) -> None:
+    # full collections never start by themselves mid-demo (each would walk the whole run so
+    # far); the demo refreezes every REFREEZE_EVERY_SIM_S simulated seconds and hands back the
+    # collector as it found it
+    before = gc.get_threshold()
+    seen: list[tuple[int, int]] = []
+
+    def after_step(_system: object) -> None:
+        seen.append((gc.get_threshold()[2], gc.get_freeze_count()))
+
+    minutes = 2 * REFREEZE_EVERY_SIM_S // 60
+    run_demo(DemoArgs(minutes=minutes, markets=2, seed=3, db=tmp_path / "j.db"), after_step=after_step)
+    assert len(seen) == minutes * 60
+    assert all(third > 10**6 and frozen > 0 for third, frozen in seen)
+    at = REFREEZE_EVERY_SIM_S - 1  # index of the step at which the first refreeze ran
+    assert seen[at + 1][1] > seen[at][1]  # what those minutes left alive was frozen too
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

@@ -343,3 +343,23 @@ def test_reject_rate_when_answer_times_go_back_scans_as_before() -> None:
     # the scan walks back from the newest answer and stops at the first one at or before the start
     assert p.reject_rate(30, 16) == (3, 3)  # 30, 15, 20 are inside (14, 30]; 10 ends the walk
     assert p.reject_rate(30, 12) == (1, 1)  # 30, then 15 <= 18 ends the walk (20 is never seen)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_step, max_size=25))
+def test_snapshot_taken_after_every_entry_equals_a_fresh_fold(steps: list[Any]) -> None:
+    # the projection reuses each unchanged order's and fill's JSON between checkpoints: a reused
+    # one must never be stale, and one snapshot must not share mutable parts with the next
+    f = Feed()
+    live = OrdersProjection()
+    ts = 0
+    for cid, status, previous, side, filled, code, dt, with_fill in steps:
+        ts += dt
+        live.apply(f.add(rec(cid, status, previous=previous, side=side, filled=str(filled)), code, ts))
+        if with_fill:
+            live.apply(f.add(FillRecord(trade_id=f"t{f.seq}", client_order_id=cid, market_id=MARKET,
+                                        token_id="111", side=side, price=Decimal("0.5"),
+                                        size=Decimal(1), liquidity="taker", ts_ms=ts), "EXEC_FILL", ts))
+        before = orjson.dumps(live.snapshot())
+        assert before == orjson.dumps(fold(f.entries).snapshot())
+        assert orjson.dumps(live.snapshot()) == before

@@ -14,6 +14,7 @@ from typing import Any
 
 from polytraders.chain.env import ChainEnv
 from polytraders.contracts import Genesis, OperatorKey
+from polytraders.engine.gc_policy import GcPolicy
 from polytraders.engine.kill_switch_ops import halt_path
 from polytraders.engine.scenarios import GENESIS_ADMINS, get_scenario, sim_key, write_crew_keys
 from polytraders.engine.system import SystemConfig, TradingSystem
@@ -27,6 +28,7 @@ from polytraders.venues.sim import SimVenue
 
 DEMO_START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z: a fixed start keeps runs identical
 STEP_MS = 1_000
+REFREEZE_EVERY_SIM_S = 300  # a full collection then walks only what five simulated minutes made
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,10 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
         venue.set_faults(plan)
     chain = ChainEnv(prefer_anvil=args.use_anvil, start_ms=start_ms) if scenario.chain else None
     tally = JournalTally()
+    # The collector as a running system has it (engine/gc_policy.py), but refrozen on simulated
+    # time: left alone, its full collections walk every order, fill and envelope of the run so
+    # far, each later one longer and more often, and the hour's last minutes cost the most.
+    collector = GcPolicy()
     try:
         system = TradingSystem(journal, venue, SystemConfig(
             seed=args.seed, n_markets=args.markets, start_ms=start_ms,
@@ -140,6 +146,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
         system.start()
         if chain is not None:
             _attach_chain(system, chain)
+        collector.freeze()
         script = dict(scenario.script)
         total = args.minutes * 60
         for second in range(1, total + 1):
@@ -151,6 +158,8 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
             system.step(now)
             if after_step is not None:
                 after_step(system)
+            if second % REFREEZE_EVERY_SIM_S == 0:
+                collector.freeze()
             if progress is not None and second % 60 == 0:
                 progress(second // 60, args.minutes)
         system.stop()
@@ -159,6 +168,7 @@ def run_demo(args: DemoArgs, progress: Callable[[int, int], None] | None = None,
             summary["chain"] = {"kind": chain.kind, "note": chain.note, "settlement_failures": chain.failures}
             summary["reconcile"] = reconcile_summary(system)
     finally:
+        collector.release()
         if chain is not None:
             chain.close()
         if run_lock is not None:

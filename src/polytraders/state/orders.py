@@ -92,6 +92,11 @@ class OrdersProjection:
         self._orders: dict[str, OrderState] = {}
         self._by_venue_id: dict[str, str] = {}
         self._fills: dict[tuple[str, str], FillRecord] = {}
+        # Checkpoint JSON per order / fill, reused while the (immutable) object is the same one:
+        # a checkpoint holds every order and fill ever seen, and re-dumping each through pydantic
+        # made every checkpoint slower than the last.
+        self._order_json: dict[str, tuple[OrderState, dict[str, Any]]] = {}
+        self._fill_json: dict[tuple[str, str], tuple[FillRecord, dict[str, Any]]] = {}
         self._answers: list[tuple[int, bool]] = []  # (ts_ms, was a venue reject), in seq order
         # The same answers as columns for `reject_rate`'s binary search: times, and how many of
         # the answers before each index were rejects. Good while the times never go back.
@@ -362,14 +367,28 @@ class OrdersProjection:
     # -- persistence -----------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
+        order_json, fill_json = self._order_json, self._fill_json
+        orders: dict[str, Any] = {}
+        for cid, state in self._orders.items():
+            hit = order_json.get(cid)
+            if hit is None or hit[0] is not state:
+                hit = order_json[cid] = (state, state.to_json())
+            orders[cid] = hit[1]
+        fills: list[dict[str, Any]] = []
+        for key, fill in self._fills.items():
+            got = fill_json.get(key)
+            if got is None or got[0] is not fill:
+                got = fill_json[key] = (fill, fill.to_json_dict())
+            fills.append(got[1])
         return {
-            "orders": {cid: s.to_json() for cid, s in self._orders.items()},
-            "fills": [f.to_json_dict() for f in self._fills.values()],
+            "orders": orders,
+            "fills": fills,
             "answers": [[ts, rejected] for ts, rejected in self._answers],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
         self._orders = {cid: OrderState.from_json(v) for cid, v in data["orders"].items()}
+        self._order_json, self._fill_json = {}, {}
         self._rank, self._live, self._live_sorted = {}, {}, True
         self._buy_terms, self._buy_sum, self._buy_exponents = {}, Decimal(0), Counter()
         self._buy_exact = True

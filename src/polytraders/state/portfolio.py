@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
@@ -194,6 +195,29 @@ class _Aggregates:
     by_strategy: dict[str, Decimal]
 
 
+
+class _SortedKeys:
+    """The sorted keys of a collection that mostly grows, re-sorting only what was added since
+    the last call: every trade and order id ever seen goes into each checkpoint, and sorting
+    them all afresh made every checkpoint slower than the last."""
+
+    __slots__ = ("_seen", "_sorted")
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._sorted: list[str] = []
+
+    def of(self, keys: AbstractSet[str]) -> list[str]:
+        new = keys - self._seen
+        if len(self._seen) + len(new) != len(keys):  # something left: start over
+            self._seen = set(keys)
+            self._sorted = sorted(self._seen)
+        elif new:
+            self._seen |= new
+            self._sorted.extend(new)
+            self._sorted.sort()  # a sorted run plus a short tail: near-linear
+        return list(self._sorted)
+
 class PortfolioProjection:
     """Positions, cash, PnL, equity and drawdown, marked with a `MarketsProjection`."""
 
@@ -211,6 +235,8 @@ class PortfolioProjection:
         self._live: dict[str, str] = {}  # trade_id -> token_id, for trades not yet settled
         self._settled: set[str] = set()
         self._order_strategy: dict[str, str] = {}
+        self._settled_sorted = _SortedKeys()
+        self._order_strategy_sorted = _SortedKeys()
         self._strategy_net: dict[str, dict[str, Decimal]] = {}
         self._cash = ZERO
         self._cash_known = False
@@ -680,8 +706,9 @@ class PortfolioProjection:
                       "pending": [f.to_json() for f in t.pending]}
                 for tid, t in sorted(self._tokens.items())
             },
-            "settled": sorted(self._settled),
-            "order_strategy": dict(sorted(self._order_strategy.items())),
+            "settled": self._settled_sorted.of(self._settled),
+            "order_strategy": {cid: self._order_strategy[cid]
+                               for cid in self._order_strategy_sorted.of(self._order_strategy.keys())},
             "strategy_net": {s: {t: str(v) for t, v in sorted(n.items())}
                              for s, n in sorted(self._strategy_net.items())},
             "cash": str(self._cash),

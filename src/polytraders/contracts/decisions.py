@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from polytraders.contracts.base import SCHEMA_VERSION, Contract
-from polytraders.contracts.reasons import registry
+from polytraders.contracts.reasons import registered_code
 
 _set = object.__setattr__
 
@@ -82,12 +82,7 @@ class DecisionStep(Contract):
     """The output's JSON form in compact form (see `ELIDED`; `full_output` restores it)."""
     blocked: bool = False
 
-    @field_validator("reason_code")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        if v not in registry():
-            raise ValueError(f"reason code {v!r} is not registered")
-        return v
+    _registered = field_validator("reason_code")(registered_code)
 
     @classmethod
     def of(cls, bot_id: str, mode: str, config_version: str, config_warnings: tuple[str, ...],

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from polytraders.contracts.base import BUILDER_CODE, Contract, EpochMs
-from polytraders.contracts.reasons import Severity, registry
+from polytraders.contracts.reasons import Severity, registered_code, registry
 
 ActorKind = Literal["bot", "operator", "system"]
 
@@ -64,12 +64,7 @@ class ReportEnvelope(BaseModel):
     # the typed payload this envelope was built from (or last decoded to); never serialised
     _contract: Contract | None = PrivateAttr(default=None)
 
-    @field_validator("reason_code")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        if v not in registry():
-            raise ValueError(f"reason code {v!r} is not registered")
-        return v
+    _registered = field_validator("reason_code")(registered_code)
 
     @model_validator(mode="after")
     def _known_kind(self) -> ReportEnvelope:

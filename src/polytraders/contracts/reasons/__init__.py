@@ -67,6 +67,14 @@ def registry() -> dict[str, ReasonCode]:
     return table
 
 
+def registered_code(code: str) -> str:
+    """A contract field's validator: `code` itself when registered, else a `ValueError` (what
+    pydantic turns into a validation error)."""
+    if code not in registry():
+        raise ValueError(f"reason code {code!r} is not registered")
+    return code
+
+
 def require_code(code: str) -> ReasonCode:
     """Return the registered entry for `code`, or refuse with a clear error."""
     entry = registry().get(code)

@@ -83,13 +83,8 @@ def _projection(state: StateStore, name: str) -> Any | None:
 
 
 def _read_part(state: StateStore, projection: str, method: str) -> Any:
-    proj = _projection(state, projection)
-    if proj is None or not callable(getattr(proj, method, None)):
-        return {"error": f"no {projection!r} projection with {method}() in this process"}
-    try:
-        return _jsonable(getattr(proj, method)())
-    except Exception as exc:  # capture must never stop the playbook
-        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    part = _held_read(state, projection, method)
+    return part() if callable(part) else part
 
 
 def _entry_json(entry: JournalEntry) -> dict[str, Any]:
@@ -103,29 +98,7 @@ def _error(exc: BaseException) -> dict[str, Any]:
 
 def capture_parts(state: StateStore, config_versions: dict[str, str]) -> dict[str, Any]:
     """The parts of a picture that come from state alone (cheap, in memory, reads only)."""
-    modes = _projection(state, "modes")
-    ks = _projection(state, "kill_switch")
-    return {
-        "seq": state.last_seq,
-        "positions": _read_part(state, "portfolio", "positions"),
-        "open_orders": _read_part(state, "orders", "open_orders"),
-        "in_flight_orders": _read_part(state, "orders", "in_flight"),
-        "kill_switch": (_kill_switch_part(ks) if ks is not None
-                        else {"error": "no kill_switch projection"}),
-        "modes": (_jsonable(modes.snapshot()) if modes is not None
-                  else {"error": "no modes projection"}),
-        "config_versions": dict(sorted(config_versions.items())),
-    }
-
-
-def _kill_switch_part(ks: Any) -> dict[str, Any]:
-    """Active trips and open reset requests in full; of the history only its newest entries and
-    its length. The whole history grows with every trip ever made, and this picture is taken on
-    the trip path, before the remedy (`killswitch history` reads all of it from the journal)."""
-    snap = ks.snapshot()
-    history = snap.get("history", [])
-    part: dict[str, Any] = _jsonable({**snap, "history": history[-KS_HISTORY_KEPT:], "history_total": len(history)})
-    return part
+    return HeldPicture(_held_parts(state, config_versions)).picture()
 
 
 def _tail_upto(journal: Journal, seq: int) -> Any:
@@ -164,7 +137,7 @@ class HeldPicture:
 
 
 def _held_read(state: StateStore, projection: str, method: str) -> Any:
-    """`_read_part`, with the conversion to JSON put off: the read is now, the writing later.
+    """A projection's read now, its conversion to JSON later (or an error part).
     Only for reads returning frozen values (contracts, new lists), which later folds replace
     and never change in place."""
     proj = _projection(state, projection)
@@ -184,7 +157,9 @@ def _held_read(state: StateStore, projection: str, method: str) -> Any:
 
 
 def _held_kill_switch(ks: Any) -> Any:
-    """`_kill_switch_part` read now, written out later. Trips are frozen and history entries
+    """The kill switch read now, written out later: active trips and open reset requests in full;
+    of the history only its newest entries and its length (the whole history grows with every trip
+    ever made; `killswitch history` reads it from the journal). Trips are frozen and history entries
     never change once appended; a reset request changes in place once, when it is used, so only
     the unused ones are copied."""
     history = ks.history
@@ -203,12 +178,16 @@ def _held_kill_switch(ks: Any) -> Any:
 def hold_as_of_now(runtime: Runtime) -> HeldPicture:
     """:func:`capture_as_of_now`, held: the reads now, the JSON when :meth:`HeldPicture.picture`
     is first asked for."""
-    state = runtime.state
+    versions = {b: bot.config.config_version for b, bot in runtime.bots.items()}
+    return HeldPicture({**_held_parts(runtime.state, versions), "source": "memory"})
+
+
+def _held_parts(state: StateStore, config_versions: dict[str, str]) -> dict[str, Any]:
+    """The state parts of a picture, each a value or a function giving its JSON later."""
     modes = _projection(state, "modes")
     ks = _projection(state, "kill_switch")
-    versions = {b: bot.config.config_version for b, bot in runtime.bots.items()}
     modes_now = modes.snapshot() if modes is not None else None  # copies: safe to hold
-    return HeldPicture({
+    return {
         "seq": state.last_seq,
         "positions": _held_read(state, "portfolio", "positions"),
         "open_orders": _held_read(state, "orders", "open_orders"),
@@ -217,9 +196,8 @@ def hold_as_of_now(runtime: Runtime) -> HeldPicture:
                         else {"error": "no kill_switch projection"}),
         "modes": ((lambda: _jsonable(modes_now)) if modes_now is not None
                   else {"error": "no modes projection"}),
-        "config_versions": dict(sorted(versions.items())),
-        "source": "memory",
-    })
+        "config_versions": dict(sorted(config_versions.items())),
+    }
 
 
 def state_as_of(journal: Journal, seq: int) -> tuple[StateStore, dict[str, str]]:

@@ -42,22 +42,14 @@ class SampledVenue:
 
     def _call(self, surface: str, fn: Callable[[], T]) -> T:
         now = self._now()
-        if self._injected is not None:
-            latency = self._injected(now)
-            try:
-                out = fn()
-            except VenueError as exc:
-                self.sampler.record(surface, now, latency, False, exc.status)
-                raise
-            self.sampler.record(surface, now, latency, True, 200)
-            return out
+        injected = self._injected(now) if self._injected is not None else None
         t0 = time.perf_counter_ns()
         try:
             out = fn()
         except VenueError as exc:
-            self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000, False, exc.status)
+            self.sampler.record(surface, now, _latency_ms(injected, t0), False, exc.status)
             raise
-        self.sampler.record(surface, now, (time.perf_counter_ns() - t0) // 1_000_000, True, 200)
+        self.sampler.record(surface, now, _latency_ms(injected, t0), True, 200)
         return out
 
     def markets(self) -> tuple[MarketInfo, ...]:
@@ -105,3 +97,8 @@ class SampledVenue:
 
     def advance(self, now_ms: int) -> list[VenueEvent]:
         return self.inner.advance(now_ms)
+
+
+def _latency_ms(injected: int | None, t0_ns: int) -> int:
+    """A simulated venue's injected latency, else the call's wall time."""
+    return injected if injected is not None else (time.perf_counter_ns() - t0_ns) // 1_000_000

@@ -174,6 +174,8 @@ class UnsignedOrderV2:
     expiration: int = 0
 
     def __post_init__(self) -> None:
+        if _plain(self):  # every check below, passed by exact types and known-good strings
+            return
         _require_int("salt", self.salt, 0, MAX_SALT)
         for field in ("maker", "signer"):
             value = getattr(self, field)
@@ -207,9 +209,50 @@ class UnsignedOrderV2:
                 f"maker == signer ({self.signer}) for signature_type {self.signature_type}",
             )
 
+        _remember(_CHECKSUMMED, self.maker, self.signer)
+        _remember(_LOWER_BYTES32, self.metadata, self.builder)
+
     @property
     def side_name(self) -> SideName:
         return "BUY" if self.side == OrderSide.BUY else "SELL"
+
+
+# Strings an order already passed with: EIP-55 checksummed addresses, lowercase bytes32 hex. The
+# same few (our wallet, the builder code, zero metadata) are on every order, and checking them
+# again costs more than the rest of the order's checks.
+_CHECKSUMMED: set[str] = set()
+_LOWER_BYTES32: set[str] = set()
+
+
+def _remember(known: set[str], *values: str) -> None:
+    if len(known) > 1024:  # bounded: a stream of fresh addresses must not grow it forever
+        known.clear()
+    for value in values:
+        if type(value) is str:
+            known.add(value)
+
+
+def _plain(o: UnsignedOrderV2) -> bool:
+    """True when ``o`` passes every check of ``UnsignedOrderV2.__post_init__`` in its plain form:
+    built-in ints in range, strings already seen valid. False sends it through the full checks
+    (which also make the errors), so a False is never a verdict."""
+    salt, ts, exp, sig = o.salt, o.timestamp_ms, o.expiration, o.signature_type
+    return (
+        type(salt) is int and 0 <= salt <= MAX_SALT
+        and type(o.maker) is str and o.maker in _CHECKSUMMED
+        and type(o.signer) is str and o.signer in _CHECKSUMMED
+        and type(o.token_id) is int and 1 <= o.token_id <= UINT256_MAX
+        and type(o.maker_amount) is int and 1 <= o.maker_amount <= UINT256_MAX
+        and type(o.taker_amount) is int and 1 <= o.taker_amount <= UINT256_MAX
+        and type(o.side) is int and 0 <= o.side <= 1
+        and type(sig) is int and 0 <= sig <= 3
+        and type(ts) is int and _MIN_TIMESTAMP_MS <= ts <= _MAX_TIMESTAMP_MS
+        and type(o.metadata) is str and o.metadata in _LOWER_BYTES32
+        and type(o.builder) is str and o.builder in _LOWER_BYTES32
+        and type(exp) is int and (exp == 0 or (_MIN_EXPIRATION_S <= exp <= _MAX_EXPIRATION_S
+                                              and exp * 1000 > ts))
+        and (sig not in (0, 3) or o.maker == o.signer)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +360,8 @@ def build_order(
     """
     if not isinstance(token_id, str) or _DECIMAL_ID_RE.fullmatch(token_id) is None:
         _fail("token_id", token_id, "a decimal string without sign or leading zeros")
-    builder = _bytes32("builder_code", builder_code)
+    # a string already seen valid (`_known`) is its own checked form
+    builder = _known(_LOWER_BYTES32, builder_code) or _bytes32("builder_code", builder_code)
     if builder == ZERO_BYTES32:
         _fail("builder_code", builder_code, "a non-zero bytes32 builder code")
     sig_type = _require_int(
@@ -326,18 +370,22 @@ def build_order(
     maker_amount, taker_amount = limit_order_amounts(side, price, size, tick)
     return UnsignedOrderV2(
         salt=salt,
-        maker=_checksum("maker", maker),
-        signer=_checksum("signer", signer),
+        maker=_known(_CHECKSUMMED, maker) or _checksum("maker", maker),
+        signer=_known(_CHECKSUMMED, signer) or _checksum("signer", signer),
         token_id=int(token_id),
         maker_amount=maker_amount,
         taker_amount=taker_amount,
-        side=int(OrderSide.BUY if side == "BUY" else OrderSide.SELL),
+        side=0 if side == "BUY" else 1,
         signature_type=int(sig_type),
         timestamp_ms=timestamp_ms,
-        metadata=_bytes32("metadata", metadata),
+        metadata=_known(_LOWER_BYTES32, metadata) or _bytes32("metadata", metadata),
         builder=builder,
         expiration=expiration_s,
     )
+
+
+def _known(known: set[str], value: object) -> str | None:
+    return value if type(value) is str and value in known else None
 
 
 # --------------------------------------------------------------------------------------------

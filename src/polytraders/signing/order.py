@@ -31,6 +31,7 @@ from typing import Any, Final, NoReturn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
+from eth_keys import keys
 from eth_typing import Hash32
 from eth_utils.address import is_checksum_address, to_checksum_address
 
@@ -64,6 +65,7 @@ __all__ = [
     "recover_signer",
     "salt_from_key",
     "sign_order",
+    "sign_order_checked",
     "to_wire",
     "verifying_contract",
 ]
@@ -281,7 +283,7 @@ class OrderSigner:
     ``repr``/``str`` show only the address; the object cannot be pickled or copied.
     """
 
-    __slots__ = ("__account",)
+    __slots__ = ("__account", "__key", "__public")
 
     def __init__(self, private_key: str | bytes) -> None:
         account: LocalAccount | None
@@ -296,14 +298,21 @@ class OrderSigner:
                 "private_key is invalid: expected 32 bytes or 0x-prefixed 64 hex chars "
                 "(value withheld)"
             )
+        self.__keep(account)
+
+    def __keep(self, account: LocalAccount) -> None:
         self.__account = account
+        # The key parsed once: eth-account parses a key given as bytes (deriving its public
+        # key, a scalar multiplication) on every signature; given the parsed key, it does not.
+        self.__key = keys.PrivateKey(account.key)
+        self.__public = self.__key.public_key.to_bytes()
 
     @classmethod
     def from_account(cls, account: LocalAccount) -> OrderSigner:
         if not isinstance(account, LocalAccount):
             raise TypeError("account is invalid: expected an eth_account LocalAccount")
         signer = cls.__new__(cls)
-        signer.__account = account
+        signer.__keep(account)
         return signer
 
     @property
@@ -315,7 +324,20 @@ class OrderSigner:
         """65-byte ``r || s || v`` (v = 27/28) ECDSA signature of a 32-byte digest."""
         if not isinstance(digest, bytes) or len(digest) != 32:
             raise ValueError("digest is invalid: expected exactly 32 bytes")
-        return bytes(self.__account.unsafe_sign_hash(Hash32(digest)).signature)
+        return bytes(Account.unsafe_sign_hash(Hash32(digest), private_key=self.__key).signature)
+
+    def recovers(self, digest: bytes, signature: bytes) -> bool:
+        """Whether the 65-byte ``r || s || v`` (v = 27/28) ``signature`` of ``digest`` recovers
+        to this key: the public key recovered from it is this key's public key (so its address
+        is this key's address, without hashing the recovered key into an address)."""
+        if len(digest) != 32 or len(signature) != _ECDSA_SIGNATURE_LEN or signature[64] not in (27, 28):
+            return False
+        try:
+            recovered = keys.Signature(signature[:64] + bytes((signature[64] - 27,)))\
+                .recover_public_key_from_msg_hash(digest)
+        except Exception:
+            return False
+        return recovered.to_bytes() == self.__public
 
     def __repr__(self) -> str:
         return f"OrderSigner(address={self.address})"
@@ -507,6 +529,31 @@ def sign_order(
             )
         raw = private_key_signer.sign_digest(_digest(domain, struct_hash))
     return SignedOrderV2(order=order, signature="0x" + raw.hex())
+
+
+def sign_order_checked(
+    order: UnsignedOrderV2, private_key_signer: OrderSigner, chain_id: int, neg_risk: bool
+) -> tuple[SignedOrderV2, str, bool]:
+    """``sign_order``, plus the order hash and whether the signature recovers to the signer:
+    ``(signed, order_hash, recovers)``. The order's digest is computed once for all three
+    (the signature is over it, the hash is it, the recovery starts from it).
+
+    ``recovers`` means what ``recover_signer(signed, ...) == private_key_signer.address``
+    means; POLY_1271 orders are answered by exactly that (the owner key signs a wrapped digest).
+    """
+    _require_order(order)
+    if order.signature_type == SignatureType.POLY_1271 or not isinstance(private_key_signer, OrderSigner):
+        signed = sign_order(order, private_key_signer, chain_id, neg_risk)
+        recovered = recover_signer(signed, chain_id, neg_risk)
+        return signed, order_hash(order, chain_id, neg_risk), recovered == private_key_signer.address
+    if order.builder == ZERO_BYTES32:
+        _fail("builder", order.builder, "a non-zero builder code on every order")
+    if private_key_signer.address != order.signer:
+        _fail("order.signer", order.signer, f"the signing key's address {private_key_signer.address}")
+    digest = _digest(_domain_separator(chain_id, verifying_contract(chain_id, neg_risk)), _struct_hash(order))
+    raw = private_key_signer.sign_digest(digest)
+    signed = SignedOrderV2(order=order, signature="0x" + raw.hex())
+    return signed, "0x" + digest.hex(), private_key_signer.recovers(digest, raw)
 
 
 def recover_signer(signed: SignedOrderV2, chain_id: int, neg_risk: bool) -> str:

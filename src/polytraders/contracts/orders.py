@@ -163,6 +163,16 @@ class PlannedOrder(Contract):
     post_only: bool = False
     expires_at_ms: EpochMs | None = None
 
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand (every plan is serialised on the order path), as `model_dump(mode="json")`
+        # gives it: a Decimal is its str(); anything unusual goes to the serializer
+        price, size = self.price, self.size
+        if type(price) is not Decimal or type(size) is not Decimal:
+            return super().to_json_dict()
+        return {"schema_version": self.schema_version, "client_order_id": self.client_order_id,
+                "token_id": self.token_id, "side": self.side, "price": str(price), "size": str(size),
+                "order_type": self.order_type, "post_only": self.post_only, "expires_at_ms": self.expires_at_ms}
+
 
 class ExecutionPlan(Contract):
     """How an approved intent will be sent: type, price on tick, slicing, timing."""
@@ -177,6 +187,18 @@ class ExecutionPlan(Contract):
     estimated_slippage_bps: int = Field(default=0, ge=0)
     constraints_applied: tuple[str, ...] = ()
     expires_at_ms: EpochMs | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, as `model_dump(mode="json")` gives it (see PlannedOrder.to_json_dict)
+        tick, fees = self.tick, self.estimated_fees_pusd
+        if type(tick) is not Decimal or type(fees) is not Decimal \
+                or any(type(step) is not PlannedOrder for step in self.steps):
+            return super().to_json_dict()
+        return {"schema_version": self.schema_version, "plan_id": self.plan_id, "intent_id": self.intent_id,
+                "market_id": self.market_id, "steps": [step.to_json_dict() for step in self.steps],
+                "tick": str(tick), "estimated_fees_pusd": str(fees),
+                "estimated_slippage_bps": self.estimated_slippage_bps,
+                "constraints_applied": list(self.constraints_applied), "expires_at_ms": self.expires_at_ms}
 
 
 class SignedOrderRequest(Contract):

@@ -394,7 +394,7 @@ class Runtime:
         writes the record). The step is None when the bot is off."""
         mode = bot.mode
         if mode is Mode.OFF:
-            return _new_context(Evaluated, (None, False, None))  # type: ignore[no-any-return]
+            return _new_context(Evaluated, (None, False, None))
         if mode is not Mode.ENFORCED:
             return self._step(bot, self._judge(bot, input, correlation_id), intent_id)
         # An enforced bot, the order path's every step: `_judge` inline, so that an approving
@@ -417,7 +417,7 @@ class Runtime:
         if type(output) is RiskVote and output.decision == "APPROVE":
             step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
                                    "risk_vote", output.compact_json_dict(bot.bot_id, code, intent_id), False)
-            return _new_context(Evaluated, (output, False, step))  # type: ignore[no-any-return]
+            return _new_context(Evaluated, (output, False, step))
         return self._step(bot, _judged(bot, decision), intent_id)
 
     def _step(self, bot: Bot[Any, O], judged: _Judged[O], intent_id: str | None) -> Evaluated[O]:
@@ -427,7 +427,7 @@ class Runtime:
         step = DecisionStep.of(bot_id, _MODE_VALUES[bot.mode], config.config_version, config.warnings, code,
                                contract.kind, compact_output(contract.to_json_dict(), bot_id, code, intent_id),
                                judged.blocked)
-        return _new_context(Evaluated, (judged.effective, judged.blocked, step))  # type: ignore[no-any-return]
+        return _new_context(Evaluated, (judged.effective, judged.blocked, step))
 
     def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
                         reason_code: str, correlation_id: str | None) -> JournalEntry:

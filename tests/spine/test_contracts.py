@@ -197,6 +197,7 @@ def test_a_decision_record_round_trips_through_its_envelope(
              for i, ((_, blocked, mode), v) in enumerate(zip(votes, cast, strict=True))]
     record = DecisionRecord.trusted(intent_id=intent.intent_id, result="passed", steps=tuple(steps))
     assert DecisionRecord.model_validate(record.to_json_dict()) == record
+    assert DecisionRecord.of(intent.intent_id, "passed", tuple(steps)) == record, "the runtime's constructor"
     env = ReportEnvelope.wrap(record, actor=Actor(kind="system", id="pipeline"), reason_code="RISK_APPROVED",
                               ts_ms=intent.emitted_at_ms, correlation_id=intent.correlation_id)
     back = ReportEnvelope.model_validate(json.loads(json.dumps(env.to_json_dict())))
@@ -217,6 +218,8 @@ def test_a_decision_record_refuses_an_unregistered_step_code_and_an_empty_record
         DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": [step]})
     with pytest.raises(ValidationError):
         DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": []})
+    with pytest.raises(ValueError, match="at least one step"):
+        DecisionRecord.of("oi_1", "passed", ())
     step["reason_code"] = "GOV_BOT_ERROR"
     record = DecisionRecord.model_validate({"intent_id": "oi_1", "result": "aborted", "steps": [step]})
     assert record.steps[0].blocked is False

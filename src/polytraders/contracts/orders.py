@@ -103,19 +103,8 @@ class RiskVote(Contract):
         decision and severity are literals at the call site, `observed` is str to str): built
         without a validation pass, which costs more than the guard's own logic. The checks a
         typed call site cannot make are still made here."""
-        if decision == "RESHAPE_REQUIRED" and constraints is None:
-            raise ValueError("RESHAPE_REQUIRED needs constraints")
-        if len(message) > 400:
-            raise ValueError("a vote's message is at most 400 characters")
-        vote = cls.__new__(cls)
-        _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
-                                "decision": decision, "severity": severity, "reason_code": reason_code,
-                                "message": message, "constraints": constraints,
-                                "observed": {} if observed is None else observed})
-        _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
-        _set(vote, "__pydantic_extra__", None)
-        _set(vote, "__pydantic_private__", None)
-        return vote
+        return own_vote(guard_id, intent_id, decision, severity, reason_code, message, constraints,
+                        {} if observed is None else observed)
 
     def to_json_dict(self) -> dict[str, Any]:
         # by hand, in the declared field order (what `model_dump(mode="json")` gives): every
@@ -148,6 +137,24 @@ class RiskVote(Contract):
 
 _set = object.__setattr__
 _VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
+
+
+def own_vote(guard_id: str, intent_id: str, decision: RiskDecision, severity: VoteSeverity, reason_code: str,
+             message: str, constraints: RiskConstraints | None, observed: dict[str, str]) -> RiskVote:
+    """`RiskVote.own` with every field given in order (the guardrails' hot path: no keyword
+    binding); the same checks."""
+    if decision == "RESHAPE_REQUIRED" and constraints is None:
+        raise ValueError("RESHAPE_REQUIRED needs constraints")
+    if len(message) > 400:
+        raise ValueError("a vote's message is at most 400 characters")
+    vote = RiskVote.__new__(RiskVote)
+    _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
+                            "decision": decision, "severity": severity, "reason_code": reason_code,
+                            "message": message, "constraints": constraints, "observed": observed})
+    _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
+    _set(vote, "__pydantic_extra__", None)
+    _set(vote, "__pydantic_private__", None)
+    return vote
 
 
 class PlannedOrder(Contract):

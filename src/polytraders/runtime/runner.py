@@ -433,7 +433,7 @@ class Runtime:
                         reason_code: str, correlation_id: str | None) -> JournalEntry:
         """Journal one order-path decision (every step) as one envelope; `reason_code` says how
         the path ended. Written before any side effect the decision allows."""
-        record: DecisionRecord = DecisionRecord.trusted(intent_id=intent_id, result=result, steps=tuple(steps))
+        record = DecisionRecord.of(intent_id, result, tuple(steps))
         return self.record(record, actor=PIPELINE, reason_code=reason_code, correlation_id=correlation_id)
 
     def _judge(self, bot: Bot[Any, O], input: Any, correlation_id: str | None) -> _Judged[O]:

@@ -23,6 +23,7 @@ from polytraders.contracts import (
     export_schemas,
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.contracts.orders import execution_plan, planned_order
 from polytraders.errors import describe_validation_error
 
 HEX64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).map(lambda s: "0x" + s)
@@ -244,9 +245,8 @@ def test_a_votes_compact_form_in_one_pass_is_the_compacted_json(
 
 
 PLANNED = st.builds(
-    lambda i, side, price, size, otype, post, exp: PlannedOrder.trusted(
-        client_order_id=f"co_{i:024x}", token_id=str(i), side=side, price=price, size=size, order_type=otype,
-        post_only=post, expires_at_ms=exp),
+    lambda i, side, price, size, otype, post, exp: planned_order(f"co_{i:024x}", str(i), side, price, size, otype,
+                                                                 post, exp),
     st.integers(min_value=1, max_value=2**64), st.sampled_from(["BUY", "SELL"]), PRICES, SIZES,
     st.sampled_from(["GTC", "GTD", "FOK", "FAK"]), st.booleans(), st.none() | st.integers(min_value=0, max_value=2**53))
 
@@ -257,12 +257,14 @@ PLANNED = st.builds(
        st.lists(st.sampled_from(["tick_snap", "max_size", "sliced"]), max_size=3), st.none() | st.integers(0, 2**53))
 def test_a_plans_hand_written_json_is_pydantics(steps: list[PlannedOrder], tick: Decimal, fees: Decimal,
                                                  slip: int, applied: list[str], expires: int | None) -> None:
-    plan = ExecutionPlan.trusted(plan_id="pl_x", intent_id="oi_x", market_id="0x" + "ab" * 32, steps=tuple(steps),
-                                 tick=tick, estimated_fees_pusd=fees, estimated_slippage_bps=slip,
-                                 constraints_applied=tuple(applied), expires_at_ms=expires)
+    plan = execution_plan("pl_x", "oi_x", "0x" + "ab" * 32, tuple(steps), tick, fees, slip, tuple(applied), expires)
+    assert plan == ExecutionPlan.trusted(plan_id="pl_x", intent_id="oi_x", market_id="0x" + "ab" * 32,
+                                         steps=tuple(steps), tick=tick, estimated_fees_pusd=fees,
+                                         estimated_slippage_bps=slip, constraints_applied=tuple(applied),
+                                         expires_at_ms=expires), "the router's constructor is trusted()'s"
     by_hand = plan.to_json_dict()
     assert json.dumps(by_hand) == json.dumps(plan.model_dump(mode="json")), "same keys, order and values"
-    assert ExecutionPlan.model_validate(by_hand) == ExecutionPlan.model_validate(plan.model_dump(mode="json"))
+    assert ExecutionPlan.model_validate(by_hand) == plan, "and it is a valid plan"
 
 
 def test_a_plan_with_a_non_decimal_value_is_serialised_by_pydantic() -> None:
@@ -270,3 +272,5 @@ def test_a_plan_with_a_non_decimal_value_is_serialised_by_pydantic() -> None:
                                size=5, order_type="GTC", post_only=False, expires_at_ms=None)
     with pytest.warns(UserWarning, match="serializer"):  # pydantic's own complaint: it went there
         assert odd.to_json_dict()["size"] == 5
+    with pytest.raises(ValueError, match="at least one step"):
+        execution_plan("pl_x", "oi_x", "0x" + "ab" * 32, (), Decimal("0.01"), Decimal(0), 0, (), None)

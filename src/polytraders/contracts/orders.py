@@ -8,7 +8,7 @@ Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -137,6 +137,7 @@ class RiskVote(Contract):
 
 _set = object.__setattr__
 _VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
+_C = TypeVar("_C", bound=Contract)
 
 
 def own_vote(guard_id: str, intent_id: str, decision: RiskDecision, severity: VoteSeverity, reason_code: str,
@@ -181,6 +182,16 @@ class PlannedOrder(Contract):
                 "order_type": self.order_type, "post_only": self.post_only, "expires_at_ms": self.expires_at_ms}
 
 
+def planned_order(client_order_id: str, token_id: str, side: str, price: Decimal, size: Decimal,
+                  order_type: str, post_only: bool, expires_at_ms: int | None) -> PlannedOrder:
+    """`PlannedOrder.trusted` with every field given in order, for the router, which has checked
+    each value (the order path's hot path: no keyword binding, no key check)."""
+    return _assembled(PlannedOrder, _PLANNED_FIELDS, {
+        "schema_version": SCHEMA_VERSION, "client_order_id": client_order_id, "token_id": token_id, "side": side,
+        "price": price, "size": size, "order_type": order_type, "post_only": post_only,
+        "expires_at_ms": expires_at_ms})
+
+
 class ExecutionPlan(Contract):
     """How an approved intent will be sent: type, price on tick, slicing, timing."""
 
@@ -206,6 +217,29 @@ class ExecutionPlan(Contract):
                 "tick": str(tick), "estimated_fees_pusd": str(fees),
                 "estimated_slippage_bps": self.estimated_slippage_bps,
                 "constraints_applied": list(self.constraints_applied), "expires_at_ms": self.expires_at_ms}
+
+
+def execution_plan(plan_id: str, intent_id: str, market_id: str, steps: tuple[PlannedOrder, ...], tick: Decimal,
+                   estimated_fees_pusd: Decimal, estimated_slippage_bps: int, constraints_applied: tuple[str, ...],
+                   expires_at_ms: int | None) -> ExecutionPlan:
+    """`ExecutionPlan.trusted` with every field given in order, for the router (see
+    `planned_order`); a plan still has at least one step."""
+    if not steps:
+        raise ValueError("an execution plan has at least one step")
+    return _assembled(ExecutionPlan, _PLAN_FIELDS, {
+        "schema_version": SCHEMA_VERSION, "plan_id": plan_id, "intent_id": intent_id, "market_id": market_id,
+        "steps": steps, "tick": tick, "estimated_fees_pusd": estimated_fees_pusd,
+        "estimated_slippage_bps": estimated_slippage_bps, "constraints_applied": constraints_applied,
+        "expires_at_ms": expires_at_ms})
+
+
+def _assembled(cls: type[_C], fields_set: frozenset[str], data: dict[str, Any]) -> _C:
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(fields_set))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 class SignedOrderRequest(Contract):
@@ -307,3 +341,7 @@ class PositionRecord(Contract):
     realised_pnl_pusd: Usd
     mark_price: Decimal | None = None
     unrealised_pnl_pusd: Usd = Decimal(0)
+
+
+_PLANNED_FIELDS = frozenset(PlannedOrder.model_fields) - {"schema_version"}
+_PLAN_FIELDS = frozenset(ExecutionPlan.model_fields) - {"schema_version"}

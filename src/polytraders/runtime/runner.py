@@ -418,6 +418,12 @@ class Runtime:
             step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
                                    "risk_vote", output.compact_json_dict(bot.bot_id, code, intent_id), False)
             return _new_context(Evaluated, (output, False, step))
+        if type(output) is ExecutionPlan and bot.layer is Layer.EXECUTION:
+            # the router's plan: within its authority, and an enforced plan passes as it is
+            step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
+                                   "execution_plan", compact_output(output.to_json_dict(), bot.bot_id, code,
+                                                                    intent_id), False)
+            return _new_context(Evaluated, (output, False, step))
         return self._step(bot, _judged(bot, decision), intent_id)
 
     def _step(self, bot: Bot[Any, O], judged: _Judged[O], intent_id: str | None) -> Evaluated[O]:

@@ -189,8 +189,11 @@ def limit_order_amounts(
     shares (maker) for ``size * price`` pUSD (taker).
     """
     plain = _plain_amounts(side, price, size, tick)
-    if plain is not None:
-        return plain
+    return plain if plain is not None else _general_amounts(side, price, size, tick)
+
+
+def _general_amounts(side: SideName, price: Decimal, size: Decimal, tick: Decimal) -> tuple[int, int]:
+    """`limit_order_amounts` for any input, step by step (the client's rules, with its errors)."""
     config = rounding_config(tick)
     if side not in ("BUY", "SELL"):
         raise ValueError(f"side={side!r} is invalid: expected 'BUY' or 'SELL'")

@@ -30,6 +30,7 @@ from typing import Any, Final, NoReturn
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keys.backends import get_backend
 from eth_keys.datatypes import PrivateKey, Signature
 from eth_typing import Hash32
 from eth_utils.address import is_checksum_address, to_checksum_address
@@ -304,7 +305,7 @@ class OrderSigner:
         self.__account = account
         # The key parsed once: eth-account parses a key given as bytes (deriving its public
         # key, a scalar multiplication) on every signature; given the parsed key, it does not.
-        self.__key = PrivateKey(account.key)
+        self.__key = PrivateKey(account.key, backend=get_backend())  # resolved once, not per use
         self.__public = self.__key.public_key.to_bytes()
 
     @classmethod
@@ -333,7 +334,7 @@ class OrderSigner:
         if len(digest) != 32 or len(signature) != _ECDSA_SIGNATURE_LEN or signature[64] not in (27, 28):
             return False
         try:
-            recovered = Signature(signature[:64] + bytes((signature[64] - 27,)))\
+            recovered = Signature(signature[:64] + bytes((signature[64] - 27,)), backend=self.__key.backend)\
                 .recover_public_key_from_msg_hash(digest)
         except Exception:
             return False

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import polytraders.execution.signer_service as svc_mod
 from polytraders.contracts import ExecutionPlan, MarketSnapshot, PlannedOrder, SignedOrderRequest
 from polytraders.execution.signer_service import (
     GTD_SECURITY_THRESHOLD_S,
@@ -115,10 +114,41 @@ def test_other_signer_fails_verification(service: SignerService) -> None:
 
 def test_signature_not_recovering_is_refused(service: SignerService,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(svc_mod, "recover_signer", lambda *a: demo_signer(5).address)
+    # the key produces a valid signature, but by another key: it recovers to that key
+    other = demo_signer(5)
+    sign_digest = OrderSigner.sign_digest
+    monkeypatch.setattr(OrderSigner, "sign_digest", lambda self, digest: sign_digest(other, digest))
     with pytest.raises(SigningError) as err:
         service.sign(prepared(service))
     assert err.value.code == "SEC_SIGNING_INVALID"
+    assert other.address in str(err.value) and "discarded" in str(err.value)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda sig: sig[:64] + bytes((sig[64] ^ 1,)),  # the other recovery id: another public key
+    lambda sig: bytes(32) + sig[32:],  # r = 0: recovers to no key at all
+    lambda sig: sig[:64] + bytes((29,)),  # v outside 27/28
+])
+def test_damaged_signature_is_refused(service: SignerService, monkeypatch: pytest.MonkeyPatch,
+                                      damage: object) -> None:
+    sign_digest = OrderSigner.sign_digest
+    monkeypatch.setattr(OrderSigner, "sign_digest",
+                        lambda self, digest: damage(sign_digest(self, digest)))  # type: ignore[operator]
+    with pytest.raises((SigningError, ValueError)) as err:
+        service.sign(prepared(service))
+    if isinstance(err.value, SigningError):
+        assert err.value.code == "SEC_SIGNING_INVALID"
+    else:  # unrecoverable: `recover_signer` refuses it, as it did before the cheaper check
+        assert "signature is invalid" in str(err.value)
+
+
+def test_signer_recovers_only_its_own_signatures() -> None:
+    me, other = demo_signer(1), demo_signer(2)
+    digest = bytes(range(32))
+    mine = me.sign_digest(digest)
+    assert me.recovers(digest, mine) and not other.recovers(digest, mine)
+    assert not me.recovers(bytes(32), mine), "a signature of another digest"
+    assert not me.recovers(digest, mine[:64]), "too short"
 
 
 @pytest.mark.parametrize(("change", "code"), [
@@ -213,7 +243,8 @@ def test_errors_never_carry_key_material(service: SignerService,
     import hashlib
     key_hex = hashlib.sha256(b"polytraders/demo-wallet/SIMULATION-ONLY/v1:3:0").hexdigest()
     assert OrderSigner("0x" + key_hex).address == demo_signer(3).address  # the key we hunt for
-    monkeypatch.setattr(svc_mod, "recover_signer", lambda *a: demo_signer(5).address)
+    sign_digest, other = OrderSigner.sign_digest, demo_signer(5)  # a signature that does not recover
+    monkeypatch.setattr(OrderSigner, "sign_digest", lambda self, digest: sign_digest(other, digest))
     with pytest.raises(SigningError) as err:
         service.sign(prepared(service))
     assert key_hex not in str(err.value) and key_hex not in repr(service._signer)  # noqa: SLF001

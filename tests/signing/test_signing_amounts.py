@@ -248,3 +248,45 @@ def test_matches_official_client_rounding(case: tuple[SideName, Decimal, Decimal
         assert official_size == exact_size - Decimal("0.01")
         if official_size > 0:
             assert limit_order_amounts(side, price, official_size, tick) == official
+
+
+# -- the plain fast path answers exactly as the general rules, or leaves the answer to them -------
+
+_ANY_DECIMAL = st.one_of(
+    st.decimals(min_value=Decimal("-2"), max_value=Decimal("2"), places=6),
+    st.decimals(min_value=Decimal("0"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Decimal("0.50"), Decimal("5E+1"), Decimal("1E-2"), Decimal("-0"), Decimal("0.010")]),
+)
+_ODD_TYPES = st.one_of(st.integers(-3, 1000), st.booleans(), st.floats(0, 2), st.text(max_size=4))
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(["BUY", "SELL", "buy", "X"]),
+       st.one_of(_ANY_DECIMAL, st.integers(0, 100).map(lambda n: Decimal(n) / 100), _ODD_TYPES),
+       st.one_of(_ANY_DECIMAL, _ODD_TYPES),
+       st.one_of(st.sampled_from(sorted(ROUNDING_CONFIG) + [Decimal("0.010"), Decimal("0.02")]), _ODD_TYPES))
+def test_plain_amounts_are_the_general_ones(side: str, price: object, size: object, tick: object) -> None:
+    from polytraders.signing.amounts import _general_amounts, _plain_amounts
+
+    try:
+        general: tuple[int, int] | Exception = _general_amounts(side, price, size, tick)  # type: ignore[arg-type]
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        general = exc
+    plain = _plain_amounts(side, price, size, tick)  # type: ignore[arg-type]
+    if plain is not None:
+        assert plain == general, "the fast path answered, and answered what the rules say"
+    if isinstance(general, Exception):
+        with pytest.raises(type(general)) as err:
+            limit_order_amounts(side, price, size, tick)  # type: ignore[arg-type]
+        assert str(err.value) == str(general), "the same refusal, word for word"
+    else:
+        assert limit_order_amounts(side, price, size, tick) == general  # type: ignore[arg-type]
+
+
+def test_plain_amounts_answer_the_plain_case() -> None:
+    from polytraders.signing.amounts import _plain_amounts
+
+    assert _plain_amounts("BUY", D("0.47"), D(5), D("0.01")) == (2_350_000, 5_000_000)
+    assert _plain_amounts("SELL", D("0.005"), D("10.129"), D("0.005")) == (10_120_000, 50_600)
+    assert _plain_amounts("BUY", D("0.475"), D(5), D("0.01")) is None, "off the grid: the rules refuse it"

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from polytraders.signing.constants import (
     BUILDER_CODE,
@@ -413,3 +415,53 @@ def test_signed_output_does_not_contain_the_key(
 def test_from_account(private_key: str) -> None:
     wrapped = OrderSigner.from_account(Account.from_key(private_key))
     assert wrapped.address == OrderSigner(private_key).address
+
+
+# ------------------------------------------------------------------------------------------
+# the plain fast path of UnsignedOrderV2's checks never lets through what the full checks refuse
+# ------------------------------------------------------------------------------------------
+_GOOD = "0x" + "ab" * 20
+_WALLET = OrderSigner(make_key(0)).address
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(st.integers(-1, 2**53 + 1), st.booleans()),
+    st.sampled_from([_WALLET, _WALLET.lower(), _GOOD, "0xAbab" + "ab" * 18, "0x12", 7]),
+    st.sampled_from([_WALLET, _GOOD]),
+    st.one_of(st.integers(-1, 3), st.just(2**256), st.just(True)),
+    st.integers(-1, 2), st.integers(-1, 4),
+    st.sampled_from([10**12, 10**12 - 1, 10**14 + 1, 1_700_000_000_000]),
+    st.sampled_from([BUILDER_CODE, BUILDER_CODE.upper().replace("0X", "0x"), "0x" + "00" * 32, "0x1"]),
+    st.sampled_from([0, 10**9, 1_700_000_100, 10**11 + 1, -5]),
+)
+@example(7, _WALLET, _WALLET, 1, 0, 0, 1_700_000_000_000, BUILDER_CODE, 0)  # a plain order: checked both ways
+def test_plain_order_checks_pass_only_what_the_full_checks_pass(
+        salt: int, maker: object, signer: str, amount: int, side: int, sig_type: int, ts: int, builder: str,
+        expiration: int) -> None:
+    import polytraders.signing.order as order_mod
+
+    _build()  # the usual wallet and builder code are known-good now
+    fields = {"salt": salt, "maker": maker, "signer": signer, "token_id": 5, "maker_amount": amount,
+              "taker_amount": 3, "side": side, "signature_type": sig_type, "timestamp_ms": ts,
+              "metadata": "0x" + "00" * 32, "builder": builder, "expiration": expiration}
+    order = object.__new__(UnsignedOrderV2)
+    for name, value in fields.items():
+        object.__setattr__(order, name, value)
+    if not order_mod._plain(order):
+        return
+    plain = order_mod._plain
+    try:
+        order_mod._plain = lambda o: False  # type: ignore[assignment]
+        order.__post_init__()  # the full checks: must not raise
+    finally:
+        order_mod._plain = plain  # type: ignore[assignment]
+
+
+def test_a_built_order_takes_the_plain_path_and_a_foreign_string_does_not() -> None:
+    import polytraders.signing.order as order_mod
+
+    order = _build()
+    assert order_mod._plain(order), "our wallet and builder code are known-good after one full check"
+    with pytest.raises(ValueError, match="EIP-55"):
+        dataclasses.replace(order, maker=order.maker.lower(), signer=order.signer.lower())

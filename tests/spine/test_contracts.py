@@ -13,14 +13,17 @@ from pydantic import ValidationError
 
 from polytraders.contracts import (
     CONTRACTS,
+    ExecutionPlan,
     KillSwitchEvent,
     OrderIntent,
+    PlannedOrder,
     RiskConstraints,
     RiskVote,
     Scope,
     export_schemas,
 )
 from polytraders.contracts.envelope import Actor, ReportEnvelope
+from polytraders.contracts.orders import execution_plan, planned_order
 from polytraders.errors import describe_validation_error
 
 HEX64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).map(lambda s: "0x" + s)
@@ -195,6 +198,7 @@ def test_a_decision_record_round_trips_through_its_envelope(
              for i, ((_, blocked, mode), v) in enumerate(zip(votes, cast, strict=True))]
     record = DecisionRecord.trusted(intent_id=intent.intent_id, result="passed", steps=tuple(steps))
     assert DecisionRecord.model_validate(record.to_json_dict()) == record
+    assert DecisionRecord.of(intent.intent_id, "passed", tuple(steps)) == record, "the runtime's constructor"
     env = ReportEnvelope.wrap(record, actor=Actor(kind="system", id="pipeline"), reason_code="RISK_APPROVED",
                               ts_ms=intent.emitted_at_ms, correlation_id=intent.correlation_id)
     back = ReportEnvelope.model_validate(json.loads(json.dumps(env.to_json_dict())))
@@ -215,6 +219,58 @@ def test_a_decision_record_refuses_an_unregistered_step_code_and_an_empty_record
         DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": [step]})
     with pytest.raises(ValidationError):
         DecisionRecord.model_validate({"intent_id": "oi_1", "result": "passed", "steps": []})
+    with pytest.raises(ValueError, match="at least one step"):
+        DecisionRecord.of("oi_1", "passed", ())
     step["reason_code"] = "GOV_BOT_ERROR"
     record = DecisionRecord.model_validate({"intent_id": "oi_1", "result": "aborted", "steps": [step]})
     assert record.steps[0].blocked is False
+
+
+@settings(max_examples=150)
+@given(intents, st.sampled_from(["APPROVE", "REJECT", "WARNING_ONLY", "RESHAPE_REQUIRED"]), OBSERVED,
+       st.sampled_from(["risk.x", "risk.y"]), st.sampled_from(["RISK_APPROVED", "RISK_MARKET_LIMIT"]),
+       st.booleans(), st.none() | SIZES.filter(lambda d: d > 0))
+def test_a_votes_compact_form_in_one_pass_is_the_compacted_json(
+        intent: OrderIntent, decision: str, observed: dict[str, str], bot_id: str, code: str,
+        same_intent: bool, cap: Decimal | None) -> None:
+    from polytraders.contracts.decisions import compact_output
+
+    constraints = RiskConstraints(max_size=cap) if decision == "RESHAPE_REQUIRED" or cap is not None else None
+    vote = RiskVote.own(guard_id="risk.x", intent_id=intent.intent_id, decision=decision,  # type: ignore[arg-type]
+                        reason_code="RISK_APPROVED", message="m", constraints=constraints, observed=observed)
+    record_intent = (intent.intent_id if same_intent else "oi_another") if cap is None or same_intent else None
+    one_pass = vote.compact_json_dict(bot_id, code, record_intent)
+    compacted = compact_output(vote.to_json_dict(), bot_id, code, record_intent)
+    assert list(one_pass.items()) == list(compacted.items()), "same keys, same order, same values"
+
+
+PLANNED = st.builds(
+    lambda i, side, price, size, otype, post, exp: planned_order(f"co_{i:024x}", str(i), side, price, size, otype,
+                                                                 post, exp),
+    st.integers(min_value=1, max_value=2**64), st.sampled_from(["BUY", "SELL"]), PRICES, SIZES,
+    st.sampled_from(["GTC", "GTD", "FOK", "FAK"]), st.booleans(), st.none() | st.integers(min_value=0, max_value=2**53))
+
+
+@settings(max_examples=150)
+@given(st.lists(PLANNED, min_size=1, max_size=4), st.sampled_from([Decimal("0.01"), Decimal("0.001"), Decimal("1E-4")]),
+       st.decimals(min_value=0, max_value=100, places=4), st.integers(min_value=0, max_value=10**6),
+       st.lists(st.sampled_from(["tick_snap", "max_size", "sliced"]), max_size=3), st.none() | st.integers(0, 2**53))
+def test_a_plans_hand_written_json_is_pydantics(steps: list[PlannedOrder], tick: Decimal, fees: Decimal,
+                                                 slip: int, applied: list[str], expires: int | None) -> None:
+    plan = execution_plan("pl_x", "oi_x", "0x" + "ab" * 32, tuple(steps), tick, fees, slip, tuple(applied), expires)
+    assert plan == ExecutionPlan.trusted(plan_id="pl_x", intent_id="oi_x", market_id="0x" + "ab" * 32,
+                                         steps=tuple(steps), tick=tick, estimated_fees_pusd=fees,
+                                         estimated_slippage_bps=slip, constraints_applied=tuple(applied),
+                                         expires_at_ms=expires), "the router's constructor is trusted()'s"
+    by_hand = plan.to_json_dict()
+    assert json.dumps(by_hand) == json.dumps(plan.model_dump(mode="json")), "same keys, order and values"
+    assert ExecutionPlan.model_validate(by_hand) == plan, "and it is a valid plan"
+
+
+def test_a_plan_with_a_non_decimal_value_is_serialised_by_pydantic() -> None:
+    odd = PlannedOrder.trusted(client_order_id="co_12345678", token_id="1", side="BUY", price=Decimal("0.5"),
+                               size=5, order_type="GTC", post_only=False, expires_at_ms=None)
+    with pytest.warns(UserWarning, match="serializer"):  # pydantic's own complaint: it went there
+        assert odd.to_json_dict()["size"] == 5
+    with pytest.raises(ValueError, match="at least one step"):
+        execution_plan("pl_x", "oi_x", "0x" + "ab" * 32, (), Decimal("0.01"), Decimal(0), 0, (), None)

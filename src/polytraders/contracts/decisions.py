@@ -125,6 +125,20 @@ class DecisionRecord(Contract):
     result: DecisionResult
     steps: tuple[DecisionStep, ...] = Field(min_length=1)
 
+    @classmethod
+    def of(cls, intent_id: str, result: DecisionResult, steps: tuple[DecisionStep, ...]) -> DecisionRecord:
+        """A record the runtime assembles from steps it built itself (`DecisionStep.of`): no
+        validation pass. At least one step, as the field requires."""
+        if not steps:
+            raise ValueError("a decision record holds at least one step")
+        record = cls.__new__(cls)
+        _set(record, "__dict__", {"schema_version": SCHEMA_VERSION, "intent_id": intent_id, "result": result,
+                                  "steps": steps})
+        _set(record, "__pydantic_fields_set__", {"intent_id", "result", "steps"})
+        _set(record, "__pydantic_extra__", None)
+        _set(record, "__pydantic_private__", None)
+        return record
+
     def outputs(self) -> list[Contract]:
         """Every step's output as its typed contract (validated), in order."""
         return [s.decoded(self.intent_id) for s in self.steps]

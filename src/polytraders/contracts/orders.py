@@ -8,7 +8,7 @@ Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -103,19 +103,8 @@ class RiskVote(Contract):
         decision and severity are literals at the call site, `observed` is str to str): built
         without a validation pass, which costs more than the guard's own logic. The checks a
         typed call site cannot make are still made here."""
-        if decision == "RESHAPE_REQUIRED" and constraints is None:
-            raise ValueError("RESHAPE_REQUIRED needs constraints")
-        if len(message) > 400:
-            raise ValueError("a vote's message is at most 400 characters")
-        vote = cls.__new__(cls)
-        _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
-                                "decision": decision, "severity": severity, "reason_code": reason_code,
-                                "message": message, "constraints": constraints,
-                                "observed": {} if observed is None else observed})
-        _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
-        _set(vote, "__pydantic_extra__", None)
-        _set(vote, "__pydantic_private__", None)
-        return vote
+        return own_vote(guard_id, intent_id, decision, severity, reason_code, message, constraints,
+                        {} if observed is None else observed)
 
     def to_json_dict(self) -> dict[str, Any]:
         # by hand, in the declared field order (what `model_dump(mode="json")` gives): every
@@ -126,9 +115,47 @@ class RiskVote(Contract):
                 "constraints": None if self.constraints is None else self.constraints.to_json_dict(),
                 "observed": dict(self.observed)}
 
+    def compact_json_dict(self, bot_id: str, reason_code: str, intent_id: str | None) -> dict[str, Any]:
+        """`compact_output(self.to_json_dict(), bot_id, reason_code, intent_id)` in one pass (the
+        same dict, key order included): the form every vote takes inside a decision record."""
+        data: dict[str, Any] = {}
+        if self.schema_version != SCHEMA_VERSION:
+            data["schema_version"] = self.schema_version
+        if self.guard_id != bot_id:
+            data["guard_id"] = self.guard_id
+        if intent_id is None or self.intent_id != intent_id:
+            data["intent_id"] = self.intent_id
+        data["decision"] = self.decision
+        data["severity"] = self.severity
+        if self.reason_code != reason_code:
+            data["reason_code"] = self.reason_code
+        data["message"] = self.message
+        data["constraints"] = None if self.constraints is None else self.constraints.to_json_dict()
+        data["observed"] = dict(self.observed)
+        return data
+
 
 _set = object.__setattr__
 _VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
+_C = TypeVar("_C", bound=Contract)
+
+
+def own_vote(guard_id: str, intent_id: str, decision: RiskDecision, severity: VoteSeverity, reason_code: str,
+             message: str, constraints: RiskConstraints | None, observed: dict[str, str]) -> RiskVote:
+    """`RiskVote.own` with every field given in order (the guardrails' hot path: no keyword
+    binding); the same checks."""
+    if decision == "RESHAPE_REQUIRED" and constraints is None:
+        raise ValueError("RESHAPE_REQUIRED needs constraints")
+    if len(message) > 400:
+        raise ValueError("a vote's message is at most 400 characters")
+    vote = RiskVote.__new__(RiskVote)
+    _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
+                            "decision": decision, "severity": severity, "reason_code": reason_code,
+                            "message": message, "constraints": constraints, "observed": observed})
+    _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
+    _set(vote, "__pydantic_extra__", None)
+    _set(vote, "__pydantic_private__", None)
+    return vote
 
 
 class PlannedOrder(Contract):
@@ -144,6 +171,26 @@ class PlannedOrder(Contract):
     post_only: bool = False
     expires_at_ms: EpochMs | None = None
 
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand (every plan is serialised on the order path), as `model_dump(mode="json")`
+        # gives it: a Decimal is its str(); anything unusual goes to the serializer
+        price, size = self.price, self.size
+        if type(price) is not Decimal or type(size) is not Decimal:
+            return super().to_json_dict()
+        return {"schema_version": self.schema_version, "client_order_id": self.client_order_id,
+                "token_id": self.token_id, "side": self.side, "price": str(price), "size": str(size),
+                "order_type": self.order_type, "post_only": self.post_only, "expires_at_ms": self.expires_at_ms}
+
+
+def planned_order(client_order_id: str, token_id: str, side: str, price: Decimal, size: Decimal,
+                  order_type: str, post_only: bool, expires_at_ms: int | None) -> PlannedOrder:
+    """`PlannedOrder.trusted` with every field given in order, for the router, which has checked
+    each value (the order path's hot path: no keyword binding, no key check)."""
+    return _assembled(PlannedOrder, _PLANNED_FIELDS, {
+        "schema_version": SCHEMA_VERSION, "client_order_id": client_order_id, "token_id": token_id, "side": side,
+        "price": price, "size": size, "order_type": order_type, "post_only": post_only,
+        "expires_at_ms": expires_at_ms})
+
 
 class ExecutionPlan(Contract):
     """How an approved intent will be sent: type, price on tick, slicing, timing."""
@@ -158,6 +205,41 @@ class ExecutionPlan(Contract):
     estimated_slippage_bps: int = Field(default=0, ge=0)
     constraints_applied: tuple[str, ...] = ()
     expires_at_ms: EpochMs | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, as `model_dump(mode="json")` gives it (see PlannedOrder.to_json_dict)
+        tick, fees = self.tick, self.estimated_fees_pusd
+        if type(tick) is not Decimal or type(fees) is not Decimal \
+                or any(type(step) is not PlannedOrder for step in self.steps):
+            return super().to_json_dict()
+        return {"schema_version": self.schema_version, "plan_id": self.plan_id, "intent_id": self.intent_id,
+                "market_id": self.market_id, "steps": [step.to_json_dict() for step in self.steps],
+                "tick": str(tick), "estimated_fees_pusd": str(fees),
+                "estimated_slippage_bps": self.estimated_slippage_bps,
+                "constraints_applied": list(self.constraints_applied), "expires_at_ms": self.expires_at_ms}
+
+
+def execution_plan(plan_id: str, intent_id: str, market_id: str, steps: tuple[PlannedOrder, ...], tick: Decimal,
+                   estimated_fees_pusd: Decimal, estimated_slippage_bps: int, constraints_applied: tuple[str, ...],
+                   expires_at_ms: int | None) -> ExecutionPlan:
+    """`ExecutionPlan.trusted` with every field given in order, for the router (see
+    `planned_order`); a plan still has at least one step."""
+    if not steps:
+        raise ValueError("an execution plan has at least one step")
+    return _assembled(ExecutionPlan, _PLAN_FIELDS, {
+        "schema_version": SCHEMA_VERSION, "plan_id": plan_id, "intent_id": intent_id, "market_id": market_id,
+        "steps": steps, "tick": tick, "estimated_fees_pusd": estimated_fees_pusd,
+        "estimated_slippage_bps": estimated_slippage_bps, "constraints_applied": constraints_applied,
+        "expires_at_ms": expires_at_ms})
+
+
+def _assembled(cls: type[_C], fields_set: frozenset[str], data: dict[str, Any]) -> _C:
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(fields_set))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 class SignedOrderRequest(Contract):
@@ -259,3 +341,7 @@ class PositionRecord(Contract):
     realised_pnl_pusd: Usd
     mark_price: Decimal | None = None
     unrealised_pnl_pusd: Usd = Decimal(0)
+
+
+_PLANNED_FIELDS = frozenset(PlannedOrder.model_fields) - {"schema_version"}
+_PLAN_FIELDS = frozenset(ExecutionPlan.model_fields) - {"schema_version"}

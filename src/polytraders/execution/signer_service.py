@@ -41,7 +41,7 @@ from polytraders.signing.order import (
     order_hash,
     recover_signer,
     salt_from_key,
-    sign_order,
+    sign_order_checked,
     verifying_contract,
 )
 
@@ -177,9 +177,10 @@ class SignerService:
     def sign(self, request: SigningRequest) -> SignedOrderRequest:
         """Sign after re-checking; the signature must recover to this service's signer."""
         self._recheck(request)
-        signed = sign_order(request.unsigned, self._signer, request.chain_id, request.neg_risk)
-        recovered = recover_signer(signed, request.chain_id, request.neg_risk)
-        if recovered != self._signer.address:
+        signed, digest, recovers = sign_order_checked(request.unsigned, self._signer, request.chain_id,
+                                                      request.neg_risk)
+        if not recovers:
+            recovered = recover_signer(signed, request.chain_id, request.neg_risk)  # for the message
             raise SigningError(
                 f"The signature for {request.step.client_order_id} recovers to {recovered}, "
                 f"not the signer {self._signer.address}; it was discarded.",
@@ -189,7 +190,7 @@ class SignerService:
         step = request.step
         return SignedOrderRequest(
             plan_id=request.plan.plan_id, client_order_id=step.client_order_id,
-            order_hash=order_hash(order, request.chain_id, request.neg_risk), salt=order.salt,
+            order_hash=digest, salt=order.salt,
             maker=order.maker, signer=order.signer, token_id=str(order.token_id),
             maker_amount=order.maker_amount, taker_amount=order.taker_amount,
             side=order.side_name, signature_type=order.signature_type,

@@ -40,7 +40,7 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.decisions import DecisionRecord, DecisionResult, DecisionStep, compact_output
 from polytraders.contracts.envelope import Actor, ReportEnvelope
-from polytraders.contracts.reasons import Severity, require_code
+from polytraders.contracts.reasons import Severity, registry, require_code
 from polytraders.contracts.trust import JournalDigest
 from polytraders.errors import ConfigError
 from polytraders.journal.base import Journal, JournalEntry
@@ -392,22 +392,54 @@ class Runtime:
         """One bot's decision under the same rules as `decide`, returned as a step for a
         `DecisionRecord` of `intent_id` instead of being journaled on its own (the order path
         writes the record). The step is None when the bot is off."""
-        if bot.mode is Mode.OFF:
-            return Evaluated(None, False, None)
-        judged = self._judge(bot, input, correlation_id)
+        mode = bot.mode
+        if mode is Mode.OFF:
+            return _new_context(Evaluated, (None, False, None))
+        if mode is not Mode.ENFORCED:
+            return self._step(bot, self._judge(bot, input, correlation_id), intent_id)
+        # An enforced bot, the order path's every step: `_judge` inline, so that an approving
+        # vote (what `_judge` passes unchanged) becomes its step with no intermediate objects.
+        now = self.clock.now_ms()
+        try:
+            config = bot.config
+            decision = bot.decide(input, _new_context(BotContext, (
+                self.clock, config, self.state, self.kill_switch, correlation_id, self.builder_code)))
+            code = decision.reason_code
+            if code not in registry():
+                require_code(code)
+        except Exception as exc:  # a bot bug must never escape the event loop
+            return self._step(bot, _failed(bot, exc), intent_id)
+        stats = bot.stats
+        stats.decisions += 1
+        stats.last_decision_ms = now
+        stats.recent.append(now)
+        output = decision.output
+        if type(output) is RiskVote and output.decision == "APPROVE":
+            step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
+                                   "risk_vote", output.compact_json_dict(bot.bot_id, code, intent_id), False)
+            return _new_context(Evaluated, (output, False, step))
+        if type(output) is ExecutionPlan and bot.layer is Layer.EXECUTION:
+            # the router's plan: within its authority, and an enforced plan passes as it is
+            step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
+                                   "execution_plan", compact_output(output.to_json_dict(), bot.bot_id, code,
+                                                                    intent_id), False)
+            return _new_context(Evaluated, (output, False, step))
+        return self._step(bot, _judged(bot, decision), intent_id)
+
+    def _step(self, bot: Bot[Any, O], judged: _Judged[O], intent_id: str | None) -> Evaluated[O]:
         config = bot.config
         contract = judged.contract
         bot_id, code = bot.bot_id, judged.reason_code
-        step = DecisionStep.of(bot_id, bot.mode.value, config.config_version, config.warnings, code,
+        step = DecisionStep.of(bot_id, _MODE_VALUES[bot.mode], config.config_version, config.warnings, code,
                                contract.kind, compact_output(contract.to_json_dict(), bot_id, code, intent_id),
                                judged.blocked)
-        return Evaluated(judged.effective, judged.blocked, step)
+        return _new_context(Evaluated, (judged.effective, judged.blocked, step))
 
     def record_decision(self, intent_id: str, result: DecisionResult, steps: list[DecisionStep], *,
                         reason_code: str, correlation_id: str | None) -> JournalEntry:
         """Journal one order-path decision (every step) as one envelope; `reason_code` says how
         the path ended. Written before any side effect the decision allows."""
-        record: DecisionRecord = DecisionRecord.trusted(intent_id=intent_id, result=result, steps=tuple(steps))
+        record = DecisionRecord.of(intent_id, result, tuple(steps))
         return self.record(record, actor=PIPELINE, reason_code=reason_code, correlation_id=correlation_id)
 
     def _judge(self, bot: Bot[Any, O], input: Any, correlation_id: str | None) -> _Judged[O]:
@@ -424,9 +456,7 @@ class Runtime:
                 self.clock, bot.config, self.state, self.kill_switch, correlation_id, self.builder_code)))
             require_code(decision.reason_code)
         except Exception as exc:  # a bot bug must never escape the event loop
-            bot.stats.errors += 1
-            note = Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__, "message": str(exc)[:200]})
-            return _Judged(None, note, "GOV_BOT_ERROR", None, bot.layer in _FAIL_CLOSED_LAYERS)
+            return _failed(bot, exc)
         stats = bot.stats
         stats.decisions += 1
         stats.last_decision_ms = now
@@ -436,16 +466,29 @@ class Runtime:
             # the common case, short-cut: an approval breaks no authority rule and an enforced
             # approval passes as it is (what the general rules below would conclude)
             return _Judged(decision, output, decision.reason_code, output, False)
+        return _judged(bot, decision)
 
-        violation = _authority_violation(bot, decision.output)
-        if violation is not None:
-            note = Note(detail={"bot_id": bot.bot_id, "violation": violation,
-                                "attempted_reason_code": decision.reason_code})
-            return _Judged(decision, note, "GOV_AUTHORITY_VIOLATION", None, bot.layer in _FAIL_CLOSED_LAYERS)
 
-        contract: Contract = decision.output if decision.output is not None else Note(detail=decision.detail)
-        effective, blocked = _apply_mode(bot, decision.output)
-        return _Judged(decision, contract, decision.reason_code, effective, blocked)
+def _failed(bot: Bot[Any, O], exc: Exception) -> _Judged[O]:
+    """A bot that raised: journaled as GOV_BOT_ERROR; a Risk or Security bot fails closed."""
+    bot.stats.errors += 1
+    note = Note(detail={"bot_id": bot.bot_id, "error": type(exc).__name__, "message": str(exc)[:200]})
+    return _Judged(None, note, "GOV_BOT_ERROR", None, bot.layer in _FAIL_CLOSED_LAYERS)
+
+
+def _judged(bot: Bot[Any, O], decision: Decision[O]) -> _Judged[O]:
+    """The authority and mode rules applied to a decision the bot returned."""
+    violation = _authority_violation(bot, decision.output)
+    if violation is not None:
+        note = Note(detail={"bot_id": bot.bot_id, "violation": violation,
+                            "attempted_reason_code": decision.reason_code})
+        return _Judged(decision, note, "GOV_AUTHORITY_VIOLATION", None, bot.layer in _FAIL_CLOSED_LAYERS)
+    contract: Contract = decision.output if decision.output is not None else Note(detail=decision.detail)
+    effective, blocked = _apply_mode(bot, decision.output)
+    return _Judged(decision, contract, decision.reason_code, effective, blocked)
+
+
+_MODE_VALUES: dict[Mode, str] = {m: m.value for m in Mode}
 
 
 class _Judged(NamedTuple, Generic[O]):

@@ -188,6 +188,12 @@ def limit_order_amounts(
     BUY pays ``size * price`` pUSD (maker) for ``size`` shares (taker); SELL gives ``size``
     shares (maker) for ``size * price`` pUSD (taker).
     """
+    plain = _plain_amounts(side, price, size, tick)
+    return plain if plain is not None else _general_amounts(side, price, size, tick)
+
+
+def _general_amounts(side: SideName, price: Decimal, size: Decimal, tick: Decimal) -> tuple[int, int]:
+    """`limit_order_amounts` for any input, step by step (the client's rules, with its errors)."""
     config = rounding_config(tick)
     if side not in ("BUY", "SELL"):
         raise ValueError(f"side={side!r} is invalid: expected 'BUY' or 'SELL'")
@@ -202,6 +208,47 @@ def limit_order_amounts(
     collateral = apply_amount_rounding(collateral, config.amount)
     share_units = to_base_units("size", shares)
     collateral_units = to_base_units("size*price", collateral)
+    if side == "BUY":
+        return collateral_units, share_units
+    return share_units, collateral_units
+
+
+# tick -> (its 1 - tick, the size grid, 10**(6 - amount places)) for `_plain_amounts`
+_PLAIN_ROWS: Final = {
+    tick: (_EXACT.subtract(Decimal(1), tick), Decimal(1).scaleb(-config.size),
+           10 ** (_BASE_UNIT_SCALE - config.amount))
+    for tick, config in ROUNDING_CONFIG.items()
+}
+_SIX: Final = Decimal(_BASE_UNIT_SCALE)
+
+
+def _plain_amounts(side: SideName, price: Decimal, size: Decimal, tick: Decimal) -> tuple[int, int] | None:
+    """`limit_order_amounts` for the plain case, in one pass over the same exact arithmetic:
+    Decimal inputs, a known tick, a price on its grid, a size that rounds to a positive one and
+    a collateral amount that needs no rounding (always so for a price on the grid). None for
+    anything else, which the general code then answers (or refuses, with its messages)."""
+    if type(price) is not Decimal or type(size) is not Decimal or type(tick) is not Decimal:
+        return None
+    row = _PLAIN_ROWS.get(tick)
+    if row is None or side not in ("BUY", "SELL") or not (price.is_finite() and size.is_finite()):
+        return None
+    high, size_grid, amount_unit = row
+    try:
+        if not tick <= price <= high or _EXACT.remainder(price, tick) != 0 or size <= 0:
+            return None
+        shares = size.quantize(size_grid, rounding=ROUND_FLOOR, context=_ROUNDING)
+        if shares <= 0:
+            return None
+        collateral = _EXACT.scaleb(_EXACT.multiply(shares, price), _SIX)
+        share_units = int(_EXACT.scaleb(shares, _SIX))
+    except ArithmeticError:  # too long to be exact: the general code says why
+        return None
+    collateral_units = int(collateral)
+    # more than the collateral's allowed places (needs the client's rounding) or past 6: general
+    if collateral_units != collateral or collateral_units % amount_unit:
+        return None
+    if not (0 < collateral_units <= UINT256_MAX and 0 < share_units <= UINT256_MAX):
+        return None
     if side == "BUY":
         return collateral_units, share_units
     return share_units, collateral_units

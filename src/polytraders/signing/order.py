@@ -30,7 +30,8 @@ from typing import Any, Final, NoReturn
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
+from eth_keys.backends import get_backend
+from eth_keys.datatypes import PrivateKey, Signature
 from eth_typing import Hash32
 from eth_utils.address import is_checksum_address, to_checksum_address
 
@@ -54,6 +55,7 @@ from polytraders.signing.constants import (
     OrderSide,
     SignatureType,
 )
+from polytraders.signing.keccak import keccak
 
 __all__ = [
     "OrderSigner",
@@ -64,6 +66,7 @@ __all__ = [
     "recover_signer",
     "salt_from_key",
     "sign_order",
+    "sign_order_checked",
     "to_wire",
     "verifying_contract",
 ]
@@ -174,6 +177,8 @@ class UnsignedOrderV2:
     expiration: int = 0
 
     def __post_init__(self) -> None:
+        if _plain(self):  # every check below, passed by exact types and known-good strings
+            return
         _require_int("salt", self.salt, 0, MAX_SALT)
         for field in ("maker", "signer"):
             value = getattr(self, field)
@@ -207,9 +212,50 @@ class UnsignedOrderV2:
                 f"maker == signer ({self.signer}) for signature_type {self.signature_type}",
             )
 
+        _remember(_CHECKSUMMED, self.maker, self.signer)
+        _remember(_LOWER_BYTES32, self.metadata, self.builder)
+
     @property
     def side_name(self) -> SideName:
         return "BUY" if self.side == OrderSide.BUY else "SELL"
+
+
+# Strings an order already passed with: EIP-55 checksummed addresses, lowercase bytes32 hex. The
+# same few (our wallet, the builder code, zero metadata) are on every order, and checking them
+# again costs more than the rest of the order's checks.
+_CHECKSUMMED: set[str] = set()
+_LOWER_BYTES32: set[str] = set()
+
+
+def _remember(known: set[str], *values: str) -> None:
+    if len(known) > 1024:  # bounded: a stream of fresh addresses must not grow it forever
+        known.clear()
+    for value in values:
+        if type(value) is str:
+            known.add(value)
+
+
+def _plain(o: UnsignedOrderV2) -> bool:
+    """True when ``o`` passes every check of ``UnsignedOrderV2.__post_init__`` in its plain form:
+    built-in ints in range, strings already seen valid. False sends it through the full checks
+    (which also make the errors), so a False is never a verdict."""
+    salt, ts, exp, sig = o.salt, o.timestamp_ms, o.expiration, o.signature_type
+    return (
+        type(salt) is int and 0 <= salt <= MAX_SALT
+        and type(o.maker) is str and o.maker in _CHECKSUMMED
+        and type(o.signer) is str and o.signer in _CHECKSUMMED
+        and type(o.token_id) is int and 1 <= o.token_id <= UINT256_MAX
+        and type(o.maker_amount) is int and 1 <= o.maker_amount <= UINT256_MAX
+        and type(o.taker_amount) is int and 1 <= o.taker_amount <= UINT256_MAX
+        and type(o.side) is int and 0 <= o.side <= 1
+        and type(sig) is int and 0 <= sig <= 3
+        and type(ts) is int and _MIN_TIMESTAMP_MS <= ts <= _MAX_TIMESTAMP_MS
+        and type(o.metadata) is str and o.metadata in _LOWER_BYTES32
+        and type(o.builder) is str and o.builder in _LOWER_BYTES32
+        and type(exp) is int and (exp == 0 or (_MIN_EXPIRATION_S <= exp <= _MAX_EXPIRATION_S
+                                              and exp * 1000 > ts))
+        and (sig not in (0, 3) or o.maker == o.signer)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +284,7 @@ class OrderSigner:
     ``repr``/``str`` show only the address; the object cannot be pickled or copied.
     """
 
-    __slots__ = ("__account",)
+    __slots__ = ("__account", "__key", "__public")
 
     def __init__(self, private_key: str | bytes) -> None:
         account: LocalAccount | None
@@ -253,14 +299,21 @@ class OrderSigner:
                 "private_key is invalid: expected 32 bytes or 0x-prefixed 64 hex chars "
                 "(value withheld)"
             )
+        self.__keep(account)
+
+    def __keep(self, account: LocalAccount) -> None:
         self.__account = account
+        # The key parsed once: eth-account parses a key given as bytes (deriving its public
+        # key, a scalar multiplication) on every signature; given the parsed key, it does not.
+        self.__key = PrivateKey(account.key, backend=get_backend())  # resolved once, not per use
+        self.__public = self.__key.public_key.to_bytes()
 
     @classmethod
     def from_account(cls, account: LocalAccount) -> OrderSigner:
         if not isinstance(account, LocalAccount):
             raise TypeError("account is invalid: expected an eth_account LocalAccount")
         signer = cls.__new__(cls)
-        signer.__account = account
+        signer.__keep(account)
         return signer
 
     @property
@@ -272,7 +325,20 @@ class OrderSigner:
         """65-byte ``r || s || v`` (v = 27/28) ECDSA signature of a 32-byte digest."""
         if not isinstance(digest, bytes) or len(digest) != 32:
             raise ValueError("digest is invalid: expected exactly 32 bytes")
-        return bytes(self.__account.unsafe_sign_hash(Hash32(digest)).signature)
+        return bytes(Account.unsafe_sign_hash(Hash32(digest), private_key=self.__key).signature)
+
+    def recovers(self, digest: bytes, signature: bytes) -> bool:
+        """Whether the 65-byte ``r || s || v`` (v = 27/28) ``signature`` of ``digest`` recovers
+        to this key: the public key recovered from it is this key's public key (so its address
+        is this key's address, without hashing the recovered key into an address)."""
+        if len(digest) != 32 or len(signature) != _ECDSA_SIGNATURE_LEN or signature[64] not in (27, 28):
+            return False
+        try:
+            recovered = Signature(signature[:64] + bytes((signature[64] - 27,)), backend=self.__key.backend)\
+                .recover_public_key_from_msg_hash(digest)
+        except Exception:
+            return False
+        return recovered.to_bytes() == self.__public
 
     def __repr__(self) -> str:
         return f"OrderSigner(address={self.address})"
@@ -317,7 +383,8 @@ def build_order(
     """
     if not isinstance(token_id, str) or _DECIMAL_ID_RE.fullmatch(token_id) is None:
         _fail("token_id", token_id, "a decimal string without sign or leading zeros")
-    builder = _bytes32("builder_code", builder_code)
+    # a string already seen valid (`_known`) is its own checked form
+    builder = _known(_LOWER_BYTES32, builder_code) or _bytes32("builder_code", builder_code)
     if builder == ZERO_BYTES32:
         _fail("builder_code", builder_code, "a non-zero bytes32 builder code")
     sig_type = _require_int(
@@ -326,18 +393,22 @@ def build_order(
     maker_amount, taker_amount = limit_order_amounts(side, price, size, tick)
     return UnsignedOrderV2(
         salt=salt,
-        maker=_checksum("maker", maker),
-        signer=_checksum("signer", signer),
+        maker=_known(_CHECKSUMMED, maker) or _checksum("maker", maker),
+        signer=_known(_CHECKSUMMED, signer) or _checksum("signer", signer),
         token_id=int(token_id),
         maker_amount=maker_amount,
         taker_amount=taker_amount,
-        side=int(OrderSide.BUY if side == "BUY" else OrderSide.SELL),
+        side=0 if side == "BUY" else 1,
         signature_type=int(sig_type),
         timestamp_ms=timestamp_ms,
-        metadata=_bytes32("metadata", metadata),
+        metadata=_known(_LOWER_BYTES32, metadata) or _bytes32("metadata", metadata),
         builder=builder,
         expiration=expiration_s,
     )
+
+
+def _known(known: set[str], value: object) -> str | None:
+    return value if type(value) is str and value in known else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,6 +530,31 @@ def sign_order(
             )
         raw = private_key_signer.sign_digest(_digest(domain, struct_hash))
     return SignedOrderV2(order=order, signature="0x" + raw.hex())
+
+
+def sign_order_checked(
+    order: UnsignedOrderV2, private_key_signer: OrderSigner, chain_id: int, neg_risk: bool
+) -> tuple[SignedOrderV2, str, bool]:
+    """``sign_order``, plus the order hash and whether the signature recovers to the signer:
+    ``(signed, order_hash, recovers)``. The order's digest is computed once for all three
+    (the signature is over it, the hash is it, the recovery starts from it).
+
+    ``recovers`` means what ``recover_signer(signed, ...) == private_key_signer.address``
+    means; POLY_1271 orders are answered by exactly that (the owner key signs a wrapped digest).
+    """
+    _require_order(order)
+    if order.signature_type == SignatureType.POLY_1271 or not isinstance(private_key_signer, OrderSigner):
+        signed = sign_order(order, private_key_signer, chain_id, neg_risk)
+        recovered = recover_signer(signed, chain_id, neg_risk)
+        return signed, order_hash(order, chain_id, neg_risk), recovered == private_key_signer.address
+    if order.builder == ZERO_BYTES32:
+        _fail("builder", order.builder, "a non-zero builder code on every order")
+    if private_key_signer.address != order.signer:
+        _fail("order.signer", order.signer, f"the signing key's address {private_key_signer.address}")
+    digest = _digest(_domain_separator(chain_id, verifying_contract(chain_id, neg_risk)), _struct_hash(order))
+    raw = private_key_signer.sign_digest(digest)
+    signed = SignedOrderV2(order=order, signature="0x" + raw.hex())
+    return signed, "0x" + digest.hex(), private_key_signer.recovers(digest, raw)
 
 
 def recover_signer(signed: SignedOrderV2, chain_id: int, neg_risk: bool) -> str:

@@ -46,10 +46,9 @@ from polytraders.contracts import (
     MarketSnapshot,
     OrderBookSnapshot,
     OrderIntent,
-    PlannedOrder,
     RiskConstraints,
 )
-from polytraders.contracts.orders import VenueOrderType
+from polytraders.contracts.orders import VenueOrderType, execution_plan, planned_order
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import BotConfig, Option, Param
 from polytraders.runtime.context import BotContext
@@ -303,19 +302,12 @@ class SmartRouter(Bot[RouteRequest, ExecutionPlan]):
         # Built without a validation pass: every value is already checked above (price on the
         # tick and inside (0, 1), sizes positive on the 0.01 grid, at least one child) or comes
         # from the validated intent and market.
-        steps = tuple(
-            PlannedOrder.trusted(
-                client_order_id=client_order_id(iid, i), token_id=token, side=side,
-                price=price, size=s, order_type=venue_type, post_only=post_only,
-                expires_at_ms=step_expiry,
-            )
+        steps = tuple([
+            planned_order(client_order_id(iid, i), token, side, price, s, venue_type, post_only, step_expiry)
             for i, s in enumerate(sizes)
-        )
-        plan = ExecutionPlan.trusted(
-            plan_id=plan_id_for(iid), intent_id=iid, market_id=intent.market_id, steps=steps,
-            tick=tick, estimated_fees_pusd=_ZERO_FEES, estimated_slippage_bps=slippage_bps,
-            constraints_applied=tuple(applied), expires_at_ms=plan_expiry,
-        )
+        ])
+        plan = execution_plan(plan_id_for(iid), iid, intent.market_id, steps, tick, _ZERO_FEES, slippage_bps,
+                              tuple(applied), plan_expiry)
         code = "EXEC_PLAN_RESHAPED" if reshaped else "EXEC_PLAN_CREATED"
         return Decision(plan, code, {"intent_id": iid, "children": len(steps)})
 

@@ -2,10 +2,11 @@
 
 Kept allocation-light on purpose: a guardrail's decide() should cost a few microseconds, so the
 only model built per decision is the returned `RiskVote` (plus `RiskConstraints` on a reshape).
-Votes are built with `RiskVote.own`, without a validation pass: every value here is already
-typed (literal decisions and severities, registered codes and their messages, observed values
-turned to strings), and `own` still makes the checks a typed call site cannot (a reshape carries
-constraints, the message fits). Outside data never reaches this constructor.
+Votes are built with `own_vote` (`RiskVote.own` with positional fields), without a validation
+pass: every value here is already typed (literal decisions and severities, registered codes and
+their messages, observed values turned to strings), and `own_vote` still makes the checks a typed
+call site cannot (a reshape carries constraints, the message fits). Outside data never reaches
+this constructor.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import ROUND_DOWN, Context, Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
 from polytraders.contracts import OrderIntent, RiskConstraints, RiskVote
-from polytraders.contracts.orders import RiskDecision, VoteSeverity
+from polytraders.contracts.orders import RiskDecision, VoteSeverity, own_vote
 from polytraders.contracts.reasons import registry
 from polytraders.runtime.bot import Decision
 from polytraders.runtime.context import BotContext
@@ -97,18 +98,11 @@ def _message(code: str) -> str:
     return msg
 
 
-def _observed(observed: dict[str, object]) -> dict[str, str]:
-    return {k: str(v) for k, v in observed.items()}
-
-
 def _vote(guard_id: str, intent: OrderIntent, decision: RiskDecision, severity: VoteSeverity,
           code: str, observed: dict[str, object],
           constraints: RiskConstraints | None = None) -> RiskVote:
-    return RiskVote.own(
-        guard_id=guard_id, intent_id=intent.intent_id, decision=decision, severity=severity,
-        reason_code=code, message=_message(code), constraints=constraints,
-        observed=_observed(observed),
-    )
+    return own_vote(guard_id, intent.intent_id, decision, severity, code, _message(code), constraints,
+                    {k: str(v) for k, v in observed.items()})
 
 
 def approve(guard_id: str, intent: OrderIntent, **observed: object) -> Decision[RiskVote]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from polytraders.contracts import RiskVote
+from polytraders.contracts.orders import own_vote
 from polytraders.contracts.reasons import require_code
 from polytraders.runtime.bot import Decision
 
 
 def passed(guard_id: str, intent_id: str) -> Decision[RiskVote]:
     # built without a validation pass: every value is ours (the ids are the guard's and the plan's)
-    vote = RiskVote.own(guard_id=guard_id, intent_id=intent_id, decision="APPROVE",
-                        reason_code="SEC_CHECK_PASSED", message="All checks of this guard passed.")
+    vote = own_vote(guard_id, intent_id, "APPROVE", "INFO", "SEC_CHECK_PASSED", "All checks of this guard passed.",
+                    None, {})
     return Decision(vote, "SEC_CHECK_PASSED")
 
 

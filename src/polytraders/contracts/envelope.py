@@ -86,7 +86,10 @@ class ReportEnvelope(BaseModel):
         kill_switch: Literal["armed", "tripped"] = "armed",
         severity: Severity | None = None,
         config_warnings: tuple[str, ...] = (),
+        payload: dict[str, Any] | None = None,
     ) -> ReportEnvelope:
+        """`payload` is `contract.to_json_dict()` when the caller has already built it (the
+        market feed builds book payloads from levels it converted before); it must be equal."""
         entry = registry().get(reason_code)
         if entry is None:
             from polytraders.contracts.reasons import require_code
@@ -113,7 +116,7 @@ class ReportEnvelope(BaseModel):
             "kill_switch": kill_switch,
             "builder_code": BUILDER_CODE,
             "config_warnings": tuple(config_warnings),
-            "payload": contract.to_json_dict(),
+            "payload": contract.to_json_dict() if payload is None else payload,
             "signature": None,
         })
         _set(env, "__pydantic_fields_set__", set(_WRAP_FIELDS_SET))
@@ -131,9 +134,15 @@ class ReportEnvelope(BaseModel):
 
     def decode(self) -> Contract:
         """The typed payload (validated once, then cached)."""
-        if self._contract is None:
-            self._contract = _kinds()[self.kind].model_validate(self.payload)
-        return self._contract
+        # the cache is read from pydantic's private dict, not as `self._contract`: that goes
+        # through pydantic's `__getattr__`, whose descriptor probe raises and catches an
+        # AttributeError on every read (about 2 µs; the markets projection asks for every book)
+        private = self.__pydantic_private__
+        contract = private.get("_contract") if private is not None else None
+        if contract is None:
+            contract = _kinds()[self.kind].model_validate(self.payload)
+            self._contract = contract
+        return contract
 
     def to_json_dict(self) -> dict[str, Any]:
         """The envelope as JSON-native data. Written out by hand because this is the journal's

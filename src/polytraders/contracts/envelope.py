@@ -96,7 +96,8 @@ class ReportEnvelope(BaseModel):
 
             require_code(reason_code)  # raises the readable error
             raise AssertionError  # pragma: no cover
-        if contract.kind not in _kinds() or ts_ms < 0:
+        kind = contract.kind
+        if kind not in (_KINDS or _kinds()) or ts_ms < 0:
             raise ValueError(f"cannot wrap a {type(contract).__name__} at ts {ts_ms}")
         # Everything here is already validated (the contract, the registered code, the actor),
         # so the envelope is assembled without a second validation pass: this is the hot path.
@@ -105,7 +106,7 @@ class ReportEnvelope(BaseModel):
         env = cls.__new__(cls)
         _set(env, "__dict__", {
             "schema_version": "1.0.0",
-            "kind": contract.kind,
+            "kind": kind,
             "actor": actor,
             "reason_code": reason_code,
             "severity": severity or entry.severity,

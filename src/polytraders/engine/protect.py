@@ -65,11 +65,15 @@ class Guardian:
 
     def on_entry(self, entry: JournalEntry) -> None:
         env = entry.envelope
-        if env.kind == "killswitch_event":
+        entry_kind = env.kind
+        if entry_kind == "killswitch_event":
             if env.payload["event"] == "tripped":
                 self.pending_trips.append(entry)  # for the incident; protection follows the state
             return
-        kind = input_kind(entry)
+        # `input_kind(entry)`, written out: this runs after every entry
+        kind = _INPUT_BY_KIND.get(entry_kind)
+        if kind is None and entry_kind == "note":
+            kind = INPUT_NOTES.get(env.reason_code)
         if kind is not None:
             rt = self.rt
             for breach in self.ks.check_triggers(rt.state, rt.clock.now_ms(), entry.seq, kind):

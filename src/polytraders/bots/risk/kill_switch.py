@@ -226,6 +226,10 @@ _CONDITIONS: dict[str, _Condition] = {
     "reconcile_mismatch": _reconcile_mismatch, "venue_anomaly": _venue_anomaly,
 }
 _NO_CLUSTERS: frozenset[str] = frozenset()
+# (trigger, its condition) in TRIGGERS_BY_INPUT's order, for each input kind and for all
+_CHECKS_BY_INPUT: dict[str, tuple[tuple[str, _Condition], ...]] = {
+    kind: tuple((t, _CONDITIONS[t]) for t in triggers) for kind, triggers in TRIGGERS_BY_INPUT.items()}
+_ALL_CHECKS: tuple[tuple[str, _Condition], ...] = tuple((t, _CONDITIONS[t]) for t in AUTOMATIC_TRIGGERS)
 
 
 def condition(trigger: str, scope_value: str, state: StateStore, config: BotConfig,
@@ -263,17 +267,16 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         `input_kind` narrows the check to the triggers that kind of input can change (see
         TRIGGERS_BY_INPUT); live and replay pass the same kind, so they agree."""
         ks = _proj(state, "kill_switch")
-        triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
-            AUTOMATIC_TRIGGERS
         config = self.config
         found = []
         if ks is None or not ks.active:  # the usual case, checked after every input: no sets to build
-            conditions = _CONDITIONS
-            for trigger in triggers:
-                breach = conditions[trigger](trigger, "*", state, config, now_ms, caused_by_seq, _NO_CLUSTERS)
+            for trigger, check in _CHECKS_BY_INPUT.get(input_kind, _ALL_CHECKS) if input_kind else _ALL_CHECKS:
+                breach = check(trigger, "*", state, config, now_ms, caused_by_seq, _NO_CLUSTERS)
                 if breach is not None:
                     found.append(breach)
             return found
+        triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
+            AUTOMATIC_TRIGGERS
         active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()}
         active_triggers = {t[0] for t in active}
         tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")

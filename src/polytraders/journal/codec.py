@@ -53,11 +53,7 @@ def _dictionary() -> zstandard.ZstdCompressionDict:
 
 @cache
 def _compressor() -> zstandard.ZstdCompressor:
-    # the dictionary digested once for this level: otherwise zstd loads the raw 16 KiB
-    # dictionary again for every frame (about a quarter of each compress; same frames out)
-    digested = zstandard.ZstdCompressionDict(_dictionary().as_bytes())
-    digested.precompute_compress(level=LEVEL)
-    return zstandard.ZstdCompressor(level=LEVEL, dict_data=digested, write_checksum=False,
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=_dictionary(), write_checksum=False,
                                     write_content_size=True, write_dict_id=True)
 
 

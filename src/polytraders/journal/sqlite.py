@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import sha256
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import orjson
 import zstandard
@@ -245,8 +245,7 @@ class SqliteJournal:
         return int(row[0]), bytes(row[1]).decode("ascii", "replace")
 
     def _insert(self, envelope: ReportEnvelope, signer: Signer | None) -> JournalEntry:
-        head = self._head
-        seq, prev = head if head is not None else self._begin()
+        seq, prev = self._head if self._head is not None else self._begin()
         seq += 1
         env = envelope.to_json_dict()
         if signer is not None:
@@ -261,17 +260,7 @@ class SqliteJournal:
         digest = sha256(body).hexdigest()
         corr = env["correlation_id"]
         actor = env["actor"]
-        # the indexed copies: kind and actor label from small caches (a handful of each per
-        # journal), so the common append encodes only its hash and correlation id
-        kind = env["kind"]
-        kind_b = _KIND_BYTES.get(kind)
-        if kind_b is None:
-            kind_b = _remember(_KIND_BYTES, kind, kind.encode())
-        label_key = (actor["kind"], actor["id"])
-        label_b = _LABEL_BYTES.get(label_key)
-        if label_b is None:
-            label_b = _remember(_LABEL_BYTES, label_key, f"{label_key[0]}:{label_key[1]}".encode())
-        self._rows.append((seq, digest.encode(), body, kind_b, label_b,
+        self._rows.append((seq, digest.encode(), body, env["kind"].encode(), f"{actor['kind']}:{actor['id']}".encode(),
                            corr.encode() if corr is not None else None, env["ts_ms"]))
         self._head = (seq, digest)
         self._plain_prev = True
@@ -558,20 +547,6 @@ class SqliteJournal:
         if exc[0] is not None:
             self.rollback()
         self.close()
-
-
-_KIND_BYTES: dict[str, bytes] = {}
-_LABEL_BYTES: dict[tuple[str, str], bytes] = {}
-_CACHE_LIMIT = 4096  # actor ids are a bounded set in practice; the bound is for hostile ones
-
-K = TypeVar("K")
-
-
-def _remember(cache: dict[K, bytes], key: K, value: bytes) -> bytes:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
 
 
 def as_bytes(v: Any) -> bytes:

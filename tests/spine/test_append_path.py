@@ -223,3 +223,13 @@ def test_the_body_scan_finds_ids_in_old_and_compact_rows_and_passes_over_hostile
         assert j.seqs_mentioning([b'"corr_2"']) == [3, 6, 9, 12]
         assert j.seqs_mentioning([b'"corr_1"', b'"oi_000000000008"']) == [2, 8, 9, 11]  # 5 is the bomb
         assert j.seqs_mentioning([b'"oi_000000000004"']) == []  # seq 5's body is the bomb now
+
+
+def test_a_wrapped_envelope_decodes_to_the_contract_it_was_built_from() -> None:
+    note = Note(detail={"a": 1})
+    env = ReportEnvelope.wrap(note, actor=Actor(kind="system", id="t"), reason_code="GOV_MARKET_DATA", ts_ms=5)
+    assert env.decode() is note  # no second validation on the record path
+    given = note.to_json_dict()
+    env = ReportEnvelope.wrap(note, actor=Actor(kind="system", id="t"), reason_code="GOV_MARKET_DATA", ts_ms=5,
+                              payload=given)
+    assert env.payload is given and env.decode() is note

@@ -86,6 +86,10 @@ BUILDER_CODE = "0xb000000000000000000000000000000000000000000000000000000000003f
 """Our pinned builder code (full canonical 66 characters; never masked)."""
 
 
+# a contract class -> the fields `trusted` needs (every field but `schema_version`)
+_TRUSTED_NAMES: dict[type[Contract], frozenset[str]] = {}
+
+
 class Contract(BaseModel):
     """A frozen, validated wire object with a schema version."""
 
@@ -104,8 +108,12 @@ class Contract(BaseModel):
         """An instance from values that were already validated (e.g. a level of the venue's own
         checked book), without validation or `model_construct`'s per-field default lookups.
         Every field must be given except `schema_version`; a missing one is a TypeError."""
-        fields = cls.__pydantic_fields__
-        if len(values) != len(fields) - 1 or not all(k in fields for k in values):
+        # one set comparison against the class's field names, worked out once per class: the
+        # feed builds every book and each new level this way
+        names = _TRUSTED_NAMES.get(cls)
+        if names is None:
+            names = _TRUSTED_NAMES[cls] = frozenset(cls.__pydantic_fields__) - {"schema_version"}
+        if values.keys() != names:
             raise TypeError(f"{cls.__name__}.trusted needs exactly its fields, got {sorted(values)}")
         obj = cls.__new__(cls)
         _set(obj, "__dict__", {"schema_version": SCHEMA_VERSION, **values})

@@ -86,14 +86,18 @@ class ReportEnvelope(BaseModel):
         kill_switch: Literal["armed", "tripped"] = "armed",
         severity: Severity | None = None,
         config_warnings: tuple[str, ...] = (),
+        payload: dict[str, Any] | None = None,
     ) -> ReportEnvelope:
+        """`payload` is `contract.to_json_dict()` when the caller has already built it (the
+        market feed builds book payloads from levels it converted before); it must be equal."""
         entry = registry().get(reason_code)
         if entry is None:
             from polytraders.contracts.reasons import require_code
 
             require_code(reason_code)  # raises the readable error
             raise AssertionError  # pragma: no cover
-        if contract.kind not in _kinds() or ts_ms < 0:
+        kind = contract.kind
+        if kind not in (_KINDS or _kinds()) or ts_ms < 0:
             raise ValueError(f"cannot wrap a {type(contract).__name__} at ts {ts_ms}")
         # Everything here is already validated (the contract, the registered code, the actor),
         # so the envelope is assembled without a second validation pass: this is the hot path.
@@ -102,7 +106,7 @@ class ReportEnvelope(BaseModel):
         env = cls.__new__(cls)
         _set(env, "__dict__", {
             "schema_version": "1.0.0",
-            "kind": contract.kind,
+            "kind": kind,
             "actor": actor,
             "reason_code": reason_code,
             "severity": severity or entry.severity,
@@ -113,7 +117,7 @@ class ReportEnvelope(BaseModel):
             "kill_switch": kill_switch,
             "builder_code": BUILDER_CODE,
             "config_warnings": tuple(config_warnings),
-            "payload": contract.to_json_dict(),
+            "payload": contract.to_json_dict() if payload is None else payload,
             "signature": None,
         })
         _set(env, "__pydantic_fields_set__", set(_WRAP_FIELDS_SET))
@@ -131,9 +135,15 @@ class ReportEnvelope(BaseModel):
 
     def decode(self) -> Contract:
         """The typed payload (validated once, then cached)."""
-        if self._contract is None:
-            self._contract = _kinds()[self.kind].model_validate(self.payload)
-        return self._contract
+        # the cache is read from pydantic's private dict, not as `self._contract`: that goes
+        # through pydantic's `__getattr__`, whose descriptor probe raises and catches an
+        # AttributeError on every read (about 2 µs; the markets projection asks for every book)
+        private = self.__pydantic_private__
+        contract = private.get("_contract") if private is not None else None
+        if contract is None:
+            contract = _kinds()[self.kind].model_validate(self.payload)
+            self._contract = contract
+        return contract
 
     def to_json_dict(self) -> dict[str, Any]:
         """The envelope as JSON-native data. Written out by hand because this is the journal's

@@ -13,6 +13,8 @@ built without re-checking, apart from the cheap tick and timestamp checks.
 
 from __future__ import annotations
 
+from typing import Any
+
 from polytraders.contracts import BookLevel, MarketSnapshot, OrderBookSnapshot
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.market import ALLOWED_TICKS
@@ -41,25 +43,36 @@ _LEVEL_MEMO_LIMIT = 1 << 14
 
 
 class _LevelMemo:
-    """Contract levels per venue level *object*: a venue that keeps an unchanged level's object
-    across snapshots (the simulator does) has it converted once.  Keyed by identity, holding
-    the venue object so its id cannot be reused while the entry lives; equal values with
-    another spelling (0.5 vs 0.50) are different objects and convert separately."""
+    """Contract levels, and their JSON, per venue level *object*: a venue that keeps an
+    unchanged level's object across snapshots (the simulator does) has it converted once.
+    Keyed by identity, holding the venue object so its id cannot be reused while the entry
+    lives; equal values with another spelling (0.5 vs 0.50) are different objects and convert
+    separately."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[VenueLevel, BookLevel]] = {}
+        self._memo: dict[int, tuple[VenueLevel, BookLevel, dict[str, Any]]] = {}
 
     def convert(self, levels: tuple[VenueLevel, ...], depth: int) -> tuple[BookLevel, ...]:
+        return self.convert_with_json(levels, depth)[0]
+
+    def convert_with_json(self, levels: tuple[VenueLevel, ...],
+                          depth: int) -> tuple[tuple[BookLevel, ...], tuple[dict[str, Any], ...]]:
+        """The top `depth` levels as contract levels, and each one's `to_json_dict()`: the
+        journal's book payloads are built from those (shared, never changed: payloads are
+        read-only), so a level is turned into text once, not at every snapshot holding it."""
         memo = self._memo
         out: list[BookLevel] = []
+        out_json: list[dict[str, Any]] = []
         for lv in levels[:depth]:
             hit = memo.get(id(lv))
             if hit is None or hit[0] is not lv:
                 if len(memo) >= _LEVEL_MEMO_LIMIT:
                     memo.clear()
-                hit = memo[id(lv)] = (lv, BookLevel.trusted(price=lv.price, size=lv.size))
+                level = BookLevel.trusted(price=lv.price, size=lv.size)
+                hit = memo[id(lv)] = (lv, level, level.to_json_dict())
             out.append(hit[1])
-        return tuple(out)
+            out_json.append(hit[2])
+        return tuple(out), tuple(out_json)
 
 
 def book_snapshot(market_id: str, view: BookView, depth: int, *,
@@ -96,7 +109,8 @@ class MarketFeed:
         # that hands out the same tuple for an unchanged side is not converted again.  Holding
         # the source tuples keeps the identity test sound.
         self._sides: dict[str, tuple[int, tuple[VenueLevel, ...], tuple[BookLevel, ...],
-                                     tuple[VenueLevel, ...], tuple[BookLevel, ...]]] = {}
+                                     tuple[dict[str, Any], ...], tuple[VenueLevel, ...],
+                                     tuple[BookLevel, ...], tuple[dict[str, Any], ...]]] = {}
         self._level_memo = _LevelMemo()
 
     def poll(self, now_ms: int) -> None:
@@ -117,21 +131,38 @@ class MarketFeed:
             if changed or due:
                 self._last[token] = (view.book_hash, view.ts_ms)
                 self._last_journaled[token] = now_ms
-                self.runtime.record(self._snapshot(info.condition_id, view), actor=FEED,
-                                    reason_code="GOV_MARKET_DATA")
+                snap, payload = self._snapshot(info.condition_id, view)
+                self.runtime.record(snap, actor=FEED, reason_code="GOV_MARKET_DATA", payload=payload)
 
-    def _snapshot(self, market_id: str, view: BookView) -> OrderBookSnapshot:
+    def _snapshot(self, market_id: str, view: BookView) -> tuple[OrderBookSnapshot, dict[str, Any] | None]:
+        """The journaled snapshot of `view`, and its payload (`to_json_dict()`) when it was
+        built from the memoised levels as they are; None when the snapshot was validated
+        (validation may normalise a value, so its payload is the snapshot's own)."""
         depth = self.depth
         cached = self._sides.get(view.token_id)
         if cached is not None and cached[0] != depth:
             cached = None
         if cached is not None and cached[1] is view.bids:
-            bids = cached[2]
+            bids, bids_json = cached[2], cached[3]
         else:
-            bids = self._level_memo.convert(view.bids, depth)
-        if cached is not None and cached[3] is view.asks:
-            asks = cached[4]
+            bids, bids_json = self._level_memo.convert_with_json(view.bids, depth)
+        if cached is not None and cached[4] is view.asks:
+            asks, asks_json = cached[5], cached[6]
         else:
-            asks = self._level_memo.convert(view.asks, depth)
-        self._sides[view.token_id] = (depth, view.bids, bids, view.asks, asks)
-        return book_snapshot(market_id, view, depth, bids=bids, asks=asks)
+            asks, asks_json = self._level_memo.convert_with_json(view.asks, depth)
+        self._sides[view.token_id] = (depth, view.bids, bids, bids_json, view.asks, asks, asks_json)
+        snap = book_snapshot(market_id, view, depth, bids=bids, asks=asks)
+        if snap.bids is not bids or snap.asks is not asks or snap.tick is not view.tick \
+                or snap.market_id is not market_id:
+            return snap, None  # validated, not trusted: built as given is not guaranteed
+        # equal to `snap.to_json_dict()` (a test checks): the trusted snapshot holds these values
+        return snap, {
+            "schema_version": snap.schema_version,
+            "market_id": market_id,
+            "token_id": view.token_id,
+            "ts_ms": view.ts_ms,
+            "tick": str(view.tick),
+            "bids": list(bids_json),
+            "asks": list(asks_json),
+            "book_hash": view.book_hash,
+        }

@@ -33,12 +33,18 @@ INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record"
 INPUT_NOTES = {"GOV_WALLET_BALANCE": "wallet", "EXEC_VENUE_ANOMALY": "venue_anomaly"}
 
 
+# entry kind -> its input class; a note's class is its reason code's (INPUT_NOTES)
+_INPUT_BY_KIND: dict[str, str] = {kind: kind for kind in INPUT_KINDS}
+
+
 def input_kind(entry: JournalEntry) -> str | None:
     """The input class of an entry for trigger checks, or None when it is not an input."""
     env = entry.envelope
-    if env.kind in INPUT_KINDS:
-        return env.kind
-    if env.kind == "note":
+    kind = env.kind
+    found = _INPUT_BY_KIND.get(kind)
+    if found is not None:
+        return found
+    if kind == "note":
         return INPUT_NOTES.get(env.reason_code)
     return None
 
@@ -59,15 +65,19 @@ class Guardian:
 
     def on_entry(self, entry: JournalEntry) -> None:
         env = entry.envelope
-        if env.kind == "killswitch_event":
+        entry_kind = env.kind
+        if entry_kind == "killswitch_event":
             if env.payload["event"] == "tripped":
                 self.pending_trips.append(entry)  # for the incident; protection follows the state
             return
-        kind = input_kind(entry)
+        # `input_kind(entry)`, written out: this runs after every entry
+        kind = _INPUT_BY_KIND.get(entry_kind)
+        if kind is None and entry_kind == "note":
+            kind = INPUT_NOTES.get(env.reason_code)
         if kind is not None:
-            for breach in self.ks.check_triggers(self.rt.state, self.rt.clock.now_ms(), entry.seq,
-                                                 kind):
-                self.rt.decide(self.ks, TriggerCheck(breach), correlation_id=f"ks_{entry.seq}")
+            rt = self.rt
+            for breach in self.ks.check_triggers(rt.state, rt.clock.now_ms(), entry.seq, kind):
+                rt.decide(self.ks, TriggerCheck(breach), correlation_id=f"ks_{entry.seq}")
 
     def act(self) -> None:
         """Run pending protective actions; called by the engine at safe points."""

@@ -272,10 +272,12 @@ class Runtime:
         severity: Severity | None = None,
         config_warnings: tuple[str, ...] = (),
         signer: Signer | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> JournalEntry:
         """Append one envelope and fold it into state. `durable` before any side effect.
         `signer` signs it (the system key for digests); an operator actor's entries are signed
-        with that operator's key when it acts through this runtime."""
+        with that operator's key when it acts through this runtime. `payload` is the contract's
+        `to_json_dict()` when the caller already has it (see `ReportEnvelope.wrap`)."""
         if signer is None and actor.kind == "operator":
             signer = self.operator_signers.get(actor.id)
         envelope = ReportEnvelope.wrap(
@@ -289,14 +291,19 @@ class Runtime:
             kill_switch="tripped" if self.kill_switch.tripped else "armed",
             severity=severity,
             config_warnings=config_warnings,
+            payload=payload,
         )
         entry = self.journal.append(envelope, durable=durable, signer=signer)
-        admitted = self.state.apply(entry, "own")
+        state = self.state
+        admitted = state.apply(entry, "own")
         if admitted is not None:
             self._notify(admitted)
             entry = admitted
-        self._check_problems()
-        self._maybe_digest(entry)
+        # the two checks below, each first asked cheaply: this runs for every envelope
+        if self._problems_seen < len(state.trust.problems):
+            self._check_problems()
+        if self.is_system and entry.seq - state.trust.last_digest_seq >= 2 * self.digest_every:
+            self._maybe_digest(entry)
         return entry
 
     def poll(self) -> int:

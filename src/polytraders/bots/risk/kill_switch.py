@@ -128,82 +128,118 @@ def cluster_of_intent(intent: OrderIntent, state: StateStore) -> str:
     return str((markets.cluster_of(intent.market_id) if markets else "") or "")
 
 
+def _drawdown(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+              caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    portfolio: Any = state.find("portfolio")
+    if portfolio is None:
+        return None
+    intraday = trigger == "drawdown_intraday"
+    observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
+                else portfolio.drawdown_weekly_pct(now_ms))
+    if observed is None:
+        return None
+    limits = _limits(config)
+    threshold = limits.drawdown_intraday_pct if intraday else limits.drawdown_weekly_pct
+    if observed >= threshold:
+        return Breach(trigger, "global", "*", observed.quantize(Decimal("0.0001")),  # type: ignore[arg-type]
+                      threshold, caused_by_seq)
+    return None
+
+
+def _reject_rate(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+                 caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    orders: Any = state.find("orders")
+    if orders is None:
+        return None
+    limits = _limits(config)
+    rejects, total = orders.reject_rate(now_ms, limits.reject_rate_window_ms)
+    if total < limits.reject_rate_min_sample or total == 0:
+        return None
+    observed = (Decimal(rejects) * HUNDRED / Decimal(total)).quantize(Decimal("0.01"))
+    threshold = limits.reject_rate_pct
+    if observed >= threshold:
+        return Breach("reject_rate", "global", "*", observed, threshold, caused_by_seq,
+                      (("rejects", str(rejects)), ("answered", str(total))))
+    return None
+
+
+def _feed_loss(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+               caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    portfolio: Any = state.find("portfolio")
+    markets: Any = state.find("markets")
+    if portfolio is None or markets is None:
+        return None
+    limit = _limits(config).feed_loss_ms
+    if portfolio.held_books_fresh(now_ms, limit):
+        return None  # every held token's book is fresh: no cluster can have lost its feed
+    for token_id, market_id in portfolio.held_tokens():
+        cluster = markets.cluster_of(market_id) or "default"
+        if scope_value not in ("*", cluster) or cluster in skip_clusters:
+            continue
+        age = markets.book_age_ms(token_id, now_ms)
+        if age is None or age >= limit:
+            observed = Decimal(age if age is not None else now_ms)
+            return Breach("feed_loss", "cluster", cluster, observed, Decimal(limit),
+                          caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
+    return None
+
+
+def _wallet_funding(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+                    caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    portfolio: Any = state.find("portfolio")
+    orders: Any = state.find("orders")
+    cash = portfolio.cash_pusd() if portfolio is not None else None
+    if cash is None or orders is None:
+        return None  # no wallet read yet: nothing to compare
+    need = orders.reserved_pusd() + _limits(config).min_reserve_pusd
+    if cash < need:
+        return Breach("wallet_funding", "global", "*", cash, need, caused_by_seq,
+                      (("reserved_pusd", str(orders.reserved_pusd())),))
+    return None
+
+
+def _reconcile_mismatch(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+                        caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    recon = _proj(state, "reconcile")
+    if recon is not None and recon.mismatched:
+        return Breach("reconcile_mismatch", "global", "*", Decimal(1), Decimal(1),
+                      caused_by_seq or recon.mismatch_seq)
+    return None
+
+
+def _venue_anomaly(trigger: str, scope_value: str, state: StateStore, config: BotConfig, now_ms: int,
+                   caused_by_seq: int | None, skip_clusters: frozenset[str]) -> Breach | None:
+    orders: Any = state.find("orders")
+    anomaly = orders.anomaly_at(caused_by_seq) if orders is not None and caused_by_seq else None
+    if anomaly is None:
+        return None  # only the anomaly's own entry trips; after that, resetting is for people
+    scope, value = ("market", anomaly.market_id) if anomaly.market_id else ("global", "*")
+    return Breach("venue_anomaly", scope, value, Decimal(1), Decimal(1), caused_by_seq,
+                  anomaly.detail)
+
+
+_Condition = Callable[[str, str, StateStore, BotConfig, int, int | None, frozenset[str]], Breach | None]
+# Each automatic trigger's condition. Manual trips have none: the operator's reset clears them.
+_CONDITIONS: dict[str, _Condition] = {
+    "drawdown_intraday": _drawdown, "drawdown_weekly": _drawdown, "reject_rate": _reject_rate,
+    "feed_loss": _feed_loss, "wallet_funding": _wallet_funding,
+    "reconcile_mismatch": _reconcile_mismatch, "venue_anomaly": _venue_anomaly,
+}
+_NO_CLUSTERS: frozenset[str] = frozenset()
+# (trigger, its condition) in TRIGGERS_BY_INPUT's order, for each input kind and for all
+_CHECKS_BY_INPUT: dict[str, tuple[tuple[str, _Condition], ...]] = {
+    kind: tuple((t, _CONDITIONS[t]) for t in triggers) for kind, triggers in TRIGGERS_BY_INPUT.items()}
+_ALL_CHECKS: tuple[tuple[str, _Condition], ...] = tuple((t, _CONDITIONS[t]) for t in AUTOMATIC_TRIGGERS)
+
+
 def condition(trigger: str, scope_value: str, state: StateStore, config: BotConfig,
               now_ms: int, caused_by_seq: int | None = None,
               skip_clusters: frozenset[str] = frozenset()) -> Breach | None:
     """Evaluate one trigger's condition now; None when clear. Used to trip and to reset."""
-    find: Callable[[str], Any] = state.find  # the projection, or None; read as its own type
-    if trigger in ("drawdown_intraday", "drawdown_weekly"):
-        portfolio = find("portfolio")
-        if portfolio is None:
-            return None
-        intraday = trigger == "drawdown_intraday"
-        observed = (portfolio.drawdown_intraday_pct(now_ms) if intraday
-                    else portfolio.drawdown_weekly_pct(now_ms))
-        limits = _limits(config)
-        threshold = limits.drawdown_intraday_pct if intraday else limits.drawdown_weekly_pct
-        if observed is not None and observed >= threshold:
-            return Breach(trigger, "global", "*", observed.quantize(Decimal("0.0001")),  # type: ignore[arg-type]
-                          threshold, caused_by_seq)
-        return None
-    if trigger == "reject_rate":
-        orders = find("orders")
-        if orders is None:
-            return None
-        limits = _limits(config)
-        rejects, total = orders.reject_rate(now_ms, limits.reject_rate_window_ms)
-        if total < limits.reject_rate_min_sample or total == 0:
-            return None
-        observed = (Decimal(rejects) * HUNDRED / Decimal(total)).quantize(Decimal("0.01"))
-        threshold = limits.reject_rate_pct
-        if observed >= threshold:
-            return Breach("reject_rate", "global", "*", observed, threshold, caused_by_seq,
-                          (("rejects", str(rejects)), ("answered", str(total))))
-        return None
-    if trigger == "feed_loss":
-        portfolio = find("portfolio")
-        markets = find("markets")
-        if portfolio is None or markets is None:
-            return None
-        limit = _limits(config).feed_loss_ms
-        if portfolio.held_books_fresh(now_ms, limit):
-            return None  # every held token's book is fresh: no cluster can have lost its feed
-        for token_id, market_id in portfolio.held_tokens():
-            cluster = markets.cluster_of(market_id) or "default"
-            if scope_value not in ("*", cluster) or cluster in skip_clusters:
-                continue
-            age = markets.book_age_ms(token_id, now_ms)
-            if age is None or age >= limit:
-                observed = Decimal(age if age is not None else now_ms)
-                return Breach("feed_loss", "cluster", cluster, observed, Decimal(limit),
-                              caused_by_seq, (("token_id", token_id), ("market_id", market_id)))
-        return None
-    if trigger == "wallet_funding":
-        portfolio = find("portfolio")
-        orders = find("orders")
-        cash = portfolio.cash_pusd() if portfolio is not None else None
-        if cash is None or orders is None:
-            return None  # no wallet read yet: nothing to compare
-        need = orders.reserved_pusd() + _limits(config).min_reserve_pusd
-        if cash < need:
-            return Breach("wallet_funding", "global", "*", cash, need, caused_by_seq,
-                          (("reserved_pusd", str(orders.reserved_pusd())),))
-        return None
-    if trigger == "reconcile_mismatch":
-        recon = _proj(state, "reconcile")
-        if recon is not None and recon.mismatched:
-            return Breach("reconcile_mismatch", "global", "*", Decimal(1), Decimal(1),
-                          caused_by_seq or recon.mismatch_seq)
-        return None
-    if trigger == "venue_anomaly":
-        orders = find("orders")
-        anomaly = orders.anomaly_at(caused_by_seq) if orders is not None and caused_by_seq else None
-        if anomaly is None:
-            return None  # only the anomaly's own entry trips; after that, resetting is for people
-        scope, value = ("market", anomaly.market_id) if anomaly.market_id else ("global", "*")
-        return Breach("venue_anomaly", scope, value, Decimal(1), Decimal(1), caused_by_seq,
-                      anomaly.detail)
-    return None  # manual trips have no automatic condition: the operator's reset clears them
+    check = _CONDITIONS.get(trigger)
+    if check is None:
+        return None  # manual trips have no automatic condition: the operator's reset clears them
+    return check(trigger, scope_value, state, config, now_ms, caused_by_seq, skip_clusters)
 
 
 class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
@@ -231,16 +267,16 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
         `input_kind` narrows the check to the triggers that kind of input can change (see
         TRIGGERS_BY_INPUT); live and replay pass the same kind, so they agree."""
         ks = _proj(state, "kill_switch")
-        triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
-            AUTOMATIC_TRIGGERS
         config = self.config
         found = []
         if ks is None or not ks.active:  # the usual case, checked after every input: no sets to build
-            for trigger in triggers:
-                breach = condition(trigger, "*", state, config, now_ms, caused_by_seq)
+            for trigger, check in _CHECKS_BY_INPUT.get(input_kind, _ALL_CHECKS) if input_kind else _ALL_CHECKS:
+                breach = check(trigger, "*", state, config, now_ms, caused_by_seq, _NO_CLUSTERS)
                 if breach is not None:
                     found.append(breach)
             return found
+        triggers = TRIGGERS_BY_INPUT.get(input_kind, AUTOMATIC_TRIGGERS) if input_kind else \
+            AUTOMATIC_TRIGGERS
         active = {(t.trigger, t.scope, t.scope_value) for t in ks.active.values()}
         active_triggers = {t[0] for t in active}
         tripped_clusters = frozenset(t[2] for t in active if t[0] == "feed_loss")

@@ -38,6 +38,8 @@ def input_kind(entry: JournalEntry) -> str | None:
     env = entry.envelope
     if env.kind in INPUT_KINDS:
         return env.kind
+    if env.kind == "order_batch":
+        return "order_record"  # one venue answer's order records: checked once, after all of them
     if env.kind == "note":
         return INPUT_NOTES.get(env.reason_code)
     return None

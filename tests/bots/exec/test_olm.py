@@ -38,6 +38,7 @@ from polytraders.contracts import (
     Scope,
     SignedOrderRequest,
 )
+from polytraders.contracts.order_batch import order_records
 from polytraders.contracts.orders import OrderStatus
 from polytraders.journal.base import JournalEntry
 from polytraders.journal.sqlite import SqliteJournal
@@ -337,7 +338,15 @@ def test_cancel_all_in_scope(h: H) -> None:
     idx = next(i for i, e in enumerate(entries) if e.envelope.reason_code == "EXEC_CANCEL_ALL")
     assert entries[idx].envelope.payload["detail"]["orders"] == [a.client_order_id,
                                                                  b.client_order_id]
-    assert [e.envelope.reason_code for e in entries[idx + 1:]] == ["EXEC_CANCELLED"] * 2
+    # the venue's one answer is journaled as one envelope holding both orders' cancellations
+    assert [e.envelope.kind for e in entries[idx + 1:]] == ["order_batch"]
+    records = [r for e in entries[idx + 1:] for r in order_records(e)]
+    assert [(r.reason_code, r.payload["client_order_id"], r.payload["previous"], r.payload["status"])
+            for r in records] == [("EXEC_CANCELLED", a.client_order_id, "live", "cancelled"),
+                                  ("EXEC_CANCELLED", b.client_order_id, "live", "cancelled")]
+    assert [r.correlation_id for r in records] == [h.olm.orders.state_of(x.client_order_id).correlation_id  # type: ignore[union-attr]
+                                                   for x in (a, b)]
+    assert all(r.correlation_id for r in records)
     assert h.olm.cancel_all() == 1
     assert h.venue.open_orders() == ()
 

@@ -1,0 +1,89 @@
+"""One venue answer that moved several orders, journaled as one record.
+
+Polymarket answers a cancel-all with one message (`{canceled: [...], not_canceled: {...}}`).
+The Order Lifecycle Manager used to journal that answer as one `order_record` envelope per
+order, each with its own hash, insert, projection fold and kill-switch trigger check; on the
+kill switch's trip path that was most of the time between the trip and the next rejected
+intent. It now journals the orders the answer cancelled as one `OrderBatch`: every order's new
+`OrderRecord` in full, in the order the venue listed them, each with the reason code and
+correlation id its own envelope used to carry. Whatever else the answer held (a refusal, an
+event the OLM cannot apply) is journaled on its own as before.
+
+Readers that look at order transitions (the orders projection, `trace`, tests) go through
+`order_records`, so a batch and the older one-envelope-per-order journals read the same.
+Records are built by the OLM from values it has already validated, so a batch is assembled
+with `Contract.trusted`, without a second validation pass; reading one back from the journal (`decode`) validates every
+record in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from polytraders.contracts.base import SCHEMA_VERSION, Contract
+from polytraders.contracts.orders import OrderRecord
+from polytraders.contracts.reasons import registered_code
+
+BatchCause = Literal["cancel_all"]
+"""What the venue answered: so far only a cancel-all."""
+
+
+class BatchedOrderRecord(Contract):
+    """One order's transition inside a batch: what its own `order_record` envelope carried."""
+
+    kind: ClassVar[str] = "batched_order_record"
+    record: OrderRecord
+    reason_code: str
+    correlation_id: str | None = Field(default=None, max_length=200)
+
+    _registered = field_validator("reason_code")(registered_code)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # the item's own schema_version is the default and left out (the record keeps its own)
+        return {"record": self.record.to_json_dict(), "reason_code": self.reason_code,
+                "correlation_id": self.correlation_id}
+
+
+class OrderBatch(Contract):
+    """Several orders' transitions from one venue answer, in the venue's order."""
+
+    kind: ClassVar[str] = "order_batch"
+    cause: BatchCause
+    records: tuple[BatchedOrderRecord, ...] = Field(min_length=1)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "cause": self.cause,
+                "records": [r.to_json_dict() for r in self.records]}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """One order transition as the journal holds it: an `order_record` envelope (``index`` None)
+    or one record of an `order_batch` (``index`` its place in the batch). ``payload`` is the
+    record's JSON form."""
+
+    seq: int
+    index: int | None
+    payload: Mapping[str, Any]
+    reason_code: str
+    correlation_id: str | None
+
+    @property
+    def label(self) -> str:
+        """``seq``, or ``seq.n`` (1-based) for a batch's record."""
+        return str(self.seq) if self.index is None else f"{self.seq}.{self.index + 1}"
+
+
+def order_records(entry: Any) -> Iterator[RecordView]:
+    """Every order transition a `JournalEntry` holds, whichever shape it was journaled in;
+    nothing for any other entry."""
+    env = entry.envelope
+    if env.kind == OrderRecord.kind:
+        yield RecordView(entry.seq, None, env.payload, env.reason_code, env.correlation_id)
+    elif env.kind == OrderBatch.kind:
+        for i, item in enumerate(env.payload.get("records") or ()):
+            yield RecordView(entry.seq, i, item["record"], str(item["reason_code"]), item.get("correlation_id"))

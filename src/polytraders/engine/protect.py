@@ -125,7 +125,10 @@ class Guardian:
             journal_unwritten()
 
     def _protect(self, trip: ActiveTrip) -> None:
-        self.rt.journal.flush()
+        # The trip must be durable before any cancel leaves. A cancel-all's own write-ahead note
+        # is durable and commits the trip with it (one commit, not two); the per-order cancels
+        # below commit only when there is an order to cancel, so for them the trip is committed
+        # here first.
         markets: MarketsProjection = self.rt.state.get("markets")  # type: ignore[assignment]
         orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
         market = markets.market(trip.scope_value) if trip.scope == "market" else None
@@ -137,6 +140,7 @@ class Guardian:
             self.olm.cancel_all(frozenset({market.yes_token, market.no_token}),
                                 reason=f"kill switch {trip.trip_id}")
         else:
+            self.rt.journal.flush()
             for order in orders.open_orders():
                 cluster = markets.cluster_of(order.market_id) or ""
                 if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id,

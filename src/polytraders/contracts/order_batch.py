@@ -12,7 +12,7 @@ event the OLM cannot apply) is journaled on its own as before.
 Readers that look at order transitions (the orders projection, `trace`, tests) go through
 `order_records`, so a batch and the older one-envelope-per-order journals read the same.
 Records are built by the OLM from values it has already validated, so a batch is assembled
-with `Contract.trusted`, without a second validation pass; reading one back from the journal (`decode`) validates every
+without a second validation pass; reading one back from the journal (`decode`) validates every
 record in full.
 """
 
@@ -28,6 +28,8 @@ from polytraders.contracts.base import SCHEMA_VERSION, Contract
 from polytraders.contracts.orders import OrderRecord
 from polytraders.contracts.reasons import registered_code
 
+_set = object.__setattr__
+
 BatchCause = Literal["cancel_all"]
 """What the venue answered: so far only a cancel-all."""
 
@@ -41,6 +43,18 @@ class BatchedOrderRecord(Contract):
     correlation_id: str | None = Field(default=None, max_length=200)
 
     _registered = field_validator("reason_code")(registered_code)
+
+    @classmethod
+    def of(cls, record: OrderRecord, reason_code: str, correlation_id: str | None) -> BatchedOrderRecord:
+        """An item of a record the OLM already holds validated and a registered code: no
+        validation pass (one per cancelled order, on the trip path)."""
+        item = cls.__new__(cls)
+        _set(item, "__dict__", {"schema_version": SCHEMA_VERSION, "record": record,
+                                "reason_code": reason_code, "correlation_id": correlation_id})
+        _set(item, "__pydantic_fields_set__", {"record", "reason_code", "correlation_id"})
+        _set(item, "__pydantic_extra__", None)
+        _set(item, "__pydantic_private__", None)
+        return item
 
     def to_json_dict(self) -> dict[str, Any]:
         # the item's own schema_version is the default and left out (the record keeps its own)

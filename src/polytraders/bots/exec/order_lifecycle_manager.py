@@ -95,6 +95,25 @@ _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
 }
 
 
+_set = object.__setattr__
+
+
+def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
+    """`rec` moved to `status` (its old status becomes `previous`), every other value kept: the
+    record's own values are already validated and a table status is valid, so no validation
+    pass, and no per-field checks either (what `Contract.trusted` does for values it is handed);
+    one per order on the trip path."""
+    moved = OrderRecord.__new__(OrderRecord)
+    _set(moved, "__dict__", {**rec.__dict__, "status": status, "previous": rec.status})
+    _set(moved, "__pydantic_fields_set__", set(_RECORD_FIELDS))  # as `Contract.trusted` sets it
+    _set(moved, "__pydantic_extra__", None)
+    _set(moved, "__pydantic_private__", None)
+    return moved
+
+
+_RECORD_FIELDS: Final = frozenset(OrderRecord.model_fields) - {"schema_version"}
+
+
 def _trade_key(ev: VenueEvent) -> str:
     """The trade id a fill is recorded (and deduplicated) under; venues without one get a key
     made of what identifies the match."""
@@ -333,9 +352,7 @@ class OrderLifecycleManager:
             # only the status moved, along the transition table: every value is one already
             # validated (the record's own, or a table status), so no second validation; a cancel
             # ack, the common case on the trip path, is one of these
-            values = {k: v for k, v in rec.__dict__.items() if k != "schema_version"}
-            updated: OrderRecord = OrderRecord.trusted(**{**values, "status": new_status, "previous": rec.status})
-            return updated
+            return _with_status(rec, new_status)
         # a value from the venue: validate
         return OrderRecord.model_validate({
             **rec.model_dump(),
@@ -677,9 +694,7 @@ class OrderLifecycleManager:
             return None
         if updated is None:
             return None
-        item: BatchedOrderRecord = BatchedOrderRecord.trusted(record=updated, reason_code="EXEC_CANCELLED",
-                                                              correlation_id=self._corr(cid))
-        return item
+        return BatchedOrderRecord.of(updated, "EXEC_CANCELLED", self._corr(cid))
 
     def _record_batch(self, batch: list[BatchedOrderRecord]) -> None:
         if batch:

@@ -38,9 +38,9 @@ from typing import Any
 from polytraders.bots.exec.smart_router import RouteRequest
 from polytraders.contracts import OrderIntent, Scope
 from polytraders.contracts.decisions import DecisionStep
+from polytraders.contracts.transfers import TRANSFER_REASON, Transfer
 from polytraders.engine.demo import DEMO_START_MS, sim_genesis
 from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, manual_trip, request_reset
-from polytraders.contracts.transfers import TRANSFER_REASON, Transfer
 from polytraders.engine.scenarios import _as, add_crew, crew_keys
 from polytraders.engine.system import WALLET, SystemConfig, TradingSystem, build_state
 from polytraders.journal import SqliteJournal

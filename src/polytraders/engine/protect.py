@@ -161,6 +161,12 @@ class Guardian:
     def _restore(self) -> None:
         """Release the kill switch's own hold on every bot no active trip covers any more; other
         sources' holds (a playbook's demotion, an operator's) stay."""
+        ks = self.rt.kill_switch
+        if ks.external_halt is not None or any(t.scope == "global" for t in ks.active.values()):
+            return  # a global trip (or a halt) covers every bot: nothing to release
+        modes = self.rt.state.find("modes")
+        if not isinstance(modes, ModesProjection) or not any(HOLD_SOURCE in h for h in modes.holds.values()):
+            return  # no bot holds a kill-switch hold (the usual case, asked at every safe point)
         for bot_id in self.rt.bots:
             if self._held(bot_id) and self.rt.kill_switch.trip_covering(
                     strategy_id=bot_id, cluster="", bot_id=bot_id) is None:

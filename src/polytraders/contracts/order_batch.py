@@ -9,6 +9,14 @@ intent. It now journals the orders the answer cancelled as one `OrderBatch`: eve
 correlation id its own envelope used to carry. Whatever else the answer held (a refusal, an
 event the OLM cannot apply) is journaled on its own as before.
 
+The kill switch checks its triggers once after the batch (as one order-record input), where it
+checked after each record. The two agree: a batch holds only cancels of resting orders, which
+are not answers to submissions (the reject rate's inputs do not move inside it) and only lower
+the pUSD reserved for open orders (wallet funding can only get better inside it). They could
+differ only if the wallet were already short when the answer came without a trip, i.e. cash fell
+through a non-input since the last input; then one record checked alone would trip where the
+whole answer does not: the answer is one message, and the state it leaves is the one judged.
+
 Readers that look at order transitions (the orders projection, `trace`, tests) go through
 `order_records`, so a batch and the older one-envelope-per-order journals read the same.
 Records are built by the OLM from values it has already validated, so a batch is assembled

@@ -4,11 +4,18 @@ Run: python benchmarks/bench_order_path.py [--markets 5,10,20,40] [--n 2000]
 - decision path: one intent through the kill switch, the six guardrails, the router and both
   security checks, journaled as the order path does it (one decision record holding every step),
   signing excluded, 2,000 intents;
-- trip to protection: an operator's signed global trip -> cancel-all dispatched -> the next intent
-  rejected (the guardian's protective action), 200 trips on a trusted journal. Between trips, outside
-  the timed region, a signed two-person reset (alice requests, bob approves) re-arms the switch and
-  the system trades on until quotes rest again, so every trip starts from an armed switch on a warm
-  system with open orders and positions;
+- trip to protection: a global trip -> cancel-all dispatched -> the next intent rejected (the
+  guardian's protective action), 200 trips on a trusted journal, in three variants (`--trips-as`):
+  `manual`: an operator's signed trip written through the system's own runtime, so the window
+  holds the operator's signing as well as the system's check of that signature (the figure the
+  README has carried); `operator`: the trip written and signed before the window by the operator's
+  own session on a second connection, as `polytraders killswitch trip --scope global` does it, the
+  window starting when the running system syncs (reads, verifies and folds the trip): the system's
+  latency, signing excluded; `automatic`: a wallet read below the reserve (an input) trips
+  wallet_funding by itself, the window starting at that read. Between trips, outside the timed
+  region, the trigger is cleared (the money put back), a signed two-person reset (alice requests,
+  bob approves) re-arms the switch and the system trades on until quotes rest again, so every trip
+  starts from an armed switch on a warm system with open orders and positions;
 - demo: wall time of `polytraders demo` (60 minutes, 20 markets) is measured separately with
   `time polytraders demo --json`.
 Reports median and p99 in microseconds.
@@ -31,12 +38,15 @@ from typing import Any
 from polytraders.bots.exec.smart_router import RouteRequest
 from polytraders.contracts import OrderIntent, Scope
 from polytraders.contracts.decisions import DecisionStep
+from polytraders.contracts.transfers import TRANSFER_REASON, Transfer
 from polytraders.engine.demo import DEMO_START_MS, sim_genesis
 from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, manual_trip, request_reset
-from polytraders.engine.scenarios import _as, add_crew
-from polytraders.engine.system import SystemConfig, TradingSystem
+from polytraders.engine.scenarios import _as, add_crew, crew_keys
+from polytraders.engine.system import WALLET, SystemConfig, TradingSystem, build_state
 from polytraders.journal import SqliteJournal
 from polytraders.journal.sqlite import create_journal
+from polytraders.operators.auth import authenticate
+from polytraders.runtime.runner import Runtime
 from polytraders.venues.sim import SimVenue
 
 
@@ -118,6 +128,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--trips", type=int, default=200)
     ap.add_argument("--parts", default="decision,trip", help="which parts to run: decision, trip or both")
+    ap.add_argument("--trips-as", default=",".join(TRIPS_AS),
+                    help="trip variants: manual (signed in the window), operator (signed before it by the "
+                         "operator's own session), automatic (a wallet read trips wallet_funding)")
     a = ap.parse_args()
     for markets in [int(x) for x in a.markets.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -137,17 +150,20 @@ def main() -> None:
                       f"{load0:.2f}->{os.getloadavg()[0]:.2f})", flush=True)
             if "trip" not in a.parts:
                 continue
-            (d / "b").mkdir()
-            tripping = warm_system(d / "b", markets, trusted=True)
-            tripping.guardian.after_trip = None  # measure the protective action alone
-            with run_gc_policy():
-                t, cancelled, load = trip_to_protection_on(tripping, a.trips)
-            print(f"[{markets} markets] trip -> cancel-all dispatched -> next intent rejected: median "
-                  f"{statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us, p99.9 {pct(t, 0.999):.0f} us, "
-                  f"max {max(t):.0f} us over {len(t)} trips, each from an armed switch after a signed "
-                  f"two-person reset ({statistics.median(cancelled):.0f} open orders cancelled per trip, "
-                  f"median; load {load}) (incident playbook excluded; it follows the protective action)",
-                  flush=True)
+            for how in a.trips_as.split(","):
+                if how not in TRIPS_AS:
+                    ap.error(f"--trips-as: {how!r} is not one of {', '.join(TRIPS_AS)}")
+                (d / how).mkdir()
+                tripping = warm_system(d / how, markets, trusted=True)
+                tripping.guardian.after_trip = None  # measure the protective action alone
+                with run_gc_policy():
+                    t, cancelled, load = trip_to_protection_on(tripping, a.trips, how)
+                print(f"[{markets} markets] {TRIPS_AS[how]} trip -> cancel-all dispatched -> next intent "
+                      f"rejected: median {statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us, p99.9 "
+                      f"{pct(t, 0.999):.0f} us, max {max(t):.0f} us over {len(t)} trips, each from an armed "
+                      f"switch after a signed two-person reset ({statistics.median(cancelled):.0f} open orders "
+                      f"cancelled per trip, median; load {load}) (incident playbook excluded; it follows the "
+                      f"protective action)", flush=True)
 
 
 @contextmanager
@@ -166,9 +182,38 @@ def run_gc_policy() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], list[int], str]:
-    """Time n signed global trips, each from an armed switch with quotes resting; returns the
-    times (us), the open orders each trip found, and the load average over the run."""
+TRIPS_AS = {"manual": "manual (signed in the window)",
+            "operator": "operator's session (signed before the window)",
+            "automatic": "automatic (wallet_funding on a wallet read)"}
+LEFT_PUSD = Decimal(30)  # a wallet read below the kill switch's 50 pUSD reserve trips wallet_funding
+
+
+def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
+    """What `polytraders killswitch trip --scope global` does: the operator's own session on a
+    second connection (only who-may-act folded), a trip signed with their key, committed."""
+    path = system.runtime.journal.path  # type: ignore[attr-defined]
+    journal = SqliteJournal(path, synchronous="NORMAL")
+    try:
+        rt = Runtime(journal, system.runtime.clock, build_state())
+        rt.state.load_trust(journal)
+        operator = authenticate(rt.state.trust, crew_keys(system.config.seed)[name], "killswitch.trip")
+        assert operator.signer is not None
+        rt.operator_signers[operator.name] = operator.signer
+        return manual_trip(rt, operator, Scope(), reason)
+    finally:
+        journal.close()
+
+
+def _move_money(system: TradingSystem, direction: str, amount: Decimal) -> None:
+    """A transfer, journaled before the wallet read that shows it (so the read agrees with the
+    books: an external flow, not PnL)."""
+    system.runtime.record(Transfer(direction=direction, amount_pusd=amount, source="sim"), actor=WALLET,
+                          reason_code=TRANSFER_REASON[direction])
+
+
+def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") -> tuple[list[float], list[int], str]:
+    """Time n global trips (`how`: see TRIPS_AS), each from an armed switch with quotes resting;
+    returns the times (us), the open orders each trip found, and the load average over the run."""
     rt = system.runtime
     info = system.venue.markets()[0]
     config = kill_switch_config(rt.journal)
@@ -199,9 +244,22 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
                              strategy_id="strat.maker_tight", market_id=info.condition_id,
                              token_id=info.yes_token, outcome="YES", side="BUY",
                              price=Decimal("0.5"), size=Decimal(5), emitted_at_ms=rt.clock.now_ms())
+        moved = Decimal(0)
+        if how == "operator":
+            operator_trip(system, "alice", "bench")
+        elif how == "automatic":
+            cash = system.portfolio.cash_pusd()
+            assert cash is not None and cash > LEFT_PUSD, "a wallet read came before the first trip"
+            moved = cash - LEFT_PUSD
+            _move_money(system, "withdrawal", moved)
         c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
-        trip_id = manual_trip(rt, alice, Scope(), "bench")
+        if how == "manual":
+            trip_id = manual_trip(rt, alice, Scope(), "bench")
+        elif how == "operator":
+            rt.sync()  # the running system's head check: reads, verifies and folds the trip
+        else:
+            rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD), source="sim")
         system.guardian.act()
         blocked = rt.decide(system.kill_switch, intent).blocked
         times.append((time.perf_counter_ns() - t0) / 1000)
@@ -210,6 +268,11 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
         to_dispatch.append((sent[-1] - t0) / 1000)
         assert not system.orders.open_orders(), "the trip cancelled every resting order"
         cancelled.append(open_before)
+        if how != "manual":
+            [trip_id] = rt.kill_switch.active
+        if how == "automatic":  # clear the condition: the money comes back, and a read shows it
+            _move_money(system, "deposit", moved)
+            rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD + moved), source="sim")
         # re-arm, untimed: the two-person reset the CLI writes, then trade on until quotes rest
         request_id = request_reset(rt, requester, trip_id, config)
         approve_reset(rt, approver, request_id, config)
@@ -217,9 +280,9 @@ def trip_to_protection_on(system: TradingSystem, n: int) -> tuple[list[float], l
         for _ in range(QUOTE_EVERY_S):
             now += 1000
             system.step(now)
-    load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: median {statistics.median(cpu):.0f} us, " \
-           f"p99 {pct(cpu, 0.99):.0f} us; trip -> cancel-all dispatched alone: median " \
-           f"{statistics.median(to_dispatch):.0f} us, p99 {pct(to_dispatch, 0.99):.0f} us"
+    load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: p10 {pct(cpu, 0.1):.0f} us, median " \
+           f"{statistics.median(cpu):.0f} us, p99 {pct(cpu, 0.99):.0f} us; trip -> cancel-all dispatched alone: " \
+           f"median {statistics.median(to_dispatch):.0f} us, p99 {pct(to_dispatch, 0.99):.0f} us"
     return times, cancelled, load
 
 

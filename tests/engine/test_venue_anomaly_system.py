@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from polytraders.contracts import OrderIntent, OrderRecord
+from polytraders.contracts.order_batch import order_records
 from polytraders.engine.demo import DEMO_START_MS, STEP_MS
 from polytraders.engine.system import SystemConfig, TradingSystem
 from polytraders.journal import SqliteJournal
@@ -113,9 +114,9 @@ def test_an_impossible_fill_trips_only_its_market(run: Run) -> None:
     assert note.seq < trip.seq < cancel_all.seq
     assert set(cancel_all.envelope.payload["detail"]["token_ids"]) == tokens_a
     assert target.client_order_id in cancel_all.envelope.payload["detail"]["orders"]
-    cancelled = [e for e in entries if e.seq > trip.seq and e.envelope.kind == "order_record"
-                 and e.envelope.payload["status"] == "cancelled"]
-    assert cancelled and all(e.envelope.payload["market_id"] == a for e in cancelled)
+    cancelled = [r for e in entries if e.seq > trip.seq for r in order_records(e)
+                 if r.payload["status"] == "cancelled"]
+    assert cancelled and all(r.payload["market_id"] == a for r in cancelled)
 
     # only that market's orders were cancelled; the strategy is not halted
     assert a not in run.open_markets()

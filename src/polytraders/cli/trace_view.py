@@ -21,6 +21,7 @@ from rich.table import Table
 
 from polytraders.cli.readable import MarketNames, amount, price, short_id
 from polytraders.cli.timefmt import iso_utc, when
+from polytraders.contracts.order_batch import OrderBatch, order_records
 from polytraders.contracts.reasons import registry
 from polytraders.journal.base import JournalEntry
 from polytraders.runtime.decisions import RECORD_KIND, decision_steps
@@ -39,13 +40,21 @@ def _scan(journal: Any, needles: list[bytes]) -> list[JournalEntry]:
     return [entry for seq in seqs for entry in journal.read(from_seq=seq, to_seq=seq)]
 
 
-def _correlations(entry: JournalEntry) -> list[str]:
+def _correlations(entry: JournalEntry, mentioned: str | None = None) -> list[str]:
     env = entry.envelope
     found = [env.correlation_id] if env.correlation_id else []
     payload_corr = env.payload.get("correlation_id")
     if isinstance(payload_corr, str) and payload_corr:
         found.append(payload_corr)
+    if env.kind == OrderBatch.kind:  # one venue answer for many orders: each record is its order's
+        found += [r.correlation_id for r in order_records(entry) if r.correlation_id
+                  and (mentioned is None or _mentions(r.payload, r.correlation_id, mentioned))]
     return found
+
+
+def _mentions(record: Any, correlation_id: str, decision_id: str) -> bool:
+    return decision_id in (correlation_id, record.get("client_order_id"), record.get("intent_id"),
+                           record.get("venue_order_id"))
 
 
 def find_decision(journal: Any, decision_id: str) -> Found:
@@ -54,7 +63,7 @@ def find_decision(journal: Any, decision_id: str) -> Found:
     mentions = _scan(journal, [f'"{decision_id}"'.encode()])
     corrs: list[str] = []
     for entry in mentions:
-        for c in _correlations(entry):
+        for c in _correlations(entry, decision_id):
             if c not in corrs:
                 corrs.append(c)
     if not corrs:
@@ -72,9 +81,10 @@ def _rejections(entries: list[JournalEntry]) -> list[tuple[str, str, str, dict[s
     inside a decision record is placed as ``seq.step``."""
     out = []
     for e in entries:
-        p = e.envelope.payload
-        if e.envelope.kind == "order_record" and p.get("status") == "rejected":
-            out.append((str(e.seq), e.envelope.actor.label(), e.envelope.reason_code, p))
+        refused = [r for r in order_records(e) if r.payload.get("status") == "rejected"]
+        for r in refused:
+            out.append((r.label, e.envelope.actor.label(), r.reason_code, dict(r.payload)))
+        if refused:
             continue
         for step in decision_steps(e):
             if step.kind == "risk_vote" and step.payload.get("decision") == "REJECT":
@@ -138,6 +148,15 @@ def render_trace(console: Console, decision_id: str, found: Found, names: Market
                 table.add_row(step.label, iso_utc(step.ts_ms)[11:], step.bot_id,
                               step.reason_code + (f" · {decision}" if decision else ""),
                               meaning + (f" ({detail})" if detail else ""))
+            continue
+        if env.kind == OrderBatch.kind:  # one row per record of the traced decision's orders
+            for r in order_records(e):
+                if r.correlation_id not in found.correlation_ids:
+                    continue
+                meaning = reg[r.reason_code].user_message if r.reason_code in reg else ""
+                detail = _detail("order_record", dict(r.payload), names)
+                table.add_row(r.label, iso_utc(env.ts_ms)[11:], env.actor.id,
+                              r.reason_code + f" · {r.payload.get('status')}", meaning + f" ({detail})")
             continue
         meaning = reg[env.reason_code].user_message if env.reason_code in reg else ""
         detail = _detail(env.kind, env.payload, names)

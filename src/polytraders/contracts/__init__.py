@@ -27,6 +27,7 @@ from polytraders.contracts.events import (
 )
 from polytraders.contracts.health import ApiHealthSummary, BotExplanation, BotHealthStatus
 from polytraders.contracts.market import BookLevel, MarketSnapshot, OrderBookSnapshot
+from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
 from polytraders.contracts.orders import (
     ExecutionPlan,
     FillRecord,
@@ -51,6 +52,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     DecisionStep,
     SignedOrderRequest,
     OrderRecord,
+    OrderBatch,
+    BatchedOrderRecord,
     FillRecord,
     PositionRecord,
     MarketSnapshot,
@@ -98,6 +101,7 @@ def export_schemas(directory: Path) -> list[Path]:
 
 __all__ = [
     "BUILDER_CODE",
+    "BatchedOrderRecord",
     "CONTRACTS",
     "SCHEMA_VERSION",
     "ApiDegraded",
@@ -123,6 +127,7 @@ __all__ = [
     "OperatorKey",
     "OperatorRecord",
     "OrderBookSnapshot",
+    "OrderBatch",
     "OrderIntent",
     "OrderRecord",
     "PlannedOrder",

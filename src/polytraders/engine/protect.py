@@ -33,8 +33,9 @@ INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record"
 INPUT_NOTES = {"GOV_WALLET_BALANCE": "wallet", "EXEC_VENUE_ANOMALY": "venue_anomaly"}
 
 
-# entry kind -> its input class; a note's class is its reason code's (INPUT_NOTES)
-_INPUT_BY_KIND: dict[str, str] = {kind: kind for kind in INPUT_KINDS}
+# entry kind -> its input class; a note's class is its reason code's (INPUT_NOTES). A cancel-all's
+# order_batch is one venue answer's order records: checked once, after all of them.
+_INPUT_BY_KIND: dict[str, str] = {**{kind: kind for kind in INPUT_KINDS}, "order_batch": "order_record"}
 
 
 def input_kind(entry: JournalEntry) -> str | None:
@@ -133,7 +134,10 @@ class Guardian:
             journal_unwritten()
 
     def _protect(self, trip: ActiveTrip) -> None:
-        self.rt.journal.flush()
+        # The trip must be durable before any cancel leaves. A cancel-all's own write-ahead note
+        # is durable and commits the trip with it (one commit, not two); the per-order cancels
+        # below commit only when there is an order to cancel, so for them the trip is committed
+        # here first.
         markets: MarketsProjection = self.rt.state.get("markets")  # type: ignore[assignment]
         orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
         market = markets.market(trip.scope_value) if trip.scope == "market" else None
@@ -145,6 +149,7 @@ class Guardian:
             self.olm.cancel_all(frozenset({market.yes_token, market.no_token}),
                                 reason=f"kill switch {trip.trip_id}")
         else:
+            self.rt.journal.flush()
             for order in orders.open_orders():
                 cluster = markets.cluster_of(order.market_id) or ""
                 if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id,
@@ -165,6 +170,12 @@ class Guardian:
     def _restore(self) -> None:
         """Release the kill switch's own hold on every bot no active trip covers any more; other
         sources' holds (a playbook's demotion, an operator's) stay."""
+        ks = self.rt.kill_switch
+        if ks.external_halt is not None or any(t.scope == "global" for t in ks.active.values()):
+            return  # a global trip (or a halt) covers every bot: nothing to release
+        modes = self.rt.state.find("modes")
+        if not isinstance(modes, ModesProjection) or not any(HOLD_SOURCE in h for h in modes.holds.values()):
+            return  # no bot holds a kill-switch hold (the usual case, asked at every safe point)
         for bot_id in self.rt.bots:
             if self._held(bot_id) and self.rt.kill_switch.trip_covering(
                     strategy_id=bot_id, cluster="", bot_id=bot_id) is None:

@@ -3,6 +3,8 @@
 Folds three envelope kinds, all written only by the Order Lifecycle Manager:
 - `order_record` (payload `OrderRecord`), one per transition: the latest record of a client
   order id wins. The OLM checks legality before it journals, so the fold trusts the journal;
+- `order_batch` (payload `OrderBatch`): the orders one venue answer (a cancel-all's) moved,
+  folded record by record exactly as the same records in their own envelopes would be;
 - `fill` (payload `FillRecord`), one per fill and per settlement update, keyed by
   (trade_id, client_order_id) because a self-trade reports one trade id on both our orders;
 - `note` with `EXEC_VENUE_ANOMALY`: a venue event the OLM refused to apply. Only the latest is
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from polytraders.contracts.order_batch import OrderBatch
 from polytraders.contracts.orders import FillRecord, OrderRecord, OrderStatus
 from polytraders.journal.base import JournalEntry
 
@@ -86,7 +89,7 @@ class OrderState:
 class OrdersProjection:
     name = "orders"
     # every entry `apply` reads, by kind and by reason code (see `state/store.py`)
-    relevant = (frozenset({OrderRecord.kind, FillRecord.kind}), frozenset({VENUE_ANOMALY}))
+    relevant = (frozenset({OrderRecord.kind, OrderBatch.kind, FillRecord.kind}), frozenset({VENUE_ANOMALY}))
 
     def __init__(self) -> None:
         self._orders: dict[str, OrderState] = {}
@@ -129,7 +132,12 @@ class OrdersProjection:
         if env.kind == OrderRecord.kind:
             record = env.decode()
             assert isinstance(record, OrderRecord)
-            self._apply_record(record, entry, env.reason_code)
+            self._apply_record(record, entry, env.reason_code, env.correlation_id)
+        elif env.kind == OrderBatch.kind:
+            batch = env.decode()
+            assert isinstance(batch, OrderBatch)
+            for item in batch.records:
+                self._apply_record(item.record, entry, item.reason_code, item.correlation_id)
         elif env.kind == FillRecord.kind:
             fill = env.decode()
             assert isinstance(fill, FillRecord)
@@ -146,15 +154,16 @@ class OrdersProjection:
         self._fills[key] = fill
         self._fill_keys.setdefault(fill.client_order_id, set()).add(key)
 
-    def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str) -> None:
+    def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str,
+                      correlation_id: str | None) -> None:
         ts = entry.envelope.ts_ms
         prior = self._orders.get(record.client_order_id)
         if prior is None:
-            created_ms, since_ms, corr = ts, ts, entry.envelope.correlation_id
+            created_ms, since_ms, corr = ts, ts, correlation_id
         else:
             created_ms = prior.created_ms
             since_ms = prior.since_ms if prior.record.status == record.status else ts
-            corr = prior.correlation_id or entry.envelope.correlation_id
+            corr = prior.correlation_id or correlation_id
         state = OrderState(record, corr, created_ms, since_ms, entry.seq)
         self._orders[record.client_order_id] = state
         self._index(state)

@@ -38,6 +38,7 @@ from polytraders.contracts import (
     Scope,
     SignedOrderRequest,
 )
+from polytraders.contracts.order_batch import order_records
 from polytraders.contracts.orders import OrderStatus
 from polytraders.journal.base import JournalEntry
 from polytraders.journal.sqlite import SqliteJournal
@@ -337,7 +338,15 @@ def test_cancel_all_in_scope(h: H) -> None:
     idx = next(i for i, e in enumerate(entries) if e.envelope.reason_code == "EXEC_CANCEL_ALL")
     assert entries[idx].envelope.payload["detail"]["orders"] == [a.client_order_id,
                                                                  b.client_order_id]
-    assert [e.envelope.reason_code for e in entries[idx + 1:]] == ["EXEC_CANCELLED"] * 2
+    # the venue's one answer is journaled as one envelope holding both orders' cancellations
+    assert [e.envelope.kind for e in entries[idx + 1:]] == ["order_batch"]
+    records = [r for e in entries[idx + 1:] for r in order_records(e)]
+    assert [(r.reason_code, r.payload["client_order_id"], r.payload["previous"], r.payload["status"])
+            for r in records] == [("EXEC_CANCELLED", a.client_order_id, "live", "cancelled"),
+                                  ("EXEC_CANCELLED", b.client_order_id, "live", "cancelled")]
+    assert [r.correlation_id for r in records] == [h.olm.orders.state_of(x.client_order_id).correlation_id  # type: ignore[union-attr]
+                                                   for x in (a, b)]
+    assert all(r.correlation_id for r in records)
     assert h.olm.cancel_all() == 1
     assert h.venue.open_orders() == ()
 
@@ -722,3 +731,86 @@ def test_side_effects_never_overtake_the_journal(tmp_path: Path) -> None:
     h.olm.cancel_all(reason="test")
     assert spy.checked == ["submit", "submit", "cancel", "cancel", "cancel_all"]
     assert sim.open_orders() == ()
+
+
+class CraftedAnswer:
+    """The simulated venue, except that a cancel-all is answered with a given list of events."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.answer: list[VenueEvent] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def cancel_all(self, token_ids: frozenset[str] | None, now_ms: int) -> list[VenueEvent]:
+        return self.answer
+
+
+def _facts(h: H, after_seq: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """What the journal says happened after `after_seq`, each order record on its own whichever
+    envelope holds it."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for e in h.entries():
+        if e.seq <= after_seq:
+            continue
+        views = list(order_records(e))
+        if views:
+            out += [("order_record", v.reason_code, dict(v.payload)) for v in views]
+        else:
+            out.append((e.envelope.kind, e.envelope.reason_code, e.envelope.payload))
+    return out
+
+
+def _mixed_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, per_order: bool,
+                  ) -> tuple[list[tuple[str, str, dict[str, Any]]], list[list[str]], list[OrderRecord]]:
+    venue = CraftedAnswer(sim_venue.SimVenue(7, 1, T0, background=False))
+    h = build(tmp_path, venue=venue)
+    a, e, b, c, d = (h.submit(price=Decimal(p)) for p in ("0.40", "0.41", "0.42", "0.43", "0.44"))
+
+    def ev(rec: OrderRecord, kind: str = "cancel", **kw: Any) -> VenueEvent:
+        return VenueEvent(kind=kind, venue_order_id=rec.venue_order_id or "",  # type: ignore[arg-type]
+                          client_order_id=rec.client_order_id, token_id=rec.token_id, ts_ms=T0, **kw)
+
+    ghost = OrderRecord.model_validate({**a.model_dump(), "client_order_id": "ghost",
+                                        "venue_order_id": "0x" + "ee" * 32})
+    venue.answer = [
+        ev(a, remaining=Decimal(10)), ev(e, remaining=Decimal(10)),  # one batch of two
+        ev(a, remaining=Decimal(10)),  # a repeat: an illegal transition, journaled on its own
+        ev(ghost, remaining=Decimal(10)),  # nobody's order: an orphan note
+        ev(b, "fill", side="BUY", price=Decimal("0.42"), size=Decimal(2), remaining=Decimal(8), fee=Decimal(0),
+           trade_id="t-b", liquidity="maker", trade_status="MATCHED"),
+        ev(b, remaining=Decimal(8)),  # now partially filled: batched again
+        ev(c, remaining=Decimal("NaN")),  # impossible: an anomaly, never applied
+        ev(d, remaining=Decimal(10), error_code="CANCELED_MARKET_RESOLVED"),  # a venue reason: validated, batched
+    ]
+    with monkeypatch.context() as m:
+        if per_order:  # the answer journaled as older code did: one envelope per event's outcome
+            m.setattr(OrderLifecycleManager, "on_cancel_all_answer", OrderLifecycleManager.on_venue_events)
+        before = h.entries()[-1].seq
+        assert h.olm.cancel_all(reason="test") == 7
+    batches = [[str(v.payload["client_order_id"]) for v in order_records(x)]
+               for x in h.entries() if x.seq > before and x.envelope.kind == "order_batch"]
+    return _facts(h, before), batches, [h.order(r.client_order_id) for r in (a, e, b, c, d)]
+
+
+def test_a_mixed_cancel_all_answer_says_what_it_said_per_order(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resting orders' cancels go into batches; a repeat, an unknown order, a fill, an impossible
+    event each take the general path in the venue's order. The batched run and the per-order run
+    (as older code journaled it) say the same facts, word for word, in the same order."""
+    (tmp_path / "batched").mkdir()
+    (tmp_path / "per_order").mkdir()
+    facts, batches, orders = _mixed_answer(tmp_path / "batched", monkeypatch, per_order=False)
+    old_facts, old_batches, old_orders = _mixed_answer(tmp_path / "per_order", monkeypatch, per_order=True)
+    a, e, b, c, d = (o.client_order_id for o in orders)
+    assert batches == [[a, e], [b], [d]] and old_batches == []
+    assert [(k, code) for k, code, _ in facts] == [
+        ("note", "EXEC_CANCEL_ALL"), ("order_record", "EXEC_CANCELLED"), ("order_record", "EXEC_CANCELLED"),
+        ("note", "EXEC_ILLEGAL_TRANSITION"), ("note", "EXEC_CANCELLED"), ("fill", "EXEC_PARTIAL_FILL_HANDLED"),
+        ("order_record", "EXEC_PARTIAL_FILL_HANDLED"), ("order_record", "EXEC_CANCELLED"),
+        ("note", "EXEC_VENUE_ANOMALY"), ("order_record", "EXEC_CANCELLED")]
+    assert facts == old_facts
+    assert [o.to_json_dict() for o in orders] == [o.to_json_dict() for o in old_orders]
+    assert [o.status for o in orders] == ["cancelled", "cancelled", "cancelled", "live", "cancelled"]
+    assert (orders[4].venue_error, orders[2].filled) == ("CANCELED_MARKET_RESOLVED", Decimal(2))

@@ -8,8 +8,9 @@ orders and reconcile our open orders against the venue's.
 Inputs: signed orders from the pipeline (`SignedOrderRequest` + `PlannedOrder` + `OrderIntent`),
 venue events (ack, fill, cancel, expire, reject, trade_status), `venue.open_orders()` for
 reconciliation, the kill switch (a covering trip refuses new submissions).
-Outputs: `order_record` envelopes (one per transition), `fill` envelopes (one per fill and per
-settlement change), `note` envelopes for stuck/orphan/reconcile/illegal-transition findings.
+Outputs: `order_record` envelopes (one per transition; the resting orders a cancel-all's
+answer cancelled go into one `order_batch`, see `contracts/order_batch.py`), `fill` envelopes
+(one per fill and per settlement change), `note` envelopes for stuck/orphan/reconcile/illegal-transition findings.
 The `orders` projection (`polytraders.state.orders`) folds them.
 Every venue event is first checked against the order it claims (`execution.venue_checks`): an
 impossible one (unknown order for a fill, overfill, price outside (0, 1), negative fee, NaN, ...)
@@ -52,7 +53,8 @@ from polytraders.contracts import (
 )
 from polytraders.contracts.base import Contract
 from polytraders.contracts.envelope import Actor
-from polytraders.contracts.orders import SettlementStatus
+from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
+from polytraders.contracts.orders import OrderStatus, SettlementStatus
 from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
@@ -91,6 +93,25 @@ _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
     "CONFIRMED": "EXEC_SETTLEMENT_CONFIRMED",
     "FAILED": "EXEC_SETTLEMENT_FAILED",
 }
+
+
+_set = object.__setattr__
+
+
+def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
+    """`rec` moved to `status` (its old status becomes `previous`), every other value kept: the
+    record's own values are already validated and a table status is valid, so no validation
+    pass, and no per-field checks either (what `Contract.trusted` does for values it is handed);
+    one per order on the trip path."""
+    moved = OrderRecord.__new__(OrderRecord)
+    _set(moved, "__dict__", {**rec.__dict__, "status": status, "previous": rec.status})
+    _set(moved, "__pydantic_fields_set__", set(_RECORD_FIELDS))  # as `Contract.trusted` sets it
+    _set(moved, "__pydantic_extra__", None)
+    _set(moved, "__pydantic_private__", None)
+    return moved
+
+
+_RECORD_FIELDS: Final = frozenset(OrderRecord.model_fields) - {"schema_version"}
 
 
 def _trade_key(ev: VenueEvent) -> str:
@@ -310,30 +331,37 @@ class OrderLifecycleManager:
             self._note("EXEC_ILLEGAL_TRANSITION", corr, client_order_id=client_order_id,
                        status=rec.status, event=event, attempted_reason_code=code)
             return False
+        updated = self._moved(rec, new_status, filled, venue_order_id, venue_error)
+        if updated is None:
+            return True  # a repeated fact (late ack after reconciliation): nothing to record
+        self._record(updated, code, corr, durable=durable)
+        return True
+
+    @staticmethod
+    def _moved(rec: OrderRecord, new_status: OrderStatus, filled: Decimal | None = None,
+               venue_order_id: str | None = None, venue_error: str | None = None) -> OrderRecord | None:
+        """The record after a legal move to `new_status`, or None when nothing changes."""
         new_filled = rec.filled if filled is None else max(rec.filled, filled)
         new_venue_id = venue_order_id or rec.venue_order_id
         new_error = venue_error if venue_error is not None else rec.venue_error
         if (new_status, new_filled, new_venue_id, new_error) == (
             rec.status, rec.filled, rec.venue_order_id, rec.venue_error
         ):
-            return True  # a repeated fact (late ack after reconciliation): nothing to record
+            return None
         if (new_filled, new_venue_id, new_error) == (rec.filled, rec.venue_order_id, rec.venue_error):
             # only the status moved, along the transition table: every value is one already
             # validated (the record's own, or a table status), so no second validation; a cancel
             # ack, the common case on the trip path, is one of these
-            values = {k: v for k, v in rec.__dict__.items() if k != "schema_version"}
-            updated = OrderRecord.trusted(**{**values, "status": new_status, "previous": rec.status})
-        else:  # a value from the venue: validate
-            updated = OrderRecord.model_validate({
-                **rec.model_dump(),
-                "status": new_status,
-                "previous": rec.status,
-                "filled": new_filled,
-                "venue_order_id": new_venue_id,
-                "venue_error": new_error,
-            })
-        self._record(updated, code, corr, durable=durable)
-        return True
+            return _with_status(rec, new_status)
+        # a value from the venue: validate
+        return OrderRecord.model_validate({
+            **rec.model_dump(),
+            "status": new_status,
+            "previous": rec.status,
+            "filled": new_filled,
+            "venue_order_id": new_venue_id,
+            "venue_error": new_error,
+        })
 
     # -- submit ----------------------------------------------------------------------------
 
@@ -624,8 +652,54 @@ class OrderLifecycleManager:
             self._note(transport_code(exc), None, op="cancel_all", status=exc.status,
                        code=exc.code)
             return 0
-        self.on_venue_events(events)
+        self.on_cancel_all_answer(events)
         return sum(1 for ev in events if ev.kind == "cancel")
+
+    def on_cancel_all_answer(self, events: list[VenueEvent]) -> None:
+        """The venue's answer to a cancel-all, which Polymarket gives as one message: the orders
+        it cancelled out of a resting state are journaled together as one `OrderBatch` (one
+        envelope, one fold, one trigger check, instead of one of each per order). Every other
+        event (a refusal, an in-flight order's cancel, anything `_check` or the transition table
+        refuses) takes the general path on its own, in the venue's order, after the batch so
+        far is journaled, so each event meets the state the events before it left."""
+        batch: list[BatchedOrderRecord] = []
+        batched: set[str] = set()
+        for ev in events:
+            item = self._batched_cancel(ev, batched)
+            if item is not None:
+                batch.append(item)
+                batched.add(item.record.client_order_id)
+                continue
+            self._record_batch(batch)
+            batched.clear()
+            self.on_venue_events([ev])
+        self._record_batch(batch)
+
+    def _batched_cancel(self, ev: VenueEvent, batched: set[str]) -> BatchedOrderRecord | None:
+        """What `_on_event` would journal for `ev` on its own, when that is a resting order's
+        cancel confirmation (not an answer to a submission, so the reject rate's inputs do not
+        move inside the batch); else None and the event takes the general path."""
+        try:
+            if ev.kind != "cancel":
+                return None
+            rec = self._owner(ev)
+            if rec is None or rec.status not in OPEN_STATUSES or self._check(ev, rec) is not None:
+                return None
+            cid = rec.client_order_id
+            if cid in batched:
+                return None  # a second answer for one order meets the first one's result
+            new_status = next_status(rec.status, "cancel_confirmed", filled=rec.filled)
+            updated = None if new_status is None else self._moved(rec, new_status, venue_error=ev.error_code)
+        except Exception:  # noqa: BLE001 - the general path journals what is wrong with it
+            return None
+        if updated is None:
+            return None
+        return BatchedOrderRecord.of(updated, "EXEC_CANCELLED", self._corr(cid))
+
+    def _record_batch(self, batch: list[BatchedOrderRecord]) -> None:
+        if batch:
+            self._record(OrderBatch.trusted(cause="cancel_all", records=tuple(batch)), "EXEC_CANCELLED", None)
+            batch.clear()
 
     def emergency_cancel_all(self, reason: str) -> int:
         """Cancel everything even when the journal cannot be written: the one exception to
@@ -649,7 +723,7 @@ class OrderLifecycleManager:
             self._note("EXEC_CANCEL_ALL", None, durable=True, token_ids=None, orders=[],
                        reason="sent before its envelope: the journal could not be written")
             self._unjournaled.pop(0)
-            self.on_venue_events(events)
+            self.on_cancel_all_answer(events)
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ Simplification (deliberate): the YES and NO tokens of a market are independent b
 CLOB also matches complementary orders across outcomes (BUY YES against BUY NO mints a pair,
 SELL against SELL merges) and negative-risk conversions; the simulator ignores both.
 
-Efficiency: each side keeps a sorted list of price keys (best last, so taking the best level is
-``list.pop()``), a dict from price to a FIFO ``deque`` of orders and a running size total per
-level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
+Efficiency: each side keeps its level prices in one ascending list (the best bid last, the best
+ask first; no price is ever negated), a dict from price to a FIFO ``deque`` of orders and a
+running size total per level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
 snapshot, and that only for a side that changed since the last one (each side counts its
 changes; its levels, their canonical text and the book hash are kept until the count moves).
@@ -49,6 +49,7 @@ from polytraders.venues.base import (
     Side,
     VenueOrderType,
     book_hash_of_text,
+    decimal_text,
     levels_text,
 )
 
@@ -171,8 +172,9 @@ def marketable_amounts_ok(maker: Decimal, taker: Decimal) -> bool:
 class _BookSide:
     """One side of the book.
 
-    Keys are ``price`` for bids and ``-price`` for asks, kept ascending, so the best level is
-    always ``keys[-1]`` on both sides.
+    ``keys`` holds the level prices ascending (each the price object of the order that opened
+    the level, so a level keeps its first order's spelling), so the best level is ``keys[-1]``
+    for bids and ``keys[0]`` for asks; neither side ever negates a price.
 
     ``version`` moves on every change to the side's levels or totals; the aggregated levels and
     their canonical text are rebuilt only when it has moved since they were last built.
@@ -191,8 +193,9 @@ class _BookSide:
         self._built = -1
         self._levels: tuple[BookLevel, ...] = ()
         self._text = ""
-        # key -> (the key object, the total object, their BookLevel, its text) from the last
-        # build; reused while both objects are the very same (a changed total is a new object).
+        # price -> (the price object, the total object, their BookLevel, its text) from earlier
+        # builds; reused while both objects are the very same (a changed total is a new object,
+        # and the entry holds the old one, so a new total can never share its identity).
         self._made: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
 
     def aggregated(self) -> tuple[tuple[BookLevel, ...], str]:
@@ -200,34 +203,30 @@ class _BookSide:
         if self._built != self.version:
             totals = self.totals
             made = self._made
-            fresh: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
             levels: list[BookLevel] = []
             texts: list[str] = []
-            for key in reversed(self.keys):
-                price = key if self.is_bid else -key
+            for price in reversed(self.keys) if self.is_bid else self.keys:
                 total = totals[price]
-                old = made.get(key)
-                if old is not None and old[0] is key and old[1] is total:
-                    fresh[key] = old
-                else:
+                old = made.get(price)
+                if old is None or old[1] is not total or old[0] is not price:
                     level = BookLevel(price, total)
-                    fresh[key] = (key, total, level, levels_text((level,)))
-                levels.append(fresh[key][2])
-                texts.append(fresh[key][3])
-            self._made = fresh
+                    old = made[price] = (
+                        price, total, level, f"{decimal_text(price)}@{decimal_text(total)}"
+                    )
+                levels.append(old[2])
+                texts.append(old[3])
+            if len(made) > 2 * len(levels) + 16:  # forget levels long gone
+                self._made = {lv.price: made[lv.price] for lv in levels}
             self._levels = tuple(levels)
             self._text = ",".join(texts)
             self._built = self.version
         return self._levels, self._text
 
-    def _key(self, price: Decimal) -> Decimal:
-        return price if self.is_bid else -price
-
     def best(self) -> Decimal | None:
-        if not self.keys:
+        keys = self.keys
+        if not keys:
             return None
-        key = self.keys[-1]
-        return key if self.is_bid else -key
+        return keys[-1] if self.is_bid else keys[0]
 
     def add(self, order: RestingOrder) -> None:
         price = order.price
@@ -236,7 +235,7 @@ class _BookSide:
             queue = deque()
             self.levels[price] = queue
             self.totals[price] = _ZERO
-            insort(self.keys, self._key(price))
+            insort(self.keys, price)
         queue.append(order)
         self.totals[price] += order.remaining
         self.version += 1
@@ -245,11 +244,15 @@ class _BookSide:
         self.version += 1
         del self.levels[price]
         del self.totals[price]
-        key = self._key(price)
-        if self.keys[-1] == key:  # the common case: the best level was consumed
-            self.keys.pop()
-        else:
-            del self.keys[bisect_left(self.keys, key)]
+        keys = self.keys
+        if self.is_bid:
+            if keys[-1] == price:  # the common case: the best level was consumed
+                keys.pop()
+                return
+        elif keys[0] == price:
+            del keys[0]
+            return
+        del keys[bisect_left(keys, price)]
 
     def remove(self, order: RestingOrder) -> None:
         queue = self.levels[order.price]
@@ -261,8 +264,7 @@ class _BookSide:
             self.drop_level(order.price)
 
     def prices_best_first(self) -> Iterator[Decimal]:
-        for key in reversed(self.keys):
-            yield key if self.is_bid else -key
+        return reversed(self.keys) if self.is_bid else iter(self.keys)
 
 
 class OrderBook:
@@ -414,7 +416,7 @@ class OrderBook:
         if side == "BUY":
             book_side = self._bids
             keys = self._asks.keys
-            if keys and -keys[-1] <= price:
+            if keys and keys[0] <= price:
                 return False
         else:
             book_side = self._asks
@@ -428,7 +430,7 @@ class OrderBook:
         if queue is None:
             book_side.levels[price] = deque((order,))
             book_side.totals[price] = _ZERO + size
-            insort(book_side.keys, price if side == "BUY" else -price)
+            insort(book_side.keys, price)
         else:
             queue.append(order)
             book_side.totals[price] += size

@@ -22,7 +22,8 @@ CLOB also matches complementary orders across outcomes (BUY YES against BUY NO m
 SELL against SELL merges) and negative-risk conversions; the simulator ignores both.
 
 Efficiency: each side keeps its level prices in one ascending list (the best bid last, the best
-ask first; no price is ever negated), a dict from price to a FIFO ``deque`` of orders and a
+ask first; no price is ever negated), a dict from price to a FIFO list of orders (queues are a few orders long, so a
+list's cheap creation beats a deque's cheap ``popleft``) and a
 running size total per level.  Placing costs O(log L) plus the levels it consumes; cancel is a dict lookup plus a scan
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
 snapshot, and that only for a side that changed since the last one (each side counts its
@@ -32,7 +33,6 @@ changes; its levels, their canonical text and the book hash are kept until the c
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -74,12 +74,13 @@ _ORDER_TYPES: Final = frozenset({"GTC", "GTD", "FOK", "FAK"})
 PlaceStatus = Literal["rejected", "rested", "filled", "killed"]
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class RestingOrder:
     """A live order in the book.  Mutable: ``remaining`` shrinks as it fills.
 
     ``eq=False`` so queues compare by identity (two orders with equal fields are still two
-    orders, and identity comparison keeps ``deque.remove`` cheap).
+    orders, and identity comparison keeps ``list.remove`` cheap).  ``__init__`` is written out
+    because the generated one costs a third more, and the generator creates ~20 a second.
     """
 
     order_id: str
@@ -91,7 +92,31 @@ class RestingOrder:
     remaining: Decimal
     order_type: VenueOrderType
     created_ms: int
-    expires_at_ms: int | None = None
+    expires_at_ms: int | None
+
+    def __init__(
+        self,
+        order_id: str,
+        client_order_id: str,
+        ours: bool,
+        side: Side,
+        price: Decimal,
+        original_size: Decimal,
+        remaining: Decimal,
+        order_type: VenueOrderType,
+        created_ms: int,
+        expires_at_ms: int | None = None,
+    ) -> None:
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.ours = ours
+        self.side = side
+        self.price = price
+        self.original_size = original_size
+        self.remaining = remaining
+        self.order_type = order_type
+        self.created_ms = created_ms
+        self.expires_at_ms = expires_at_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +212,7 @@ class _BookSide:
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.keys: list[Decimal] = []
-        self.levels: dict[Decimal, deque[RestingOrder]] = {}
+        self.levels: dict[Decimal, list[RestingOrder]] = {}
         self.totals: dict[Decimal, Decimal] = {}
         self.version = 0
         self._built = -1
@@ -232,7 +257,7 @@ class _BookSide:
         price = order.price
         queue = self.levels.get(price)
         if queue is None:
-            queue = deque()
+            queue = []
             self.levels[price] = queue
             self.totals[price] = _ZERO
             insort(self.keys, price)
@@ -428,7 +453,7 @@ class OrderBook:
         order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC", created_ms)
         queue = book_side.levels.get(price)
         if queue is None:
-            book_side.levels[price] = deque((order,))
+            book_side.levels[price] = [order]
             book_side.totals[price] = _ZERO + size
             insort(book_side.keys, price)
         else:
@@ -473,7 +498,7 @@ class OrderBook:
                     )
                 )
                 if maker.remaining == _ZERO:
-                    queue.popleft()
+                    del queue[0]
                     del self._orders[maker.order_id]
             if not queue:
                 opposite.drop_level(best)
@@ -484,7 +509,19 @@ class OrderBook:
         order = self._orders.pop(order_id, None)
         if order is None:
             return None
-        (self._bids if order.side == "BUY" else self._asks).remove(order)
+        # _BookSide.remove and drop_level, inlined: the generator cancels ~20 quotes a second
+        book_side = self._bids if order.side == "BUY" else self._asks
+        price = order.price
+        queue = book_side.levels[price]
+        book_side.version += 1
+        if len(queue) > 1:
+            queue.remove(order)
+            book_side.totals[price] -= order.remaining
+            return order
+        del book_side.levels[price]  # the order was the level's only one
+        del book_side.totals[price]
+        keys = book_side.keys
+        del keys[bisect_left(keys, price)]
         return order
 
     def clear(self) -> list[RestingOrder]:

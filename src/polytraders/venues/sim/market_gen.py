@@ -204,8 +204,14 @@ class SyntheticMarket:
         self._prob = min(max(self._prob, _MID_LO), _MID_HI)
         self._set_mid(self._prob)
         n = self._n
-        fills = self._refresh(self._yes, n, yes_book, t_ms)
-        fills.extend(self._refresh(self._no, self._units - n, no_book, t_ms))
+        # most steps move neither mid and see no trade: skip the refresh calls then
+        yes, no = self._yes, self._no
+        if yes.mid_n != n or yes.fills != yes_book.fill_count:
+            fills = self._refresh(yes, n, yes_book, t_ms)
+        else:
+            fills = []
+        if no.mid_n != self._units - n or no.fills != no_book.fill_count:
+            fills.extend(self._refresh(no, self._units - n, no_book, t_ms))
         flow_p = self.flow_per_minute * dt / 60.0
         # the other traders' draws, in the fixed order: YES book, then NO book
         if rng.random() < flow_p:

@@ -69,6 +69,7 @@ MARKETABLE_TAKER_PLACES: Final = 4
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _RESTING_TYPES: Final = frozenset({"GTC", "GTD"})
+_MADE_LIMIT: Final = 4_096
 _ORDER_TYPES: Final = frozenset({"GTC", "GTD", "FOK", "FAK"})
 
 PlaceStatus = Literal["rejected", "rested", "filled", "killed"]
@@ -218,9 +219,11 @@ class _BookSide:
         self._built = -1
         self._levels: tuple[BookLevel, ...] = ()
         self._text = ""
-        # price -> (the price object, the total object, their BookLevel, its text) from earlier
-        # builds; reused while both objects are the very same (a changed total is a new object,
-        # and the entry holds the old one, so a new total can never share its identity).
+        # price -> (a price object, a total object, their BookLevel, its text) from earlier
+        # builds.  Reused when both objects are the very same, or equal in value and spelling
+        # (same exponent): a ladder that comes back to a price with the same size, as the
+        # generator's do every few seconds, gets its earlier level object and text back.  One
+        # entry per price, so it is bounded by the price grid; pruned anyway past _MADE_LIMIT.
         self._made: dict[Decimal, tuple[Decimal, Decimal, BookLevel, str]] = {}
 
     def aggregated(self) -> tuple[tuple[BookLevel, ...], str]:
@@ -234,13 +237,21 @@ class _BookSide:
                 total = totals[price]
                 old = made.get(price)
                 if old is None or old[1] is not total or old[0] is not price:
-                    level = BookLevel(price, total)
-                    old = made[price] = (
-                        price, total, level, f"{decimal_text(price)}@{decimal_text(total)}"
-                    )
+                    if (
+                        old is not None
+                        and old[1] == total
+                        and old[1].same_quantum(total)
+                        and old[0].same_quantum(price)
+                    ):
+                        old = made[price] = (price, total, old[2], old[3])
+                    else:
+                        level = BookLevel(price, total)
+                        old = made[price] = (
+                            price, total, level, f"{decimal_text(price)}@{decimal_text(total)}"
+                        )
                 levels.append(old[2])
                 texts.append(old[3])
-            if len(made) > 2 * len(levels) + 16:  # forget levels long gone
+            if len(made) > _MADE_LIMIT:
                 self._made = {lv.price: made[lv.price] for lv in levels}
             self._levels = tuple(levels)
             self._text = ",".join(texts)

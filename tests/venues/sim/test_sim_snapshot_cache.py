@@ -90,6 +90,50 @@ def test_cached_snapshot_equals_a_scratch_rendering(sequence: list[Op], depth: i
         assert digest == book_hash("77", want_bids, want_asks)
 
 
+spelled_ops = st.lists(
+    st.tuples(st.sampled_from(["place", "passive", "cancel", "fak"]),
+              st.sampled_from(["BUY", "SELL"]), st.integers(45, 55),
+              st.sampled_from(["10", "10.00", "1E+1", "10.0", "5", "5.00", "20"]),
+              st.integers(0, 50)),
+    max_size=60,
+)
+
+
+def fresh_render(book: OrderBook) -> tuple[str, str]:
+    """Each side's levels built anew from the book's own prices and totals, no cache: the
+    spelling a level must carry is the one its total object has now."""
+    out = []
+    for side, best_first in ((book._bids, True), (book._asks, False)):
+        prices = sorted(side.levels, reverse=best_first)
+        out.append(repr(tuple(BookLevel(p, side.totals[p]) for p in prices)))
+    return out[0], out[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(spelled_ops)
+def test_reused_levels_keep_the_spelling_of_the_current_total(
+        sequence: list[tuple[str, str, int, str, int]]) -> None:
+    """A level whose total comes back to an earlier value reuses the earlier level object only
+    when the spelling is the same too (10 and 10.00 are equal Decimals, journaled differently)."""
+    book = OrderBook("78", TICK, D(5))
+    ids: list[str] = []
+    for n, (kind, side, ticks, size, target) in enumerate(sequence):
+        oid, price = f"o{n}", TICK * ticks
+        if kind in ("place", "fak"):
+            result = book.place(order_id=oid, client_order_id=oid, ours=True, side=side,  # type: ignore[arg-type]
+                                price=price, size=D(size),
+                                order_type="FAK" if kind == "fak" else "GTC", created_ms=n)
+            if result.status == "rested":
+                ids.append(oid)
+        elif kind == "passive":
+            if book.rest_passive(oid, side, price, D(size), n):  # type: ignore[arg-type]
+                ids.append(oid)
+        elif ids:
+            book.cancel(ids[target % len(ids)])
+        bids, asks, _ = book.snapshot()
+        assert (repr(bids), repr(asks)) == fresh_render(book)
+
+
 def test_resting_passively_is_exactly_resting_through_place() -> None:
     plain, fast = OrderBook("5", TICK, D(5)), OrderBook("5", TICK, D(5))
     quotes = [("BUY", "0.45", 20), ("BUY", "0.44", 30), ("SELL", "0.55", 25), ("BUY", "0.45", 7)]

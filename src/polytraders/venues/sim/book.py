@@ -33,7 +33,7 @@ changes; its levels, their canonical text and the book hash are kept until the c
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
@@ -473,6 +473,75 @@ class OrderBook:
         book_side.version += 1
         self._orders[order_id] = order
         return True
+
+    def relay_ladder(
+        self,
+        current: dict[int, str],
+        stale: Sequence[int],
+        placement: Sequence[tuple[int, Side, Decimal, Decimal]],
+        start: int,
+        prefix: str,
+        last_id: int,
+        created_ms: int,
+    ) -> tuple[int, int]:
+        """The liquidity generator's re-lay of one ladder in one call (a fine-tick market
+        replaces ~20 quotes a second): ``current`` maps its level keys to its resting order ids.
+
+        First each ``stale`` level's order is cancelled (an id no longer resting is skipped) and
+        the level dropped from ``current``.  Then every quote of ``placement[start:]`` (level
+        key, side, price, size) whose level is not in ``current`` gets the next order id
+        (``prefix`` + the number after ``last_id``) and rests exactly as ``rest_passive`` would
+        rest it, until one would cross.  Returns (the index of that quote, or
+        ``len(placement)``; the last id number used, the crossing quote's not included)."""
+        orders = self._orders
+        bids, asks = self._bids, self._asks
+        for level in stale:
+            order = orders.pop(current.pop(level), None)
+            if order is None:
+                continue  # fully taken by someone: nothing to cancel
+            book_side = bids if order.side == "BUY" else asks
+            price = order.price
+            queue = book_side.levels[price]
+            book_side.version += 1
+            if len(queue) > 1:
+                queue.remove(order)
+                book_side.totals[price] -= order.remaining
+                continue
+            del book_side.levels[price]  # the order was the level's only one
+            del book_side.totals[price]
+            keys = book_side.keys
+            del keys[bisect_left(keys, price)]
+        bid_keys, ask_keys = bids.keys, asks.keys
+        for index in range(start, len(placement)):
+            level, side, price, size = placement[index]
+            if level in current:
+                continue
+            if side == "BUY":
+                if ask_keys and ask_keys[0] <= price:
+                    return index, last_id
+                book_side = bids
+            else:
+                if bid_keys and bid_keys[-1] >= price:
+                    return index, last_id
+                book_side = asks
+            last_id += 1
+            order_id = f"{prefix}{last_id}"
+            if order_id in orders:
+                raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
+            order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC",
+                                 created_ms)
+            queue = book_side.levels.get(price)
+            if queue is None:
+                book_side.levels[price] = [order]
+                book_side.totals[price] = _ZERO + size
+                insort(book_side.keys, price)
+            else:
+                queue.append(order)
+                book_side.totals[price] += size
+            book_side.version += 1
+            orders[order_id] = order
+            current[level] = order_id
+        return len(placement), last_id
 
     def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:
         opposite = self._asks if taker.side == "BUY" else self._bids

@@ -268,23 +268,24 @@ class SyntheticMarket:
                 for level, order_id in current.items()
                 if (order := order_of(order_id)) is None or wanted.get(level) != order.remaining
             ]
-        cancel = book.cancel
-        for level in stale:
-            cancel(current.pop(level))  # None when fully taken by someone: nothing to cancel
         fills: list[Fill] = []
         whole = True
         # The ladder's quotes are valid by construction (on the market's tick inside the price
         # band, whole sizes >= MIN_SIZE) while the book still validates against that tick.
-        valid = book.tick == self.info.tick
-        rest = book.rest_passive
-        for level, side, price, size in placement:
+        if book.tick == self.info.tick:
+            index, self._next_id = book.relay_ladder(
+                current, stale, placement, 0, self._bg_prefix, self._next_id, t_ms)
+        else:
+            for level in stale:
+                book.cancel(current.pop(level))  # None when fully taken: nothing to cancel
+            index = 0
+        while index < len(placement):
+            level, side, price, size = placement[index]
+            index += 1
             if level in current:
                 continue
             self._next_id += 1
             order_id = f"{self._bg_prefix}{self._next_id}"
-            if valid and rest(order_id, side, price, size, t_ms):
-                current[level] = order_id
-                continue
             # A new background quote may cross one of our stale orders: that is a real fill
             # for us (the price moved through our quote), so place it through the matcher.
             result = book.place(
@@ -301,6 +302,9 @@ class SyntheticMarket:
             if result.status == "rested":
                 current[level] = order_id
                 whole = whole and result.remaining == size
+            if book.tick == self.info.tick:
+                index, self._next_id = book.relay_ladder(
+                    current, (), placement, index, self._bg_prefix, self._next_id, t_ms)
         q.mid_n = mid_n
         q.fills = book.fill_count
         q.whole = whole

@@ -277,3 +277,20 @@ def test_hand_written_book_json_is_pydantics(bids: list[tuple[Decimal, Decimal]]
         bids=tuple(Level.model_construct(price=p, size=s) for p, s in bids),
         asks=tuple(Level.model_construct(price=p, size=s) for p, s in asks))
     assert snap.to_json_dict() == snap.model_dump(mode="json")
+
+
+def test_book_json_reuses_level_dicts_as_copies() -> None:
+    """A level object's dict is built once and handed out as a copy: equal to pydantic's dump
+    every time, and a caller editing its copy changes nothing for the next snapshot."""
+    from polytraders.contracts import BookLevel as Level
+
+    levels = (Level.trusted(price=D("0.45"), size=D("10.00")), Level.trusted(price=D("0.44"), size=D(7)))
+    snap = OrderBookSnapshot.trusted(market_id="0x" + "cd" * 32, token_id="42", ts_ms=T0, tick=TICK,
+                                     bids=levels, asks=(), book_hash="e" * 64)
+    first = snap.to_json_dict()
+    assert first == snap.model_dump(mode="json") and first["bids"][0]["size"] == "10.00"
+    first["bids"][0]["size"] = "999"
+    first["bids"].append({"oops": 1})
+    again = snap.to_json_dict()
+    assert again == snap.model_dump(mode="json")
+    assert again["bids"][0] is not first["bids"][0]

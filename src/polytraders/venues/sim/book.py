@@ -478,7 +478,7 @@ class OrderBook:
         self,
         current: dict[int, str],
         stale: Sequence[int],
-        placement: Sequence[tuple[int, Side, Decimal, Decimal]],
+        placement: Sequence[tuple[int, Side, Decimal, Decimal, Decimal]],
         start: int,
         prefix: str,
         last_id: int,
@@ -489,7 +489,10 @@ class OrderBook:
 
         First each ``stale`` level's order is cancelled (an id no longer resting is skipped) and
         the level dropped from ``current``.  Then every quote of ``placement[start:]`` (level
-        key, side, price, size) whose level is not in ``current`` gets the next order id
+        key, side, price, size, and ``0 + size``: the level total ``rest_passive`` would start,
+        computed once by the caller, so a ladder's recurring levels share one total object and
+        ``aggregated`` recognises them by identity) whose level is not in ``current`` gets the
+        next order id
         (``prefix`` + the number after ``last_id``) and rests exactly as ``rest_passive`` would
         rest it, until one would cross.  Returns (the index of that quote, or
         ``len(placement)``; the last id number used, the crossing quote's not included)."""
@@ -513,7 +516,7 @@ class OrderBook:
             del keys[bisect_left(keys, price)]
         bid_keys, ask_keys = bids.keys, asks.keys
         for index in range(start, len(placement)):
-            level, side, price, size = placement[index]
+            level, side, price, size, total = placement[index]
             if level in current:
                 continue
             if side == "BUY":
@@ -533,7 +536,7 @@ class OrderBook:
             queue = book_side.levels.get(price)
             if queue is None:
                 book_side.levels[price] = [order]
-                book_side.totals[price] = _ZERO + size
+                book_side.totals[price] = total
                 insort(book_side.keys, price)
             else:
                 queue.append(order)

@@ -98,12 +98,15 @@ class _Quotes:
     ask there (every quoted price is at least one tick, so the two never meet at 0).
     """
 
-    __slots__ = ("current", "fills", "ladders", "mid_n", "prices", "sizes", "whole")
+    __slots__ = ("current", "fills", "ladders", "mid_n", "opening", "prices", "sizes", "whole")
 
     def __init__(self, sizes: Sequence[Decimal], prices: Sequence[Decimal]) -> None:
         # Index i holds the background size at price i * tick, and that price.
         self.sizes = sizes
         self.prices = prices
+        # 0 + size per price: the total a level opened by one of our quotes starts with, one
+        # object per price, so a level that comes back is recognised by identity.
+        self.opening = [_ZERO + size for size in sizes]
         # Our background orders: level key -> order id.
         self.current: dict[int, str] = {}
         # mid grid index -> (level key -> size, placement order of (key, side, price, size)):
@@ -123,7 +126,8 @@ class _Quotes:
         self.whole = False
 
 
-_Placement = tuple[tuple[int, Side, Decimal, Decimal], ...]
+# (level key, side, price, size, 0 + size: the total a level opened by the quote starts with)
+_Placement = tuple[tuple[int, Side, Decimal, Decimal, Decimal], ...]
 
 
 class SyntheticMarket:
@@ -233,21 +237,21 @@ class SyntheticMarket:
         self._no.forget()
 
     def _ladder(self, q: _Quotes, mid_n: int) -> tuple[dict[int, Decimal], _Placement]:
-        sizes, prices = q.sizes, q.prices
+        sizes, prices, opening = q.sizes, q.prices, q.opening
         shape = self.ladder
         top = self._units - 1  # the highest price on the grid inside the band: 1 - tick
         wanted: dict[int, Decimal] = {}
-        placement: list[tuple[int, Side, Decimal, Decimal]] = []
+        placement: list[tuple[int, Side, Decimal, Decimal, Decimal]] = []
         for k in range(shape.depth):
             offset = shape.half_spread + k * shape.level_step
             bid = mid_n - offset
             if bid >= 1:
                 wanted[-bid] = sizes[bid]
-                placement.append((-bid, "BUY", prices[bid], sizes[bid]))
+                placement.append((-bid, "BUY", prices[bid], sizes[bid], opening[bid]))
             ask = mid_n + offset
             if ask <= top:
                 wanted[ask] = sizes[ask]
-                placement.append((ask, "SELL", prices[ask], sizes[ask]))
+                placement.append((ask, "SELL", prices[ask], sizes[ask], opening[ask]))
         return wanted, tuple(placement)
 
     def _refresh(self, q: _Quotes, mid_n: int, book: OrderBook, t_ms: int) -> list[Fill]:
@@ -280,7 +284,7 @@ class SyntheticMarket:
                 book.cancel(current.pop(level))  # None when fully taken: nothing to cancel
             index = 0
         while index < len(placement):
-            level, side, price, size = placement[index]
+            level, side, price, size, _ = placement[index]
             index += 1
             if level in current:
                 continue

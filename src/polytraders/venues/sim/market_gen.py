@@ -202,12 +202,23 @@ class SyntheticMarket:
         """Advance the fair value by ``dt_ms`` and let the world trade; returns all matches."""
         dt = dt_ms / 1000.0
         fair = self.fair
-        self._prob += fair.theta * (fair.mu - self._prob) * dt + fair.sigma * math.sqrt(
-            dt
-        ) * rng.gauss(0.0, 1.0)
-        self._prob = min(max(self._prob, _MID_LO), _MID_HI)
-        self._set_mid(self._prob)
-        n = self._n
+        prob = self._prob
+        prob += fair.theta * (fair.mu - prob) * dt + fair.sigma * math.sqrt(dt) * rng.gauss(
+            0.0, 1.0
+        )
+        # clamp and quantize as _set_mid does (min/max spelled out: one step per market-second)
+        if prob < _MID_LO:
+            prob = _MID_LO
+        elif prob > _MID_HI:
+            prob = _MID_HI
+        self._prob = prob
+        n = round(prob / self._tick_f)
+        if n < self._n_lo:
+            n = self._n_lo
+        elif n > self._n_hi:
+            n = self._n_hi
+        if n != self._n:
+            self._set_mid(prob)
         # most steps move neither mid and see no trade: skip the refresh calls then
         yes, no = self._yes, self._no
         if yes.mid_n != n or yes.fills != yes_book.fill_count:

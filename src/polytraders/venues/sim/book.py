@@ -533,13 +533,13 @@ class OrderBook:
                 raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
             order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC",
                                  created_ms)
-            queue = book_side.levels.get(price)
-            if queue is None:
+            joined = book_side.levels.get(price)
+            if joined is None:
                 book_side.levels[price] = [order]
                 book_side.totals[price] = total
                 insort(book_side.keys, price)
             else:
-                queue.append(order)
+                joined.append(order)
                 book_side.totals[price] += size
             book_side.version += 1
             orders[order_id] = order

@@ -221,10 +221,11 @@ class SyntheticMarket:
             self._set_mid(prob)
         # most steps move neither mid and see no trade: skip the refresh calls then
         yes, no = self._yes, self._no
-        if yes.mid_n != n or yes.fills != yes_book.fill_count:
-            fills = self._refresh(yes, n, yes_book, t_ms)
-        else:
-            fills = []
+        fills = (
+            self._refresh(yes, n, yes_book, t_ms)
+            if yes.mid_n != n or yes.fills != yes_book.fill_count
+            else []
+        )
         if no.mid_n != self._units - n or no.fills != no_book.fill_count:
             fills.extend(self._refresh(no, self._units - n, no_book, t_ms))
         flow_p = self.flow_per_minute * dt / 60.0

@@ -294,3 +294,53 @@ def test_book_json_reuses_level_dicts_as_copies() -> None:
     again = snap.to_json_dict()
     assert again == snap.model_dump(mode="json")
     assert again["bids"][0] is not first["bids"][0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(40, 60), st.integers(5, 40)),
+                max_size=8),
+       st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(40, 60)), max_size=10),
+       st.lists(st.integers(0, 9), max_size=6))
+def test_relay_ladder_is_cancels_then_passive_rests(
+        ours: list[tuple[str, int, int]], ladder: list[tuple[str, int]], stale_picks: list[int]) -> None:
+    """The generator's one-call re-lay leaves the book exactly as cancelling the stale quotes and
+    resting the rest one by one through rest_passive would, and stops where a quote would cross."""
+    plain, fast = OrderBook("9", TICK, D(5)), OrderBook("9", TICK, D(5))
+    for n, (side, ticks, size) in enumerate(ours):  # our resting orders, which a quote may cross
+        for book in (plain, fast):
+            book.place(order_id=f"o{n}", client_order_id=f"o{n}", ours=True, side=side,  # type: ignore[arg-type]
+                       price=TICK * ticks, size=D(size), order_type="GTC", created_ms=n)
+    placement = []
+    for side, ticks in dict.fromkeys(ladder):  # one quote per (side, price)
+        key = -ticks if side == "BUY" else ticks
+        placement.append((key, side, TICK * ticks, D(ticks), D(0) + D(ticks)))
+    # an earlier ladder: every quote that rests now is "current" before the re-lay
+    current_plain: dict[int, str] = {}
+    current_fast: dict[int, str] = {}
+    for key, side, price, size, _ in placement:
+        if plain.rest_passive(f"q{key}", side, price, size, 0):  # type: ignore[arg-type]
+            assert fast.rest_passive(f"q{key}", side, price, size, 0)  # type: ignore[arg-type]
+            current_plain[key] = current_fast[key] = f"q{key}"
+    keys = list(current_plain)
+    stale = list(dict.fromkeys(keys[i % len(keys)] for i in stale_picks)) if keys else []
+    # the slow way
+    last = 0
+    for key in stale:
+        plain.cancel(current_plain.pop(key))
+    stopped = len(placement)
+    for index, (key, side, price, size, _) in enumerate(placement):
+        if key in current_plain:
+            continue
+        if plain.crosses(side, price):  # type: ignore[arg-type]
+            stopped = index
+            break
+        last += 1
+        assert plain.rest_passive(f"bg-{last}", side, price, size, 1)  # type: ignore[arg-type]
+        current_plain[key] = f"bg-{last}"
+    # the one call
+    index, last_fast = fast.relay_ladder(current_fast, stale, placement, 0, "bg-", 0, 1)  # type: ignore[arg-type]
+    assert (index, last_fast) == (stopped, last)
+    assert current_fast == current_plain
+    assert repr(fast.snapshot()) == repr(plain.snapshot())
+    for oid in list(current_plain.values()) + [f"o{n}" for n in range(len(ours))]:
+        assert repr(fast.order(oid)) == repr(plain.order(oid))

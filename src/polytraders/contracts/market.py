@@ -24,6 +24,27 @@ class BookLevel(Contract):
                 "size": str(self.size)}
 
 
+_LEVEL_JSON_LIMIT = 1 << 14
+_level_json: dict[int, tuple[BookLevel, dict[str, Any]]] = {}
+
+
+def _levels_json(levels: tuple[BookLevel, ...]) -> list[dict[str, Any]]:
+    """``[lv.to_json_dict() for lv in levels]``, each level's dict built once per level object
+    and handed out as a copy (the feed keeps an unchanged level's object across snapshots, and
+    rendering two Decimals costs more than copying three keys).  Keyed by identity, holding the
+    level so its id cannot be reused while the entry lives."""
+    out: list[dict[str, Any]] = []
+    memo = _level_json
+    for lv in levels:
+        hit = memo.get(id(lv))
+        if hit is None or hit[0] is not lv:
+            if len(memo) >= _LEVEL_JSON_LIMIT:
+                memo.clear()
+            hit = memo[id(lv)] = (lv, lv.to_json_dict())
+        out.append(hit[1].copy())
+    return out
+
+
 class OrderBookSnapshot(Contract):
     """One token's book: best-first levels, timestamp and a hash of its canonical state."""
 
@@ -58,8 +79,8 @@ class OrderBookSnapshot(Contract):
             "token_id": self.token_id,
             "ts_ms": self.ts_ms,
             "tick": str(self.tick),
-            "bids": [lv.to_json_dict() for lv in self.bids],
-            "asks": [lv.to_json_dict() for lv in self.asks],
+            "bids": _levels_json(self.bids),
+            "asks": _levels_json(self.asks),
             "book_hash": self.book_hash,
         }
 

@@ -90,6 +90,50 @@ def test_cached_snapshot_equals_a_scratch_rendering(sequence: list[Op], depth: i
         assert digest == book_hash("77", want_bids, want_asks)
 
 
+spelled_ops = st.lists(
+    st.tuples(st.sampled_from(["place", "passive", "cancel", "fak"]),
+              st.sampled_from(["BUY", "SELL"]), st.integers(45, 55),
+              st.sampled_from(["10", "10.00", "1E+1", "10.0", "5", "5.00", "20"]),
+              st.integers(0, 50)),
+    max_size=60,
+)
+
+
+def fresh_render(book: OrderBook) -> tuple[str, str]:
+    """Each side's levels built anew from the book's own prices and totals, no cache: the
+    spelling a level must carry is the one its total object has now."""
+    out = []
+    for side, best_first in ((book._bids, True), (book._asks, False)):
+        prices = sorted(side.levels, reverse=best_first)
+        out.append(repr(tuple(BookLevel(p, side.totals[p]) for p in prices)))
+    return out[0], out[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(spelled_ops)
+def test_reused_levels_keep_the_spelling_of_the_current_total(
+        sequence: list[tuple[str, str, int, str, int]]) -> None:
+    """A level whose total comes back to an earlier value reuses the earlier level object only
+    when the spelling is the same too (10 and 10.00 are equal Decimals, journaled differently)."""
+    book = OrderBook("78", TICK, D(5))
+    ids: list[str] = []
+    for n, (kind, side, ticks, size, target) in enumerate(sequence):
+        oid, price = f"o{n}", TICK * ticks
+        if kind in ("place", "fak"):
+            result = book.place(order_id=oid, client_order_id=oid, ours=True, side=side,  # type: ignore[arg-type]
+                                price=price, size=D(size),
+                                order_type="FAK" if kind == "fak" else "GTC", created_ms=n)
+            if result.status == "rested":
+                ids.append(oid)
+        elif kind == "passive":
+            if book.rest_passive(oid, side, price, D(size), n):  # type: ignore[arg-type]
+                ids.append(oid)
+        elif ids:
+            book.cancel(ids[target % len(ids)])
+        bids, asks, _ = book.snapshot()
+        assert (repr(bids), repr(asks)) == fresh_render(book)
+
+
 def test_resting_passively_is_exactly_resting_through_place() -> None:
     plain, fast = OrderBook("5", TICK, D(5)), OrderBook("5", TICK, D(5))
     quotes = [("BUY", "0.45", 20), ("BUY", "0.44", 30), ("SELL", "0.55", 25), ("BUY", "0.45", 7)]
@@ -233,3 +277,70 @@ def test_hand_written_book_json_is_pydantics(bids: list[tuple[Decimal, Decimal]]
         bids=tuple(Level.model_construct(price=p, size=s) for p, s in bids),
         asks=tuple(Level.model_construct(price=p, size=s) for p, s in asks))
     assert snap.to_json_dict() == snap.model_dump(mode="json")
+
+
+def test_book_json_reuses_level_dicts_as_copies() -> None:
+    """A level object's dict is built once and handed out as a copy: equal to pydantic's dump
+    every time, and a caller editing its copy changes nothing for the next snapshot."""
+    from polytraders.contracts import BookLevel as Level
+
+    levels = (Level.trusted(price=D("0.45"), size=D("10.00")), Level.trusted(price=D("0.44"), size=D(7)))
+    snap = OrderBookSnapshot.trusted(market_id="0x" + "cd" * 32, token_id="42", ts_ms=T0, tick=TICK,
+                                     bids=levels, asks=(), book_hash="e" * 64)
+    first = snap.to_json_dict()
+    assert first == snap.model_dump(mode="json") and first["bids"][0]["size"] == "10.00"
+    first["bids"][0]["size"] = "999"
+    first["bids"].append({"oops": 1})
+    again = snap.to_json_dict()
+    assert again == snap.model_dump(mode="json")
+    assert again["bids"][0] is not first["bids"][0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(40, 60), st.integers(5, 40)),
+                max_size=8),
+       st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(40, 60)), max_size=10),
+       st.lists(st.integers(0, 9), max_size=6))
+def test_relay_ladder_is_cancels_then_passive_rests(
+        ours: list[tuple[str, int, int]], ladder: list[tuple[str, int]], stale_picks: list[int]) -> None:
+    """The generator's one-call re-lay leaves the book exactly as cancelling the stale quotes and
+    resting the rest one by one through rest_passive would, and stops where a quote would cross."""
+    plain, fast = OrderBook("9", TICK, D(5)), OrderBook("9", TICK, D(5))
+    for n, (side, ticks, size) in enumerate(ours):  # our resting orders, which a quote may cross
+        for book in (plain, fast):
+            book.place(order_id=f"o{n}", client_order_id=f"o{n}", ours=True, side=side,  # type: ignore[arg-type]
+                       price=TICK * ticks, size=D(size), order_type="GTC", created_ms=n)
+    placement = []
+    for side, ticks in dict.fromkeys(ladder):  # one quote per (side, price)
+        key = -ticks if side == "BUY" else ticks
+        placement.append((key, side, TICK * ticks, D(ticks), D(0) + D(ticks)))
+    # an earlier ladder: every quote that rests now is "current" before the re-lay
+    current_plain: dict[int, str] = {}
+    current_fast: dict[int, str] = {}
+    for key, side, price, size, _ in placement:
+        if plain.rest_passive(f"q{key}", side, price, size, 0):  # type: ignore[arg-type]
+            assert fast.rest_passive(f"q{key}", side, price, size, 0)  # type: ignore[arg-type]
+            current_plain[key] = current_fast[key] = f"q{key}"
+    keys = list(current_plain)
+    stale = list(dict.fromkeys(keys[i % len(keys)] for i in stale_picks)) if keys else []
+    # the slow way
+    last = 0
+    for key in stale:
+        plain.cancel(current_plain.pop(key))
+    stopped = len(placement)
+    for index, (key, side, price, size, _) in enumerate(placement):
+        if key in current_plain:
+            continue
+        if plain.crosses(side, price):  # type: ignore[arg-type]
+            stopped = index
+            break
+        last += 1
+        assert plain.rest_passive(f"bg-{last}", side, price, size, 1)  # type: ignore[arg-type]
+        current_plain[key] = f"bg-{last}"
+    # the one call
+    index, last_fast = fast.relay_ladder(current_fast, stale, placement, 0, "bg-", 0, 1)  # type: ignore[arg-type]
+    assert (index, last_fast) == (stopped, last)
+    assert current_fast == current_plain
+    assert repr(fast.snapshot()) == repr(plain.snapshot())
+    for oid in list(current_plain.values()) + [f"o{n}" for n in range(len(ours))]:
+        assert repr(fast.order(oid)) == repr(plain.order(oid))

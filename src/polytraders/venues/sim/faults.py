@@ -260,7 +260,7 @@ class FaultState:
                 )
         # Whether any market's status can ever leave "open" under this plan.
         self.moves_status = bool(self._halts or self._resolve_at)
-        self._feed_faults = any(isinstance(spec, FeedFault) for spec in self.plan.specs)
+        self.feed_faults = any(isinstance(spec, FeedFault) for spec in self.plan.specs)
 
     def _take(self, index: int, count: int | None) -> bool:
         """Consume one use of a count-limited spec; False when it is exhausted."""
@@ -310,7 +310,7 @@ class FaultState:
         self, now_ms: int, token_id: str, condition_id: str
     ) -> tuple[int, FeedMode] | None:
         """(spec index, mode) of the first feed fault active for this token, if any."""
-        if not self._feed_faults:
+        if not self.feed_faults:
             return None
         for i, spec in enumerate(self.plan.specs):
             if (

@@ -91,6 +91,45 @@ class LadderShape:
     depth: int
 
 
+class _Quotes:
+    """The generator's background quotes on one token's book.
+
+    Levels are keyed by a signed grid index: ``-i`` for a bid at ``i * tick``, ``+i`` for an
+    ask there (every quoted price is at least one tick, so the two never meet at 0).
+    """
+
+    __slots__ = ("current", "fills", "ladders", "mid_n", "opening", "prices", "sizes", "whole")
+
+    def __init__(self, sizes: Sequence[Decimal], prices: Sequence[Decimal]) -> None:
+        # Index i holds the background size at price i * tick, and that price.
+        self.sizes = sizes
+        self.prices = prices
+        # 0 + size per price: the total a level opened by one of our quotes starts with, one
+        # object per price, so a level that comes back is recognised by identity.
+        self.opening = [_ZERO + size for size in sizes]
+        # Our background orders: level key -> order id.
+        self.current: dict[int, str] = {}
+        # mid grid index -> (level key -> size, placement order of (key, side, price, size)):
+        # sizes are fixed per price, so a ladder depends on the mid alone and is built once.
+        self.ladders: dict[int, tuple[dict[int, Decimal], _Placement]] = {}
+        # (mid index, book fill_count) at the last refresh, to skip no-op refreshes.
+        self.mid_n = -1
+        self.fills = -1
+        # Every background order still rested whole as of the last refresh (none was partly
+        # filled when placed); with no match since, each one's remaining size is its price's
+        # ladder size, so only its price leaving the ladder can make it stale.
+        self.whole = False
+
+    def forget(self) -> None:
+        self.current.clear()
+        self.mid_n = self.fills = -1
+        self.whole = False
+
+
+# (level key, side, price, size, 0 + size: the total a level opened by the quote starts with)
+_Placement = tuple[tuple[int, Side, Decimal, Decimal, Decimal], ...]
+
+
 class SyntheticMarket:
     """One binary market's generator state (fair value, background orders, flow)."""
 
@@ -109,39 +148,30 @@ class SyntheticMarket:
         self.ladder = ladder
         self.flow_per_minute = flow_per_minute
         self._prob = start_prob
-        self._tick_f = float(info.tick)
+        tick = info.tick
+        self._tick_f = float(tick)
+        # The price grid: i * tick for i in [0, 1 / tick], spelled as the tick spells it.
+        self._units = int(_ONE / tick)
+        self._prices = [Decimal(i) * tick for i in range(self._units + 1)]
         # The mid lives on the tick grid, clamped to [_MID_LO, _MID_HI]: grid index -> price.
         self._n_lo = math.ceil(_MID_LO / self._tick_f)
         self._n_hi = math.floor(_MID_HI / self._tick_f)
         self._grid: dict[int, tuple[Decimal, Decimal]] = {}
         self.mid = _ZERO
         self._no_mid = _ONE
+        self._n = 0
         self._set_mid(start_prob)
-        # Index i holds the background size at price i * tick.
-        self._sizes = {info.yes_token: yes_sizes, info.no_token: no_sizes}
-        # Our background orders per token: (side, price) -> order id.
-        self._bg: dict[str, dict[tuple[Side, Decimal], str]] = {
-            info.yes_token: {},
-            info.no_token: {},
-        }
-        # (mid, book fill_count) at the last refresh, to skip no-op refreshes.
-        self._refreshed: dict[str, tuple[Decimal, int]] = {}
-        # Tokens whose background orders all still rest whole as of the last refresh (none
-        # was partly filled when placed); with no match since, each one's remaining size is
-        # its price's ladder size, so only its price leaving the ladder can make it stale.
-        self._whole: set[str] = set()
-        # token -> mid -> the background ladder wanted around it (sizes are fixed per price,
-        # so a ladder depends on the mid alone and is built once per mid seen).
-        self._ladders: dict[str, dict[Decimal, dict[tuple[Side, Decimal], Decimal]]] = {
-            info.yes_token: {},
-            info.no_token: {},
-        }
+        self._yes = _Quotes(yes_sizes, self._prices)
+        self._no = _Quotes(no_sizes, self._prices)
+        self._quotes = {info.yes_token: self._yes, info.no_token: self._no}
         self._next_id = 0
         self._bg_prefix = f"bg-{info.condition_id[2:10]}-"
+        self._reach = (ladder.half_spread + ladder.level_step * 2) * tick
 
     def _set_mid(self, prob: float) -> None:
         """Quantize ``prob`` to the tick (clamped to the mid band) as the YES and NO mids."""
         n = min(max(round(prob / self._tick_f), self._n_lo), self._n_hi)
+        self._n = n
         mids = self._grid.get(n)
         if mids is None:
             mid = Decimal(n) * self.info.tick
@@ -157,7 +187,9 @@ class SyntheticMarket:
 
     def populate(self, yes_book: OrderBook, no_book: OrderBook, t_ms: int) -> list[Fill]:
         """Lay down the initial ladders."""
-        return self._refresh(yes_book, t_ms) + self._refresh(no_book, t_ms)
+        fills = self._refresh(self._yes, self._n, yes_book, t_ms)
+        fills.extend(self._refresh(self._no, self._units - self._n, no_book, t_ms))
+        return fills
 
     def step(
         self,
@@ -170,16 +202,38 @@ class SyntheticMarket:
         """Advance the fair value by ``dt_ms`` and let the world trade; returns all matches."""
         dt = dt_ms / 1000.0
         fair = self.fair
-        self._prob += fair.theta * (fair.mu - self._prob) * dt + fair.sigma * math.sqrt(
-            dt
-        ) * rng.gauss(0.0, 1.0)
-        self._prob = min(max(self._prob, _MID_LO), _MID_HI)
-        self._set_mid(self._prob)
-        fills = self._refresh(yes_book, t_ms)
-        fills += self._refresh(no_book, t_ms)
+        prob = self._prob
+        prob += fair.theta * (fair.mu - prob) * dt + fair.sigma * math.sqrt(dt) * rng.gauss(
+            0.0, 1.0
+        )
+        # clamp and quantize as _set_mid does (min/max spelled out: one step per market-second)
+        if prob < _MID_LO:
+            prob = _MID_LO
+        elif prob > _MID_HI:
+            prob = _MID_HI
+        self._prob = prob
+        n = round(prob / self._tick_f)
+        if n < self._n_lo:
+            n = self._n_lo
+        elif n > self._n_hi:
+            n = self._n_hi
+        if n != self._n:
+            self._set_mid(prob)
+        # most steps move neither mid and see no trade: skip the refresh calls then
+        yes, no = self._yes, self._no
+        fills = (
+            self._refresh(yes, n, yes_book, t_ms)
+            if yes.mid_n != n or yes.fills != yes_book.fill_count
+            else []
+        )
+        if no.mid_n != self._units - n or no.fills != no_book.fill_count:
+            fills.extend(self._refresh(no, self._units - n, no_book, t_ms))
         flow_p = self.flow_per_minute * dt / 60.0
-        fills += self._flow(yes_book, t_ms, flow_p, rng)
-        fills += self._flow(no_book, t_ms, flow_p, rng)
+        # the other traders' draws, in the fixed order: YES book, then NO book
+        if rng.random() < flow_p:
+            fills.extend(self._flow(yes_book, t_ms, rng))
+        if rng.random() < flow_p:
+            fills.extend(self._flow(no_book, t_ms, rng))
         return fills
 
     def shock(self, delta: float) -> None:
@@ -191,69 +245,63 @@ class SyntheticMarket:
 
     def clear(self) -> None:
         """Forget background orders (the venue emptied the books on resolution)."""
-        for orders in self._bg.values():
-            orders.clear()
-        self._refreshed.clear()
-        self._whole.clear()
+        self._yes.forget()
+        self._no.forget()
 
-    def _desired(self, token_id: str) -> dict[tuple[Side, Decimal], Decimal]:
-        mid = self.mid_of(token_id)
-        ladders = self._ladders[token_id]
-        out = ladders.get(mid)
-        if out is None:
-            out = ladders[mid] = self._ladder(token_id, mid)
-        return out
-
-    def _ladder(self, token_id: str, mid: Decimal) -> dict[tuple[Side, Decimal], Decimal]:
-        tick = self.info.tick
-        sizes = self._sizes[token_id]
+    def _ladder(self, q: _Quotes, mid_n: int) -> tuple[dict[int, Decimal], _Placement]:
+        sizes, prices, opening = q.sizes, q.prices, q.opening
         shape = self.ladder
-        low, high = tick, _ONE - tick
-        out: dict[tuple[Side, Decimal], Decimal] = {}
+        top = self._units - 1  # the highest price on the grid inside the band: 1 - tick
+        wanted: dict[int, Decimal] = {}
+        placement: list[tuple[int, Side, Decimal, Decimal, Decimal]] = []
         for k in range(shape.depth):
-            offset = (shape.half_spread + k * shape.level_step) * tick
-            bid = mid - offset
-            if bid >= low:
-                out[("BUY", bid)] = sizes[int(bid / tick)]
-            ask = mid + offset
-            if ask <= high:
-                out[("SELL", ask)] = sizes[int(ask / tick)]
-        return out
+            offset = shape.half_spread + k * shape.level_step
+            bid = mid_n - offset
+            if bid >= 1:
+                wanted[-bid] = sizes[bid]
+                placement.append((-bid, "BUY", prices[bid], sizes[bid], opening[bid]))
+            ask = mid_n + offset
+            if ask <= top:
+                wanted[ask] = sizes[ask]
+                placement.append((ask, "SELL", prices[ask], sizes[ask], opening[ask]))
+        return wanted, tuple(placement)
 
-    def _refresh(self, book: OrderBook, t_ms: int) -> list[Fill]:
-        token = book.token_id
-        key = (self.mid_of(token), book.fill_count)
-        if self._refreshed.get(token) == key:
+    def _refresh(self, q: _Quotes, mid_n: int, book: OrderBook, t_ms: int) -> list[Fill]:
+        fill_count = book.fill_count
+        if q.mid_n == mid_n and q.fills == fill_count:
             return []
-        desired = self._desired(token)
-        current = self._bg[token]
-        last = self._refreshed.get(token)
-        if token in self._whole and last is not None and last[1] == book.fill_count:
-            stale = [(level, order_id) for level, order_id in current.items()
-                     if level not in desired]
+        ladder = q.ladders.get(mid_n)
+        if ladder is None:
+            ladder = q.ladders[mid_n] = self._ladder(q, mid_n)
+        wanted, placement = ladder
+        current = q.current
+        if q.whole and q.fills == fill_count:
+            stale = [level for level in current if level not in wanted]
         else:
+            order_of = book.order
             stale = [
-                (level, order_id)
+                level
                 for level, order_id in current.items()
-                if (order := book.order(order_id)) is None
-                or desired.get(level) != order.remaining
+                if (order := order_of(order_id)) is None or wanted.get(level) != order.remaining
             ]
-        whole = True
-        for level, order_id in stale:
-            book.cancel(order_id)  # None when fully taken by someone: nothing to cancel
-            del current[level]
         fills: list[Fill] = []
+        whole = True
         # The ladder's quotes are valid by construction (on the market's tick inside the price
         # band, whole sizes >= MIN_SIZE) while the book still validates against that tick.
-        valid = book.tick == self.info.tick
-        for level, size in desired.items():
+        if book.tick == self.info.tick:
+            index, self._next_id = book.relay_ladder(
+                current, stale, placement, 0, self._bg_prefix, self._next_id, t_ms)
+        else:
+            for level in stale:
+                book.cancel(current.pop(level))  # None when fully taken: nothing to cancel
+            index = 0
+        while index < len(placement):
+            level, side, price, size, _ = placement[index]
+            index += 1
             if level in current:
                 continue
-            side, price = level
-            order_id = self._new_id()
-            if valid and book.rest_passive(order_id, side, price, size, t_ms):
-                current[level] = order_id
-                continue
+            self._next_id += 1
+            order_id = f"{self._bg_prefix}{self._next_id}"
             # A new background quote may cross one of our stale orders: that is a real fill
             # for us (the price moved through our quote), so place it through the matcher.
             result = book.place(
@@ -270,20 +318,20 @@ class SyntheticMarket:
             if result.status == "rested":
                 current[level] = order_id
                 whole = whole and result.remaining == size
-        self._refreshed[token] = (key[0], book.fill_count)
-        if whole:
-            self._whole.add(token)
-        else:
-            self._whole.discard(token)
+            if book.tick == self.info.tick:
+                index, self._next_id = book.relay_ladder(
+                    current, (), placement, index, self._bg_prefix, self._next_id, t_ms)
+        q.mid_n = mid_n
+        q.fills = book.fill_count
+        q.whole = whole
         return fills
 
-    def _flow(self, book: OrderBook, t_ms: int, p: float, rng: random.Random) -> list[Fill]:
-        if rng.random() >= p:
-            return []
+    def _flow(self, book: OrderBook, t_ms: int, rng: random.Random) -> tuple[Fill, ...]:
+        """Another trader's FAK on ``book`` (its arrival was already drawn)."""
         side: Side = "BUY" if rng.random() < 0.5 else "SELL"
         size = Decimal(rng.randrange(5, 80))
         tick = self.info.tick
-        reach = (self.ladder.half_spread + self.ladder.level_step * 2) * tick
+        reach = self._reach
         mid = self.mid_of(book.token_id)
         limit = min(mid + reach, _ONE - tick) if side == "BUY" else max(mid - reach, tick)
         # Marketable orders must be worth $1 at their limit.
@@ -299,7 +347,7 @@ class SyntheticMarket:
             order_type="FAK",
             created_ms=t_ms,
         )
-        return list(result.fills)
+        return result.fills
 
 
 def generate_markets(

@@ -199,6 +199,11 @@ class SimVenue:
             if background:
                 market.populate(self._books[info.yes_token], self._books[info.no_token], start_ms)
 
+        # each market with its YES and NO books, in market order, for the step loop
+        self._stepped = [
+            (m, self._books[m.info.yes_token], self._books[m.info.no_token])
+            for m in self._markets
+        ]
         self._now_ms = start_ms
         self._world_ms = start_ms  # time up to which advance() has run the world
         self._next_step_ms = start_ms + step_ms
@@ -222,6 +227,8 @@ class SimVenue:
     # ================================================================ configuration
     def _set_plan(self, plan: FaultPlan | None) -> None:
         self._faults = FaultState(plan)
+        # No planned fault can halt, resolve, freeze or drop a market: every book is live.
+        self._plain = not self._faults.moves_status and not self._faults.feed_faults
         self._listing: tuple[MarketInfo, ...] = tuple(m.info for m in self._markets)
         self._transitions = self._faults.transitions()
         self._transition_pos = 0
@@ -306,6 +313,13 @@ class SimVenue:
         return self._faults.latency_ms(now_ms)
 
     def book(self, token_id: str) -> BookView | None:
+        if self._plain:  # no status or feed fault planned: the live book, without the checks
+            ob = self._books.get(token_id)
+            if ob is None:
+                return None
+            bids, asks, digest = ob.snapshot(self._book_depth)
+            return BookView(token_id, bids, asks, self._now_ms, ob.tick, ob.min_size, digest,
+                            ob.one_grid)
         index = self._token_index.get(token_id)
         if index is None:
             return None
@@ -660,15 +674,14 @@ class SimVenue:
         if not self._background:
             return []
         events: list[VenueEvent] = []
-        for index, market in enumerate(self._markets):
-            if self._status(index, t) != "open":
+        moves_status = self._faults.moves_status
+        step_ms, rng = self._step_ms, self._rng
+        for index, (market, yes_book, no_book) in enumerate(self._stepped):
+            if moves_status and self._status(index, t) != "open":
                 continue  # halted or resolved: no quotes move, nobody trades
-            info = market.info
-            fills = market.step(
-                t, self._step_ms, self._books[info.yes_token], self._books[info.no_token], self._rng
-            )
+            fills = market.step(t, step_ms, yes_book, no_book, rng)
             if fills:
-                events += self._fill_events(fills, t, info.condition_id)
+                events += self._fill_events(fills, t, market.info.condition_id)
         return events
 
     # ================================================================ helpers

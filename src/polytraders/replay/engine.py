@@ -45,6 +45,7 @@ from polytraders.runtime.context import BotContext
 from polytraders.runtime.decisions import RECORD_KIND, StepView, decision_steps
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.markets import MarketsProjection
+from polytraders.state.bulk_decode import BookDecoder
 from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import TRUST_CODES, TRUST_KINDS, JournalLink, StateStore
 
@@ -330,9 +331,12 @@ def _entries(journal: Journal, state: StateStore) -> Iterator[JournalEntry | _Pa
         yield from journal.read()
         return
     trust = state.trust
+    books = BookDecoder()
     for seq, hash_b, body, copies in journal.read_raw():
         if bytes(copies[0]) not in _MAYBE_PASSED:
-            yield journal.decode_row(seq, hash_b, body)
+            entry = journal.decode_row(seq, hash_b, body)
+            books.predecode(entry.envelope)
+            yield entry
             continue
         try:
             data = orjson.loads(body)

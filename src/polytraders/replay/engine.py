@@ -43,9 +43,9 @@ from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.decisions import RECORD_KIND, StepView, decision_steps
+from polytraders.state.bulk_decode import BookDecoder
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.markets import MarketsProjection
-from polytraders.state.bulk_decode import BookDecoder
 from polytraders.state.portfolio import PortfolioProjection
 from polytraders.state.store import TRUST_CODES, TRUST_KINDS, JournalLink, StateStore
 

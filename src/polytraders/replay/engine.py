@@ -319,7 +319,9 @@ class _Passed:
 
 # Kinds of which some entries nobody in replay reads: only rows of these kinds are parsed to see
 # whether they can be stepped over; every other row is decoded as `read` decodes it.
-_MAYBE_PASSED = frozenset({b"note", b"execution_plan", b"signed_order"})
+# A checkpoint is among them: replay folds from seq 1 and reads none, and each one holds all
+# state so far (megabytes, late in a long run), so validating them cost more the longer the run.
+_MAYBE_PASSED = frozenset({b"note", b"execution_plan", b"signed_order", b"checkpoint"})
 # what replay itself reads, besides the projections and the inputs
 _REPLAY_READS = frozenset({"risk_vote", OrderIntent.kind, KillSwitchEvent.kind})
 

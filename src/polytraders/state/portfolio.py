@@ -390,6 +390,16 @@ class PortfolioProjection:
     def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
         before = self._equity_cache if self._equity_cache is not None and \
             self._equity_cache[0] == self._version else None
+        if (before is not None and mark_override is not None and self._cash_known
+                and self._last_equity is not None and before[1] == self._last_equity
+                and self._same_mark(mark_override)):
+            # A book that left its token's mark exactly as it was (most books): equity, peaks
+            # and so the drawdowns are what the caches hold, and the path below would end at
+            # its equal-equity return having only moved `_version`. Keeping the version keeps
+            # those caches (the kill switch reads them after every input); the aggregates are
+            # dropped as before, since they also mark tokens this book did not touch.
+            self._agg = None
+            return
         self._dirty()
         if not self._cash_known:
             return

@@ -133,3 +133,110 @@ def test_bulk_decode_leaves_other_kinds_alone() -> None:
     env = ReportEnvelope.wrap(Checkpoint(upto_seq=0, state={}), actor=SYS, reason_code="GOV_CHECKPOINT", ts_ms=1)
     BookDecoder().predecode(env)
     assert isinstance(env.decode(), Checkpoint)
+
+
+def test_moved_equity_is_the_fresh_sum_digit_for_digit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equity moved by one book (old term out, new term in) equals, in value and in exponent,
+    the left-to-right sum over every held lot that the portfolio made before."""
+    from polytraders.state.portfolio import PortfolioProjection
+
+    original = PortfolioProjection._moved_equity
+    checked = 0
+
+    def fresh(p: PortfolioProjection, override: tuple[str, Decimal | None]) -> Decimal:
+        total = p._cash
+        for token_id, tok in p._tokens.items():
+            lot = tok.current
+            if lot.size == 0:
+                continue
+            mark = (override[1] if override[1] is not None else lot.last_price) \
+                if override[0] == token_id else p._mark(token_id, lot)
+            total += lot.size * mark if mark is not None else lot.cost
+        return total
+
+    def checking(self: PortfolioProjection, total: Decimal,
+                 override: tuple[str, Decimal | None]) -> tuple[Decimal, bool] | None:
+        nonlocal checked
+        got = original(self, total, override)
+        if got is not None:
+            want = fresh(self, override)
+            assert got[0].as_tuple() == want.as_tuple(), (got[0], want)
+            checked += 1
+        return got
+
+    monkeypatch.setattr(PortfolioProjection, "_moved_equity", checking)
+    run_demo(DemoArgs(minutes=8, markets=6, seed=3, db=tmp_path / "eq.db"))
+    assert checked > 50
+
+
+def _fresh_equity(p: Any, override: tuple[str, Decimal | None]) -> Decimal:
+    """The left-to-right sum over every held lot, with one token marked as `override` says."""
+    total: Decimal = p._cash
+    for token_id, tok in p._tokens.items():
+        lot = tok.current
+        if lot.size == 0:
+            continue
+        mark = (override[1] if override[1] is not None else lot.last_price) \
+            if override[0] == token_id else p._mark(token_id, lot)
+        total += lot.size * mark if mark is not None else lot.cost
+    return total
+
+
+def test_moved_equity_takes_the_fresh_sums_exponent(tmp_path: Path, trusted_runtime: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Books on every tick size and fills of every precision: the term a book moves often had
+    the sum's smallest exponent, and the moved sum must then take the fresh sum's exponent."""
+    import random
+
+    from polytraders.contracts import BookLevel, FillRecord, MarketSnapshot, Note
+    from polytraders.runtime.clock import SimClock
+    from polytraders.state.portfolio import PortfolioProjection, add_accounting
+    from polytraders.state.store import StateStore
+
+    original = PortfolioProjection._moved_equity
+    checked = reshaped = 0
+
+    def checking(self: PortfolioProjection, total: Decimal,
+                 override: tuple[str, Decimal | None]) -> tuple[Decimal, bool] | None:
+        nonlocal checked, reshaped
+        tok, old = self._tokens.get(override[0]), self._eq_marks.get(override[0])
+        naive = None if tok is None or old is None or override[1] is None else \
+            total - tok.current.size * old + tok.current.size * override[1]
+        got = original(self, total, override)
+        if got is not None:
+            assert got[0].as_tuple() == _fresh_equity(self, override).as_tuple()
+            checked += 1
+            reshaped += naive is not None and naive.as_tuple() != got[0].as_tuple()
+        return got
+
+    monkeypatch.setattr(PortfolioProjection, "_moved_equity", checking)
+    rng = random.Random(11)
+    market, tokens = "0x" + "d4" * 32, ("4001", "4002", "4003")
+    clock = SimClock(1_767_571_200_000)
+    store = StateStore()
+    add_accounting(store)
+    rt, _ = trusted_runtime(tmp_path / "eq.db", clock, state=store)
+    rt.record(MarketSnapshot(market_id=market, question="q?", yes_token=tokens[0], no_token=tokens[1],
+                             tick=Decimal("0.0001"), min_size=Decimal(5), observed_at_ms=clock.now_ms()),
+              actor=SYS, reason_code="GOV_MARKET_DATA")
+    rt.record(Note(detail={"pusd": "1000.5", "source": "sim"}), actor=SYS, reason_code="GOV_WALLET_BALANCE")
+    for i in range(600):
+        clock.advance(1_000)
+        token = rng.choice(tokens)
+        if rng.random() < 0.85:
+            tick = rng.choice(("0.01", "0.001", "0.0001"))
+            step = Decimal(tick)
+            bid = step * rng.randint(int(Decimal("0.05") / step), int(Decimal("0.9") / step))
+            ask = bid + step * rng.randint(1, 3)
+            rt.record(OrderBookSnapshot(market_id=market, token_id=token, ts_ms=clock.now_ms(),
+                                        tick=step, bids=(BookLevel(price=bid, size=Decimal(10)),),
+                                        asks=(BookLevel(price=ask, size=Decimal(10)),),
+                                        book_hash=f"hash{i:06d}"), actor=SYS, reason_code="GOV_MARKET_DATA")
+        else:
+            rt.record(FillRecord(trade_id=f"T{i}", client_order_id=f"c{i:06d}", market_id=market,
+                                 token_id=token, side=rng.choice(("BUY", "BUY", "SELL")),
+                                 price=Decimal(rng.randint(5, 95)) / 100,
+                                 size=Decimal(rng.randint(1, 5000)) / rng.choice((1, 10, 100, 1000)),
+                                 fee_pusd=Decimal(0), liquidity="taker", ts_ms=clock.now_ms()),
+                      actor=SYS, reason_code="GOV_VENUE_EVENT")
+    assert checked > 100 and reshaped > 0

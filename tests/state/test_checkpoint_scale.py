@@ -60,7 +60,7 @@ def test_a_running_system_spaces_its_checkpoints_by_weight(tmp_path: Path) -> No
     journal = create_journal(db, genesis, synchronous="NORMAL")
     system = TradingSystem(journal, SimVenue(4, 3, DEMO_START_MS), SystemConfig(
         seed=4, n_markets=3, start_ms=DEMO_START_MS, system_signer=system_key, digest_interval_ms=10_000))
-    system.runtime.checkpoint_every = 100
+    system.runtime.checkpoint_every = 50
     system.start()
     for s in range(1, 241):
         system.step(DEMO_START_MS + s * STEP_MS)
@@ -69,9 +69,9 @@ def test_a_running_system_spaces_its_checkpoints_by_weight(tmp_path: Path) -> No
         cps = list(j.read(kinds=["checkpoint"]))
         assert len(cps) >= 3
         weights = [checkpoint_weight(c.envelope.payload["state"]) for c in cps]
-        assert weights[-1] * ENTRIES_PER_ITEM > 100, "the run must reach the weight-driven spacing"
+        assert weights[-1] * ENTRIES_PER_ITEM > 50, "the run must reach the weight-driven spacing"
         for before, after, w in zip(cps, cps[1:], weights, strict=False):
-            assert after.seq - before.seq >= max(100, int(w * ENTRIES_PER_ITEM))
+            assert after.seq - before.seq >= max(50, int(w * ENTRIES_PER_ITEM))
         restored, folded = build_full_state(), build_full_state()
         restored.rebuild(j)
         folded.rebuild(j, use_checkpoint=False)

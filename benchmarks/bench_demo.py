@@ -3,11 +3,13 @@
 Run: python benchmarks/bench_demo.py [--minutes 60] [--markets 5,10,20,40] [--runs 3]
 For each market count, runs the calm demo in this process `--runs` times and prints:
 - CPU seconds (process time) and wall seconds for the whole run (median of runs, and max);
-- envelopes journaled and CPU µs per envelope;
+- envelopes journaled and CPU µs per envelope, and CPU µs per simulated market-minute (the
+  workload's own unit: a market whose book moves more journals more envelopes per minute);
 - growth: CPU per simulated minute in the last 5 minutes over the first 5 (1.0 = flat);
 - per-minute CPU median and p99 (ms), and bytes on disk per envelope;
 - with --replay: CPU to replay the hour, and how many times faster than real time.
-The last line compares µs per envelope at the largest market count with the one at half of it.
+The last lines compare µs per envelope and per market-minute at the largest market count with
+the next smaller one.
 
 A/B: run it twice with different source trees, alternating, in one session, e.g.
   for i in 1 2 3; do PYTHONPATH=old/src python benchmarks/bench_demo.py --runs 1 --markets 20;
@@ -57,6 +59,7 @@ def one_run(markets: int, minutes: int, seed: int, with_replay: bool) -> dict[st
     head, tail = per_minute[:5], per_minute[-5:]
     entries = int(summary["journal"]["entries"])
     return {"cpu_s": cpu, "wall_s": wall, "entries": entries, "us_per_envelope": cpu / entries * 1e6,
+            "us_per_market_minute": cpu / (markets * minutes) * 1e6,
             "growth": (sum(tail) / sum(head)) if head and sum(head) else float("nan"),
             "minute_ms": [m * 1000 for m in per_minute], "bytes_per_envelope": size / entries,
             "head_hash": summary["journal"]["head_hash"], "replay_cpu_s": replay_s, "replay_verdict": verdict}
@@ -83,6 +86,7 @@ def main() -> None:
             "wall_s_median": round(statistics.median(r["wall_s"] for r in rs), 2),
             "entries": rs[0]["entries"],
             "us_per_envelope_median": round(statistics.median(r["us_per_envelope"] for r in rs), 1),
+            "us_per_market_minute_median": round(statistics.median(r["us_per_market_minute"] for r in rs)),
             "growth_last5_over_first5": round(statistics.median(r["growth"] for r in rs), 2),
             "minute_ms_median": round(statistics.median(minutes), 1),
             "minute_ms_p99": round(pct(minutes, 0.99), 1),
@@ -98,9 +102,10 @@ def main() -> None:
     ms = sorted(results)
     if len(ms) >= 2:
         big, half = ms[-1], ms[-2]
-        ratio = (statistics.median(r["us_per_envelope"] for r in results[big])
-                 / statistics.median(r["us_per_envelope"] for r in results[half]))
-        print(f"cost per envelope, {big} markets vs {half}: {ratio:.2f}x")
+        for unit in ("envelope", "market_minute"):
+            ratio = (statistics.median(r[f"us_per_{unit}"] for r in results[big])
+                     / statistics.median(r[f"us_per_{unit}"] for r in results[half]))
+            print(f"cost per {unit.replace('_', '-')}, {big} markets vs {half}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from polytraders.runtime.clock import SimClock
 from polytraders.runtime.config import BotConfig, build_config, last_loaded_values
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.decisions import RECORD_KIND, StepView, decision_steps
+from polytraders.state.bulk_decode import BookDecoder
 from polytraders.state.kill_switch import KillSwitchProjection
 from polytraders.state.markets import MarketsProjection
 from polytraders.state.portfolio import PortfolioProjection
@@ -318,7 +319,9 @@ class _Passed:
 
 # Kinds of which some entries nobody in replay reads: only rows of these kinds are parsed to see
 # whether they can be stepped over; every other row is decoded as `read` decodes it.
-_MAYBE_PASSED = frozenset({b"note", b"execution_plan", b"signed_order"})
+# A checkpoint is among them: replay folds from seq 1 and reads none, and each one holds all
+# state so far (megabytes, late in a long run), so validating them cost more the longer the run.
+_MAYBE_PASSED = frozenset({b"note", b"execution_plan", b"signed_order", b"checkpoint"})
 # what replay itself reads, besides the projections and the inputs
 _REPLAY_READS = frozenset({"risk_vote", OrderIntent.kind, KillSwitchEvent.kind})
 
@@ -330,9 +333,12 @@ def _entries(journal: Journal, state: StateStore) -> Iterator[JournalEntry | _Pa
         yield from journal.read()
         return
     trust = state.trust
+    books = BookDecoder()
     for seq, hash_b, body, copies in journal.read_raw():
         if bytes(copies[0]) not in _MAYBE_PASSED:
-            yield journal.decode_row(seq, hash_b, body)
+            entry = journal.decode_row(seq, hash_b, body)
+            books.predecode(entry.envelope)
+            yield entry
             continue
         try:
             data = orjson.loads(body)

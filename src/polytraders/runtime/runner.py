@@ -217,7 +217,8 @@ class Runtime:
             return None
         self._digesting = True
         try:
-            due = self.checkpoint_every and self.state.last_seq - self._checkpoint_seq >= self.checkpoint_every
+            due = self.checkpoint_every and (self.state.last_seq - self._checkpoint_seq
+                                             >= self.state.checkpoint_interval(self.checkpoint_every))
             if due and not final:
                 self._checkpoint_seq = self.record(self.state.checkpoint_contract(), actor=SYSTEM,
                                                    reason_code="GOV_CHECKPOINT").seq

@@ -53,7 +53,7 @@ entry (`accounting()`; asserted at every step of every demo scenario by the test
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -75,6 +75,8 @@ CURVE_MAX_POINTS = 20_000
 UNATTRIBUTED = "unattributed"
 UNKNOWN_CLUSTER = "unknown"
 WALLET_BALANCE_CODE = "GOV_WALLET_BALANCE"
+# digits a value summed step by step may hold and still be exact in the 28-digit default context
+_EXACT_DIGITS = 20
 MAX_WALLET_PUSD = Decimal(10) ** 15  # a read beyond this is bad data, not a balance
 _FINAL = frozenset({"CONFIRMED", "FAILED"})
 _CTX = Context(prec=40, rounding=ROUND_HALF_EVEN)
@@ -261,6 +263,8 @@ class PortfolioProjection:
         self._version = 0
         self._equity_cache: tuple[int, Decimal] | None = None
         self._eq_marks: dict[str, Decimal | None] = {}  # the marks that cached equity was summed with
+        # how many of that sum's terms (and cash) have each exponent, or None: not kept for it
+        self._eq_exponents: Counter[int] | None = None
         self._dd_intraday: tuple[int, int, Decimal | None] | None = None
         self._dd_weekly: tuple[int, int, Decimal | None] | None = None
         self._held: tuple[tuple[str, str], ...] | None = None
@@ -390,6 +394,16 @@ class PortfolioProjection:
     def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
         before = self._equity_cache if self._equity_cache is not None and \
             self._equity_cache[0] == self._version else None
+        if (before is not None and mark_override is not None and self._cash_known
+                and self._last_equity is not None and before[1] == self._last_equity
+                and self._same_mark(mark_override)):
+            # A book that left its token's mark exactly as it was (most books): equity, peaks
+            # and so the drawdowns are what the caches hold, and the path below would end at
+            # its equal-equity return having only moved `_version`. Keeping the version keeps
+            # those caches (the kill switch reads them after every input); the aggregates are
+            # dropped as before, since they also mark tokens this book did not touch.
+            self._agg = None
+            return
         self._dirty()
         if not self._cash_known:
             return
@@ -398,7 +412,9 @@ class PortfolioProjection:
             # already summed, the same Decimal, without another pass over the lots
             eq, usual = before[1], True
         else:
-            eq, usual = self._equity(mark_override)
+            moved = self._moved_equity(before[1], mark_override) \
+                if before is not None and mark_override is not None else None
+            eq, usual = moved if moved is not None else self._equity(mark_override)
         if usual:
             # the same sum `equity()` would make (the book's mark is exactly the one the markets
             # projection now holds), so the same Decimal: no second pass over the lots
@@ -446,6 +462,7 @@ class PortfolioProjection:
         total = self._cash
         usual_marks = True
         marks = self._eq_marks = {}
+        exponents = self._eq_exponents = Counter((_exponent(total),))
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
@@ -457,8 +474,41 @@ class PortfolioProjection:
             else:
                 mark = self._mark(token_id, lot)
             marks[token_id] = mark
-            total += lot.size * mark if mark is not None else lot.cost
+            term = lot.size * mark if mark is not None else lot.cost
+            exponents[_exponent(term)] += 1
+            total += term
         return total, usual_marks
+
+    def _moved_equity(self, total: Decimal, mark_override: tuple[str, Decimal | None]) -> tuple[Decimal, bool] | None:
+        """`_equity(mark_override)` from the equity last summed, when only this token's mark
+        moved since (the caller checked the version): that sum less the token's old term plus
+        its new one. Exact (every value is far inside the context's 28 digits), so equal in
+        value to a fresh sum; given the exponent a fresh left-to-right sum has (the smallest
+        among cash and the terms), so the same Decimal, digit for digit. None: sum afresh."""
+        exponents = self._eq_exponents
+        token_id, mid = mark_override
+        tok = self._tokens.get(token_id)
+        if exponents is None or tok is None or token_id not in self._eq_marks or tok.current.size == 0:
+            return None
+        lot = tok.current
+        mark = mid if mid is not None else lot.last_price
+        old = self._eq_marks[token_id]
+        old_term = lot.size * old if old is not None else lot.cost
+        new_term = lot.size * mark if mark is not None else lot.cost
+        moved = total - old_term + new_term
+        if not moved or max(_digits(moved), _digits(old_term), _digits(new_term)) > _EXACT_DIGITS:
+            self._eq_exponents = None
+            return None  # a zero's sign, or digits near the context's limit: sum afresh
+        old_exp = _exponent(old_term)
+        exponents[old_exp] -= 1
+        if not exponents[old_exp]:
+            del exponents[old_exp]
+        exponents[_exponent(new_term)] += 1
+        target = min(exponents)
+        if _exponent(moved) != target:
+            moved = moved.quantize(Decimal(1).scaleb(target))
+        self._eq_marks[token_id] = mark
+        return moved, _same(mark, self._mark(token_id, lot))
 
     def _same_mark(self, mark_override: tuple[str, Decimal | None]) -> bool:
         """Is the overridden token marked now exactly as in the last equity summed, and as
@@ -543,12 +593,15 @@ class PortfolioProjection:
         # the same sum, in the same order, as `_aggregates` makes: the same Decimal
         equity = self._cash
         marks = self._eq_marks = {}
+        exponents = self._eq_exponents = Counter((_exponent(equity),))
         for token_id, tok in self._tokens.items():
             lot = tok.current
             if lot.size == 0:
                 continue
             mark = marks[token_id] = self._mark(token_id, lot)
-            equity += lot.size * mark if mark is not None else lot.cost
+            term = lot.size * mark if mark is not None else lot.cost
+            exponents[_exponent(term)] += 1
+            equity += term
         self._equity_cache = (self._version, equity)
         return equity
 
@@ -756,6 +809,14 @@ class PortfolioProjection:
         self._hour_peaks = {int(h): Decimal(v) for h, v in data["hour_peaks"].items()}
         self._curve = deque(((int(p[0]), Decimal(p[1]), Decimal(p[2] if len(p) > 2 else 0))
                              for p in data["curve"]), maxlen=CURVE_MAX_POINTS)
+
+
+def _exponent(d: Decimal) -> int:
+    return int(d.as_tuple().exponent)
+
+
+def _digits(d: Decimal) -> int:
+    return len(d.as_tuple().digits)
 
 
 def _same(a: Decimal | None, b: Decimal | None) -> bool:

@@ -4,9 +4,10 @@ Rows hold `seq`, `hash` and the `body` (the canonical bytes the hash is over, st
 compact form of `journal/codec.py`: zstd with a fixed dictionary; older rows hold the canonical
 JSON itself), plus the columns readers filter by, copied out of the body (kind, correlation
 id; journals made before the second speed round also copy actor and ts, and keep doing so);
-`verify` checks those copies against the body too, so a flipped byte anywhere in a row is found. New journals have no secondary index on
-those copies: keeping two indexes current cost about a seventh of an append, while a reader's
-filtered scan of 100,000 rows costs about 20 ms without them (`benchmarks/bench_cli.py`).
+`verify` checks those copies against the body too, so a flipped byte anywhere in a row is found.
+New journals have no secondary index on those copies: keeping two indexes current cost about
+a seventh of an append, while a reader's filtered scan of 100,000 rows costs about 20 ms
+without them (`benchmarks/bench_cli.py`).
 Journals made before keep their indexes; nothing here changes an existing file's schema.
 
 Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
@@ -184,7 +185,7 @@ class SqliteJournal:
         if "journal" not in tables:
             return "it has no journal table"
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(journal)")}
-        if not _COLUMNS <= columns:
+        if not columns >= _COLUMNS:
             return "its journal table is not ours"
         if require_genesis and self._identity()[1] is None:
             return "its first entry is not a genesis entry"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import sqlite3
 from pathlib import Path
@@ -12,6 +13,7 @@ from polytraders.contracts import Note
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.errors import JournalMissingError
 from polytraders.journal import GENESIS_HASH, SqliteJournal
+from polytraders.journal.sqlite import _SCHEMA_V1, NEW_PAGE_SIZE
 
 ACTOR = Actor(kind="system", id="test")
 
@@ -21,7 +23,10 @@ def env(i: int, corr: str | None = None) -> ReportEnvelope:
                                ts_ms=1_000 + i, correlation_id=corr)
 
 
-def fill(path: Path, n: int) -> None:
+def fill(path: Path, n: int, *, first_form: bool = False) -> None:
+    if first_form:  # a journal made before the current table: it also copies actor and ts out
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.executescript(_SCHEMA_V1)
     with SqliteJournal(path) as j:
         for i in range(n):
             j.append(env(i, corr=f"corr-{i % 3:04d}"))
@@ -48,14 +53,14 @@ def test_entries_chain_and_read_back(tmp_path: Path) -> None:
         assert result.ok and result.entries == 10 and result.head_hash == entries[-1].hash
 
 
-COLUMNS = ("hash", "body", "kind", "actor", "correlation_id")
+COLUMNS = ("hash", "body", "kind", "actor", "correlation_id")  # actor: in a first-form journal
 
 
 @pytest.mark.parametrize("column", COLUMNS)
 @pytest.mark.parametrize("target", [1, 4, 7])
 def test_flipping_any_byte_fails_verify_at_that_seq(tmp_path: Path, column: str, target: int) -> None:
     path = tmp_path / "j.db"
-    fill(path, 7)
+    fill(path, 7, first_form=column == "actor")
     db = sqlite3.connect(path)
     (raw,) = db.execute(f"SELECT {column} FROM journal WHERE seq = ?", (target,)).fetchone()
     data = bytearray(raw)
@@ -77,7 +82,7 @@ def test_flipping_any_byte_fails_verify_at_that_seq(tmp_path: Path, column: str,
 
 def test_tampered_ts_and_deleted_row_are_found(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    fill(path, 5)
+    fill(path, 5, first_form=True)
     db = sqlite3.connect(path)
     db.execute("UPDATE journal SET ts_ms = ts_ms + 1 WHERE seq = 3")
     db.commit()
@@ -88,6 +93,40 @@ def test_tampered_ts_and_deleted_row_are_found(tmp_path: Path) -> None:
     db.commit()
     with SqliteJournal(path) as j:
         assert j.verify().first_bad_seq == 2
+
+
+def test_a_deleted_row_in_a_current_form_journal_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    fill(path, 5)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("DELETE FROM journal WHERE seq = 2")
+        db.commit()
+    with SqliteJournal(path) as j:
+        assert j.verify().first_bad_seq == 2
+
+
+def test_a_first_form_journal_keeps_its_columns_and_still_appends_reads_and_verifies(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    fill(old, 6, first_form=True)
+    fill(new, 6)
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        assert db.execute("SELECT actor, ts_ms FROM journal WHERE seq = 6").fetchone() == (b"system:test", 1_005)
+        assert db.execute("PRAGMA page_size").fetchone()[0] != NEW_PAGE_SIZE  # made before: kept
+    with contextlib.closing(sqlite3.connect(new)) as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(journal)")}
+        assert "actor" not in columns and "ts_ms" not in columns
+        assert db.execute("PRAGMA page_size").fetchone()[0] == NEW_PAGE_SIZE
+    with SqliteJournal(old) as a, SqliteJournal(new) as b:
+        a.append(env(6, corr="corr-0000"))
+        b.append(env(6, corr="corr-0000"))
+        a.flush()
+        b.flush()
+        # the same envelopes give the same chain whichever table holds it
+        assert a.head() == b.head() and a.verify().ok and b.verify().ok
+        assert [e.seq for e in a.read(correlation_id="corr-0000")] == [1, 4, 7]
+        assert [e.hash for e in a.read()] == [e.hash for e in b.read()]
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        assert db.execute("SELECT actor, ts_ms FROM journal WHERE seq = 7").fetchone() == (b"system:test", 1_006)
 
 
 def _appender(path: str, worker: int, n: int) -> None:

@@ -129,11 +129,13 @@ def _insert(con: sqlite3.Connection, seq: int, prev: str, env: dict[str, Any]) -
     body = entry_body(seq, prev, env)
     digest = entry_hash(body)
     corr = env.get("correlation_id")
-    con.execute(
-        "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)",
-        (seq, digest.encode("ascii"), body, env["kind"].encode(),
-         f"{env['actor']['kind']}:{env['actor']['id']}".encode(),
-         corr.encode() if corr is not None else None, env["ts_ms"]))
+    row = {"seq": seq, "hash": digest.encode("ascii"), "body": body, "kind": env["kind"].encode(),
+           "correlation_id": corr.encode() if corr is not None else None,
+           "actor": f"{env['actor']['kind']}:{env['actor']['id']}".encode(), "ts_ms": env["ts_ms"]}
+    # a forger fills in whichever copies the table keeps (journals made before also keep actor, ts)
+    columns = [r[1] for r in con.execute("PRAGMA table_info(journal)")]
+    con.execute(f"INSERT INTO journal({', '.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+                [row[c] for c in columns])
     return digest
 
 

@@ -2,11 +2,12 @@
 
 Rows hold `seq`, `hash` and the `body` (the canonical bytes the hash is over, stored in the
 compact form of `journal/codec.py`: zstd with a fixed dictionary; older rows hold the canonical
-JSON itself), plus a few columns copied out of the body (kind, actor, correlation id, ts) so
-readers can filter without parsing every row; `verify` checks those copies against the body
-too, so a flipped byte anywhere in a row is found. New journals have no secondary index on
-those copies: keeping two indexes current cost about a seventh of an append, while a reader's
-filtered scan of 100,000 rows costs about 20 ms without them (`benchmarks/bench_cli.py`).
+JSON itself), plus the columns readers filter by, copied out of the body (kind, correlation
+id; journals made before the second speed round also copy actor and ts, and keep doing so);
+`verify` checks those copies against the body too, so a flipped byte anywhere in a row is found.
+New journals have no secondary index on those copies: keeping two indexes current cost about
+a seventh of an append, while a reader's filtered scan of 100,000 rows costs about 20 ms
+without them (`benchmarks/bench_cli.py`).
 Journals made before keep their indexes; nothing here changes an existing file's schema.
 
 Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
@@ -58,25 +59,34 @@ from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+NEW_PAGE_SIZE = 8192
 
+# A new journal's table. Journals made before also copy `actor` and `ts_ms` out of the body
+# (`_SCHEMA_V1`): nothing ever selected rows by them, and the two columns cost about 0.5 us of
+# an append's ~10. Such journals keep their columns, and appends to them still fill them in.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
     hash BLOB NOT NULL,
     body BLOB NOT NULL,
     kind BLOB NOT NULL,
-    actor BLOB NOT NULL,
-    correlation_id BLOB,
-    ts_ms INTEGER NOT NULL
+    correlation_id BLOB
 );
 CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_SCHEMA_V1 = _SCHEMA.replace("    correlation_id BLOB\n", """    actor BLOB NOT NULL,
+    correlation_id BLOB,
+    ts_ms INTEGER NOT NULL
+""")
+_COLUMNS = frozenset({"seq", "hash", "body", "kind", "correlation_id"})
+_V1_COLUMNS = _COLUMNS | {"actor", "ts_ms"}
 
 
 # `ReportEnvelope.model_validate` without its wrapper's keyword handling: called for every row read
 _validate_envelope = ReportEnvelope.__pydantic_validator__.validate_python
 
-_INSERT = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
+_INSERT = "INSERT INTO journal(seq, hash, body, kind, correlation_id) VALUES (?,?,?,?,?)"
+_INSERT_V1 = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
 
 
 class JournalWriteError(JournalCorruptError):
@@ -114,8 +124,9 @@ class SqliteJournal:
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        # appended rows not yet handed to SQLite: (seq, hash, canonical body, kind, actor, corr, ts)
-        self._rows: list[tuple[int, bytes, bytes, bytes, bytes, bytes | None, int]] = []
+        # appended rows not yet handed to SQLite: (seq, hash, canonical body, kind, corr), with
+        # (actor, ts) after them for a journal of the first form
+        self._rows: list[tuple[Any, ...]] = []
         self._lock_fd: int | None = None
         if not create or readonly:
             check_is_journal_file(self.path)
@@ -140,9 +151,16 @@ class SqliteJournal:
         # readers make the lock file too, so "in use" is knowable even for a copied journal
         self._lock_fd = _share_lock(self.path)
         if not readonly:
+            if self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+                # a new file only (an existing journal keeps its page size; SQLite ignores the
+                # pragma once the file has content): 8 KiB pages take a ~320 B row with half
+                # the WAL frames and page headers of 4 KiB ones, about 0.4 µs less per append
+                self._db.execute(f"PRAGMA page_size={NEW_PAGE_SIZE}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+        # the first form (see `_SCHEMA`): its extra copies are written and verified as before
+        self._v1 = {r[1] for r in self._db.execute("PRAGMA table_info(journal)")} >= _V1_COLUMNS
         self._lock_timeout_s = lock_timeout_s
         self._insert_cursor = self._db.cursor()
         self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
@@ -167,7 +185,7 @@ class SqliteJournal:
         if "journal" not in tables:
             return "it has no journal table"
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(journal)")}
-        if not {"seq", "hash", "body", "kind", "actor", "correlation_id", "ts_ms"} <= columns:
+        if not columns >= _COLUMNS:
             return "its journal table is not ours"
         if require_genesis and self._identity()[1] is None:
             return "its first entry is not a genesis entry"
@@ -259,9 +277,14 @@ class SqliteJournal:
         body = envelope_entry_body(seq, prev, env) if self._plain_prev else entry_body(seq, prev, env)
         digest = sha256(body).hexdigest()
         corr = env["correlation_id"]
-        actor = env["actor"]
-        self._rows.append((seq, digest.encode(), body, env["kind"].encode(), f"{actor['kind']}:{actor['id']}".encode(),
-                           corr.encode() if corr is not None else None, env["ts_ms"]))
+        if self._v1:
+            actor = env["actor"]
+            self._rows.append((seq, digest.encode(), body, env["kind"].encode(),
+                               corr.encode() if corr is not None else None,
+                               f"{actor['kind']}:{actor['id']}".encode(), env["ts_ms"]))
+        else:
+            self._rows.append((seq, digest.encode(), body, env["kind"].encode(),
+                               corr.encode() if corr is not None else None))
         self._head = (seq, digest)
         self._plain_prev = True
         self._pending += 1
@@ -287,8 +310,13 @@ class SqliteJournal:
         rows, self._rows = self._rows, []
         compress = compressor()
         try:
-            self._insert_cursor.executemany(_INSERT, [(seq, digest, compress(body), kind, actor, corr, ts)
-                                                      for seq, digest, body, kind, actor, corr, ts in rows])
+            if self._v1:
+                self._insert_cursor.executemany(_INSERT_V1, [
+                    (seq, digest, compress(body), kind, actor, corr, ts)
+                    for seq, digest, body, kind, corr, actor, ts in rows])
+            else:
+                self._insert_cursor.executemany(_INSERT, [(seq, digest, compress(body), kind, corr)
+                                                          for seq, digest, body, kind, corr in rows])
         except sqlite3.OperationalError as exc:
             self.rollback()
             raise JournalWriteError(f"Cannot write the journal {self.path}: {exc}.") from None
@@ -412,10 +440,13 @@ class SqliteJournal:
 
     def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
         """(seq, stored hash, canonical body, indexed copies) rows in order, not parsed: for
-        `verify`. A body that does not decompress comes back as stored (its hash cannot match)."""
+        `verify`. A body that does not decompress comes back as stored (its hash cannot match).
+        The copies are (kind, actor, correlation id, ts); actor and ts are None in a journal of
+        the current form, which does not keep them (in the first form they are NOT NULL)."""
         self._sync_rows()
         cursor = self._db.execute(
-            "SELECT seq, hash, body, kind, actor, correlation_id, ts_ms FROM journal WHERE seq >= ? ORDER BY seq",
+            f"SELECT seq, hash, body, kind, {'actor' if self._v1 else 'NULL'}, correlation_id, "
+            f"{'ts_ms' if self._v1 else 'NULL'} FROM journal WHERE seq >= ? ORDER BY seq",
             (from_seq,))
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
             yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)

@@ -216,9 +216,10 @@ def _check_chain(journal: SqliteJournal, report: VerifyReport,
             copies_ok = (
                 data["seq"] == seq
                 and env["kind"].encode() == as_bytes(kind)
-                and f"{env['actor']['kind']}:{env['actor']['id']}".encode() == as_bytes(actor)
+                # actor and ts are None only where the journal has no such column (read_raw)
+                and (actor is None or f"{env['actor']['kind']}:{env['actor']['id']}".encode() == as_bytes(actor))
                 and (env.get("correlation_id") or None) == (as_bytes(corr).decode() if corr else None)
-                and env["ts_ms"] == ts_ms
+                and (ts_ms is None or env["ts_ms"] == ts_ms)
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
             report.add("chain", seq, "entry body is not valid journal JSON")

@@ -128,6 +128,7 @@ class TradingSystem:
         self.runtime = Runtime(journal, self.clock, self.state, system_signer=config.system_signer,
                                digest_interval_ms=config.digest_interval_ms)
         self.runtime.halt_path = config.halt_path
+        journal.defer_wal_checkpoints()  # taken at each step's end, never inside a trip's commit
         self.state.rebuild(journal)  # a restart resumes from the journal
         if config.system_signer is not None:
             self.runtime.open_session(seed=config.seed, markets=config.n_markets)
@@ -261,6 +262,7 @@ class TradingSystem:
         self.incidents.tick(now_ms)
         self.runtime.digest_if_due()
         self.runtime.journal.flush()
+        self.runtime.journal.checkpoint_if_due()
 
     def _quote(self, now_ms: int) -> None:
         for info in self.venue.markets():

@@ -106,6 +106,14 @@ class Journal(Protocol):
         """Take the write lock now; returns the head seq."""
         ...
 
+    def defer_wal_checkpoints(self) -> None:
+        """Leave log maintenance to this writer's safe points (`checkpoint_if_due`)."""
+        ...
+
+    def checkpoint_if_due(self) -> bool:
+        """At a safe point: log maintenance, when due; True when it ran."""
+        ...
+
     def rollback(self) -> None:
         """Drop anything not yet committed."""
         ...

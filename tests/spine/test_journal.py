@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import sqlite3
 from pathlib import Path
 
@@ -216,3 +217,35 @@ def test_not_a_journal_file_gives_clear_error(tmp_path: Path) -> None:
 def test_missing_file_without_create(tmp_path: Path) -> None:
     with pytest.raises(JournalMissingError, match="does not exist"):
         SqliteJournal(tmp_path / "nope.db", create=False)
+
+
+def test_deferred_wal_checkpoints_run_at_safe_points_only(tmp_path: Path) -> None:
+    """A running system copies the log back at its step ends: commits below four times the
+    threshold leave the database file as it was, and `checkpoint_if_due` copies the log back
+    once the threshold is reached (the file grows by what was in the log)."""
+    path = tmp_path / "j.db"
+    with SqliteJournal(path) as j:
+        j.append(env(0), durable=True)
+        j._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start from an empty log
+        j.defer_wal_checkpoints(pages=20)
+        assert j._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 80
+        before = path.stat().st_size
+        assert not j.checkpoint_if_due(), "nothing written yet"
+        for i in range(1, 13):  # 12 commits of a few rows: ~26 pages by the estimate, under 80
+            for k in range(3):  # rows that need pages of their own once copied back
+                j.append(ReportEnvelope.wrap(Note(detail={"i": 100 * i + k, "blob": os.urandom(1500).hex()}),
+                                             actor=ACTOR, reason_code="GOV_MARKET_DATA", ts_ms=1_000))
+            j.flush()
+            if i < 9:  # 2 pages a commit by the estimate, the first durable append's included
+                assert not j.checkpoint_if_due(), f"due after {i} commits only"
+        assert path.stat().st_size == before, "a commit copied the log back on its own"
+        assert j.checkpoint_if_due(), "the threshold was passed"
+        assert path.stat().st_size > before, "the checkpoint copied the log back"
+        assert not j.checkpoint_if_due(), "the count starts again"
+        j.begin()
+        j.append(env(9_999))
+        j._wal_pages = 10**6
+        assert not j.checkpoint_if_due(), "never inside a transaction"
+        j.flush()
+        assert j.verify().ok
+        assert [e.seq for e in j.read()] == list(range(1, 39))

@@ -291,8 +291,7 @@ class TradingSystem:
 
     def _resting_quote(self, token_id: str, side: str) -> Any:
         for order in self.orders.open_orders_for(token_id):  # this token's, not every market's
-            if order.side == side and \
-                    order.strategy_id == self.strategy.bot_id:
+            if order.side == side and order.strategy_id == self.strategy.bot_id:
                 return order
         return None
 

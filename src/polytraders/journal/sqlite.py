@@ -375,6 +375,7 @@ class SqliteJournal:
 
     def rollback(self) -> None:
         self._rows = []
+        self._wal_bytes = 0  # nothing of it reaches the log
         if self._head is not None or self._db.in_transaction:
             with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back (SQLITE_FULL)
                 self._db.execute("ROLLBACK")

@@ -405,23 +405,12 @@ class Runtime:
             return _new_context(Evaluated, (None, False, None))
         if mode is not Mode.ENFORCED:
             return self._step(bot, self._judge(bot, input, correlation_id), intent_id)
-        # An enforced bot, the order path's every step: `_judge` inline, so that an approving
-        # vote (what `_judge` passes unchanged) becomes its step with no intermediate objects.
-        now = self.clock.now_ms()
-        try:
-            config = bot.config
-            decision = bot.decide(input, _new_context(BotContext, (
-                self.clock, config, self.state, self.kill_switch, correlation_id, self.builder_code)))
-            code = decision.reason_code
-            if code not in registry():
-                require_code(code)
-        except Exception as exc:  # a bot bug must never escape the event loop
-            return self._step(bot, _failed(bot, exc), intent_id)
-        stats = bot.stats
-        stats.decisions += 1
-        stats.last_decision_ms = now
-        stats.recent.append(now)
-        output = decision.output
+        # An enforced bot, the order path's every step: an approving vote (what `_judge` passes
+        # unchanged) becomes its step with no intermediate objects.
+        decision = self._ask(bot, input, correlation_id)
+        if isinstance(decision, _Judged):
+            return self._step(bot, decision, intent_id)
+        config, code, output = bot.config, decision.reason_code, decision.output
         if type(output) is RiskVote and output.decision == "APPROVE":
             step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
                                    "risk_vote", output.compact_json_dict(bot.bot_id, code, intent_id), False)
@@ -458,23 +447,32 @@ class Runtime:
                             message="The intent touches a quarantined scope.")
             return _Judged(Decision(vote, "RISK_QUARANTINED"), vote, "RISK_QUARANTINED",  # type: ignore[arg-type]
                            vote, True)  # type: ignore[arg-type]
-        now = self.clock.now_ms()
-        try:
-            decision = bot.decide(input, _new_context(BotContext, (
-                self.clock, bot.config, self.state, self.kill_switch, correlation_id, self.builder_code)))
-            require_code(decision.reason_code)
-        except Exception as exc:  # a bot bug must never escape the event loop
-            return _failed(bot, exc)
-        stats = bot.stats
-        stats.decisions += 1
-        stats.last_decision_ms = now
-        stats.recent.append(now)
+        decision = self._ask(bot, input, correlation_id)
+        if isinstance(decision, _Judged):
+            return decision
         output = decision.output
         if type(output) is RiskVote and output.decision == "APPROVE" and bot.mode is Mode.ENFORCED:
             # the common case, short-cut: an approval breaks no authority rule and an enforced
             # approval passes as it is (what the general rules below would conclude)
             return _Judged(decision, output, decision.reason_code, output, False)
         return _judged(bot, decision)
+
+    def _ask(self, bot: Bot[Any, O], input: Any, correlation_id: str | None) -> Decision[O] | _Judged[O]:
+        """The bot's decision with a registered reason code, counted in its stats; a bot that
+        raised (or gave an unregistered code) comes back already judged (`_failed`)."""
+        now = self.clock.now_ms()
+        try:
+            decision = bot.decide(input, _new_context(BotContext, (
+                self.clock, bot.config, self.state, self.kill_switch, correlation_id, self.builder_code)))
+            if decision.reason_code not in registry():
+                require_code(decision.reason_code)
+        except Exception as exc:  # a bot bug must never escape the event loop
+            return _failed(bot, exc)
+        stats = bot.stats
+        stats.decisions += 1
+        stats.last_decision_ms = now
+        stats.recent.append(now)
+        return decision
 
 
 def _failed(bot: Bot[Any, O], exc: Exception) -> _Judged[O]:

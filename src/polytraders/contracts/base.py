@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -90,6 +90,22 @@ BUILDER_CODE = "0xb000000000000000000000000000000000000000000000000000000000003f
 _TRUSTED_NAMES: dict[type[Contract], frozenset[str]] = {}
 
 
+_C = TypeVar("_C", bound="Contract")
+
+
+def assembled(cls: type[_C], fields_set: frozenset[str], data: dict[str, Any]) -> _C:
+    """An instance of `cls` holding `data` (every field, `schema_version` included) with no
+    validation pass: for values already validated or built by our own code on a hot path (a
+    vote, a decision step, a moved order record). The one place pydantic's instance slots are
+    set by hand; each caller keeps whatever checks its values still need."""
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(fields_set))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class Contract(BaseModel):
     """A frozen, validated wire object with a schema version."""
 
@@ -115,12 +131,7 @@ class Contract(BaseModel):
             names = _TRUSTED_NAMES[cls] = frozenset(cls.__pydantic_fields__) - {"schema_version"}
         if values.keys() != names:
             raise TypeError(f"{cls.__name__}.trusted needs exactly its fields, got {sorted(values)}")
-        obj = cls.__new__(cls)
-        _set(obj, "__dict__", {"schema_version": SCHEMA_VERSION, **values})
-        _set(obj, "__pydantic_fields_set__", set(values))
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
-        return obj
+        return assembled(cls, names, {"schema_version": SCHEMA_VERSION, **values})
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict: Decimals as strings, enums as values. `model_dump(mode="json")`,

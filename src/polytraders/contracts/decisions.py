@@ -25,10 +25,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from polytraders.contracts.base import SCHEMA_VERSION, Contract
+from polytraders.contracts.base import SCHEMA_VERSION, Contract, assembled
 from polytraders.contracts.reasons import registered_code
-
-_set = object.__setattr__
 
 DecisionResult = Literal["passed", "rejected", "no_plan", "blocked_by_security", "aborted"]
 """How the path ended for this record: `passed` means it went on to signing and submission;
@@ -89,15 +87,10 @@ class DecisionStep(Contract):
            reason_code: str, output_kind: str, output: dict[str, Any], blocked: bool) -> DecisionStep:
         """A step the runtime built from a decision it has already checked (the code is
         registered, the output is a validated contract's JSON form): no validation pass."""
-        step = cls.__new__(cls)
-        _set(step, "__dict__", {"schema_version": SCHEMA_VERSION, "bot_id": bot_id, "mode": mode,
-                                "config_version": config_version, "config_warnings": config_warnings,
-                                "reason_code": reason_code, "output_kind": output_kind, "output": output,
-                                "blocked": blocked})
-        _set(step, "__pydantic_fields_set__", set(_STEP_FIELDS))
-        _set(step, "__pydantic_extra__", None)
-        _set(step, "__pydantic_private__", None)
-        return step
+        return assembled(cls, _STEP_FIELDS, {
+            "schema_version": SCHEMA_VERSION, "bot_id": bot_id, "mode": mode, "config_version": config_version,
+            "config_warnings": config_warnings, "reason_code": reason_code, "output_kind": output_kind,
+            "output": output, "blocked": blocked})
 
     def decoded(self, intent_id: str) -> Contract:
         """The step's output as its typed contract (validated); `intent_id` is the record's."""
@@ -131,13 +124,8 @@ class DecisionRecord(Contract):
         validation pass. At least one step, as the field requires."""
         if not steps:
             raise ValueError("a decision record holds at least one step")
-        record = cls.__new__(cls)
-        _set(record, "__dict__", {"schema_version": SCHEMA_VERSION, "intent_id": intent_id, "result": result,
-                                  "steps": steps})
-        _set(record, "__pydantic_fields_set__", {"intent_id", "result", "steps"})
-        _set(record, "__pydantic_extra__", None)
-        _set(record, "__pydantic_private__", None)
-        return record
+        return assembled(cls, _RECORD_FIELDS, {"schema_version": SCHEMA_VERSION, "intent_id": intent_id,
+                                               "result": result, "steps": steps})
 
     def outputs(self) -> list[Contract]:
         """Every step's output as its typed contract (validated), in order."""
@@ -149,3 +137,4 @@ class DecisionRecord(Contract):
 
 
 _STEP_FIELDS = frozenset(DecisionStep.model_fields) - {"schema_version"}
+_RECORD_FIELDS = frozenset(DecisionRecord.model_fields) - {"schema_version"}

@@ -32,11 +32,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from polytraders.contracts.base import SCHEMA_VERSION, Contract
+from polytraders.contracts.base import SCHEMA_VERSION, Contract, assembled
 from polytraders.contracts.orders import OrderRecord
 from polytraders.contracts.reasons import registered_code
-
-_set = object.__setattr__
 
 BatchCause = Literal["cancel_all"]
 """What the venue answered: so far only a cancel-all."""
@@ -56,13 +54,8 @@ class BatchedOrderRecord(Contract):
     def of(cls, record: OrderRecord, reason_code: str, correlation_id: str | None) -> BatchedOrderRecord:
         """An item of a record the OLM already holds validated and a registered code: no
         validation pass (one per cancelled order, on the trip path)."""
-        item = cls.__new__(cls)
-        _set(item, "__dict__", {"schema_version": SCHEMA_VERSION, "record": record,
-                                "reason_code": reason_code, "correlation_id": correlation_id})
-        _set(item, "__pydantic_fields_set__", {"record", "reason_code", "correlation_id"})
-        _set(item, "__pydantic_extra__", None)
-        _set(item, "__pydantic_private__", None)
-        return item
+        return assembled(cls, _ITEM_FIELDS, {"schema_version": SCHEMA_VERSION, "record": record,
+                                             "reason_code": reason_code, "correlation_id": correlation_id})
 
     def to_json_dict(self) -> dict[str, Any]:
         # the item's own schema_version is the default and left out (the record keeps its own)
@@ -80,6 +73,9 @@ def record_json(record: OrderRecord) -> dict[str, Any]:
             "market_id": f["market_id"], "token_id": f["token_id"], "side": f["side"], "price": str(f["price"]),
             "size": str(f["size"]), "filled": str(f["filled"]), "order_type": f["order_type"],
             "status": f["status"], "previous": f["previous"], "venue_error": f["venue_error"]}
+
+
+_ITEM_FIELDS = frozenset({"record", "reason_code", "correlation_id"})
 
 
 class OrderBatch(Contract):

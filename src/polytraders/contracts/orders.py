@@ -8,7 +8,7 @@ Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -26,6 +26,7 @@ from polytraders.contracts.base import (
     Size,
     TokenId,
     Usd,
+    assembled,
 )
 
 IntentOrderType = Literal["LIMIT", "MARKET", "POST_ONLY", "GTC", "GTD", "FOK", "IOC"]
@@ -135,9 +136,7 @@ class RiskVote(Contract):
         return data
 
 
-_set = object.__setattr__
 _VOTE_FIELDS = frozenset(RiskVote.model_fields) - {"schema_version"}
-_C = TypeVar("_C", bound=Contract)
 
 
 def own_vote(guard_id: str, intent_id: str, decision: RiskDecision, severity: VoteSeverity, reason_code: str,
@@ -148,14 +147,10 @@ def own_vote(guard_id: str, intent_id: str, decision: RiskDecision, severity: Vo
         raise ValueError("RESHAPE_REQUIRED needs constraints")
     if len(message) > 400:
         raise ValueError("a vote's message is at most 400 characters")
-    vote = RiskVote.__new__(RiskVote)
-    _set(vote, "__dict__", {"schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id,
-                            "decision": decision, "severity": severity, "reason_code": reason_code,
-                            "message": message, "constraints": constraints, "observed": observed})
-    _set(vote, "__pydantic_fields_set__", set(_VOTE_FIELDS))
-    _set(vote, "__pydantic_extra__", None)
-    _set(vote, "__pydantic_private__", None)
-    return vote
+    return assembled(RiskVote, _VOTE_FIELDS, {
+        "schema_version": SCHEMA_VERSION, "guard_id": guard_id, "intent_id": intent_id, "decision": decision,
+        "severity": severity, "reason_code": reason_code, "message": message, "constraints": constraints,
+        "observed": observed})
 
 
 class PlannedOrder(Contract):
@@ -186,7 +181,7 @@ def planned_order(client_order_id: str, token_id: str, side: str, price: Decimal
                   order_type: str, post_only: bool, expires_at_ms: int | None) -> PlannedOrder:
     """`PlannedOrder.trusted` with every field given in order, for the router, which has checked
     each value (the order path's hot path: no keyword binding, no key check)."""
-    return _assembled(PlannedOrder, _PLANNED_FIELDS, {
+    return assembled(PlannedOrder, _PLANNED_FIELDS, {
         "schema_version": SCHEMA_VERSION, "client_order_id": client_order_id, "token_id": token_id, "side": side,
         "price": price, "size": size, "order_type": order_type, "post_only": post_only,
         "expires_at_ms": expires_at_ms})
@@ -226,20 +221,11 @@ def execution_plan(plan_id: str, intent_id: str, market_id: str, steps: tuple[Pl
     `planned_order`); a plan still has at least one step."""
     if not steps:
         raise ValueError("an execution plan has at least one step")
-    return _assembled(ExecutionPlan, _PLAN_FIELDS, {
+    return assembled(ExecutionPlan, _PLAN_FIELDS, {
         "schema_version": SCHEMA_VERSION, "plan_id": plan_id, "intent_id": intent_id, "market_id": market_id,
         "steps": steps, "tick": tick, "estimated_fees_pusd": estimated_fees_pusd,
         "estimated_slippage_bps": estimated_slippage_bps, "constraints_applied": constraints_applied,
         "expires_at_ms": expires_at_ms})
-
-
-def _assembled(cls: type[_C], fields_set: frozenset[str], data: dict[str, Any]) -> _C:
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(fields_set))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
 
 
 class SignedOrderRequest(Contract):

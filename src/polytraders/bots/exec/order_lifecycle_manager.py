@@ -51,7 +51,7 @@ from polytraders.contracts import (
     PlannedOrder,
     SignedOrderRequest,
 )
-from polytraders.contracts.base import Contract
+from polytraders.contracts.base import Contract, assembled
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
 from polytraders.contracts.orders import OrderStatus, SettlementStatus
@@ -95,7 +95,6 @@ _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
 }
 
 
-_set = object.__setattr__
 
 
 def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
@@ -103,12 +102,7 @@ def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
     record's own values are already validated and a table status is valid, so no validation
     pass, and no per-field checks either (what `Contract.trusted` does for values it is handed);
     one per order on the trip path."""
-    moved = OrderRecord.__new__(OrderRecord)
-    _set(moved, "__dict__", {**rec.__dict__, "status": status, "previous": rec.status})
-    _set(moved, "__pydantic_fields_set__", set(_RECORD_FIELDS))  # as `Contract.trusted` sets it
-    _set(moved, "__pydantic_extra__", None)
-    _set(moved, "__pydantic_private__", None)
-    return moved
+    return assembled(OrderRecord, _RECORD_FIELDS, {**rec.__dict__, "status": status, "previous": rec.status})
 
 
 _RECORD_FIELDS: Final = frozenset(OrderRecord.model_fields) - {"schema_version"}

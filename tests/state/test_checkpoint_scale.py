@@ -143,23 +143,12 @@ def test_moved_equity_is_the_fresh_sum_digit_for_digit(tmp_path: Path, monkeypat
     original = PortfolioProjection._moved_equity
     checked = 0
 
-    def fresh(p: PortfolioProjection, override: tuple[str, Decimal | None]) -> Decimal:
-        total = p._cash
-        for token_id, tok in p._tokens.items():
-            lot = tok.current
-            if lot.size == 0:
-                continue
-            mark = (override[1] if override[1] is not None else lot.last_price) \
-                if override[0] == token_id else p._mark(token_id, lot)
-            total += lot.size * mark if mark is not None else lot.cost
-        return total
-
     def checking(self: PortfolioProjection, total: Decimal,
                  override: tuple[str, Decimal | None]) -> tuple[Decimal, bool] | None:
         nonlocal checked
         got = original(self, total, override)
         if got is not None:
-            want = fresh(self, override)
+            want = _fresh_equity(self, override)
             assert got[0].as_tuple() == want.as_tuple(), (got[0], want)
             checked += 1
         return got

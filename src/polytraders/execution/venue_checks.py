@@ -42,9 +42,11 @@ class Anomaly:
     limit: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Event:
-    """The facts a rule reads: the event's numbers already proven finite Decimals."""
+    """The facts a rule reads: the event's numbers already proven finite Decimals. Not frozen:
+    made once per event and only read by the rules, and a frozen dataclass's `__init__` costs
+    several times more (one per cancelled order on a kill-switch trip's path)."""
 
     side: object
     token_id: object

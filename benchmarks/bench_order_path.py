@@ -43,7 +43,7 @@ from polytraders.engine.demo import DEMO_START_MS, sim_genesis
 from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, manual_trip, request_reset
 from polytraders.engine.scenarios import _as, add_crew, crew_keys
 from polytraders.engine.system import WALLET, SystemConfig, TradingSystem, build_state
-from polytraders.journal import SqliteJournal
+from polytraders.journal import SqliteJournal, signatures
 from polytraders.journal.sqlite import create_journal
 from polytraders.operators.auth import authenticate
 from polytraders.runtime.runner import Runtime
@@ -214,6 +214,10 @@ def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
         return manual_trip(rt, operator, Scope(), reason)
     finally:
         journal.close()
+        # the operator's process is not the running system's: nothing it signed is known here
+        signed_here = getattr(signatures, "_SIGNED_HERE", None)
+        if signed_here is not None:
+            signed_here.clear()
 
 
 def _move_money(system: TradingSystem, direction: str, amount: Decimal) -> None:

@@ -12,7 +12,9 @@ by (key, message) so an entry is checked once however many projections look at i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -68,7 +70,8 @@ class Signer:
         # it again (an operator's trip written through the running system: 0.1-0.35 ms on the
         # trip path). Every other process, and every later read, verifies it in full.
         if len(_SIGNED_HERE) >= _SIGNED_HERE_KEPT:
-            del _SIGNED_HERE[next(iter(_SIGNED_HERE))]
+            with contextlib.suppress(KeyError):  # another thread may have made room already
+                _SIGNED_HERE.popitem(last=False)  # one call: atomic under the GIL
         _SIGNED_HERE[(self._public, data)] = signature
         return signature
 
@@ -77,7 +80,7 @@ class Signer:
 
 
 # (public key, message) -> the signature a Signer of this process just made of it, newest last
-_SIGNED_HERE: dict[tuple[str, bytes], str] = {}
+_SIGNED_HERE: OrderedDict[tuple[str, bytes], str] = OrderedDict()
 _SIGNED_HERE_KEPT = 64
 
 

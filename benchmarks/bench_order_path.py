@@ -43,7 +43,7 @@ from polytraders.engine.demo import DEMO_START_MS, sim_genesis
 from polytraders.engine.kill_switch_ops import approve_reset, kill_switch_config, manual_trip, request_reset
 from polytraders.engine.scenarios import _as, add_crew, crew_keys
 from polytraders.engine.system import WALLET, SystemConfig, TradingSystem, build_state
-from polytraders.journal import SqliteJournal
+from polytraders.journal import SqliteJournal, signatures
 from polytraders.journal.sqlite import create_journal
 from polytraders.operators.auth import authenticate
 from polytraders.runtime.runner import Runtime
@@ -119,6 +119,7 @@ def decision_path(system: TradingSystem, n: int = 2000, cpu: list[float] | None 
             cpu.append((time.thread_time_ns() - c0) / 1000)
         if i % 256 == 0:
             rt.journal.flush()
+            idle()
     return times
 
 
@@ -166,20 +167,31 @@ def main() -> None:
                       f"protective action)", flush=True)
 
 
+YOUNG_THRESHOLD = 10_000  # engine/gc_policy.py's, for trees that have it
+YOUNG_COLLECT_AT = YOUNG_THRESHOLD // 2
+
+
 @contextmanager
 def run_gc_policy() -> Iterator[None]:
     """The collector as `polytraders run` sets it once warm (engine/gc_policy.py; inline so that
     this file also measures trees without it): the warm heap frozen, full collections only in idle
-    time, so none (~25-37 ms CPU at 20 markets) lands inside a timed decision or trip."""
+    time, so none (~25-37 ms CPU at 20 markets) lands inside a timed decision or trip; the first
+    threshold raised, the young generations collected in idle time (`idle`) before it is reached."""
     thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], 1_000_000_000)
+    gc.set_threshold(YOUNG_THRESHOLD, thresholds[1], 1_000_000_000)
     try:
         yield
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def idle() -> None:
+    """What `GcPolicy.idle` does between a running system's steps when no refreeze is due."""
+    if gc.get_count()[0] >= YOUNG_COLLECT_AT:
+        gc.collect(1)
 
 
 TRIPS_AS = {"manual": "manual (signed in the window)",
@@ -202,6 +214,10 @@ def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
         return manual_trip(rt, operator, Scope(), reason)
     finally:
         journal.close()
+        # the operator's process is not the running system's: nothing it signed is known here
+        signed_here = getattr(signatures, "_SIGNED_HERE", None)
+        if signed_here is not None:
+            signed_here.clear()
 
 
 def _move_money(system: TradingSystem, direction: str, amount: Decimal) -> None:
@@ -280,6 +296,7 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") ->
         for _ in range(QUOTE_EVERY_S):
             now += 1000
             system.step(now)
+            idle()  # as `polytraders run` does after each step
     load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: p10 {pct(cpu, 0.1):.0f} us, median " \
            f"{statistics.median(cpu):.0f} us, p99 {pct(cpu, 0.99):.0f} us; trip -> cancel-all dispatched alone: " \
            f"median {statistics.median(to_dispatch):.0f} us, p99 {pct(to_dispatch, 0.99):.0f} us"

@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from polytraders.contracts import OrderRecord
-from polytraders.execution.venue_checks import RULES, check_event
+from polytraders.execution.venue_checks import FILL_ONLY_RULES, RULES, _Event, _shape, check_event
 from polytraders.venues.base import VenueEvent
 
 M = "0x" + "cd" * 32
@@ -125,3 +127,31 @@ def test_a_value_that_cannot_even_be_printed_is_still_reported() -> None:
 
     assert check(fill(client_order_id=10**5000)) == ("client_order_id", "shape", "<unprintable int>", "a string")
     assert check(fill(size=Hostile())) == ("size", "finite", "<unprintable Hostile>", "a finite decimal")
+
+
+_DECIMALS = st.one_of(st.none(), st.decimals(allow_nan=True, allow_infinity=True), st.integers(-20, 20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["cancel", "ack", "fill", "expire", "reject", "trade_status"]),
+       price=_DECIMALS, size=_DECIMALS, remaining=_DECIMALS, fee=_DECIMALS,
+       side=st.sampled_from([None, "BUY", "SELL"]), token_id=st.sampled_from(["101", "202", ""]),
+       owned=st.booleans())
+def test_an_event_that_records_no_fill_meets_the_same_first_broken_rule(
+        kind: str, price: Any, size: Any, remaining: Any, fee: Any, side: Any, token_id: str,
+        owned: bool) -> None:
+    # the check of an event that records no fill skips the fill-only rules; every one of them
+    # passes such an event anyway, so the first broken rule is the one running all of them finds
+    ev = VenueEvent(kind=kind, venue_order_id="0xv1", client_order_id="co_1", token_id=token_id,  # type: ignore[arg-type]
+                    ts_ms=1, side=side, price=price, size=size, remaining=remaining, fee=fee)
+    order = ORDER if owned else None
+    found = check_event(ev, order, Decimal(3), records_fill=False)
+    problem, numbers = _shape(ev)
+    if problem is not None:
+        assert found == problem
+        return
+    facts = _Event(side=side, token_id=token_id, numbers=numbers, order=order, open_size=Decimal(3),
+                   records_fill=False)
+    every = next(((name, broken) for name, rule in RULES if (broken := rule(facts)) is not None), None)
+    assert (None if found is None else (found.rule, (found.field, found.observed, found.limit))) == every
+    assert all(rule(facts) is None for name, rule in RULES if name in FILL_ONLY_RULES)

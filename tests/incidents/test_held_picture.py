@@ -37,3 +37,29 @@ def test_a_held_picture_is_the_state_at_the_trip_not_when_it_is_written(tmp_path
     for part in ("seq", "positions", "open_orders", "in_flight_orders"):
         assert rebuilt[part] == picture[part], part
     assert held.picture() is picture  # written out once
+
+
+def test_held_positions_are_the_records_as_of_the_hold_not_when_written(tmp_path: Path) -> None:
+    from polytraders.engine.demo import DEMO_START_MS, sim_genesis
+    from polytraders.engine.system import SystemConfig, TradingSystem
+    from polytraders.journal.sqlite import create_journal
+    from polytraders.venues.sim import SimVenue
+
+    genesis, key = sim_genesis(7, "held", DEMO_START_MS)
+    system = TradingSystem(create_journal(tmp_path / "j.db", genesis, synchronous="NORMAL"),
+                           SimVenue(7, 4, DEMO_START_MS),
+                           SystemConfig(seed=7, n_markets=4, start_ms=DEMO_START_MS, system_signer=key))
+    system.start()
+    second = 0
+    while not any(p.size for p in system.portfolio.positions()):  # trade until something is held
+        second += 1
+        assert second < 600, "no fill in ten simulated minutes"
+        system.step(DEMO_START_MS + second * 1000)
+    held = hold_as_of_now(system.runtime)
+    then = [p.to_json_dict() for p in system.portfolio.positions()]
+    marks_then = [p["mark_price"] for p in then]
+    for s in range(second + 1, second + 121):  # books move, orders fill: marks and lots change
+        system.step(DEMO_START_MS + s * 1000)
+    assert [p.to_json_dict() for p in system.portfolio.positions()] != then, "the state moved on"
+    assert held.picture()["positions"] == then and [p["mark_price"] for p in then] == marks_then
+    system.stop()

@@ -156,6 +156,27 @@ def _held_read(state: StateStore, projection: str, method: str) -> Any:
     return later
 
 
+def _held_positions(state: StateStore) -> Any:
+    """`_held_read` of the portfolio's positions, holding their values now (immutable Decimals)
+    and building the records only when the picture is written out."""
+    portfolio = _projection(state, "portfolio")
+    if portfolio is None or not callable(getattr(portfolio, "position_values", None)):
+        return _held_read(state, "portfolio", "positions")
+    try:
+        values = portfolio.position_values()
+    except Exception as exc:  # capture must never stop the playbook
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def later() -> Any:
+        from polytraders.state.portfolio import position_record
+
+        try:
+            return _jsonable([position_record(*v) for v in values])
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return later
+
+
 def _held_kill_switch(ks: Any) -> Any:
     """The kill switch read now, written out later: active trips and open reset requests in full;
     of the history only its newest entries and its length (the whole history grows with every trip
@@ -164,7 +185,9 @@ def _held_kill_switch(ks: Any) -> Any:
     the unused ones are copied."""
     history = ks.history
     active = dict(ks.active)
-    requests = {k: v if v["used"] else dict(v) for k, v in ks.requests.items()}
+    requests = dict(ks.requests)  # in the projection's order; used requests never change again
+    for k in ks.unused_request_ids():
+        requests[k] = dict(requests[k])
     kept, total = history[-KS_HISTORY_KEPT:], len(history)
 
     def later() -> Any:
@@ -189,7 +212,7 @@ def _held_parts(state: StateStore, config_versions: dict[str, str]) -> dict[str,
     modes_now = modes.snapshot() if modes is not None else None  # copies: safe to hold
     return {
         "seq": state.last_seq,
-        "positions": _held_read(state, "portfolio", "positions"),
+        "positions": _held_positions(state),
         "open_orders": _held_read(state, "orders", "open_orders"),
         "in_flight_orders": _held_read(state, "orders", "in_flight"),
         "kill_switch": (_held_kill_switch(ks) if ks is not None

@@ -12,7 +12,9 @@ by (key, message) so an entry is checked once however many projections look at i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -34,11 +36,11 @@ def signing_bytes(journal_id: str, seq: int, prev_hash: str, envelope: dict[str,
 class Signer:
     """A private Ed25519 key. `repr` never shows the key."""
 
-    __slots__ = ("_key", "public_hex")
+    __slots__ = ("_key", "_public", "public_hex")
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        self.public_hex = key.public_key().public_bytes(
+        self.public_hex = self._public = key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
     @classmethod
@@ -63,15 +65,34 @@ class Signer:
                                        serialization.NoEncryption()).hex()
 
     def sign(self, data: bytes) -> str:
-        return self._key.sign(data).hex()
+        signature = self._key.sign(data).hex()
+        # valid by construction: this process's own fold of the entry it signs need not check
+        # it again (an operator's trip written through the running system: 0.1-0.35 ms on the
+        # trip path). Every other process, and every later read, verifies it in full.
+        if len(_SIGNED_HERE) >= _SIGNED_HERE_KEPT:
+            with contextlib.suppress(KeyError):  # another thread may have made room already
+                _SIGNED_HERE.popitem(last=False)  # one call: atomic under the GIL
+        _SIGNED_HERE[(self._public, data)] = signature
+        return signature
 
     def __repr__(self) -> str:
         return f"Signer(public={self.public_hex[:12]}…)"
 
 
-@lru_cache(maxsize=4096)
+# (public key, message) -> the signature a Signer of this process just made of it, newest last
+_SIGNED_HERE: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+_SIGNED_HERE_KEPT = 64
+
+
 def verify(public_hex: str, data: bytes, signature_hex: str) -> bool:
     """True when `signature_hex` is `public_hex`'s signature of `data`; never raises."""
+    if _SIGNED_HERE.get((public_hex, data)) == signature_hex:
+        return True  # made by that key's Signer in this process (Ed25519 signing is deterministic)
+    return _verify(public_hex, data, signature_hex)
+
+
+@lru_cache(maxsize=4096)
+def _verify(public_hex: str, data: bytes, signature_hex: str) -> bool:
     try:
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
         key.verify(bytes.fromhex(signature_hex), data)

@@ -66,6 +66,9 @@ class KillSwitchProjection:
         self.history: list[dict[str, Any]] = []
         # reset requests: request_id -> {trip_id, requester, expires_at_ms, used}
         self.requests: dict[str, dict[str, Any]] = {}
+        # ids of the requests not used yet, the only ones a later fold changes in place (kept so a
+        # reader holding the requests need not visit every request ever made)
+        self._unused: set[str] = set()
         # An in-memory global halt that protects at once, before its trip can be journaled
         # (a halt file, tampering found in the journal). Not state: the guardian journals a trip.
         self.external_halt: str | None = None
@@ -81,6 +84,7 @@ class KillSwitchProjection:
             self.requests[d["request_id"]] = {"trip_id": d["trip_id"], "requester": d["requester"],
                                              "expires_at_ms": expires, "requested_at_ms": env.ts_ms,
                                              "used": False, "seq": entry.seq}
+            self._unused.add(d["request_id"])
             return
         if env.kind != KillSwitchEvent.kind:
             return
@@ -105,6 +109,7 @@ class KillSwitchProjection:
                 return
             self.active.pop(p["trip_id"], None)
             self.requests[p["detail"]["request_id"]]["used"] = True
+            self._unused.discard(p["detail"]["request_id"])
         self.history.append({"seq": entry.seq, "event": p["event"], "trip_id": p["trip_id"],
                              "trigger": p["trigger"], "at_ms": p["at_ms"]})
 
@@ -133,6 +138,10 @@ class KillSwitchProjection:
             return "the reset request is stamped in the future"
         return None
 
+    def unused_request_ids(self) -> list[str]:
+        """The reset requests not used yet (whether or not expired), in no particular order."""
+        return list(self._unused)
+
     @property
     def tripped(self) -> bool:
         return bool(self.active) or self.external_halt is not None
@@ -160,6 +169,7 @@ class KillSwitchProjection:
         self.active = {k: ActiveTrip(**v) for k, v in data["active"].items()}
         self.history = list(data["history"])
         self.requests = {k: dict(v) for k, v in data["requests"].items()}
+        self._unused = {k for k, v in self.requests.items() if not v["used"]}
 
 
 def _operator_signed(entry: JournalEntry) -> bool:

@@ -86,6 +86,17 @@ def _div(a: Decimal, b: Decimal) -> Decimal:
     return _CTX.divide(a, b)
 
 
+# (market_id, token_id, size, avg_price, cost, realised, mark or None, unrealised)
+PositionValues = tuple[str, str, Decimal, Decimal, Decimal, Decimal, Decimal | None, Decimal]
+
+
+def position_record(market_id: str, token_id: str, size: Decimal, avg_price: Decimal, cost: Decimal,
+                    realised: Decimal, mark: Decimal | None, unrealised: Decimal) -> PositionRecord:
+    return PositionRecord(market_id=market_id, token_id=token_id, size=size, avg_price=avg_price,
+                          cost_basis_pusd=cost, realised_pnl_pusd=realised, mark_price=mark,
+                          unrealised_pnl_pusd=unrealised)
+
+
 @dataclass(slots=True)
 class _Fill:
     trade_id: str
@@ -737,17 +748,19 @@ class PortfolioProjection:
 
     def positions(self) -> list[PositionRecord]:
         """Every token ever traded (closed ones keep their realised PnL), in token order."""
+        return [position_record(*values) for values in self.position_values()]
+
+    def position_values(self) -> list[PositionValues]:
+        """`positions()` as immutable values, no records built yet: what the kill switch's
+        as-of-trigger picture holds on the trip path (the records, validated, cost several
+        times more and are only needed when the picture is written out)."""
         out = []
         for token_id in sorted(self._tokens):
             tok = self._tokens[token_id]
             lot = tok.current
             mark = self._mark(token_id, lot) if lot.size != 0 else None
             unreal = lot.size * mark - lot.cost if mark is not None else ZERO
-            out.append(PositionRecord(
-                market_id=tok.market_id, token_id=token_id, size=lot.size,
-                avg_price=lot.avg_price, cost_basis_pusd=lot.cost,
-                realised_pnl_pusd=lot.realised, mark_price=mark, unrealised_pnl_pusd=unreal,
-            ))
+            out.append((tok.market_id, token_id, lot.size, lot.avg_price, lot.cost, lot.realised, mark, unreal))
         return out
 
     # -- checkpoints -----------------------------------------------------------------------

@@ -85,6 +85,7 @@ INFLIGHT_TIMEOUT: Final = "INFLIGHT_TIMEOUT"
 """venue_error of a submitted order the venue never confirmed and does not hold."""
 NEVER_SUBMITTED: Final = "NEVER_SUBMITTED"
 """venue_error of an order journaled as created/signed that was never sent (write-ahead)."""
+_NO_SIZE: Final = Decimal(0)  # the open size passed with events that record no fill (never read)
 
 _SETTLEMENT_CODE: Final[dict[SettlementStatus, str]] = {
     "MATCHED": "EXEC_SETTLEMENT_UPDATED",
@@ -677,7 +678,10 @@ class OrderLifecycleManager:
             if ev.kind != "cancel":
                 return None
             rec = self._owner(ev)
-            if rec is None or rec.status not in OPEN_STATUSES or self._check(ev, rec) is not None:
+            # `_check(ev, rec)` for a cancel of an order we own: it records no fill, so the
+            # open size (a sum over the order's fills) is never read
+            if rec is None or rec.status not in OPEN_STATUSES \
+                    or check_event(ev, rec, _NO_SIZE, records_fill=False) is not None:
                 return None
             cid = rec.client_order_id
             if cid in batched:

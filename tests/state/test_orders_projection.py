@@ -363,3 +363,36 @@ def test_snapshot_taken_after_every_entry_equals_a_fresh_fold(steps: list[Any]) 
         before = orjson.dumps(live.snapshot())
         assert before == orjson.dumps(fold(f.entries).snapshot())
         assert orjson.dumps(live.snapshot()) == before
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(STATUSES),
+                          st.sampled_from(["same", "fill", "new"]), st.sampled_from(["BUY", "SELL"]),
+                          st.sampled_from(["0.25", "0.123", "0.5"]), st.sampled_from(["10", "7.5"])),
+                max_size=40))
+def test_reserved_read_after_every_entry_is_the_scan_when_moves_share_amounts(steps: list[Any]) -> None:
+    """The OLM moves an order by copying its record (the very same Decimal objects) with a new
+    status: such a move keeps the order's term, and the last read is kept until a term changes.
+    Read after every entry, it must still be the scan's Decimal, digit for digit."""
+    from polytraders.state.orders import RESERVING_STATUSES
+
+    f = Feed()
+    p = OrdersProjection()
+    current: dict[str, OrderRecord] = {}
+    for n, (cid, status, how, side, price, size) in enumerate(steps):
+        prior = current.get(cid)
+        if prior is None or how == "new":
+            record = rec(cid, status, side=side, price=price, size=size)
+        elif how == "same":  # a status move, every amount the same object
+            record = prior.model_copy(update={"status": status, "previous": prior.status})
+        else:  # a fill: a new `filled`, the rest shared
+            filled = min(prior.size, prior.filled + Decimal("2.5"))
+            record = prior.model_copy(update={"status": status, "previous": prior.status,
+                                              "filled": filled})
+        current[cid] = record
+        p.apply(f.add(record, "EXEC_RESTING", n))
+        live = [s.record for s in p.all_states() if s.record.status in RESERVING_STATUSES]
+        want = _fresh_sum([r.price * (r.size - r.filled) for r in live
+                           if r.side == "BUY" and r.size > r.filled])
+        assert str(p.reserved_pusd()) == str(want)
+    assert str(restored(p).reserved_pusd()) == str(p.reserved_pusd())

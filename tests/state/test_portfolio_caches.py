@@ -77,3 +77,27 @@ def test_cached_reads_equal_a_fresh_projection_after_every_entry(feed: Any, step
             ages = [p.markets.book_age_ms(t, check_at) for t, _m in p.held_tokens()]
             all_fresh = all(a is not None and a < limit for a in ages)
             assert p.held_books_fresh(check_at, limit) == all_fresh
+
+
+def test_a_fill_that_closes_the_finest_term_gives_the_fresh_sums_exponent(feed: Any) -> None:
+    """A fill moves the equity by its cash and its token's term instead of summing every lot
+    again. When the term leaving was the only one written with the most decimals, the fresh
+    sum is written with fewer: the kept one must be too (trips journal equity as text)."""
+    f = type(feed)()
+    f.market()
+    f.market(M2, YES2, "2002", cluster="c2")
+    f.wallet("1000", ts=T0)
+    f.book(YES1, "0.40", "0.43", ts=T0 + 1)  # mid 0.415: 12.5 x 0.415 = 5.1875, four decimals
+    f.book(YES2, "0.40", "0.42", ts=T0 + 2, market_id=M2)
+    f.fill("t0", "BUY", "0.41", "12.5", ts=T0 + 3, token=YES1)
+    f.fill("t1", "BUY", "0.41", "5", ts=T0 + 4, token=YES2, market_id=M2)
+    p = f.portfolio
+    assert _same(p.equity(), _fresh(p).equity())
+    before = p.equity()
+    assert before is not None and before.as_tuple().exponent == -4
+    f.fill("t2", "SELL", "0.41", "12.5", ts=T0 + 5, token=YES1)  # closes the four-decimal term
+    assert _same(p.equity(), _fresh(p).equity())
+    after = p.equity()
+    assert after is not None and after.as_tuple().exponent > -4
+    f.fill("t3", "BUY", "0.41", "40", ts=T0 + 6, token=YES1)  # and a new term for the same token
+    assert _same(p.equity(), _fresh(p).equity())

@@ -7,12 +7,16 @@ Manager records `OrderRecord` transitions and `FillRecord`s; accounting derives 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from polytraders.contracts.base import (
+    _ADDRESS,
+    _DIGITS,
+    _HEX32,
     BUILDER_CODE,
     SCHEMA_VERSION,
     Address,
@@ -26,6 +30,9 @@ from polytraders.contracts.base import (
     Size,
     TokenId,
     Usd,
+    _non_negative,
+    _positive,
+    _price,
     assembled,
 )
 
@@ -262,6 +269,14 @@ class SignedOrderRequest(Contract):
             raise ValueError("signature must be 65 bytes, or the longer envelope for signature_type 3")
         return self
 
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, as `model_dump(mode="json")` gives it: every field is a str, int or bool
+        # (each order is serialised once); anything unusual goes to the serializer
+        f = self.__dict__
+        if any(type(f[name]) is not int for name in _SIGNED_INTS) or type(f["post_only"]) is not bool:
+            return super().to_json_dict()
+        return {name: f[name] for name in _SIGNED_ORDER}
+
 
 OrderStatus = Literal[
     "created",
@@ -297,6 +312,20 @@ class OrderRecord(Contract):
     previous: OrderStatus | None = None
     venue_error: str | None = None
 
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, as `model_dump(mode="json")` gives it (a Decimal is its str()): an order's
+        # every transition is serialised; anything unusual goes to the serializer
+        f = self.__dict__
+        price, size, filled = f["price"], f["size"], f["filled"]
+        if type(price) is not Decimal or type(size) is not Decimal or type(filled) is not Decimal:
+            return super().to_json_dict()
+        return {"schema_version": f["schema_version"], "client_order_id": f["client_order_id"],
+                "venue_order_id": f["venue_order_id"], "intent_id": f["intent_id"],
+                "strategy_id": f["strategy_id"], "market_id": f["market_id"], "token_id": f["token_id"],
+                "side": f["side"], "price": str(price), "size": str(size), "filled": str(filled),
+                "order_type": f["order_type"], "status": f["status"], "previous": f["previous"],
+                "venue_error": f["venue_error"]}
+
 
 class FillRecord(Contract):
     """A fill of one of our orders, with the fee read from the match event."""
@@ -313,6 +342,18 @@ class FillRecord(Contract):
     liquidity: Literal["maker", "taker"]
     settlement: SettlementStatus = "MATCHED"
     ts_ms: EpochMs
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # by hand, as `model_dump(mode="json")` gives it (see OrderRecord.to_json_dict)
+        f = self.__dict__
+        price, size, fee = f["price"], f["size"], f["fee_pusd"]
+        if type(price) is not Decimal or type(size) is not Decimal or type(fee) is not Decimal:
+            return super().to_json_dict()
+        return {"schema_version": f["schema_version"], "trade_id": f["trade_id"],
+                "client_order_id": f["client_order_id"], "market_id": f["market_id"],
+                "token_id": f["token_id"], "side": f["side"], "price": str(price), "size": str(size),
+                "fee_pusd": str(fee), "liquidity": f["liquidity"], "settlement": f["settlement"],
+                "ts_ms": f["ts_ms"]}
 
 
 class PositionRecord(Contract):
@@ -331,3 +372,127 @@ class PositionRecord(Contract):
 
 _PLANNED_FIELDS = frozenset(PlannedOrder.model_fields) - {"schema_version"}
 _PLAN_FIELDS = frozenset(ExecutionPlan.model_fields) - {"schema_version"}
+
+
+_SIGNED_ORDER: tuple[str, ...] = tuple(SignedOrderRequest.model_fields)
+_SIGNED_INTS: tuple[str, ...] = ("salt", "maker_amount", "taker_amount", "signature_type", "timestamp_ms",
+                                 "expiration_s", "chain_id")
+_SIGNED_FIELDS = frozenset(_SIGNED_ORDER) - {"schema_version"}
+_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}(?:[0-9a-fA-F]{2}){0,512}")
+
+
+def signed_order_request(data: dict[str, Any]) -> SignedOrderRequest:
+    """`SignedOrderRequest.model_validate(data)` for a dict holding every field but
+    `schema_version`, for the signer, whose values come from an order it built and checked: the
+    same request, or the same ValidationError (each field is checked by hand as its declared type
+    checks it; anything else goes through pydantic)."""
+    try:
+        ints = [data[name] for name in _SIGNED_INTS]
+        signature, signature_type = data["signature"], data["signature_type"]
+        plain = (
+            data.keys() == _SIGNED_FIELDS
+            and all(type(v) is int for v in ints)
+            and data["salt"] >= 0 and data["maker_amount"] > 0 and data["taker_amount"] > 0
+            and 0 <= signature_type <= 3 and data["timestamp_ms"] >= 0 and data["expiration_s"] >= 0
+            and type(data["plan_id"]) is str and type(data["client_order_id"]) is str
+            and all(_plain_hex32(data[name]) for name in ("order_hash", "metadata", "builder"))
+            and all(type(data[name]) is str and _ADDRESS.fullmatch(data[name]) is not None
+                    for name in ("maker", "signer", "verifying_contract"))
+            and type(data["token_id"]) is str and _DIGITS.match(data["token_id"]) is not None
+            and type(data["side"]) is str and data["side"] in _SIDES
+            and type(signature) is str and _SIGNATURE.fullmatch(signature) is not None
+            and (len(signature) == 132) == (signature_type != 3)
+            and type(data["order_type"]) is str and data["order_type"] in _VENUE_ORDER_TYPES
+            and type(data["post_only"]) is bool
+            and data["domain_version"] == "2" and type(data["domain_version"]) is str
+        )
+    except (KeyError, TypeError):
+        plain = False
+    if not plain:
+        return SignedOrderRequest.model_validate(data)
+    return assembled(SignedOrderRequest, _SIGNED_FIELDS, {"schema_version": SCHEMA_VERSION, **data})
+
+
+# -- the OLM's records, checked by hand ---------------------------------------------------------
+# The Order Lifecycle Manager builds an `OrderRecord` for every transition and a `FillRecord` for
+# every fill and settlement change. Pydantic's validation pass costs more than the checks it makes
+# on these few plain fields, so they are made here by hand, the same checks with the same
+# validators; a value of any other type, or one a check refuses, goes through pydantic, which
+# gives the result (or the error) it always did.
+
+_ORDER_STATUSES: frozenset[str] = frozenset(OrderStatus.__args__)  # type: ignore[attr-defined]
+_SETTLEMENTS: frozenset[str] = frozenset(SettlementStatus.__args__)  # type: ignore[attr-defined]
+_VENUE_ORDER_TYPES: frozenset[str] = frozenset(VenueOrderType.__args__)  # type: ignore[attr-defined]
+_SIDES: frozenset[str] = frozenset({"BUY", "SELL"})
+_LIQUIDITY: frozenset[str] = frozenset({"maker", "taker"})
+_RECORD_FIELDS = frozenset(OrderRecord.model_fields) - {"schema_version"}
+_FILL_FIELDS = frozenset(FillRecord.model_fields) - {"schema_version"}
+
+
+def _plain_decimal(v: object) -> bool:
+    return type(v) is Decimal
+
+
+def _plain_hex32(v: object) -> bool:
+    """A bytes32 string the `Bytes32` validator keeps as it is (lowercase already)."""
+    return type(v) is str and _HEX32.match(v) is not None and v == v.lower()
+
+
+def order_record(data: dict[str, Any]) -> OrderRecord:
+    """`OrderRecord.model_validate(data)` for a dict holding every field (`schema_version` may be
+    left out): the same record, or the same ValidationError."""
+    try:
+        price, size, filled = data["price"], data["size"], data["filled"]
+        venue_order_id, previous, venue_error = data["venue_order_id"], data["previous"], data["venue_error"]
+        plain = (
+            data.keys() - {"schema_version"} == _RECORD_FIELDS
+            and data.get("schema_version", SCHEMA_VERSION) == SCHEMA_VERSION
+            and type(data["client_order_id"]) is str and type(data["intent_id"]) is str
+            and type(data["strategy_id"]) is str
+            and (venue_order_id is None or type(venue_order_id) is str)
+            and (venue_error is None or type(venue_error) is str)
+            and _plain_hex32(data["market_id"])
+            and type(data["token_id"]) is str and _DIGITS.match(data["token_id"]) is not None
+            and data["side"] in _SIDES and type(data["side"]) is str
+            and data["order_type"] in _VENUE_ORDER_TYPES and type(data["order_type"]) is str
+            and data["status"] in _ORDER_STATUSES and type(data["status"]) is str
+            and (previous is None or (type(previous) is str and previous in _ORDER_STATUSES))
+            and _plain_decimal(price) and _plain_decimal(size) and _plain_decimal(filled)
+        )
+        if plain:
+            _price(price)
+            _positive(size)
+            _non_negative(filled)
+    except (KeyError, ValueError, ArithmeticError):
+        plain = False
+    if not plain:
+        return OrderRecord.model_validate(data)
+    return assembled(OrderRecord, _RECORD_FIELDS, {"schema_version": SCHEMA_VERSION, **data})
+
+
+def fill_record(data: dict[str, Any]) -> FillRecord:
+    """`FillRecord.model_validate(data)` for a dict holding every field (`schema_version` may be
+    left out): the same record, or the same ValidationError."""
+    try:
+        price, size, fee, ts_ms = data["price"], data["size"], data["fee_pusd"], data["ts_ms"]
+        plain = (
+            data.keys() - {"schema_version"} == _FILL_FIELDS
+            and data.get("schema_version", SCHEMA_VERSION) == SCHEMA_VERSION
+            and type(data["trade_id"]) is str and type(data["client_order_id"]) is str
+            and _plain_hex32(data["market_id"])
+            and type(data["token_id"]) is str and _DIGITS.match(data["token_id"]) is not None
+            and type(data["side"]) is str and data["side"] in _SIDES
+            and type(data["liquidity"]) is str and data["liquidity"] in _LIQUIDITY
+            and type(data["settlement"]) is str and data["settlement"] in _SETTLEMENTS
+            and type(ts_ms) is int and ts_ms >= 0
+            and _plain_decimal(price) and _plain_decimal(size) and _plain_decimal(fee)
+        )
+        if plain:
+            _price(price)
+            _positive(size)
+            _non_negative(fee)
+    except (KeyError, ValueError, ArithmeticError):
+        plain = False
+    if not plain:
+        return FillRecord.model_validate(data)
+    return assembled(FillRecord, _FILL_FIELDS, {"schema_version": SCHEMA_VERSION, **data})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from polytraders.contracts import ExecutionPlan, MarketSnapshot, PlannedOrder, SignedOrderRequest
+from polytraders.contracts.orders import signed_order_request
 from polytraders.errors import PolytradersError
 from polytraders.signing.constants import (
     BUILDER_CODE,
@@ -188,17 +189,17 @@ class SignerService:
             )
         order = request.unsigned
         step = request.step
-        return SignedOrderRequest(
-            plan_id=request.plan.plan_id, client_order_id=step.client_order_id,
-            order_hash=digest, salt=order.salt,
-            maker=order.maker, signer=order.signer, token_id=str(order.token_id),
-            maker_amount=order.maker_amount, taker_amount=order.taker_amount,
-            side=order.side_name, signature_type=order.signature_type,
-            timestamp_ms=order.timestamp_ms, metadata=order.metadata, builder=order.builder,
-            expiration_s=order.expiration, signature=signed.signature,
-            order_type=step.order_type, post_only=step.post_only, chain_id=request.chain_id,
-            verifying_contract=request.verifying_contract,
-        )
+        return signed_order_request({
+            "plan_id": request.plan.plan_id, "client_order_id": step.client_order_id,
+            "order_hash": digest, "salt": order.salt,
+            "maker": order.maker, "signer": order.signer, "token_id": str(order.token_id),
+            "maker_amount": order.maker_amount, "taker_amount": order.taker_amount,
+            "side": order.side_name, "signature_type": order.signature_type,
+            "timestamp_ms": order.timestamp_ms, "metadata": order.metadata, "builder": order.builder,
+            "expiration_s": order.expiration, "signature": signed.signature,
+            "order_type": step.order_type, "post_only": step.post_only, "chain_id": request.chain_id,
+            "verifying_contract": request.verifying_contract, "domain_version": "2",
+        })
 
     def verify(self, signed: SignedOrderRequest) -> None:
         verify_signed_order(signed, self._signer.address)

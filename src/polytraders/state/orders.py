@@ -113,6 +113,7 @@ class OrdersProjection:
         self._buy_sum = Decimal(0)
         self._buy_exponents: Counter[int] = Counter()
         self._buy_exact = True  # False once a sum could have been rounded: then scan, as before
+        self._reserved_read: Decimal | None = None  # reserved_pusd() as last read, until a term moves
         self._fill_keys: dict[str, set[tuple[str, str]]] = {}  # client order id -> its fill keys
         # Orders in a reserving status, kept in first-seen order (`_rank`), so the reads the
         # quoting loop and the guards make on every input cost the live orders, not every order
@@ -166,7 +167,7 @@ class OrdersProjection:
             corr = prior.correlation_id or correlation_id
         state = OrderState(record, corr, created_ms, since_ms, entry.seq)
         self._orders[record.client_order_id] = state
-        self._index(state)
+        self._index(state, prior.record if prior is not None else None)
         if record.venue_order_id:
             self._by_venue_id[record.venue_order_id] = record.client_order_id
         if (
@@ -183,9 +184,15 @@ class OrdersProjection:
         self._answer_ts.append(ts)
         self._rejects_before.append(self._rejects_before[-1] + rejected)
 
-    def _index(self, state: OrderState) -> None:
+    def _index(self, state: OrderState, prior: OrderRecord | None = None) -> None:
         cid = state.record.client_order_id
-        self._reserve(cid, state.record)
+        r = state.record
+        if not (prior is not None and prior.side == r.side and prior.price is r.price
+                and prior.size is r.size and prior.filled is r.filled
+                and (prior.status in RESERVING_STATUSES) == (r.status in RESERVING_STATUSES)):
+            # (a status move that keeps the order reserving, or not, with the very same
+            # amounts, the usual transition, leaves its term as it was)
+            self._reserve(cid, r)
         if cid not in self._rank:
             self._rank[cid] = len(self._rank)
         if state.record.status in RESERVING_STATUSES:
@@ -212,6 +219,9 @@ class OrdersProjection:
             if remaining > 0:
                 term = r.price * remaining
         before = self._buy_terms.pop(cid, None)
+        if before is None and term is None:
+            return
+        self._reserved_read = None
         if before is not None:
             self._buy_sum -= before
             exponent = int(before.as_tuple().exponent)
@@ -309,6 +319,14 @@ class OrdersProjection:
         so it is the same Decimal, digit for digit."""
         if not self._buy_exact:  # pragma: no cover - beyond any real order
             return self._reserved("BUY", None)
+        read = self._reserved_read
+        if read is None:
+            # kept until a term changes: the trigger reads it after every order update, and
+            # most updates (a status move, any SELL) leave every term as it was
+            read = self._reserved_read = self._reserved_now()
+        return read
+
+    def _reserved_now(self) -> Decimal:
         if not self._buy_exponents:
             return Decimal(0)
         total = self._buy_sum
@@ -401,6 +419,7 @@ class OrdersProjection:
         self._rank, self._live, self._live_sorted = {}, {}, True
         self._buy_terms, self._buy_sum, self._buy_exponents = {}, Decimal(0), Counter()
         self._buy_exact = True
+        self._reserved_read = None
         self._live_by_token, self._live_token = {}, {}
         for state in self._orders.values():
             self._index(state)

@@ -355,12 +355,68 @@ class PortfolioProjection:
         tok.pending.append(f)
         self._live[trade_id] = token_id
         if status != "FAILED":
+            basis = self._fill_basis(token_id, tok.current)
             tok.current.add(f)
             self._lots_changed()
             self._cash += f.cash_delta
             self._strategy_add(f.strategy_id, token_id, f.qty)
-            self._changed(ts_ms)
+            self._changed(ts_ms, fill_basis=basis)
         self._compact(tok)
+
+    def _fill_basis(self, token_id: str, lot: _Lot) -> tuple[str, Decimal | None, Decimal] | None:
+        """Before a fill moves `token_id`'s lot and the cash: (the token, its term in the
+        equity last summed or None when it held nothing, the cash), if that sum is current."""
+        cached = self._equity_cache
+        if cached is None or cached[0] != self._version or self._eq_exponents is None or not self._cash_known:
+            return None
+        if lot.size == 0:
+            return None if token_id in self._eq_marks else (token_id, None, self._cash)
+        if token_id not in self._eq_marks:
+            return None
+        mark = self._eq_marks[token_id]
+        return token_id, lot.size * mark if mark is not None else lot.cost, self._cash
+
+    def _filled_equity(self, total: Decimal, basis: tuple[str, Decimal | None, Decimal]) -> Decimal | None:
+        """`equity()` after a fill, from the equity last summed (the caller checked it was
+        current when `basis` was taken): that sum less the old cash and the token's old term,
+        plus the new cash and its new term, instead of summing every held lot again (a fill's
+        cost grew with the number of held tokens). Exact, and given the exponent a fresh
+        left-to-right sum has (see `_moved_equity`), so the same Decimal, digit for digit.
+        None: sum afresh."""
+        exponents = self._eq_exponents
+        token_id, old_term, old_cash = basis
+        tok = self._tokens.get(token_id)
+        if exponents is None or tok is None:
+            return None
+        lot = tok.current
+        mark = self._mark(token_id, lot) if lot.size != 0 else None
+        new_term = None if lot.size == 0 else lot.size * mark if mark is not None else lot.cost
+        cash = self._cash
+        moved = total - old_cash + cash
+        if old_term is not None:
+            moved -= old_term
+        if new_term is not None:
+            moved += new_term
+        values = [moved, total, cash, old_cash] + [t for t in (old_term, new_term) if t is not None]
+        if not moved or max(_digits(v) for v in values) > _EXACT_DIGITS:
+            self._eq_exponents = None
+            return None  # a zero's sign, or digits near the context's limit: sum afresh
+        for gone in (old_cash, old_term):
+            if gone is not None:
+                exponent = _exponent(gone)
+                exponents[exponent] -= 1
+                if not exponents[exponent]:
+                    del exponents[exponent]
+        exponents[_exponent(cash)] += 1
+        if new_term is not None:
+            exponents[_exponent(new_term)] += 1
+            self._eq_marks[token_id] = mark
+        else:
+            self._eq_marks.pop(token_id, None)
+        target = min(exponents)
+        if _exponent(moved) != target:
+            moved = moved.quantize(Decimal(1).scaleb(target))
+        return moved
 
     def _settle(self, token_id: str, trade_id: str, status: str, ts_ms: int) -> None:
         tok = self._tokens[token_id]
@@ -402,7 +458,8 @@ class PortfolioProjection:
         self._held = None
         self._book_floor = None
 
-    def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None) -> None:
+    def _changed(self, ts_ms: int, mark_override: tuple[str, Decimal | None] | None = None,
+                 fill_basis: tuple[str, Decimal | None, Decimal] | None = None) -> None:
         before = self._equity_cache if self._equity_cache is not None and \
             self._equity_cache[0] == self._version else None
         if (before is not None and mark_override is not None and self._cash_known
@@ -425,6 +482,9 @@ class PortfolioProjection:
         else:
             moved = self._moved_equity(before[1], mark_override) \
                 if before is not None and mark_override is not None else None
+            if moved is None and before is not None and fill_basis is not None and mark_override is None:
+                filled = self._filled_equity(before[1], fill_basis)
+                moved = (filled, True) if filled is not None else None
             eq, usual = moved if moved is not None else self._equity(mark_override)
         if usual:
             # the same sum `equity()` would make (the book's mark is exactly the one the markets

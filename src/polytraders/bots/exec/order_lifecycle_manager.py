@@ -44,7 +44,6 @@ from polytraders.bots.exec.olm_transitions import (
     settlement_allowed,
 )
 from polytraders.contracts import (
-    FillRecord,
     Note,
     OrderIntent,
     OrderRecord,
@@ -54,7 +53,7 @@ from polytraders.contracts import (
 from polytraders.contracts.base import Contract, assembled
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
-from polytraders.contracts.orders import OrderStatus, SettlementStatus
+from polytraders.contracts.orders import OrderStatus, SettlementStatus, fill_record, order_record
 from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
@@ -349,8 +348,8 @@ class OrderLifecycleManager:
             # ack, the common case on the trip path, is one of these
             return _with_status(rec, new_status)
         # a value from the venue: validate
-        return OrderRecord.model_validate({
-            **rec.model_dump(),
+        return order_record({
+            **rec.__dict__,
             "status": new_status,
             "previous": rec.status,
             "filled": new_filled,
@@ -370,12 +369,13 @@ class OrderLifecycleManager:
             self._note("EXEC_DUPLICATE_SUPPRESSED", corr, client_order_id=cid,
                        status=existing.status, intent_id=intent.intent_id)
             return existing
-        record = OrderRecord(
-            client_order_id=cid, intent_id=intent.intent_id, strategy_id=intent.strategy_id,
-            market_id=intent.market_id, token_id=planned.token_id, side=planned.side,
-            price=planned.price, size=planned.size, order_type=planned.order_type,
-            status="created",
-        )
+        record = order_record({
+            "client_order_id": cid, "venue_order_id": None, "intent_id": intent.intent_id,
+            "strategy_id": intent.strategy_id, "market_id": intent.market_id,
+            "token_id": planned.token_id, "side": planned.side, "price": planned.price,
+            "size": planned.size, "filled": Decimal(0), "order_type": planned.order_type,
+            "status": "created", "previous": None, "venue_error": None,
+        })
         self._record(record, "EXEC_ORDER_CREATED", corr)
         refusal = self._refusal(signed, planned, intent)
         if refusal is not None:
@@ -553,12 +553,12 @@ class OrderLifecycleManager:
         code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
         if size > 0:
             # Journaled whatever the order's state: a trade happened, accounting must see it.
-            fill = FillRecord(
-                trade_id=trade_id, client_order_id=cid, market_id=rec.market_id,
-                token_id=rec.token_id, side=ev.side or rec.side, price=ev.price or rec.price,
-                size=size, fee_pusd=ev.fee or Decimal(0), liquidity=ev.liquidity or "taker",
-                settlement=ev.trade_status or "MATCHED", ts_ms=ev.ts_ms,
-            )
+            fill = fill_record({
+                "trade_id": trade_id, "client_order_id": cid, "market_id": rec.market_id,
+                "token_id": rec.token_id, "side": ev.side or rec.side, "price": ev.price or rec.price,
+                "size": size, "fee_pusd": ev.fee or Decimal(0), "liquidity": ev.liquidity or "taker",
+                "settlement": ev.trade_status or "MATCHED", "ts_ms": ev.ts_ms,
+            })
             self._record(fill, code, self._corr(cid))
         event: OrderEvent = "fill" if complete else "partial_fill"
         self._transition(cid, event, code, filled=filled)
@@ -594,12 +594,12 @@ class OrderLifecycleManager:
             # A settlement update for a match we never saw (lost while down): record the trade.
             if ev.size is None or ev.size <= 0:
                 return
-            fill = FillRecord(
-                trade_id=ev.trade_id, client_order_id=cid, market_id=rec.market_id,
-                token_id=rec.token_id, side=ev.side or rec.side, price=ev.price or rec.price,
-                size=ev.size, fee_pusd=ev.fee or Decimal(0), liquidity=ev.liquidity or "taker",
-                settlement=status, ts_ms=ev.ts_ms,
-            )
+            fill = fill_record({
+                "trade_id": ev.trade_id, "client_order_id": cid, "market_id": rec.market_id,
+                "token_id": rec.token_id, "side": ev.side or rec.side, "price": ev.price or rec.price,
+                "size": ev.size, "fee_pusd": ev.fee or Decimal(0), "liquidity": ev.liquidity or "taker",
+                "settlement": status, "ts_ms": ev.ts_ms,
+            })
             self._record(fill, _SETTLEMENT_CODE[status], self._corr(cid))
             return
         if known.settlement == status:
@@ -609,7 +609,7 @@ class OrderLifecycleManager:
                        axis="settlement", trade_id=ev.trade_id, status=known.settlement,
                        event=status)
             return
-        updated = FillRecord.model_validate({**known.model_dump(), "settlement": status})
+        updated = fill_record({**known.__dict__, "settlement": status})
         self._record(updated, _SETTLEMENT_CODE[status], self._corr(cid))
 
     # -- cancels ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ application domain separator, the order struct hash and the type string after th
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -366,7 +367,7 @@ class _KeptKeyBackend(CoinCurveECCBackend):
         self.__prepared = self.keys.PrivateKey(secret)
 
     def ecdsa_sign(self, msg_hash: bytes, private_key: PrivateKey) -> Signature:
-        if private_key.to_bytes() != self.__secret:
+        if not hmac.compare_digest(private_key.to_bytes(), self.__secret):  # constant time: a secret
             return super().ecdsa_sign(msg_hash, private_key)
         return Signature(self.__prepared.sign_recoverable(msg_hash, hasher=None), backend=self)
 

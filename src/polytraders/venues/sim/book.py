@@ -28,6 +28,9 @@ running size total per level.  Placing costs O(log L) plus the levels it consume
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
 snapshot, and that only for a side that changed since the last one (each side counts its
 changes; its levels, their canonical text and the book hash are kept until the count moves).
+The liquidity generator's re-lay of a book that holds only its ladder and that nobody used since
+the last re-lay is noted, not done, and carried out by the next use of the book (every public
+method first settles it), exactly as the re-lays would have left it.
 """
 
 from __future__ import annotations

@@ -562,10 +562,9 @@ class OrderBook:
         sees is the one the re-lays would have left, order ids, sizes and spellings alike."""
         pending = self._pending
         if defer and not self._seen and start == 0:
-            if pending is None:
-                live = len(self._orders)
-            else:
-                live = len(self._orders) - len(pending.cancel) + len(pending.add)
+            live = len(self._orders)  # what rests once the noted re-lays are done
+            if pending is not None:
+                live += len(pending.add) - len(pending.cancel)
             if live == len(current):
                 if pending is None:
                     pending = self._pending = _Pending()

@@ -28,6 +28,9 @@ running size total per level.  Placing costs O(log L) plus the levels it consume
 of one price level's queue; nothing walks the whole book except an explicit ``levels()``
 snapshot, and that only for a side that changed since the last one (each side counts its
 changes; its levels, their canonical text and the book hash are kept until the count moves).
+The liquidity generator's re-lay of a book that holds only its ladder and that nobody used since
+the last re-lay is noted, not done, and carried out by the next use of the book (every public
+method first settles it), exactly as the re-lays would have left it.
 """
 
 from __future__ import annotations
@@ -303,6 +306,17 @@ class _BookSide:
         return reversed(self.keys) if self.is_bid else iter(self.keys)
 
 
+class _Pending:
+    """Re-lays noted but not yet carried out: ids of resting orders to cancel, and quotes to
+    rest (order id -> side, price, size, opening total, created_ms) in the order they came."""
+
+    __slots__ = ("add", "cancel")
+
+    def __init__(self) -> None:
+        self.cancel: list[str] = []
+        self.add: dict[str, tuple[Side, Decimal, Decimal, Decimal, int]] = {}
+
+
 class OrderBook:
     """The book of one token.  See the module docstring for the semantics."""
 
@@ -319,31 +333,56 @@ class OrderBook:
         self.one_grid = True
         self._hash_key: tuple[int, int, int | None] | None = None
         self._hash = ""
+        # A ladder re-lay nobody has looked at yet (see relay_ladder's ``defer``), and whether
+        # anyone but the generator's re-lay used the book since the last re-lay.
+        self._pending: _Pending | None = None
+        self._seen = True
 
     def set_tick(self, tick: Decimal) -> None:
         """Validate new orders against ``tick`` from now on (resting orders keep their prices)."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         if tick != self.tick:
             self.one_grid = False
         self.tick = tick
 
     # ------------------------------------------------------------------ queries
     def best_bid(self) -> Decimal | None:
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         return self._bids.best()
 
     def best_ask(self) -> Decimal | None:
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         return self._asks.best()
 
     def order(self, order_id: str) -> RestingOrder | None:
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         return self._orders.get(order_id)
 
     def __contains__(self, order_id: object) -> bool:
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         return order_id in self._orders
 
     def __len__(self) -> int:
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         return len(self._orders)
 
     def queue_at(self, side: Side, price: Decimal) -> tuple[str, ...]:
         """Order ids resting at one price, in time priority (for tests and diagnostics)."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         book_side = self._bids if side == "BUY" else self._asks
         return tuple(o.order_id for o in book_side.levels.get(price, ()))
 
@@ -359,6 +398,9 @@ class OrderBook:
     ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], str]:
         """``levels(depth)`` and their ``book_hash``.  Both are rebuilt only for a side that
         changed since the last call, so polling a quiet book costs two comparisons."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         bids, bid_text = self._bids.aggregated()
         asks, ask_text = self._asks.aggregated()
         if depth is not None:
@@ -377,6 +419,9 @@ class OrderBook:
 
     def crosses(self, side: Side, price: Decimal) -> bool:
         """Would an order at ``price`` on ``side`` match anything right now?"""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         if side == "BUY":
             best_ask = self._asks.best()
             return best_ask is not None and best_ask <= price
@@ -385,6 +430,9 @@ class OrderBook:
 
     def available(self, side: Side, price: Decimal, needed: Decimal) -> Decimal:
         """Crossing liquidity for a taker, counted only until ``needed`` is reached."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         opposite = self._asks if side == "BUY" else self._bids
         total = _ZERO
         for level_price in opposite.prices_best_first():
@@ -411,6 +459,9 @@ class OrderBook:
         expires_at_ms: int | None = None,
     ) -> PlaceResult:
         """Validate, match and (for GTC/GTD) rest an order."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         error = validate_order(side, price, size, order_type, post_only, self.tick, self.min_size)
         if error is not None:
             return PlaceResult("rejected", (), size, error)
@@ -448,6 +499,9 @@ class OrderBook:
         """Rest another trader's GTC order that the caller guarantees passes ``validate_order``
         on this book (the liquidity generator's quotes), exactly as ``place`` would rest it;
         returns False, changing nothing, when it would cross (use ``place`` to match it)."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         # crosses() and _BookSide.add, inlined: the generator rests ~200 quotes a second
         if side == "BUY":
             book_side = self._bids
@@ -483,6 +537,7 @@ class OrderBook:
         prefix: str,
         last_id: int,
         created_ms: int,
+        defer: bool = False,
     ) -> tuple[int, int]:
         """The liquidity generator's re-lay of one ladder in one call (a fine-tick market
         replaces ~20 quotes a second): ``current`` maps its level keys to its resting order ids.
@@ -495,7 +550,40 @@ class OrderBook:
         next order id
         (``prefix`` + the number after ``last_id``) and rests exactly as ``rest_passive`` would
         rest it, until one would cross.  Returns (the index of that quote, or
-        ``len(placement)``; the last id number used, the crossing quote's not included)."""
+        ``len(placement)``; the last id number used, the crossing quote's not included).
+
+        ``defer``: the caller's word that every order in ``current`` rests whole, untouched since
+        the last re-lay.  When, besides, the book holds nothing but ``current`` and nobody has
+        used it since the last re-lay (a NO book nobody quotes or reads is re-laid every time its
+        mid moves), the cancels and rests are only noted, with the same order ids, and carried
+        out by the first use of the book (any public method).  Nothing can cross then (the
+        ladder's bids sit below its asks and nothing else rests), every level holds one order,
+        and a quote placed and cancelled before that use never needs to exist: the book the use
+        sees is the one the re-lays would have left, order ids, sizes and spellings alike."""
+        pending = self._pending
+        if defer and not self._seen and start == 0:
+            live = len(self._orders)  # what rests once the noted re-lays are done
+            if pending is not None:
+                live += len(pending.add) - len(pending.cancel)
+            if live == len(current):
+                if pending is None:
+                    pending = self._pending = _Pending()
+                adds = pending.add
+                for level in stale:
+                    order_id = current.pop(level)
+                    if adds.pop(order_id, None) is None:
+                        pending.cancel.append(order_id)
+                for level, side, price, size, total in placement:
+                    if level in current:
+                        continue
+                    last_id += 1
+                    order_id = f"{prefix}{last_id}"
+                    adds[order_id] = (side, price, size, total, created_ms)
+                    current[level] = order_id
+                return len(placement), last_id
+        if pending is not None:
+            self._settle()
+        self._seen = False
         orders = self._orders
         bids, asks = self._bids, self._asks
         for level in stale:
@@ -546,6 +634,54 @@ class OrderBook:
             current[level] = order_id
         return len(placement), last_id
 
+    def _settle(self) -> None:
+        """Carry out the re-lays ``relay_ladder`` deferred, as they would have been done."""
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        orders = self._orders
+        bids, asks = self._bids, self._asks
+        for order_id in pending.cancel:
+            order = orders.pop(order_id, None)
+            if order is None:
+                continue
+            book_side = bids if order.side == "BUY" else asks
+            price = order.price
+            queue = book_side.levels[price]
+            book_side.version += 1
+            if len(queue) > 1:
+                queue.remove(order)
+                book_side.totals[price] -= order.remaining
+                continue
+            del book_side.levels[price]
+            del book_side.totals[price]
+            keys = book_side.keys
+            del keys[bisect_left(keys, price)]
+        bid_keys, ask_keys = bids.keys, asks.keys
+        for order_id, (side, price, size, total, created_ms) in pending.add.items():
+            if side == "BUY":
+                crossing = bool(ask_keys) and ask_keys[0] <= price
+                book_side = bids
+            else:
+                crossing = bool(bid_keys) and bid_keys[-1] >= price
+                book_side = asks
+            if crossing or order_id in orders:
+                # relay_ladder defers only a book holding its own ladder alone, which cannot
+                # cross itself and uses each id once; anything else is a bug, not market data
+                raise RuntimeError(f"deferred ladder of book {self.token_id} cannot be laid")
+            order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC",
+                                 created_ms)
+            joined = book_side.levels.get(price)
+            if joined is None:
+                book_side.levels[price] = [order]
+                book_side.totals[price] = total
+                insort(book_side.keys, price)
+            else:
+                joined.append(order)
+                book_side.totals[price] += size
+            book_side.version += 1
+            orders[order_id] = order
+
     def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:
         opposite = self._asks if taker.side == "BUY" else self._bids
         is_buy = taker.side == "BUY"
@@ -589,6 +725,9 @@ class OrderBook:
 
     def cancel(self, order_id: str) -> RestingOrder | None:
         """Remove a resting order; returns it (with its unfilled ``remaining``) or None."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         order = self._orders.pop(order_id, None)
         if order is None:
             return None
@@ -609,6 +748,9 @@ class OrderBook:
 
     def clear(self) -> list[RestingOrder]:
         """Remove every resting order (market resolved); returns them in id-insertion order."""
+        if self._pending is not None:
+            self._settle()
+        self._seen = True
         removed = list(self._orders.values())
         self._orders.clear()
         self._bids = _BookSide(is_bid=True)

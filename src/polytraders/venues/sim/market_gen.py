@@ -26,8 +26,10 @@ when the mid moves one tick only the ladder's end levels change; and a token who
 move and whose book saw no trade since the last refresh is skipped entirely.  The ladder wanted
 around a mid is built once per mid; with no trade since the last refresh, an order is stale only
 when its price left the ladder; and a quote that cannot cross rests without the matcher's
-re-validation (it is valid by construction while the book keeps the market's tick).  None of
-this changes a random draw, an order id or a resting order: the market data is the same.
+re-validation (it is valid by construction while the book keeps the market's tick); a re-lay
+of a book nobody used since the last one (the NO book, unless someone trades or reads it) is
+noted and carried out by the book's next use.  None of this changes a random draw, an order id
+or a resting order: the market data is the same.
 """
 
 from __future__ import annotations
@@ -275,7 +277,8 @@ class SyntheticMarket:
             ladder = q.ladders[mid_n] = self._ladder(q, mid_n)
         wanted, placement = ladder
         current = q.current
-        if q.whole and q.fills == fill_count:
+        untouched = q.whole and q.fills == fill_count
+        if untouched:
             stale = [level for level in current if level not in wanted]
         else:
             order_of = book.order
@@ -290,7 +293,7 @@ class SyntheticMarket:
         # band, whole sizes >= MIN_SIZE) while the book still validates against that tick.
         if book.tick == self.info.tick:
             index, self._next_id = book.relay_ladder(
-                current, stale, placement, 0, self._bg_prefix, self._next_id, t_ms)
+                current, stale, placement, 0, self._bg_prefix, self._next_id, t_ms, untouched)
         else:
             for level in stale:
                 book.cancel(current.pop(level))  # None when fully taken: nothing to cancel

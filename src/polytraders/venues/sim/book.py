@@ -279,6 +279,20 @@ class _BookSide:
         self.totals[price] += order.remaining
         self.version += 1
 
+    def rest(self, order: RestingOrder, opening_total: Decimal) -> None:
+        """`add` for one of the generator's quotes: a level it opens gets `opening_total` (the
+        generator's own object for that sum, so `aggregated` finds the level's text by identity)."""
+        price = order.price
+        queue = self.levels.get(price)
+        if queue is None:
+            self.levels[price] = [order]
+            self.totals[price] = opening_total
+            insort(self.keys, price)
+        else:
+            queue.append(order)
+            self.totals[price] += order.remaining
+        self.version += 1
+
     def drop_level(self, price: Decimal) -> None:
         self.version += 1
         del self.levels[price]
@@ -590,18 +604,7 @@ class OrderBook:
             order = orders.pop(current.pop(level), None)
             if order is None:
                 continue  # fully taken by someone: nothing to cancel
-            book_side = bids if order.side == "BUY" else asks
-            price = order.price
-            queue = book_side.levels[price]
-            book_side.version += 1
-            if len(queue) > 1:
-                queue.remove(order)
-                book_side.totals[price] -= order.remaining
-                continue
-            del book_side.levels[price]  # the order was the level's only one
-            del book_side.totals[price]
-            keys = book_side.keys
-            del keys[bisect_left(keys, price)]
+            (bids if order.side == "BUY" else asks).remove(order)
         bid_keys, ask_keys = bids.keys, asks.keys
         for index in range(start, len(placement)):
             level, side, price, size, total = placement[index]
@@ -621,15 +624,7 @@ class OrderBook:
                 raise ValueError(f"order id {order_id!r} already rests in book {self.token_id}")
             order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC",
                                  created_ms)
-            joined = book_side.levels.get(price)
-            if joined is None:
-                book_side.levels[price] = [order]
-                book_side.totals[price] = total
-                insort(book_side.keys, price)
-            else:
-                joined.append(order)
-                book_side.totals[price] += size
-            book_side.version += 1
+            book_side.rest(order, total)
             orders[order_id] = order
             current[level] = order_id
         return len(placement), last_id
@@ -645,18 +640,7 @@ class OrderBook:
             order = orders.pop(order_id, None)
             if order is None:
                 continue
-            book_side = bids if order.side == "BUY" else asks
-            price = order.price
-            queue = book_side.levels[price]
-            book_side.version += 1
-            if len(queue) > 1:
-                queue.remove(order)
-                book_side.totals[price] -= order.remaining
-                continue
-            del book_side.levels[price]
-            del book_side.totals[price]
-            keys = book_side.keys
-            del keys[bisect_left(keys, price)]
+            (bids if order.side == "BUY" else asks).remove(order)
         bid_keys, ask_keys = bids.keys, asks.keys
         for order_id, (side, price, size, total, created_ms) in pending.add.items():
             if side == "BUY":
@@ -671,15 +655,7 @@ class OrderBook:
                 raise RuntimeError(f"deferred ladder of book {self.token_id} cannot be laid")
             order = RestingOrder(order_id, order_id, False, side, price, size, size, "GTC",
                                  created_ms)
-            joined = book_side.levels.get(price)
-            if joined is None:
-                book_side.levels[price] = [order]
-                book_side.totals[price] = total
-                insort(book_side.keys, price)
-            else:
-                joined.append(order)
-                book_side.totals[price] += size
-            book_side.version += 1
+            book_side.rest(order, total)
             orders[order_id] = order
 
     def _match(self, taker: RestingOrder) -> tuple[Fill, ...]:

@@ -110,3 +110,22 @@ def journal_count(db: Path) -> int:
             con.close()
     except sqlite3.Error:
         return 0
+
+
+def run_unstopped_system(db: Path, *, seconds: int, checkpoint_every: int) -> None:
+    """A signed 3-market system trading `seconds` simulated seconds into a new journal at `db`,
+    checkpointing every `checkpoint_every` entries at the least, then left without a stop (no
+    final checkpoint or digest): a journal as a running, or killed, system leaves it."""
+    from polytraders.engine.demo import DEMO_START_MS, STEP_MS
+    from polytraders.engine.system import SystemConfig, TradingSystem
+    from polytraders.venues.sim import SimVenue
+
+    genesis, system_key = sim_genesis(4, "calm", DEMO_START_MS)
+    journal = create_journal(db, genesis, synchronous="NORMAL")
+    system = TradingSystem(journal, SimVenue(4, 3, DEMO_START_MS), SystemConfig(
+        seed=4, n_markets=3, start_ms=DEMO_START_MS, system_signer=system_key, digest_interval_ms=10_000))
+    system.runtime.checkpoint_every = checkpoint_every
+    system.start()
+    for s in range(1, seconds + 1):
+        system.step(DEMO_START_MS + s * STEP_MS)
+    journal.close()

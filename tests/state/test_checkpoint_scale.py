@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import run_unstopped_system
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,21 +51,8 @@ def test_the_interval_grows_with_the_last_checkpoint(demo_db: Path) -> None:
 def test_a_running_system_spaces_its_checkpoints_by_weight(tmp_path: Path) -> None:
     """Each checkpoint comes at least `checkpoint_interval` entries after the one before, as the
     weight of that one set it; a reader restoring the last one ends where a full fold ends."""
-    from polytraders.engine.demo import DEMO_START_MS, STEP_MS, sim_genesis
-    from polytraders.engine.system import SystemConfig, TradingSystem
-    from polytraders.journal.sqlite import create_journal
-    from polytraders.venues.sim import SimVenue
-
     db = tmp_path / "running.db"
-    genesis, system_key = sim_genesis(4, "calm", DEMO_START_MS)
-    journal = create_journal(db, genesis, synchronous="NORMAL")
-    system = TradingSystem(journal, SimVenue(4, 3, DEMO_START_MS), SystemConfig(
-        seed=4, n_markets=3, start_ms=DEMO_START_MS, system_signer=system_key, digest_interval_ms=10_000))
-    system.runtime.checkpoint_every = 50
-    system.start()
-    for s in range(1, 241):
-        system.step(DEMO_START_MS + s * STEP_MS)
-    journal.close()
+    run_unstopped_system(db, seconds=240, checkpoint_every=50)
     with open_journal(db, readonly=True) as j:
         cps = list(j.read(kinds=["checkpoint"]))
         assert len(cps) >= 3

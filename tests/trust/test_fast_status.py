@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import run_unstopped_system
 from trust_tools import anchors, cli, copy_journal, edit_body, forge_append, rewrite_and_rehash, truncate_after
 
 from polytraders.contracts import Note
@@ -117,21 +118,8 @@ def test_an_unrehashed_edit_before_the_checkpoint_is_left_to_journal_verify(db: 
 def test_a_running_system_leaves_vouched_checkpoints_readers_start_from(tmp_path: Path) -> None:
     """No stop, no final checkpoint (a system still running, or killed): the periodic
     checkpoints, each vouched by the digest right after it, bound what a reader folds."""
-    from polytraders.engine.demo import DEMO_START_MS, STEP_MS, sim_genesis
-    from polytraders.engine.system import SystemConfig, TradingSystem
-    from polytraders.journal.sqlite import create_journal
-    from polytraders.venues.sim import SimVenue
-
     db = tmp_path / "running.db"
-    genesis, system_key = sim_genesis(4, "calm", DEMO_START_MS)
-    journal = create_journal(db, genesis, synchronous="NORMAL")
-    system = TradingSystem(journal, SimVenue(4, 3, DEMO_START_MS), SystemConfig(
-        seed=4, n_markets=3, start_ms=DEMO_START_MS, system_signer=system_key, digest_interval_ms=10_000))
-    system.runtime.checkpoint_every = 300
-    system.start()
-    for s in range(1, 301):
-        system.step(DEMO_START_MS + s * STEP_MS)
-    journal.close()  # killed: no checkpoint or digest at stop
+    run_unstopped_system(db, seconds=300, checkpoint_every=300)  # killed: no checkpoint or digest at stop
     with open_journal(db, readonly=True) as j:
         kinds = [e.envelope.kind for e in j.read(kinds=["checkpoint", "journal_digest"])]
         head = j.head()[0]

@@ -328,6 +328,9 @@ class OrderSigner:
         """65-byte ``r || s || v`` (v = 27/28) ECDSA signature of a 32-byte digest."""
         if not isinstance(digest, bytes) or len(digest) != 32:
             raise ValueError("digest is invalid: expected exactly 32 bytes")
+        backend = self.__key.backend
+        if isinstance(backend, _KeptKeyBackend):
+            return backend.eth_signature(digest)
         return bytes(Account.unsafe_sign_hash(Hash32(digest), private_key=self.__key).signature)
 
     def recovers(self, digest: bytes, signature: bytes) -> bool:
@@ -355,6 +358,9 @@ class OrderSigner:
         raise TypeError("OrderSigner cannot be pickled or copied")
 
 
+_ETH_V: Final = (b"\x1b", b"\x1c")  # libsecp256k1's recovery id 0/1 as Ethereum's v 27/28
+
+
 class _KeptKeyBackend(CoinCurveECCBackend):
     """eth-keys' coincurve backend holding one key's libsecp256k1 form. The stock backend
     rebuilds it from the key's bytes on every signature, and coincurve derives two public keys
@@ -370,6 +376,14 @@ class _KeptKeyBackend(CoinCurveECCBackend):
         if not hmac.compare_digest(private_key.to_bytes(), self.__secret):  # constant time: a secret
             return super().ecdsa_sign(msg_hash, private_key)
         return Signature(self.__prepared.sign_recoverable(msg_hash, hasher=None), backend=self)
+
+    def eth_signature(self, digest: bytes) -> bytes:
+        """The kept key's ``r || s || v`` (v = 27/28) signature of a 32-byte digest: the bytes
+        eth-account's ``unsafe_sign_hash`` returns for it (libsecp256k1's recoverable signature,
+        its recovery id moved to Ethereum's v), without the hex, integer and signature objects
+        eth-account and eth-keys build and take apart around the one call."""
+        raw: bytes = self.__prepared.sign_recoverable(digest, hasher=None)
+        return raw[:64] + _ETH_V[raw[64]]
 
     def recovered_public(self, digest: bytes, signature: bytes) -> bytes | None:
         """The 64-byte public key libsecp256k1 recovers from a 65-byte ``r || s || v``

@@ -94,8 +94,15 @@ def verify(public_hex: str, data: bytes, signature_hex: str) -> bool:
 @lru_cache(maxsize=4096)
 def _verify(public_hex: str, data: bytes, signature_hex: str) -> bool:
     try:
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-        key.verify(bytes.fromhex(signature_hex), data)
+        _public_key(public_hex).verify(bytes.fromhex(signature_hex), data)
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+@lru_cache(maxsize=256)
+def _public_key(public_hex: str) -> Ed25519PublicKey:
+    """The key object of a signer's public key: a journal has a handful of signers, and loading
+    one cost about a fifth of a verification (an operator's trip is verified inside the trip
+    window). A malformed key raises ValueError every time (exceptions are not cached)."""
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))

@@ -64,7 +64,7 @@ class _Olm:
     def __init__(self) -> None:
         self.cancels: list[Any] = []
 
-    def cancel_all(self, tokens: Any, reason: str = "") -> None:
+    def cancel_all(self, tokens: Any, reason: str = "", answer_later: bool = False) -> None:
         self.cancels.append((tokens, reason))
 
     def cancel(self, client_order_id: str) -> None:

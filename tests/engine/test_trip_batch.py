@@ -65,7 +65,7 @@ def run(tmp: Path, monkeypatch: pytest.MonkeyPatch, *, per_order: bool) -> tuple
     """Trade 60 s, then a withdrawal leaves 30 pUSD and the wallet read trips wallet_funding;
     the next step protects. `per_order` journals the cancel-all's answer as older code did."""
     if per_order:
-        monkeypatch.setattr(OrderLifecycleManager, "on_cancel_all_answer", OrderLifecycleManager.on_venue_events)
+        monkeypatch.setattr(OrderLifecycleManager, "on_cancel_all_answer", OrderLifecycleManager._on_events)
     path = tmp / "j.db"
     genesis, key = sim_genesis(7, "batch", DEMO_START_MS)
     venue = CommittedFirst(SimVenue(7, MARKETS, DEMO_START_MS), path)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polytraders.contracts import OrderRecord
-from polytraders.execution.venue_checks import FILL_ONLY_RULES, RULES, _Event, _shape, check_event
+from polytraders.execution.venue_checks import FILL_ONLY_RULES, RULES, _Event, _plain_numbers, _shape, check_event
 from polytraders.venues.base import VenueEvent
 
 M = "0x" + "cd" * 32
@@ -155,3 +155,45 @@ def test_an_event_that_records_no_fill_meets_the_same_first_broken_rule(
     every = next(((name, broken) for name, rule in RULES if (broken := rule(facts)) is not None), None)
     assert (None if found is None else (found.rule, (found.field, found.observed, found.limit))) == every
     assert all(rule(facts) is None for name, rule in RULES if name in FILL_ONLY_RULES)
+
+
+class _Str(str):
+    """A str subclass: `_shape` accepts it, the one-pass reading leaves it to `_shape`."""
+
+
+_ANY = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=3), st.builds(_Str, st.text(max_size=2)),
+    st.decimals(allow_nan=True, allow_infinity=True), st.floats(), st.lists(st.integers(), max_size=1),
+    st.sampled_from(["cancel", "fill", "BUY", "SELL", "maker", "taker", "MATCHED", "MINED"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.fixed_dictionaries({name: _ANY for name in (
+    "kind", "venue_order_id", "client_order_id", "token_id", "ts_ms", "side", "price", "size", "remaining", "fee",
+    "trade_id", "liquidity", "trade_status", "error_code")}), st.booleans())
+def test_the_one_pass_reading_of_a_venue_event_agrees_with_the_field_by_field_shape_check(
+        fields: dict[str, Any], plain: bool) -> None:
+    # whatever a broken adapter puts in a VenueEvent: the fast reading either steps aside (None)
+    # or gives exactly the numbers the shape check gives for an event it finds well formed
+    if plain:  # and the common case, every field of its declared type, is the fast one
+        fields.update(kind="cancel", venue_order_id="0xv1", client_order_id="co_1", token_id="101", ts_ms=5,
+                      side="BUY", liquidity=None, trade_status=None, trade_id=None, error_code=None,
+                      **{k: v if v is None or isinstance(v, Decimal) and v.is_finite() else Decimal(1)
+                         for k in ("price", "size", "remaining", "fee") for v in [fields[k]]})
+    ev = VenueEvent(**fields)
+    fast = _plain_numbers(ev)
+    problem, numbers = _shape(ev)
+    if plain:
+        assert fast is not None
+    if fast is not None:
+        assert problem is None and fast == numbers
+    assert check(ev, records_fill=False) == check(dataclasses.replace(ev) if fast is None else _Wrapped(ev),
+                                                  records_fill=False)
+
+
+class _Wrapped:
+    """The same fields on another type: always checked field by field."""
+
+    def __init__(self, ev: VenueEvent) -> None:
+        for f in dataclasses.fields(ev):
+            setattr(self, f.name, getattr(ev, f.name))

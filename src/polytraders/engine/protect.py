@@ -82,19 +82,30 @@ class Guardian:
 
     def act(self) -> None:
         """Run pending protective actions; called by the engine at safe points."""
-        self._external_halt()
+        self._external_halt()  # first journals what the last protection left (`_journal_later`)
         # Protection follows the kill switch's state, not the events that changed it: a trip
         # folded while the journal could not be written, or active when this process started,
-        # is protected all the same. Protective actions first; the incident follows.
+        # is protected all the same. Protective actions first; the incident follows, once the
+        # venue's answers to them are journaled (at the next safe point), so that its picture
+        # of the state after the remedy shows the orders cancelled.
         for trip in list(self.rt.kill_switch.active.values()):
             if trip.trip_id not in self._protected:
                 self._protect(trip)
                 self._protected.add(trip.trip_id)
+        if getattr(self.olm, "answers_held", False):
+            self._restore()
+            return
         while self.pending_trips:
             if self.after_trip is not None:
                 self.after_trip(self.pending_trips[0])
             self.pending_trips.pop(0)
         self._restore()
+
+    def settle(self) -> None:
+        """`act`, and then what it left for the next safe point (the venue's answers and the
+        incident): where no further safe point follows, as when the system stops."""
+        self.act()
+        self.act()
 
     def _external_halt(self) -> None:
         ks = self.rt.kill_switch
@@ -129,9 +140,12 @@ class Guardian:
         self._externally_protected = False
 
     def _journal_later(self) -> None:
-        journal_unwritten = getattr(self.olm, "journal_unwritten", None)
-        if journal_unwritten is not None:
-            journal_unwritten()
+        """Journal what the last protective action left for a safe point: cancels sent while the
+        journal could not be written, then the venue's answers to cancel-alls (`_protect`)."""
+        for held in ("journal_unwritten", "journal_answers"):
+            journal_held = getattr(self.olm, held, None)
+            if journal_held is not None:
+                journal_held()
 
     def _protect(self, trip: ActiveTrip) -> None:
         # The trip must be durable before any cancel leaves. A cancel-all's own write-ahead note
@@ -141,13 +155,15 @@ class Guardian:
         markets: MarketsProjection = self.rt.state.get("markets")  # type: ignore[assignment]
         orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
         market = markets.market(trip.scope_value) if trip.scope == "market" else None
+        # The venue's answer to a cancel-all is journaled at the next safe point (or the OLM's
+        # next call), not here: protection is the request leaving, then the halt below.
         if trip.scope == "global":
-            self.olm.cancel_all(None, reason=f"kill switch {trip.trip_id}")
+            self.olm.cancel_all(None, reason=f"kill switch {trip.trip_id}", answer_later=True)
         elif market is not None:
             # One venue call for the market's two tokens also catches orders still in flight
             # (submitted, not yet acked), which the loop below over open orders would miss.
             self.olm.cancel_all(frozenset({market.yes_token, market.no_token}),
-                                reason=f"kill switch {trip.trip_id}")
+                                reason=f"kill switch {trip.trip_id}", answer_later=True)
         else:
             self.rt.journal.flush()
             for order in orders.open_orders():

@@ -302,7 +302,7 @@ class TradingSystem:
         if self.probes is not None:
             self.probes.close()
         self.runtime.sync()
-        self.guardian.act()
+        self.guardian.settle()
         self.runtime.note("GOV_RUN_STOPPED", durable=True)
         self.runtime.record(self.state.checkpoint_contract(), actor=SYSTEM,
                             reason_code="GOV_CHECKPOINT", durable=True)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Final, get_args
 
 from polytraders.contracts.orders import OrderRecord
-from polytraders.venues.base import EventKind, Liquidity, TradeStatus
+from polytraders.venues.base import EventKind, Liquidity, TradeStatus, VenueEvent
 
 _NUMERIC: Final = ("price", "size", "remaining", "fee")
 _ZERO: Final = Decimal(0)
@@ -189,12 +189,13 @@ _CHOICES: Final[tuple[tuple[str, frozenset[object]], ...]] = (
 _STRINGS: Final = ("venue_order_id", "client_order_id", "token_id")
 _OPTIONAL_STRINGS: Final = ("trade_id", "error_code")
 _KINDS: Final = frozenset(get_args(EventKind))
+_SIDES, _LIQUIDITY, _TRADE_STATUSES = (allowed for _, allowed in _CHOICES)
 
 
 def _shape(ev: object) -> tuple[Anomaly | None, dict[str, Decimal]]:
     """Kind, identifiers, closed-set fields, time and the finiteness of every number."""
     kind = getattr(ev, "kind", None)
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:  # (an unhashable kind must not raise)
         return Anomaly("kind", "shape", _text(kind), "one of " + ", ".join(sorted(_KINDS))), {}
     for name in _STRINGS:
         value = getattr(ev, name, None)
@@ -223,15 +224,44 @@ def _shape(ev: object) -> tuple[Anomaly | None, dict[str, Decimal]]:
     return None, numbers
 
 
+def _plain_numbers(ev: object) -> dict[str, Decimal] | None:
+    """`_shape`'s numbers for a `VenueEvent` whose every field has exactly its declared type
+    (what our adapters build), read with one attribute access per field; None for anything
+    else, which `_shape` then checks field by field and names what is wrong. A cancel-all's
+    answer brings one event per resting order on a kill-switch trip's path."""
+    if type(ev) is not VenueEvent:
+        return None
+    side, liquidity, status, ts = ev.side, ev.liquidity, ev.trade_status, ev.ts_ms
+    if not (type(ev.kind) is str and ev.kind in _KINDS and type(ev.venue_order_id) is str
+            and type(ev.client_order_id) is str and type(ev.token_id) is str
+            and (ev.trade_id is None or type(ev.trade_id) is str)
+            and (ev.error_code is None or type(ev.error_code) is str)
+            and (side is None or (type(side) is str and side in _SIDES))
+            and (liquidity is None or (type(liquidity) is str and liquidity in _LIQUIDITY))
+            and (status is None or (type(status) is str and status in _TRADE_STATUSES))
+            and type(ts) is int and ts >= 0):
+        return None
+    numbers: dict[str, Decimal] = {}
+    for name, value in (("price", ev.price), ("size", ev.size), ("remaining", ev.remaining), ("fee", ev.fee)):
+        if value is None:
+            continue
+        if type(value) is not Decimal or not value.is_finite():
+            return None
+        numbers[name] = value
+    return numbers
+
+
 def check_event(ev: object, order: OrderRecord | None, open_size: Decimal, *,
                 records_fill: bool) -> Anomaly | None:
     """The first rule the event breaks, or None when it may be applied to `order`.
 
     `ev` is typed `object` on purpose: the check must hold for whatever a broken adapter hands
     over, not only for well-typed `VenueEvent`s. `open_size` is only read when `records_fill`."""
-    problem, numbers = _shape(ev)
-    if problem is not None:
-        return problem
+    numbers = _plain_numbers(ev)
+    if numbers is None:
+        problem, numbers = _shape(ev)
+        if problem is not None:
+            return problem
     facts = _Event(side=getattr(ev, "side", None), token_id=getattr(ev, "token_id", ""),
                    numbers=numbers, order=order, open_size=open_size, records_fill=records_fill)
     for rule, check in RULES if records_fill else _NON_FILL_RULES:

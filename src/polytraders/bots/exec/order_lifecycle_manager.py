@@ -267,6 +267,7 @@ class OrderLifecycleManager:
 
     def __init__(self, runtime: Runtime, venue: Venue, bot: OrderLifecycleBot) -> None:
         self._unjournaled: list[list[VenueEvent]] = []
+        self._answers: list[list[VenueEvent]] = []  # cancel-all answers not yet journaled (see `cancel_all`)
         self.runtime = runtime
         self.venue = venue
         self.bot = bot
@@ -362,6 +363,7 @@ class OrderLifecycleManager:
     def submit(
         self, signed: SignedOrderRequest, planned: PlannedOrder, intent: OrderIntent
     ) -> OrderRecord:
+        self.journal_answers()
         cid = planned.client_order_id
         corr = intent.correlation_id
         existing = self.orders.order(cid)
@@ -415,7 +417,7 @@ class OrderLifecycleManager:
             self._note("EXEC_VENUE_UNAVAILABLE", corr, client_order_id=cid, op="submit",
                        error=type(exc).__name__, message=str(exc)[:200])
             return self._current(cid)
-        self.on_venue_events(events)
+        self._on_events(events)
         return self._current(cid)
 
     def _current(self, cid: str) -> OrderRecord:
@@ -447,6 +449,10 @@ class OrderLifecycleManager:
     # -- venue events ----------------------------------------------------------------------
 
     def on_venue_events(self, events: list[VenueEvent]) -> None:
+        self.journal_answers()  # the venue answered those first
+        self._on_events(events)
+
+    def _on_events(self, events: list[VenueEvent]) -> None:
         for ev in events:
             try:
                 self._on_event(ev)
@@ -615,6 +621,7 @@ class OrderLifecycleManager:
     # -- cancels ---------------------------------------------------------------------------
 
     def cancel(self, client_order_id: str, reason_code: str = "EXEC_CANCEL_REQUESTED") -> None:
+        self.journal_answers()
         rec = self.orders.order(client_order_id)
         if not self._transition(client_order_id, "cancel_requested", reason_code, durable=True):
             return
@@ -628,9 +635,19 @@ class OrderLifecycleManager:
             self._transition(client_order_id, "cancel_rejected", transport_code(exc),
                              venue_error=f"{exc.status} {exc.code}")
             return
-        self.on_venue_events(events)
+        self._on_events(events)
 
-    def cancel_all(self, token_ids: frozenset[str] | None = None, *, reason: str = "") -> int:
+    def cancel_all(self, token_ids: frozenset[str] | None = None, *, reason: str = "",
+                   answer_later: bool = False) -> int:
+        """Cancel every order (of `token_ids`), journaling the request durably first; returns
+        how many the venue cancelled. With `answer_later` (the kill switch's protective action)
+        the venue's answer is held and journaled by `journal_answers`, which every other entry
+        point of the OLM and the guardian's next safe point call first: protection is the
+        request leaving, and the strategies' halt and the next intent's rejection do not wait
+        for the bookkeeping of up to hundreds of cancelled orders. Until then the orders read as
+        still open (what they were before the answer: the conservative reading of reserved
+        pUSD); a crash before it leaves the reconciler to find them cancelled at the venue."""
+        self.journal_answers()
         # live orders only (open and in flight, in the order every order would be visited):
         # on the trip path, a scan of every order ever seen grows all day
         affected = [
@@ -647,8 +664,23 @@ class OrderLifecycleManager:
             self._note(transport_code(exc), None, op="cancel_all", status=exc.status,
                        code=exc.code)
             return 0
-        self.on_cancel_all_answer(events)
+        if answer_later:
+            self._answers.append(events)
+        else:
+            self.on_cancel_all_answer(events)
         return sum(1 for ev in events if ev.kind == "cancel")
+
+    @property
+    def answers_held(self) -> bool:
+        """A cancel-all's answer is waiting for `journal_answers`."""
+        return bool(self._answers)
+
+    def journal_answers(self) -> None:
+        """Journal the held cancel-all answers (see `cancel_all`), in the order they came. One
+        is let go only once journaled: a write failure keeps it for the next call."""
+        while self._answers:
+            self.on_cancel_all_answer(self._answers[0])
+            self._answers.pop(0)
 
     def on_cancel_all_answer(self, events: list[VenueEvent]) -> None:
         """The venue's answer to a cancel-all, which Polymarket gives as one message: the orders
@@ -667,7 +699,7 @@ class OrderLifecycleManager:
                 continue
             self._record_batch(batch)
             batched.clear()
-            self.on_venue_events([ev])
+            self._on_events([ev])
         self._record_batch(batch)
 
     def _batched_cancel(self, ev: VenueEvent, batched: set[str]) -> BatchedOrderRecord | None:
@@ -731,6 +763,7 @@ class OrderLifecycleManager:
         self._t.last_reconcile_ms = None
 
     def tick(self, now_ms: int) -> None:
+        self.journal_answers()
         timeout = self.bot.stuck_timeout_ms
         stuck = [
             s for s in self.orders.in_flight_states()
@@ -787,6 +820,7 @@ class OrderLifecycleManager:
 
     def reconcile(self) -> None:
         """One full pass: the bot's verdict is journaled (and flushed) before any cancel."""
+        self.journal_answers()
         venue_open = self._venue_open()
         if venue_open is None:
             return

@@ -27,9 +27,10 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -129,6 +130,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--trips", type=int, default=200)
     ap.add_argument("--parts", default="decision,trip", help="which parts to run: decision, trip or both")
+    ap.add_argument("--marked", action="store_true",
+                    help="call each timed trip window through sys.call_tracing (count_instructions.py --trips-as)")
     ap.add_argument("--trips-as", default=",".join(TRIPS_AS),
                     help="trip variants: manual (signed in the window), operator (signed before it by the "
                          "operator's own session), automatic (a wallet read trips wallet_funding)")
@@ -158,7 +161,7 @@ def main() -> None:
                 tripping = warm_system(d / how, markets, trusted=True)
                 tripping.guardian.after_trip = None  # measure the protective action alone
                 with run_gc_policy():
-                    t, cancelled, load = trip_to_protection_on(tripping, a.trips, how)
+                    t, cancelled, load = trip_to_protection_on(tripping, a.trips, how, a.marked)
                 print(f"[{markets} markets] {TRIPS_AS[how]} trip -> cancel-all dispatched -> next intent "
                       f"rejected: median {statistics.median(t):.0f} us, p99 {pct(t, 0.99):.0f} us, p99.9 "
                       f"{pct(t, 0.999):.0f} us, max {max(t):.0f} us over {len(t)} trips, each from an armed "
@@ -227,7 +230,8 @@ def _move_money(system: TradingSystem, direction: str, amount: Decimal) -> None:
                           reason_code=TRANSFER_REASON[direction])
 
 
-def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") -> tuple[list[float], list[int], str]:
+def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual",
+                          marked: bool = False) -> tuple[list[float], list[int], str]:
     """Time n global trips (`how`: see TRIPS_AS), each from an armed switch with quotes resting;
     returns the times (us), the open orders each trip found, and the load average over the run."""
     rt = system.runtime
@@ -252,6 +256,22 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") ->
         return send(token_ids, now_ms)
 
     venue.cancel_all = timed_cancel_all
+
+    def window(intent: OrderIntent) -> bool:
+        """The timed part: the trip, the guardian's protective action, the next intent."""
+        if how == "manual":
+            manual_trip(rt, alice, Scope(), "bench")
+        elif how == "operator":
+            rt.sync()  # the running system's head check: reads, verifies and folds the trip
+        else:
+            rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD), source="sim")
+        system.guardian.act()
+        return rt.decide(system.kill_switch, intent).blocked
+
+    # through `sys.call_tracing` when counted: a C function nothing else calls, so callgrind's
+    # inclusive count of it is the windows' instructions (count_instructions.py --trips-as)
+    def call(f: Callable[[OrderIntent], bool], intent: OrderIntent) -> bool:
+        return bool(sys.call_tracing(f, (intent,))) if marked else f(intent)
     to_dispatch: list[float] = []
     to_answered: list[float] = []
     for i in range(n):
@@ -271,14 +291,7 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") ->
             _move_money(system, "withdrawal", moved)
         c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
-        if how == "manual":
-            trip_id = manual_trip(rt, alice, Scope(), "bench")
-        elif how == "operator":
-            rt.sync()  # the running system's head check: reads, verifies and folds the trip
-        else:
-            rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD), source="sim")
-        system.guardian.act()
-        blocked = rt.decide(system.kill_switch, intent).blocked
+        blocked = call(window, intent)
         times.append((time.perf_counter_ns() - t0) / 1000)
         cpu.append((time.thread_time_ns() - c0) / 1000)
         assert blocked and len(sent) == i + 1, "one cancel-all per trip"
@@ -289,8 +302,7 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual") ->
         to_answered.append((time.perf_counter_ns() - t0) / 1000)
         assert not system.orders.open_orders(), "the trip cancelled every resting order"
         cancelled.append(open_before)
-        if how != "manual":
-            [trip_id] = rt.kill_switch.active
+        [trip_id] = rt.kill_switch.active
         if how == "automatic":  # clear the condition: the money comes back, and a read shows it
             _move_money(system, "deposit", moved)
             rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD + moved), source="sim")

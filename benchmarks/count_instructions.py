@@ -9,6 +9,12 @@ leaves start-up out, then the ratio between the largest market count and the nex
 Needs `valgrind` on the PATH. Compiled `.pyc` files should exist (`python -m compileall src`):
 with PYTHONDONTWRITEBYTECODE set, every start would otherwise compile the sources again. Slow:
 callgrind runs the interpreter about 50 times slower.
+
+With `--trips-as automatic,operator,manual` it counts the kill switch's trip window instead
+(trip -> cancel-all dispatched -> next intent rejected, as `bench_order_path.py --parts trip`
+times it): that bench runs `--trips` trips under callgrind with each window called through
+`sys.call_tracing`, a C function nothing else calls, and the inclusive count of that function
+divided by the trips is the instructions per window.
 """
 
 from __future__ import annotations
@@ -47,12 +53,37 @@ def instructions(out: Path) -> int:
     return int(m.group(1))
 
 
+def trip_windows(kinds: list[str], trips: int) -> None:
+    bench = Path(__file__).with_name("bench_order_path.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = {how: subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / how}", sys.executable, str(bench),
+             "--markets", "20", "--parts", "trip", "--trips", str(trips), "--trips-as", how, "--marked"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONHASHSEED": "0"})
+            for how in kinds}
+        for how, proc in runs.items():
+            if proc.wait() != 0:
+                raise SystemExit(f"the trip bench under callgrind failed ({how}, exit {proc.returncode})")
+            text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(Path(tmp) / how)],
+                                  capture_output=True, text=True, check=True).stdout
+            m = re.search(r"^\s*([\d,]+) .*:sys_call_tracing ", text, re.MULTILINE)
+            if m is None:
+                raise SystemExit(f"{how}: callgrind counted no sys_call_tracing")
+            print(f"[20 markets] {how} trip window: {int(m.group(1).replace(',', '')) / trips / 1e6:.2f}M "
+                  f"instructions per window ({trips} trips)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--markets", default="20,40")
     ap.add_argument("--minutes", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--trips-as", default="", help="count trip windows of these kinds instead (see above)")
+    ap.add_argument("--trips", type=int, default=20)
     a = ap.parse_args()
+    if a.trips_as:
+        trip_windows(a.trips_as.split(","), a.trips)
+        return
     if a.minutes < 2:
         ap.error("--minutes must be at least 2 (a 1-minute run is subtracted)")
     per_envelope: dict[int, float] = {}

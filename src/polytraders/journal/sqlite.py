@@ -471,16 +471,23 @@ class SqliteJournal:
             for seq, hash_, body in rows:
                 yield self._decode(int(seq), hash_, body)
 
-    def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
+    def read_raw(self, from_seq: int = 1, *, kinds: Iterable[str] | None = None,
+                 descending: bool = False) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
         """(seq, stored hash, canonical body, indexed copies) rows in order, not parsed: for
         `verify`. A body that does not decompress comes back as stored (its hash cannot match).
         The copies are (kind, actor, correlation id, ts); actor and ts are None in a journal of
-        the current form, which does not keep them (in the first form they are NOT NULL)."""
+        the current form, which does not keep them (in the first form they are NOT NULL).
+        `kinds` selects by the kind copy, as `read` does; `descending` walks back from the head
+        (rows are fetched as the caller goes, so stopping early reads no more)."""
         self._sync_rows()
-        cursor = self._db.execute(
-            f"SELECT seq, hash, body, kind, {'actor' if self._v1 else 'NULL'}, correlation_id, "
-            f"{'ts_ms' if self._v1 else 'NULL'} FROM journal WHERE seq >= ? ORDER BY seq",
-            (from_seq,))
+        sql = (f"SELECT seq, hash, body, kind, {'actor' if self._v1 else 'NULL'}, correlation_id, "
+               f"{'ts_ms' if self._v1 else 'NULL'} FROM journal WHERE seq >= ?")
+        params: list[Any] = [from_seq]
+        if kinds is not None:
+            kind_list = [k.encode() for k in kinds]
+            sql += f" AND kind IN ({','.join('?' * len(kind_list))})"
+            params.extend(kind_list)
+        cursor = self._db.execute(sql + (" ORDER BY seq DESC" if descending else " ORDER BY seq"), params)
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
             yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
 

@@ -55,6 +55,7 @@ from polytraders.journal.base import (
     is_hash,
 )
 from polytraders.journal.codec import MAX_BODY_BYTES, ZSTD_MAGIC, canonical_or_stored, compressor, decompressor
+from polytraders.journal.envelope_decode import EnvelopeDecoder
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -82,9 +83,6 @@ _SCHEMA_V1 = _SCHEMA.replace("    correlation_id BLOB\n", """    actor BLOB NOT 
 _COLUMNS = frozenset({"seq", "hash", "body", "kind", "correlation_id"})
 _V1_COLUMNS = _COLUMNS | {"actor", "ts_ms"}
 
-
-# `ReportEnvelope.model_validate` without its wrapper's keyword handling: called for every row read
-_validate_envelope = ReportEnvelope.__pydantic_validator__.validate_python
 
 _INSERT = "INSERT INTO journal(seq, hash, body, kind, correlation_id) VALUES (?,?,?,?,?)"
 _INSERT_V1 = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
@@ -165,6 +163,8 @@ class SqliteJournal:
         self._lock_timeout_s = lock_timeout_s
         self._insert_cursor = self._db.cursor()
         self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
+        # every row read is validated; each distinct envelope header only once (envelope_decode.py)
+        self._envelope = EnvelopeDecoder()
         self._batch_size = batch_size
         self._pending = 0
         self._plain_prev = True  # the head hash is one `entry_hash` made (see `_begin`)
@@ -423,7 +423,7 @@ class SqliteJournal:
             data: dict[str, Any] = orjson.loads(body)
             if data["seq"] != seq:
                 raise KeyError("seq")
-            env: ReportEnvelope = _validate_envelope(data["envelope"])
+            env: ReportEnvelope = self._envelope(data["envelope"])
             return JournalEntry(seq, str(data["prev_hash"]), stored, env)
         except ValidationError as exc:
             raise JournalCorruptError(

@@ -58,3 +58,23 @@ def test_damage_where_replay_reads_first_stops_it(recorded: Path, tmp_path: Path
     _flip(db, seq)
     with open_journal(db, readonly=True) as j, pytest.raises(JournalCorruptError):
         replay(j)
+
+
+def test_replay_hands_the_collector_back_as_it_found_it(recorded: Path, tmp_path: Path) -> None:
+    import gc
+
+    assert gc.isenabled()
+    with open_journal(recorded, readonly=True) as j:
+        assert replay(j).verdict == "GOV_REPLAY_MATCH"
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            replay(j)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    db = _copy(recorded, tmp_path)
+    _flip(db, 3)
+    with open_journal(db, readonly=True) as j, pytest.raises(JournalCorruptError):
+        replay(j)
+    assert gc.isenabled()

@@ -20,6 +20,7 @@ drawdown over the window, and the config version each replayed bot ran under.
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,6 +128,21 @@ def no_network(violations: list[str]) -> Iterator[None]:
         yield
     finally:
         socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while replaying, the caller's setting back after. The
+    fold leaves almost no cyclic garbage (about 800 objects over a 20-market demo hour), while
+    the collections its allocations set off traversed its growing state again and again
+    (0.12-0.17 s of that hour's replay); reference counting frees everything else as before."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _fresh_state() -> StateStore:
@@ -259,7 +275,7 @@ def replay(
         _trip_key(e.envelope.payload) for e in journal.read(kinds=[KillSwitchEvent.kind])
         if e.envelope.actor.id == KS_ACTOR and e.envelope.payload["event"] == "tripped")}
 
-    with no_network(report.network_violations):
+    with no_network(report.network_violations), collector_paused():
         for entry in _entries(journal, state):
             if isinstance(entry, _Passed):
                 # nothing replay or any projection reads (a strategy's no-quote note, an

@@ -413,8 +413,10 @@ class SqliteJournal:
         return self._read_head()
 
     def _decode(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
+        return self._decode_canonical(seq, hash_, canonical_or_stored(as_bytes(body)))
+
+    def _decode_canonical(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
         stored = bytes(hash_).decode("ascii", "replace")
-        body = canonical_or_stored(as_bytes(body))
         if entry_hash(body) != stored:
             raise JournalCorruptError(
                 f"Journal {self.path} is damaged at seq {seq}: its content does not match its stored "
@@ -438,8 +440,9 @@ class SqliteJournal:
             ) from None
 
     def decode_row(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
-        """One raw row (from `read_raw`) as an entry, checked as `read` checks it."""
-        return self._decode(seq, hash_, body)
+        """One raw row (from `read_raw`, whose body is already the canonical bytes, or the stored
+        ones where they do not decompress) as an entry, checked as `read` checks it."""
+        return self._decode_canonical(seq, hash_, body)
 
     def read(
         self,
@@ -488,8 +491,22 @@ class SqliteJournal:
             sql += f" AND kind IN ({','.join('?' * len(kind_list))})"
             params.extend(kind_list)
         cursor = self._db.execute(sql + (" ORDER BY seq DESC" if descending else " ORDER BY seq"), params)
+        # `canonical_or_stored` written into the loop (replay and verify read every row here):
+        # the same steps, and anything but a frame of plausible size that decompresses to its
+        # claimed size comes back as stored
+        decompress, content_size = decompressor(), zstandard.frame_content_size
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
+            if type(body) is not bytes:
+                body = as_bytes(body)
+            if body[:4] == ZSTD_MAGIC:
+                try:
+                    size = content_size(body)
+                    out = decompress(body, max_output_size=size) if 0 <= size <= MAX_BODY_BYTES else None
+                except zstandard.ZstdError:
+                    out = None
+                if out is not None and len(out) == size:
+                    body = out
+            yield int(seq), as_bytes(hash_), body, (kind, actor, corr, ts_ms)
 
     def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:
         """Seqs whose canonical body contains any of `needles` (a full scan, unverified: callers

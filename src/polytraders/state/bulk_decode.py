@@ -66,6 +66,21 @@ class BookDecoder:
             self._levels[key] = got
         return got
 
+    def _levels_of(self, raws: list[Any]) -> list[Any]:
+        """`[self.level(x) for x in raws]` with the lookup of a remembered level written in (six
+        levels a book, most of them remembered); anything else goes through `level`."""
+        get = self._levels.get
+        out = []
+        for raw in raws:
+            got = None
+            if type(raw) is dict:
+                try:
+                    got = get(tuple(raw.items()))
+                except TypeError:  # an unhashable value: `level` hands it to the validator
+                    got = None
+            out.append(got if got is not None else self.level(raw))
+        return out
+
     def predecode(self, env: ReportEnvelope) -> None:
         """Validate an `order_book` envelope's payload now, with the level memo, and leave the
         result where `decode()` finds it. Any other envelope, or a payload that fails, is left
@@ -80,7 +95,7 @@ class BookDecoder:
         if type(bids) is not list or type(asks) is not list:
             return
         try:
-            levels = [self.level(x) for x in bids], [self.level(x) for x in asks]
+            levels = self._levels_of(bids), self._levels_of(asks)
             book = self._by_hand(payload, *levels)
             if book is None:
                 data = dict(payload)

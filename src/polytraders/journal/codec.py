@@ -73,10 +73,10 @@ def compressor() -> Callable[[bytes], bytes]:
     return compress
 
 
-def decompressor() -> Callable[[bytes], bytes]:
-    """The dictionary's bound `decompress`, for a scan that checks each frame's claimed size
-    itself (as `canonical` does) before calling it."""
-    decompress: Callable[[bytes], bytes] = _decompressor().decompress
+def decompressor() -> Callable[..., bytes]:
+    """The dictionary's bound `decompress` (it takes `max_output_size=`), for a scan that checks
+    each frame's claimed size itself (as `canonical` does) before calling it."""
+    decompress: Callable[..., bytes] = _decompressor().decompress
     return decompress
 
 

@@ -55,6 +55,7 @@ from polytraders.journal.base import (
     is_hash,
 )
 from polytraders.journal.codec import MAX_BODY_BYTES, ZSTD_MAGIC, canonical_or_stored, compressor, decompressor
+from polytraders.journal.envelope_decode import EnvelopeDecoder
 from polytraders.journal.signatures import Signer, signing_bytes
 
 DEFAULT_DB = "polytraders.db"
@@ -82,9 +83,6 @@ _SCHEMA_V1 = _SCHEMA.replace("    correlation_id BLOB\n", """    actor BLOB NOT 
 _COLUMNS = frozenset({"seq", "hash", "body", "kind", "correlation_id"})
 _V1_COLUMNS = _COLUMNS | {"actor", "ts_ms"}
 
-
-# `ReportEnvelope.model_validate` without its wrapper's keyword handling: called for every row read
-_validate_envelope = ReportEnvelope.__pydantic_validator__.validate_python
 
 _INSERT = "INSERT INTO journal(seq, hash, body, kind, correlation_id) VALUES (?,?,?,?,?)"
 _INSERT_V1 = "INSERT INTO journal(seq, hash, body, kind, actor, correlation_id, ts_ms) VALUES (?,?,?,?,?,?,?)"
@@ -165,6 +163,8 @@ class SqliteJournal:
         self._lock_timeout_s = lock_timeout_s
         self._insert_cursor = self._db.cursor()
         self._last_of_kind: dict[str, tuple[tuple[str, int, bytes], JournalEntry]] = {}
+        # every row read is validated; each distinct envelope header only once (envelope_decode.py)
+        self._envelope = EnvelopeDecoder()
         self._batch_size = batch_size
         self._pending = 0
         self._plain_prev = True  # the head hash is one `entry_hash` made (see `_begin`)
@@ -413,8 +413,10 @@ class SqliteJournal:
         return self._read_head()
 
     def _decode(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
+        return self._decode_canonical(seq, hash_, canonical_or_stored(as_bytes(body)))
+
+    def _decode_canonical(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
         stored = bytes(hash_).decode("ascii", "replace")
-        body = canonical_or_stored(as_bytes(body))
         if entry_hash(body) != stored:
             raise JournalCorruptError(
                 f"Journal {self.path} is damaged at seq {seq}: its content does not match its stored "
@@ -423,7 +425,7 @@ class SqliteJournal:
             data: dict[str, Any] = orjson.loads(body)
             if data["seq"] != seq:
                 raise KeyError("seq")
-            env: ReportEnvelope = _validate_envelope(data["envelope"])
+            env: ReportEnvelope = self._envelope(data["envelope"])
             return JournalEntry(seq, str(data["prev_hash"]), stored, env)
         except ValidationError as exc:
             raise JournalCorruptError(
@@ -438,8 +440,9 @@ class SqliteJournal:
             ) from None
 
     def decode_row(self, seq: int, hash_: bytes, body: bytes) -> JournalEntry:
-        """One raw row (from `read_raw`) as an entry, checked as `read` checks it."""
-        return self._decode(seq, hash_, body)
+        """One raw row (from `read_raw`, whose body is already the canonical bytes, or the stored
+        ones where they do not decompress) as an entry, checked as `read` checks it."""
+        return self._decode_canonical(seq, hash_, body)
 
     def read(
         self,
@@ -471,18 +474,39 @@ class SqliteJournal:
             for seq, hash_, body in rows:
                 yield self._decode(int(seq), hash_, body)
 
-    def read_raw(self, from_seq: int = 1) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
+    def read_raw(self, from_seq: int = 1, *, kinds: Iterable[str] | None = None,
+                 descending: bool = False) -> Iterator[tuple[int, bytes, bytes, tuple[Any, ...]]]:
         """(seq, stored hash, canonical body, indexed copies) rows in order, not parsed: for
         `verify`. A body that does not decompress comes back as stored (its hash cannot match).
         The copies are (kind, actor, correlation id, ts); actor and ts are None in a journal of
-        the current form, which does not keep them (in the first form they are NOT NULL)."""
+        the current form, which does not keep them (in the first form they are NOT NULL).
+        `kinds` selects by the kind copy, as `read` does; `descending` walks back from the head
+        (rows are fetched as the caller goes, so stopping early reads no more)."""
         self._sync_rows()
-        cursor = self._db.execute(
-            f"SELECT seq, hash, body, kind, {'actor' if self._v1 else 'NULL'}, correlation_id, "
-            f"{'ts_ms' if self._v1 else 'NULL'} FROM journal WHERE seq >= ? ORDER BY seq",
-            (from_seq,))
+        sql = (f"SELECT seq, hash, body, kind, {'actor' if self._v1 else 'NULL'}, correlation_id, "
+               f"{'ts_ms' if self._v1 else 'NULL'} FROM journal WHERE seq >= ?")
+        params: list[Any] = [from_seq]
+        if kinds is not None:
+            kind_list = [k.encode() for k in kinds]
+            sql += f" AND kind IN ({','.join('?' * len(kind_list))})"
+            params.extend(kind_list)
+        cursor = self._db.execute(sql + (" ORDER BY seq DESC" if descending else " ORDER BY seq"), params)
+        # `canonical_or_stored` written into the loop (replay and verify read every row here):
+        # the same steps, and anything but a frame of plausible size that decompresses to its
+        # claimed size comes back as stored
+        decompress, content_size = decompressor(), zstandard.frame_content_size
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            yield int(seq), as_bytes(hash_), canonical_or_stored(as_bytes(body)), (kind, actor, corr, ts_ms)
+            if type(body) is not bytes:
+                body = as_bytes(body)
+            if body[:4] == ZSTD_MAGIC:
+                try:
+                    size = content_size(body)
+                    out = decompress(body, max_output_size=size) if 0 <= size <= MAX_BODY_BYTES else None
+                except zstandard.ZstdError:
+                    out = None
+                if out is not None and len(out) == size:
+                    body = out
+            yield int(seq), as_bytes(hash_), body, (kind, actor, corr, ts_ms)
 
     def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:
         """Seqs whose canonical body contains any of `needles` (a full scan, unverified: callers

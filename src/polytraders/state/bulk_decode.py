@@ -10,17 +10,34 @@ token ids, the tick, the levels on the tick and strictly ordered, the hash. Vali
 an already-validated frozen instance as is, so the snapshot is the one a plain
 `model_validate` of the same payload gives, level for level. Content never validated (a
 damaged or foreign level) is never cached: it goes through the validator and fails there.
+
+The rest of a book is checked the same way: its header (schema version, market id, token id,
+tick) is validated once, by the validator, on the first book that carries it; a later book
+with an equal header, an int time >= 0, a book hash of 8-80 characters and level lists has the
+snapshot's own rules checked here (each level's price on the tick, worked out once per price
+and tick; bids strictly descending, asks strictly ascending) and is assembled from the
+validated parts. Any other shape or value (a non-string header value, a missing or extra key,
+a level that is not a validated level, a rule broken) goes through the validator, so the
+result is the validator's snapshot, or the validator's refusal.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
+from polytraders.contracts.base import assembled
 from polytraders.contracts.envelope import ReportEnvelope
 from polytraders.contracts.market import BookLevel, OrderBookSnapshot
 
 # distinct levels remembered; past this the memo starts again (a few MB at most)
 MAX_LEVELS: Final = 50_000
+MAX_HEADERS: Final = 4_096  # distinct (market, token, tick) headers remembered
+_BOOK_FIELDS: Final = frozenset(OrderBookSnapshot.model_fields)
+_N_BOOK_FIELDS: Final = len(_BOOK_FIELDS)
+# OrderBookSnapshot.book_hash's length bounds
+_HASH_MIN: Final = OrderBookSnapshot.model_fields["book_hash"].metadata[0].min_length
+_HASH_MAX: Final = OrderBookSnapshot.model_fields["book_hash"].metadata[1].max_length
 
 
 class BookDecoder:
@@ -28,6 +45,9 @@ class BookDecoder:
 
     def __init__(self) -> None:
         self._levels: dict[tuple[tuple[str, Any], ...], BookLevel] = {}
+        # (schema version, market id, token id, tick) as read -> the validated values
+        self._headers: dict[tuple[str, str, str, str], tuple[str, str, str, Decimal]] = {}
+        self._on_tick: dict[tuple[Decimal, Decimal], bool] = {}  # (price, tick) -> price % tick == 0
 
     def level(self, raw: Any) -> Any:
         """The validated level for this level dict; anything that is not a plain dict of
@@ -46,6 +66,21 @@ class BookDecoder:
             self._levels[key] = got
         return got
 
+    def _levels_of(self, raws: list[Any]) -> list[Any]:
+        """`[self.level(x) for x in raws]` with the lookup of a remembered level written in (six
+        levels a book, most of them remembered); anything else goes through `level`."""
+        get = self._levels.get
+        out = []
+        for raw in raws:
+            got = None
+            if type(raw) is dict:
+                try:
+                    got = get(tuple(raw.items()))
+                except TypeError:  # an unhashable value: `level` hands it to the validator
+                    got = None
+            out.append(got if got is not None else self.level(raw))
+        return out
+
     def predecode(self, env: ReportEnvelope) -> None:
         """Validate an `order_book` envelope's payload now, with the level memo, and leave the
         result where `decode()` finds it. Any other envelope, or a payload that fails, is left
@@ -60,10 +95,69 @@ class BookDecoder:
         if type(bids) is not list or type(asks) is not list:
             return
         try:
-            data = dict(payload)
-            data["bids"] = [self.level(x) for x in bids]
-            data["asks"] = [self.level(x) for x in asks]
-            book = OrderBookSnapshot.model_validate(data)
+            levels = self._levels_of(bids), self._levels_of(asks)
+            book = self._by_hand(payload, *levels)
+            if book is None:
+                data = dict(payload)
+                data["bids"], data["asks"] = levels
+                book = OrderBookSnapshot.model_validate(data)
+                self._remember(payload, book)
         except ValueError:  # pydantic's ValidationError too: decode() names the problem
             return
         private["_contract"] = book
+
+    def _by_hand(self, payload: dict[str, Any], bids: list[Any], asks: list[Any]) -> OrderBookSnapshot | None:
+        """The snapshot for a payload whose header was validated before and whose other values
+        pass the snapshot's own checks; None for anything else (the validator judges it)."""
+        if len(payload) != _N_BOOK_FIELDS:
+            return None
+        try:
+            key = (payload["schema_version"], payload["market_id"], payload["token_id"], payload["tick"])
+            ts, book_hash = payload["ts_ms"], payload["book_hash"]
+            header = self._headers.get(key)  # every value in a remembered key is a str
+        except (KeyError, TypeError):  # a missing key (8 keys, one of them another), an unhashable value
+            return None
+        if (header is None or type(ts) is not int or ts < 0 or type(book_hash) is not str
+                or not _HASH_MIN <= len(book_hash) <= _HASH_MAX):
+            return None
+        tick = header[3]
+        on_tick = self._on_tick
+        previous = None
+        for level in bids:
+            if type(level) is not BookLevel:
+                return None
+            price = level.price
+            ok = on_tick.get((price, tick))
+            if ok is None:
+                ok = on_tick[(price, tick)] = price % tick == 0
+            if not ok or (previous is not None and previous <= price):
+                return None
+            previous = price
+        previous = None
+        for level in asks:
+            if type(level) is not BookLevel:
+                return None
+            price = level.price
+            ok = on_tick.get((price, tick))
+            if ok is None:
+                ok = on_tick[(price, tick)] = price % tick == 0
+            if not ok or (previous is not None and previous >= price):
+                return None
+            previous = price
+        if len(on_tick) >= MAX_LEVELS:
+            on_tick.clear()
+        return assembled(OrderBookSnapshot, _BOOK_FIELDS, {
+            "schema_version": header[0], "market_id": header[1], "token_id": header[2], "ts_ms": ts,
+            "tick": tick, "bids": tuple(bids), "asks": tuple(asks), "book_hash": book_hash})
+
+    def _remember(self, payload: dict[str, Any], book: OrderBookSnapshot) -> None:
+        """Remember the header of a payload the validator accepted, when every key was given
+        and every header value is a str (so an equal header has the same types)."""
+        if len(payload) != _N_BOOK_FIELDS or book.model_fields_set != _BOOK_FIELDS:
+            return
+        key = (payload["schema_version"], payload["market_id"], payload["token_id"], payload["tick"])
+        if any(type(v) is not str for v in key) or key in self._headers:
+            return
+        if len(self._headers) >= MAX_HEADERS:
+            self._headers.clear()
+        self._headers[key] = (book.schema_version, book.market_id, book.token_id, book.tick)

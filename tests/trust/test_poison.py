@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from factories import make_trusted_runtime
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from trust_tools import T0, cli, copy_journal
 
@@ -237,6 +237,7 @@ def test_a_skipped_wallet_read_does_not_move_the_cash(tmp_path: Path) -> None:
                                            max_leaves=6), max_size=5),
        code=st.sampled_from(["GOV_WALLET_BALANCE", "GOV_MODE_CHANGED", "GOV_INCIDENT_STEP", "GOV_INCIDENT_RESOLVED",
                              "GOV_RCA_RECORDED", "EXEC_VENUE_ANOMALY"]))
+@example(detail={"pusd": None, "bot_id": None, "mode": None}, code="GOV_MODE_CHANGED")  # made checkpoints unwritable
 def test_any_note_detail_is_folded_without_raising(tmp_path_factory: pytest.TempPathFactory,
                                                    detail: dict[str, Any], code: str) -> None:
     """A fresh fold (what every reader does first) never raises on a note's detail."""

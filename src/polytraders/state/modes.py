@@ -46,10 +46,14 @@ class ModesProjection:
         if env.reason_code != "GOV_MODE_CHANGED":
             return
         detail = env.payload.get("detail", {})
-        bot_id = detail["bot_id"]
+        bot_id, mode = detail.get("bot_id"), detail.get("mode")
+        if not isinstance(bot_id, str) or not isinstance(mode, str) or mode not in RANK:
+            # (skipped by the store, as any payload a projection cannot apply: a mode keyed by
+            # anything but a bot id would also make every later checkpoint unwritable)
+            raise ValueError(f"a mode change names a bot id and a known mode, not {bot_id!r} and {mode!r}")
         if bot_id in self.modes:
             self.previous[bot_id] = self.modes[bot_id]
-        self.modes[bot_id] = detail["mode"]
+        self.modes[bot_id] = mode
 
     def mode_of(self, bot_id: str) -> str | None:
         return self.modes.get(bot_id)

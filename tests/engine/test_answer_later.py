@@ -5,8 +5,13 @@ after a trip still journals the answer and opens the incident."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from polytraders.contracts import OrderIntent
 from polytraders.contracts.order_batch import order_records
@@ -130,5 +135,49 @@ def test_a_crash_before_the_answer_is_journaled_leaves_the_reconciler_to_find_th
     assert not again.orders.open_orders(), "reconciliation with the venue found every order cancelled"
     assert {o.client_order_id: o.status for o in again.orders.all_orders() if o.client_order_id in resting} == \
         dict.fromkeys(resting, "cancelled")
+    again.stop()
+    again.runtime.journal.close()
+
+
+_CHILD = """
+import os, signal, sys
+from decimal import Decimal
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_answer_later import trading
+from polytraders.engine.scenarios import transfer
+system = trading(Path(sys.argv[1]))
+print(len(system.orders.open_orders()), flush=True)
+transfer("withdrawal", leave=Decimal(30))(system)
+system.guardian.act()  # protected: the cancel-all left, its answer is held
+assert system.olm.answers_held
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_a_process_killed_with_the_answer_held_restarts_tripped_and_reconciles(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    child = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(Path(__file__).parent)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    resting = int(child.stdout.split()[0])
+    assert resting >= 2
+    kinds = kinds_after(path, 0)
+    assert ("note", "EXEC_CANCEL_ALL") in kinds and ("order_batch", "EXEC_CANCELLED") not in kinds
+    with SqliteJournal(path) as journal:
+        now = journal.tail(1)[-1].envelope.ts_ms
+    # the restart: the simulated venue died with the process, so the new one knows none of our orders
+    _, key = sim_genesis(7, "answer-later", DEMO_START_MS)
+    again = TradingSystem(SqliteJournal(path), SimVenue(7, MARKETS, now),
+                          SystemConfig(seed=7, n_markets=MARKETS, start_ms=now, system_signer=key))
+    assert again.runtime.kill_switch.active, "the trip survived the kill"
+    assert len(again.orders.open_orders()) == resting, "the held answer died with the process"
+    for s in range(1, 121):
+        again.step(now + s * 1000)
+        if not again.orders.open_orders():
+            break
+    assert not again.orders.open_orders(), "reconciliation with the venue closed every order"
+    assert {o.status for o in again.orders.all_orders()} <= {"cancelled", "filled", "rejected", "expired"}
     again.stop()
     again.runtime.journal.close()

@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from instruction_breakdown import inclusive  # this folder's: the marker counts callgrind gives
+
 _CHILD = """
 import sys, tempfile
 from pathlib import Path
@@ -64,12 +66,10 @@ def trip_windows(kinds: list[str], trips: int) -> None:
         for how, proc in runs.items():
             if proc.wait() != 0:
                 raise SystemExit(f"the trip bench under callgrind failed ({how}, exit {proc.returncode})")
-            text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(Path(tmp) / how)],
-                                  capture_output=True, text=True, check=True).stdout
-            m = re.search(r"^\s*([\d,]+) .*:sys_call_tracing ", text, re.MULTILINE)
-            if m is None:
+            window = inclusive(Path(tmp) / how)[1].get("sys_call_tracing")
+            if window is None:
                 raise SystemExit(f"{how}: callgrind counted no sys_call_tracing")
-            print(f"[20 markets] {how} trip window: {int(m.group(1).replace(',', '')) / trips / 1e6:.2f}M "
+            print(f"[20 markets] {how} trip window: {window / trips / 1e6:.2f}M "
                   f"instructions per window ({trips} trips)", flush=True)
 
 

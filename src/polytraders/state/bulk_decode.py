@@ -121,34 +121,30 @@ class BookDecoder:
                 or not _HASH_MIN <= len(book_hash) <= _HASH_MAX):
             return None
         tick = header[3]
-        on_tick = self._on_tick
-        previous = None
-        for level in bids:
-            if type(level) is not BookLevel:
-                return None
-            price = level.price
-            ok = on_tick.get((price, tick))
-            if ok is None:
-                ok = on_tick[(price, tick)] = price % tick == 0
-            if not ok or (previous is not None and previous <= price):
-                return None
-            previous = price
-        previous = None
-        for level in asks:
-            if type(level) is not BookLevel:
-                return None
-            price = level.price
-            ok = on_tick.get((price, tick))
-            if ok is None:
-                ok = on_tick[(price, tick)] = price % tick == 0
-            if not ok or (previous is not None and previous >= price):
-                return None
-            previous = price
-        if len(on_tick) >= MAX_LEVELS:
-            on_tick.clear()
+        if not (self._in_order(bids, tick, descending=True) and self._in_order(asks, tick, descending=False)):
+            return None
+        if len(self._on_tick) >= MAX_LEVELS:
+            self._on_tick.clear()
         return assembled(OrderBookSnapshot, _BOOK_FIELDS, {
             "schema_version": header[0], "market_id": header[1], "token_id": header[2], "ts_ms": ts,
             "tick": tick, "bids": tuple(bids), "asks": tuple(asks), "book_hash": book_hash})
+
+    def _in_order(self, levels: list[Any], tick: Any, *, descending: bool) -> bool:
+        """Every level a `BookLevel` on the tick, prices strictly descending (bids) or
+        ascending (asks): the snapshot's own checks of one side."""
+        on_tick = self._on_tick
+        previous = None
+        for level in levels:
+            if type(level) is not BookLevel:
+                return False
+            price = level.price
+            ok = on_tick.get((price, tick))
+            if ok is None:
+                ok = on_tick[(price, tick)] = price % tick == 0
+            if not ok or (previous is not None and (previous <= price if descending else previous >= price)):
+                return False
+            previous = price
+        return True
 
     def _remember(self, payload: dict[str, Any], book: OrderBookSnapshot) -> None:
         """Remember the header of a payload the validator accepted, when every key was given

@@ -44,6 +44,7 @@ from typing import Any
 
 from polytraders.contracts import KillSwitchEvent, OrderIntent, RiskVote, Scope
 from polytraders.contracts.events import KillSwitchTrigger
+from polytraders.contracts.orders import own_vote
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import BotConfig, Param
 from polytraders.runtime.context import BotContext
@@ -300,15 +301,18 @@ class KillSwitch(Bot[OrderIntent | TriggerCheck, RiskVote | KillSwitchEvent]):
                 at_ms=ctx.now(), detail=dict(b.detail),
             )
             return Decision(event, "RISK_KILLSWITCH_TRIPPED")
-        trip = ctx.kill_switch.trip_covering(
+        ks = ctx.kill_switch
+        # an armed switch covers nothing (no trip, no halt): the intent's cluster is not looked up
+        trip = ks.trip_covering(
             strategy_id=input.strategy_id, cluster=cluster_of_intent(input, ctx.state),
             bot_id=input.strategy_id, market_id=input.market_id,
-        )
+        ) if ks.tripped else None
         if trip is not None:
-            vote = RiskVote(guard_id=self.bot_id, intent_id=input.intent_id, decision="REJECT",
-                            severity="P0", reason_code="RISK_KILLSWITCH_ACTIVE",
-                            message=f"kill switch tripped ({trip.trigger}, scope {trip.label()})",
-                            observed={"trip_id": trip.trip_id, "trigger": trip.trigger})
+            # built as the guardrails build their own votes (no validation pass: every value is
+            # a str this code made), the first thing the next intent meets after a trip
+            vote = own_vote(self.bot_id, input.intent_id, "REJECT", "P0", "RISK_KILLSWITCH_ACTIVE",
+                            f"kill switch tripped ({trip.trigger}, scope {trip.label()})", None,
+                            {"trip_id": trip.trip_id, "trigger": trip.trigger})
             return Decision(vote, "RISK_KILLSWITCH_ACTIVE")
         vote = RiskVote.own(guard_id=self.bot_id, intent_id=input.intent_id, decision="APPROVE",
                             reason_code="RISK_KILLSWITCH_ARMED", message="no trip in scope")

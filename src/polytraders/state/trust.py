@@ -38,6 +38,12 @@ MAX_PROBLEMS = 1_000
 SYSTEM_SIGNER = "system"
 
 
+def _signed_by(entry: JournalEntry, signer: str) -> JournalEntry:
+    """`dataclasses.replace(entry, signer=signer)`, written out: `replace` walks the dataclass's
+    fields on every call, and an operator's trip is admitted inside the trip window."""
+    return JournalEntry(entry.seq, entry.prev_hash, entry.hash, entry.envelope, signer)
+
+
 class Clock(Protocol):
     def now_ms(self) -> int: ...
 
@@ -137,7 +143,7 @@ class TrustProjection:
         problem = self._operator_rules(entry, op)
         if problem is not None:
             return self._reject(entry, "refused", problem)
-        return dataclasses.replace(entry, signer=op.name)
+        return _signed_by(entry, op.name)
 
     def apply(self, entry: JournalEntry) -> None:
         """Projections protocol: `admit` already did the work."""
@@ -171,7 +177,7 @@ class TrustProjection:
                 self.session_open = False
         elif env.reason_code == "GOV_SESSION_OPENED":
             self.session_open = True
-        return dataclasses.replace(entry, signer=SYSTEM_SIGNER)
+        return _signed_by(entry, SYSTEM_SIGNER)
 
     # -- operators ---------------------------------------------------------------------------
 

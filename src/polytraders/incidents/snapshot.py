@@ -160,18 +160,18 @@ def _held_positions(state: StateStore) -> Any:
     """`_held_read` of the portfolio's positions, holding their values now (immutable Decimals)
     and building the records only when the picture is written out."""
     portfolio = _projection(state, "portfolio")
-    if portfolio is None or not callable(getattr(portfolio, "position_values", None)):
+    if portfolio is None or not callable(getattr(portfolio, "position_inputs", None)):
         return _held_read(state, "portfolio", "positions")
     try:
-        values = portfolio.position_values()
+        inputs = portfolio.position_inputs()  # the values now; their arithmetic and sort later
     except Exception as exc:  # capture must never stop the playbook
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
     def later() -> Any:
-        from polytraders.state.portfolio import position_record
+        from polytraders.state.portfolio import position_record, position_values_of
 
         try:
-            return _jsonable([position_record(*v) for v in values])
+            return _jsonable([position_record(*v) for v in position_values_of(inputs)])
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return later
@@ -219,7 +219,8 @@ def _held_parts(state: StateStore, config_versions: dict[str, str]) -> dict[str,
                         else {"error": "no kill_switch projection"}),
         "modes": ((lambda: _jsonable(modes_now)) if modes_now is not None
                   else {"error": "no modes projection"}),
-        "config_versions": dict(sorted(config_versions.items())),
+        # a fresh dict of strings, so safe to hold; sorted when written out
+        "config_versions": lambda: dict(sorted(config_versions.items())),
     }
 
 

@@ -90,6 +90,25 @@ def _div(a: Decimal, b: Decimal) -> Decimal:
 PositionValues = tuple[str, str, Decimal, Decimal, Decimal, Decimal, Decimal | None, Decimal]
 
 
+# (market_id, token_id, size, cost, realised, mark or None): `PortfolioProjection.position_inputs`
+PositionInputs = tuple[str, str, Decimal, Decimal, Decimal, Decimal | None]
+
+
+def position_values_of(inputs: list[PositionInputs]) -> list[PositionValues]:
+    """`position_values()` as it was when `inputs` were read (the same Decimals: the average price
+    through the module's context, the unrealised PnL in the caller's, as `position_values` does)."""
+    out: list[PositionValues] = []
+    for market_id, token_id, size, cost, realised, mark in sorted(inputs, key=_token_of):
+        avg = ZERO if size == 0 else _div(cost, size)
+        out.append((market_id, token_id, size, avg, cost, realised, mark,
+                    size * mark - cost if mark is not None else ZERO))
+    return out
+
+
+def _token_of(inputs: PositionInputs) -> str:
+    return inputs[1]
+
+
 def position_record(market_id: str, token_id: str, size: Decimal, avg_price: Decimal, cost: Decimal,
                     realised: Decimal, mark: Decimal | None, unrealised: Decimal) -> PositionRecord:
     return PositionRecord(market_id=market_id, token_id=token_id, size=size, avg_price=avg_price,
@@ -814,14 +833,18 @@ class PortfolioProjection:
         """`positions()` as immutable values, no records built yet: what the kill switch's
         as-of-trigger picture holds on the trip path (the records, validated, cost several
         times more and are only needed when the picture is written out)."""
-        out = []
-        for token_id in sorted(self._tokens):
-            tok = self._tokens[token_id]
-            lot = tok.current
-            mark = self._mark(token_id, lot) if lot.size != 0 else None
-            unreal = lot.size * mark - lot.cost if mark is not None else ZERO
-            out.append((tok.market_id, token_id, lot.size, lot.avg_price, lot.cost, lot.realised, mark, unreal))
-        return out
+        return position_values_of(self.position_inputs())
+
+    def position_inputs(self) -> list[PositionInputs]:
+        """What `position_values()` is computed from, read now and nothing computed yet: each
+        token's (market id, token id, size, cost, realised, mark or None), immutable values in no
+        particular order. `position_values_of` gives `position_values()` of them later. For the
+        kill switch's as-of-trigger picture, read inside the trip window: the Decimal arithmetic
+        and the sort wait until the picture is written out."""
+        mark = self._mark
+        return [(tok.market_id, token_id, lot.size, lot.cost, lot.realised,
+                 mark(token_id, lot) if lot.size != 0 else None)
+                for token_id, tok in self._tokens.items() for lot in (tok.current,)]
 
     # -- checkpoints -----------------------------------------------------------------------
 

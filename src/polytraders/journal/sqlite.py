@@ -505,21 +505,8 @@ class SqliteJournal:
             sql += f" AND kind IN ({','.join('?' * len(kind_list))})"
             params.extend(kind_list)
         cursor = self._db.execute(sql + (" ORDER BY seq DESC" if descending else " ORDER BY seq"), params)
-        # `canonical_or_stored` written into the loop (replay and verify read every row here):
-        # the same steps, and anything but a frame of plausible size that decompresses to its
-        # claimed size comes back as stored
-        decompress, content_size = decompressor(), zstandard.frame_content_size
         for seq, hash_, body, kind, actor, corr, ts_ms in cursor:
-            if type(body) is not bytes:
-                body = as_bytes(body)
-            if body[:4] == ZSTD_MAGIC:
-                try:
-                    size = content_size(body)
-                    out = decompress(body, max_output_size=size) if 0 <= size <= MAX_BODY_BYTES else None
-                except zstandard.ZstdError:
-                    out = None
-                if out is not None and len(out) == size:
-                    body = out
+            body = canonical_or_stored(body if type(body) is bytes else as_bytes(body))
             yield int(seq), as_bytes(hash_), body, (kind, actor, corr, ts_ms)
 
     def seqs_mentioning(self, needles: Sequence[bytes]) -> list[int]:

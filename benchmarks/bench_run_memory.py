@@ -36,7 +36,8 @@ def main() -> None:
         subprocess.run([*CLI, "init", "--admin", "ann", "--admin", "ben", "--db", str(d / "live.db")], check=True,
                        capture_output=True)
         (d / "polytraders.toml").write_text('[venue]\nkind = "sim"\n[run]\nsim_markets = 20\n', encoding="utf-8")
-        env = {**os.environ, "POLYTRADERS_DB": str(d / "live.db"), "POLYTRADERS_KEY_FILE": str(d / "live.db.keys/ann.key"),
+        env = {**os.environ, "POLYTRADERS_DB": str(d / "live.db"),
+               "POLYTRADERS_KEY_FILE": str(d / "live.db.keys/ann.key"),
                "POLYTRADERS_WALLET_KEY": "0x" + secrets.token_hex(32)}
         proc = subprocess.Popen([*CLI, "run", "--json", "--duration", str(args.minutes * 60)], env=env, cwd=d,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

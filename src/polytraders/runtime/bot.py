@@ -22,7 +22,7 @@ from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import Authority, Layer, Mode
 
 I = TypeVar("I")  # noqa: E741
-O = TypeVar("O", bound=Contract)
+O = TypeVar("O", bound=Contract)  # noqa: E741
 
 
 @dataclass(frozen=True, slots=True)

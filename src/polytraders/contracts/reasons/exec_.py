@@ -5,7 +5,8 @@ from polytraders.contracts.reasons import rc
 CODES = [
     rc("EXEC_PLAN_CREATED", "INFO", "The router turned an approved intent into an execution plan.",
        "None.", "Your order was prepared for the exchange."),
-    rc("EXEC_PLAN_RESHAPED", "INFO", "The router applied Risk's constraints (size cap, price cap, passive-only, close-only).",
+    rc("EXEC_PLAN_RESHAPED", "INFO",
+       "The router applied Risk's constraints (size cap, price cap, passive-only, close-only).",
        "None.", "Your order was adjusted to follow a safety limit."),
     rc("EXEC_BAD_INTENT", "HARD_REJECT", "The intent is malformed (missing or invalid fields).",
        "Fix the strategy that produced it.", "This order request was malformed and was not sent."),
@@ -44,7 +45,8 @@ CODES = [
        "Check the venue; the order is reconciled or cancelled.", "An order took too long to be confirmed."),
     rc("EXEC_ORPHAN_ORDER", "WARN", "The venue holds an open order that no internal record owns.",
        "Review it; with auto_cancel_orphans it is cancelled.", "The exchange had an order we did not expect."),
-    rc("EXEC_ILLEGAL_TRANSITION", "WARN", "A venue event would move an order through an illegal state transition; it was not applied.",
+    rc("EXEC_ILLEGAL_TRANSITION", "WARN",
+       "A venue event would move an order through an illegal state transition; it was not applied.",
        "Investigate the event stream for this order.", "An unexpected update about your order was ignored."),
     rc("EXEC_RECONCILED", "INFO", "Internal open orders match the venue's open orders.",
        "None.", "Our record of open orders matches the exchange."),
@@ -63,7 +65,9 @@ CODES = [
        "None.", "Your order was signed."),
     rc("EXEC_SETTLEMENT_UPDATED", "INFO", "A fill's trade moved to a provisional settlement state (MINED or RETRYING).",
        "None unless it stays RETRYING; FAILED is reported separately.", "A trade is still settling."),
-    rc("EXEC_CANCEL_REJECTED", "WARN", "The venue refused a cancel (order already matched, already cancelled or not found, or the request failed); the order keeps its previous state.",
+    rc("EXEC_CANCEL_REJECTED", "WARN",
+       "The venue refused a cancel (order already matched, already cancelled or not found, or the request "
+       "failed); the order keeps its previous state.",
        "Check the order; a fill or a cancel event should follow.", "The exchange did not cancel this order."),
     rc("EXEC_VENUE_ANOMALY", "HARD_REJECT",
        "A venue event was impossible for the order it names (unknown order, overfill, price outside (0, 1) or "

@@ -149,6 +149,7 @@ def test_a_journal_with_kill_switch_hold_notes_folds_as_before_and_the_hold_is_r
     assert rt.bots["strat.test_trader"].mode is Mode.OFF, "the old hold still holds until released"
     guardian._restore()
     assert set(modes_of(rt).values()) == {"enforced"}
-    releases = [e.envelope.payload["detail"] for e in hold_notes(rt) if e.envelope.payload["detail"]["action"] == "release"]
+    details = [e.envelope.payload["detail"] for e in hold_notes(rt)]
+    releases = [d for d in details if d["action"] == "release"]
     assert sorted(d["bot_id"] for d in releases) == ["strat.other_trader", "strat.test_trader"]
     assert {d["source"] for d in releases} == {KILL_SWITCH_SOURCE}

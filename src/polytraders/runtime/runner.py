@@ -369,22 +369,22 @@ class Runtime:
             return
         modes = self.state.find("modes")
         effective = modes.effective(bot_id) if isinstance(modes, ModesProjection) else None
-        if Authority.TRADE in bot.authority and kill_switch_halt(self.kill_switch, bot_id) is not None:
-            effective = Mode.OFF.value
+        if _TRADE in bot.authority and kill_switch_halt(self.kill_switch, bot_id) is not None:
+            effective = _OFF
         if effective is not None:
-            bot.set_mode(Mode(effective), scope if effective == Mode.QUARANTINE.value else bot.quarantine_scope)
+            bot.set_mode(_MODE_OF[effective], scope if effective == _QUARANTINE else bot.quarantine_scope)
 
     def halted_by_kill_switch(self) -> list[str]:
         """The Trade-authority bots the kill switch halts now (its derived hold), sorted."""
         ks = self.kill_switch
         return sorted(b for b, bot in self.bots.items()
-                      if Authority.TRADE in bot.authority and kill_switch_halt(ks, b) is not None)
+                      if _TRADE in bot.authority and kill_switch_halt(ks, b) is not None)
 
     def apply_trade_modes(self) -> None:
-        """Re-derive every Trade-authority bot's mode: after a trip or a reset is folded, and when an
-        in-memory halt (a halt file, tampering) begins."""
+        """Re-derive every Trade-authority bot's mode: after a trip or a reset is folded (inside the
+        trip's window: kept to a loop over the bots), and when an in-memory halt begins."""
         for bot_id, bot in self.bots.items():
-            if Authority.TRADE in bot.authority:
+            if _TRADE in bot.authority:
                 self._apply_mode(bot_id)
 
     def _on_mode_entry(self, entry: JournalEntry) -> None:
@@ -514,6 +514,10 @@ def _judged(bot: Bot[Any, O], decision: Decision[O]) -> _Judged[O]:
 
 
 _MODE_VALUES: dict[Mode, str] = {m: m.value for m in Mode}
+# read where a trip is folded (the enum's attribute and value lookups go through descriptors)
+_MODE_OF: dict[str, Mode] = {m.value: m for m in Mode}
+_OFF, _QUARANTINE = Mode.OFF.value, Mode.QUARANTINE.value
+_TRADE = Authority.TRADE
 
 
 class _Judged(NamedTuple, Generic[O]):

@@ -81,10 +81,10 @@ class ModesProjection:
     def effective(self, bot_id: str, base: str | None = None) -> str | None:
         """The most restrictive of the base mode and every active hold."""
         base = base if base is not None else self.modes.get(bot_id)
-        held = list(self.holds.get(bot_id, {}).values())
-        if base is None and not held:
-            return None
-        return most_restrictive(([base] if base is not None else []) + held)
+        held = self.holds.get(bot_id)
+        if not held:
+            return base
+        return most_restrictive(([base] if base is not None else []) + list(held.values()))
 
     def snapshot(self) -> dict[str, Any]:
         return {"modes": dict(self.modes), "previous": dict(self.previous),

@@ -153,3 +153,13 @@ def test_a_journal_with_kill_switch_hold_notes_folds_as_before_and_the_hold_is_r
     releases = [d for d in details if d["action"] == "release"]
     assert sorted(d["bot_id"] for d in releases) == ["strat.other_trader", "strat.test_trader"]
     assert {d["source"] for d in releases} == {KILL_SWITCH_SOURCE}
+
+
+def test_the_health_cli_knows_the_trade_bots_as_the_bot_classes_do() -> None:
+    from polytraders.cli.health import trade_bot_ids
+    from polytraders.config.catalog import system_bots
+
+    trade = trade_bot_ids()
+    assert "strat.maker_tight" in trade
+    for bot_id, cls in system_bots().items():
+        assert (bot_id in trade) == (Authority.TRADE in cls.authority), bot_id

@@ -66,14 +66,22 @@ def halted_by_kill_switch(state: Any) -> list[str]:
     ks = state.typed("kill_switch", KillSwitchProjection)
     modes = state.typed("modes", ModesProjection)
     halted = {b for b, held in modes.holds.items() if KILL_SWITCH_SOURCE in held}
-    if ks.active:  # bot classes are imported only when something can halt them
-        from polytraders.config.catalog import system_bots
-        from polytraders.runtime.kinds import Authority
-
-        classes = system_bots()
-        halted |= {b for b in modes.modes if (cls := classes.get(b)) is not None
-                   and Authority.TRADE in cls.authority and kill_switch_halt(ks, b) is not None}
+    if ks.active:
+        trade = trade_bot_ids()
+        halted |= {b for b in modes.modes if b in trade and kill_switch_halt(ks, b) is not None}
     return sorted(halted)
+
+
+def trade_bot_ids() -> frozenset[str]:
+    """The registry's bots with Trade authority, from its catalogue read as plain JSON: importing
+    the bot classes to ask them costs about a second (the router's signing stack). A test holds
+    it equal to the classes' own authority for every bot the running system builds."""
+    from importlib import resources
+
+    import orjson
+
+    raw = resources.files("polytraders.registry").joinpath("catalogue.json").read_bytes()
+    return frozenset(str(e["id"]) for e in orjson.loads(raw) if "Trade" in e.get("authority", ()))
 
 
 @app.callback()

@@ -59,7 +59,7 @@ def test_the_answer_is_journaled_at_the_next_safe_point_before_later_venue_event
     transfer("withdrawal", leave=Decimal(30))(system)  # the wallet read trips wallet_funding
     [trip] = rt.kill_switch.active.values()
     system.guardian.act()
-    # protected: the request left once, and the halt is journaled; the answer is held
+    # protected: the request left once, and the strategy is halted; the answer is held
     assert sent == [len(resting)]
     assert system.olm.answers_held
     assert sorted(o.client_order_id for o in system.orders.open_orders()) == resting  # as before the answer
@@ -84,10 +84,11 @@ def test_the_answer_is_journaled_at_the_next_safe_point_before_later_venue_event
     trip_entry = next(e for e in entries if e.envelope.kind == "killswitch_event"
                       and e.envelope.payload["trip_id"] == trip.trip_id)
     [batch] = [e for e in entries if e.envelope.kind == "order_batch"]
-    hold = next(e for e in entries if e.seq > note.seq and e.envelope.reason_code == "GOV_MODE_HOLD")
     rejected = next(e for e in entries if e.envelope.correlation_id == "corr_after_trip")
     incident = next(e for e in entries if e.seq > trip_entry.seq and e.envelope.kind.startswith("incident"))
-    assert trip_entry.seq < note.seq < hold.seq < rejected.seq < batch.seq < incident.seq
+    assert trip_entry.seq < note.seq < rejected.seq < batch.seq < incident.seq
+    # the strategy's halt follows from the trip: nothing else is journaled for it
+    assert not [e for e in entries if e.seq > trip_entry.seq and e.envelope.reason_code == "GOV_MODE_HOLD"]
     assert sorted(r.payload["client_order_id"] for r in order_records(batch)) == resting
     assert all(r.payload["status"] == "cancelled" for r in order_records(batch))
     assert all(seq_of[s].envelope.kind != "order_record" for s in range(rejected.seq, batch.seq)), \

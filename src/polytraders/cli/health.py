@@ -2,9 +2,9 @@
 
 `health` reads the journal: each configured surface's level (from gov.api_degradation_monitor),
 its last figures and how stale they are, how long it has been green, the API playbook's holds
-on strategies, and any operator hold or early-promotion request. `hold` keeps the demotion in
-place (signed); `promote` asks to restore early and `promote --approve` approves another
-operator's request (a second person, not registered by the requester).
+on strategies, the bots the kill switch halts, and any operator hold or early-promotion request.
+`hold` keeps the demotion in place (signed); `promote` asks to restore early and `promote
+--approve` approves another operator's request (a second person, not registered by the requester).
 """
 
 from __future__ import annotations
@@ -51,9 +51,37 @@ def health_state(db: str | None) -> dict[str, Any]:
             "summary_age_s": None if not last else round((now - int(last["at_ms"])) / 1000, 1),
             "green_since": _iso(green)})
     held = {b: m for b in modes.holds for s, m in modes.holds_of(b).items() if s == HOLD_SOURCE}
-    return {"surfaces": surfaces, "demoted_by_playbook": held, "operator_hold": health.operator_hold,
+    return {"surfaces": surfaces, "demoted_by_playbook": held,
+            "halted_by_kill_switch": halted_by_kill_switch(state), "operator_hold": health.operator_hold,
             "promote_requests": {k: v for k, v in health.promote_requests.items()},
             "promote_approved_seq": health.promote_approved_seq}
+
+
+def halted_by_kill_switch(state: Any) -> list[str]:
+    """The Trade-authority bots the kill switch halts, as a running system derives it from the
+    active trips (and any kill-switch hold an older version journaled)."""
+    from polytraders.state.kill_switch import KillSwitchProjection
+    from polytraders.state.modes import KILL_SWITCH_SOURCE, ModesProjection, kill_switch_halt
+
+    ks = state.typed("kill_switch", KillSwitchProjection)
+    modes = state.typed("modes", ModesProjection)
+    halted = {b for b, held in modes.holds.items() if KILL_SWITCH_SOURCE in held}
+    if ks.active:
+        trade = trade_bot_ids()
+        halted |= {b for b in modes.modes if b in trade and kill_switch_halt(ks, b) is not None}
+    return sorted(halted)
+
+
+def trade_bot_ids() -> frozenset[str]:
+    """The registry's bots with Trade authority, from its catalogue read as plain JSON: importing
+    the bot classes to ask them costs about a second (the router's signing stack). A test holds
+    it equal to the classes' own authority for every bot the running system builds."""
+    from importlib import resources
+
+    import orjson
+
+    raw = resources.files("polytraders.registry").joinpath("catalogue.json").read_bytes()
+    return frozenset(str(e["id"]) for e in orjson.loads(raw) if "Trade" in e.get("authority", ()))
 
 
 @app.callback()
@@ -76,6 +104,8 @@ def health(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> No
     console.print(table)
     if not data["surfaces"]:
         console.print("No API health has been journaled (is a system with the monitor running?).")
+    for bot_id in data["halted_by_kill_switch"]:
+        console.print(f"{bot_id} halted (off) by the kill switch", markup=False)
     for bot_id, mode in data["demoted_by_playbook"].items():
         console.print(f"{bot_id} held at {mode} by the API-degraded playbook", markup=False)
     if data["operator_hold"]:

@@ -24,6 +24,7 @@ from polytraders.journal.base import JournalEntry
 from polytraders.journal.digests import anchors_dir
 from polytraders.journal.signatures import Signer
 from polytraders.journal.sqlite import SqliteJournal, create_journal, in_use, open_journal
+from polytraders.state.modes import KILL_SWITCH_SOURCE
 from polytraders.venues.sim import SimVenue
 
 DEMO_START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z: a fixed start keeps runs identical
@@ -328,9 +329,12 @@ def incident_summary(inc: dict[str, Any]) -> dict[str, Any]:
 def modes_summary(system: TradingSystem) -> dict[str, Any]:
     """Each bot's effective mode now, its base mode and the holds on it (by source)."""
     modes = system.runtime.state.find("modes")
+    halted = system.runtime.halted_by_kill_switch()  # the kill switch's hold, derived from its trips
     out: dict[str, Any] = {}
     for bot_id, bot in sorted(system.runtime.bots.items()):
         holds = modes.holds_of(bot_id) if modes is not None else {}  # type: ignore[attr-defined]
+        if bot_id in halted:
+            holds[KILL_SWITCH_SOURCE] = "off"
         base = modes.mode_of(bot_id) if modes is not None else None  # type: ignore[attr-defined]
         out[bot_id] = {"effective": bot.mode.value, "base": base, "holds": holds}
     return out

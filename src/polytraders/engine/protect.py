@@ -1,6 +1,9 @@
 """The guardian: after every journaled input, ask the kill switch whether a trigger holds;
 when the switch trips (automatically or by hand, in this process or another), cancel resting
-orders in scope and halt Trade-authority bots in scope; restore them when the trip is reset.
+orders in scope. Trade-authority bots in scope are halted by the trip itself: their mode is
+derived from the active trips the moment a trip is folded, and comes back when it is reset
+(`state/modes.py`, `Runtime._apply_mode`), so no hold is journaled on a trip or released on a
+reset. Kill-switch holds journaled before that are still released here when their trip is reset.
 
 Trips are journaled (durably) before any cancel is sent: the protective side effect never
 overtakes the envelope that caused it. The one exception is an external halt the runtime has
@@ -18,16 +21,15 @@ from polytraders.bots.risk.kill_switch import KillSwitch, TriggerCheck
 from polytraders.contracts import KillSwitchEvent, Scope
 from polytraders.journal.base import JournalEntry
 from polytraders.journal.sqlite import JournalWriteError
-from polytraders.runtime.kinds import Authority, Mode
 from polytraders.runtime.runner import SYSTEM, Runtime
 from polytraders.state.kill_switch import ActiveTrip
-from polytraders.state.modes import ModesProjection
+from polytraders.state.modes import KILL_SWITCH_SOURCE, ModesProjection
 
 if TYPE_CHECKING:
     from polytraders.state.markets import MarketsProjection
     from polytraders.state.orders import OrdersProjection
 
-HOLD_SOURCE = "kill_switch"
+HOLD_SOURCE = KILL_SWITCH_SOURCE  # older journals' kill-switch holds
 INPUT_KINDS = frozenset({"order_book", "market_snapshot", "fill", "order_record", "gov_reconcile"})
 # Notes that are inputs to the kill switch, by the input kind they count as.
 INPUT_NOTES = {"GOV_WALLET_BALANCE": "wallet", "EXEC_VENUE_ANOMALY": "venue_anomaly"}
@@ -116,9 +118,9 @@ class Guardian:
         if not self._externally_protected:
             self._externally_protected = True
             self.olm.emergency_cancel_all(reason)
-            for bot in self.rt.bots.values():  # in memory first: the journal may be unwritable;
-                if Authority.TRADE in bot.authority:  # the journaled trip's hold follows
-                    bot.set_mode(Mode.OFF, frozenset())
+            # the halt is obeyed in memory first (the journal may be unwritable): the Trade bots'
+            # modes are derived from it as from the journaled trip that follows
+            self.rt.apply_trade_modes()
         try:
             self._journal_later()
             for problem in self.tampering:
@@ -156,7 +158,7 @@ class Guardian:
         orders: OrdersProjection = self.rt.state.get("orders")  # type: ignore[assignment]
         market = markets.market(trip.scope_value) if trip.scope == "market" else None
         # The venue's answer to a cancel-all is journaled at the next safe point (or the OLM's
-        # next call), not here: protection is the request leaving, then the halt below.
+        # next call), not here: protection is the request leaving (the halt came with the trip).
         if trip.scope == "global":
             self.olm.cancel_all(None, reason=f"kill switch {trip.trip_id}", answer_later=True)
         elif market is not None:
@@ -171,21 +173,15 @@ class Guardian:
                 if trip.covers(strategy_id=order.strategy_id, cluster=cluster, bot_id=order.strategy_id,
                                market_id=order.market_id):
                     self.olm.cancel(order.client_order_id)
-        if trip.scope in ("cluster", "market"):
-            return  # such a trip rejects its own intents; strategies keep trading the rest
-        for bot in self.rt.bots.values():
-            if Authority.TRADE not in bot.authority or self._held(bot.bot_id):
-                continue
-            if trip.covers(strategy_id=bot.bot_id, cluster="", bot_id=bot.bot_id):
-                self.rt.place_hold(bot.bot_id, HOLD_SOURCE, Mode.OFF, reason=f"halted by kill switch {trip.trip_id}")
 
     def _held(self, bot_id: str) -> bool:
         modes = self.rt.state.find("modes")
         return isinstance(modes, ModesProjection) and HOLD_SOURCE in modes.holds_of(bot_id)
 
     def _restore(self) -> None:
-        """Release the kill switch's own hold on every bot no active trip covers any more; other
-        sources' holds (a playbook's demotion, an operator's) stay."""
+        """Release a kill-switch hold journaled by an older version (before the halt was derived
+        from the trips) on every bot no active trip covers any more; other sources' holds (a
+        playbook's demotion, an operator's) stay."""
         ks = self.rt.kill_switch
         if ks.external_halt is not None or any(t.scope == "global" for t in ks.active.values()):
             return  # a global trip (or a halt) covers every bot: nothing to release

@@ -39,6 +39,7 @@ import orjson
 from polytraders.contracts.envelope import Actor
 from polytraders.incidents.config import incidents_dir
 from polytraders.journal.base import JournalEntry
+from polytraders.state.modes import with_kill_switch_holds
 
 if TYPE_CHECKING:
     from polytraders.journal.base import Journal
@@ -283,8 +284,8 @@ def capture_state(runtime: Runtime, *, chain_reader: ChainReader | None,
         "last_envelopes": tail,
         "block": block,
         "kill_switch": _jsonable(runtime.kill_switch.snapshot()),
-        "modes": (_jsonable(modes.snapshot()) if modes is not None
-                  else {"error": "no modes projection"}),
+        "modes": (_jsonable(with_kill_switch_holds(modes.snapshot(), runtime.halted_by_kill_switch()))
+                  if modes is not None else {"error": "no modes projection"}),
         "config_versions": {bot_id: bot.config.config_version
                             for bot_id, bot in sorted(runtime.bots.items())},
     }

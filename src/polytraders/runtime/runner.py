@@ -52,7 +52,7 @@ from polytraders.runtime.config import build_config, config_as_json
 from polytraders.runtime.context import BotContext
 from polytraders.runtime.kinds import BLOCKING, RESHAPING, Authority, Layer, Mode
 from polytraders.state.kill_switch import KillSwitchProjection
-from polytraders.state.modes import ModesProjection
+from polytraders.state.modes import ModesProjection, kill_switch_halt
 from polytraders.state.store import StateStore
 from polytraders.state.trust import Origin
 
@@ -362,23 +362,42 @@ class Runtime:
                   durable=durable)
 
     def _apply_mode(self, bot_id: str, scope: frozenset[str] = frozenset()) -> None:
-        """Set the bot's in-memory mode to its effective mode (base mode and holds, journaled)."""
+        """Set the bot's in-memory mode to its effective mode: base mode and holds (journaled), and
+        the kill switch's halt of a Trade-authority bot (derived from the active trips)."""
         bot = self.bots.get(bot_id)
-        modes = self.state.find("modes")
-        if bot is None or not isinstance(modes, ModesProjection):
+        if bot is None:
             return
-        effective = modes.effective(bot_id)
+        modes = self.state.find("modes")
+        effective = modes.effective(bot_id) if isinstance(modes, ModesProjection) else None
+        if _TRADE in bot.authority and kill_switch_halt(self.kill_switch, bot_id) is not None:
+            effective = _OFF
         if effective is not None:
-            bot.set_mode(Mode(effective), scope if effective == Mode.QUARANTINE.value else bot.quarantine_scope)
+            bot.set_mode(_MODE_OF[effective], scope if effective == _QUARANTINE else bot.quarantine_scope)
+
+    def halted_by_kill_switch(self) -> list[str]:
+        """The Trade-authority bots the kill switch halts now (its derived hold), sorted."""
+        ks = self.kill_switch
+        return sorted(b for b, bot in self.bots.items()
+                      if _TRADE in bot.authority and kill_switch_halt(ks, b) is not None)
+
+    def apply_trade_modes(self) -> None:
+        """Re-derive every Trade-authority bot's mode: after a trip or a reset is folded (inside the
+        trip's window: kept to a loop over the bots), and when an in-memory halt begins."""
+        for bot_id, bot in self.bots.items():
+            if _TRADE in bot.authority:
+                self._apply_mode(bot_id)
 
     def _on_mode_entry(self, entry: JournalEntry) -> None:
-        if entry.envelope.reason_code in ("GOV_MODE_HOLD", "GOV_MODE_CHANGED"):
-            detail = entry.envelope.payload.get("detail", {})
+        env = entry.envelope
+        if env.reason_code in ("GOV_MODE_HOLD", "GOV_MODE_CHANGED"):
+            detail = env.payload.get("detail", {})
             bot_id = detail.get("bot_id")
             if isinstance(bot_id, str):
-                scope = frozenset(detail.get("scope", ())) if entry.envelope.reason_code == "GOV_MODE_CHANGED" \
+                scope = frozenset(detail.get("scope", ())) if env.reason_code == "GOV_MODE_CHANGED" \
                     else frozenset()
                 self._apply_mode(bot_id, scope)
+        elif env.kind == "killswitch_event":  # the kill switch's hold is placed by the trip, released by the reset
+            self.apply_trade_modes()
 
     def context(self, bot: Bot[Any, Any], correlation_id: str | None) -> BotContext:
         # the named tuple built directly from its fields in order: one is built per decision
@@ -495,6 +514,10 @@ def _judged(bot: Bot[Any, O], decision: Decision[O]) -> _Judged[O]:
 
 
 _MODE_VALUES: dict[Mode, str] = {m: m.value for m in Mode}
+# read where a trip is folded (the enum's attribute and value lookups go through descriptors)
+_MODE_OF: dict[str, Mode] = {m.value: m for m in Mode}
+_OFF, _QUARANTINE = Mode.OFF.value, Mode.QUARANTINE.value
+_TRADE = Authority.TRADE
 
 
 class _Judged(NamedTuple, Generic[O]):

@@ -197,6 +197,12 @@ class SqliteJournal:
         self._held = False  # an explicit `begin`: no batch commit until the holder commits
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
         self._data_version = self._read_data_version()
+        # the head this connection last committed, and `PRAGMA data_version` inside that write
+        # transaction: while the version is the same at the next lock, nobody else has committed
+        # since (SQLite changes it for every other connection's commit, never for our own), so
+        # that head is still the head and need not be read (see `_begin`)
+        self._own_head: tuple[int, str] | None = None
+        self._own_version = -1
         self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._checkpoint_pages: int | None = None  # set by `defer_wal_checkpoints`
         self._wal_pages = 0  # an estimate of the log's pages since this connection's last checkpoint
@@ -245,16 +251,25 @@ class SqliteJournal:
             if self.readonly:
                 raise JournalWriteError(f"{self.path} was opened read-only; this command cannot write.")
             self._lock_immediate()
-            self._head = self._read_head()
-            # a head hash this process did not make may be anything (a damaged row): then the
-            # first body is built the general way, which escapes it
-            self._plain_prev = is_hash(self._head[1])
+            # read with the lock held: no other connection can commit until we do
+            version = self._read_data_version()
+            if version == self._own_version and self._own_head is not None:
+                self._head = self._own_head
+            else:
+                self._head = self._read_head()
+                # a head hash this process did not make may be anything (a damaged row): then
+                # the first body is built the general way, which escapes it
+                self._plain_prev = is_hash(self._head[1])
+            self._own_version = version
             if self.on_begin is not None:
                 try:
                     self.on_begin(self._head[0])
                 except BaseException:
                     self.rollback()
                     raise
+            # every commit before the lock is folded now: `changed` starts again from here (our
+            # own commit will not change the version)
+            self._data_version = version
         return self._head
 
     def _lock_immediate(self) -> None:
@@ -367,8 +382,10 @@ class SqliteJournal:
         if self._head is not None:
             if self._rows:
                 self._write_rows()
+            head = self._head
             try:
                 self._db.execute("COMMIT")
+                self._own_head = head
             except sqlite3.OperationalError as exc:
                 self.rollback()
                 raise JournalWriteError(f"Cannot commit to the journal {self.path}: {exc}.") from None
@@ -380,7 +397,6 @@ class SqliteJournal:
             # it touched (two, as a rule, for appends at the end of one table)
             self._wal_pages += 2 + self._wal_bytes // self._page_size
             self._wal_bytes = 0
-            self._data_version = self._read_data_version()
 
     def defer_wal_checkpoints(self, pages: int = WAL_CHECKPOINT_PAGES) -> None:
         """Copy the write-ahead log back into the database at this writer's safe points
@@ -406,6 +422,7 @@ class SqliteJournal:
 
     def rollback(self) -> None:
         self._rows = []
+        self._own_head = None  # what we wrote is gone: the next lock reads the head
         self._wal_bytes = 0  # nothing of it reaches the log
         if self._head is not None or self._db.in_transaction:
             with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back (SQLITE_FULL)

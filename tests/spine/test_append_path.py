@@ -21,6 +21,7 @@ from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.journal import SqliteJournal
 from polytraders.journal.base import GENESIS_HASH, entry_body, envelope_entry_body, is_hash
 from polytraders.journal.codec import ZSTD_MAGIC, canonical
+from polytraders.journal.sqlite import _TRUST_KIND_SQL
 
 ACTOR = Actor(kind="bot", id="risk.drawdown_guard")
 
@@ -113,9 +114,17 @@ def test_a_rollback_drops_the_waiting_rows_and_the_chain_goes_on_from_the_commit
 
 def test_new_journals_have_no_secondary_indexes_and_old_ones_keep_theirs(tmp_path: Path) -> None:
     new = tmp_path / "new.db"
-    SqliteJournal(new).close()
+    with SqliteJournal(new) as j:
+        for i in range(20):
+            j.append(vote(i))
     con = sqlite3.connect(new)
-    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='journal'")] == []
+    # the one index is partial: only who-may-act rows (genesis, operators) are in it, so the hot
+    # appends (votes, notes, orders) write no index entry
+    [(name, sql)] = con.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='journal'")
+    assert name == "journal_trust" and sql.endswith(f"WHERE {_TRUST_KIND_SQL}")
+    assert con.execute(f"SELECT COUNT(*) FROM journal INDEXED BY journal_trust WHERE {_TRUST_KIND_SQL}"
+                       ).fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 20
     con.close()
 
     old = tmp_path / "old.db"
@@ -133,7 +142,7 @@ def test_new_journals_have_no_secondary_indexes_and_old_ones_keep_theirs(tmp_pat
         assert [e.seq for e in j.read(correlation_id="corr_2")] == list(range(3, 41, 3))
     con = sqlite3.connect(old)
     assert {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='journal'")} \
-        == {"journal_kind", "journal_corr"}
+        == {"journal_kind", "journal_corr", "journal_trust"}
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
 

@@ -8,7 +8,8 @@ id; journals made before the second speed round also copy actor and ts, and keep
 New journals have no secondary index on those copies: keeping two indexes current cost about
 a seventh of an append, while a reader's filtered scan of 100,000 rows costs about 20 ms
 without them (`benchmarks/bench_cli.py`).
-Journals made before keep their indexes; nothing here changes an existing file's schema.
+Journals made before keep their indexes; nothing here changes an existing file's schema. The one
+index a new journal has is partial: it holds only the rows that say who may act (`TRUST_KINDS`).
 
 Opening: `create_journal` makes a new file (never over an existing one) and writes its genesis;
 `open_journal` opens an existing journal and refuses anything else. A reader opens read-only
@@ -80,6 +81,17 @@ _SCHEMA_V1 = _SCHEMA.replace("    correlation_id BLOB\n", """    actor BLOB NOT 
     correlation_id BLOB,
     ts_ms INTEGER NOT NULL
 """)
+# Who may act (genesis, operator records, operator commands) is all an operator's session folds
+# before an emergency trip (`StateStore.load_trust`); without an index that read scans every row,
+# a few ms per 10,000 entries, and streams the whole file through the CPU's caches just before the
+# running system reads the trip. A partial index holds only those rows, so an append of any other
+# kind pays one comparison and no index write. Made in new journals only; older ones scan.
+TRUST_KINDS = ("genesis", "operator", "operator_command")
+# kinds are stored as BLOBs; `=`s joined by OR, not `IN (...)`, which SQLite evaluates on every
+# insert by building a temporary table of the list (about 30k instructions an append)
+_TRUST_KIND_SQL = "(" + " OR ".join(f"kind = X'{k.encode().hex()}'" for k in TRUST_KINDS) + ")"
+_TRUST_INDEX = "journal_trust"
+_TRUST_INDEX_SQL = f"CREATE INDEX IF NOT EXISTS {_TRUST_INDEX} ON journal(seq) WHERE {_TRUST_KIND_SQL}"
 _COLUMNS = frozenset({"seq", "hash", "body", "kind", "correlation_id"})
 _V1_COLUMNS = _COLUMNS | {"actor", "ts_ms"}
 
@@ -159,7 +171,8 @@ class SqliteJournal:
         # readers make the lock file too, so "in use" is knowable even for a copied journal
         self._lock_fd = _share_lock(self.path)
         if not readonly:
-            if self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+            new_file = self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+            if new_file:
                 # a new file only (an existing journal keeps its page size; SQLite ignores the
                 # pragma once the file has content): 8 KiB pages take a ~320 B row with half
                 # the WAL frames and page headers of 4 KiB ones, about 0.4 µs less per append
@@ -167,6 +180,10 @@ class SqliteJournal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+            if new_file:
+                self._db.execute(_TRUST_INDEX_SQL)
+        self._trust_index = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                             (_TRUST_INDEX,)).fetchone() is not None
         # the first form (see `_SCHEMA`): its extra copies are written and verified as before
         self._v1 = {r[1] for r in self._db.execute("PRAGMA table_info(journal)")} >= _V1_COLUMNS
         self._lock_timeout_s = lock_timeout_s
@@ -180,6 +197,12 @@ class SqliteJournal:
         self._held = False  # an explicit `begin`: no batch commit until the holder commits
         self._head: tuple[int, str] | None = None  # valid only inside a write transaction
         self._data_version = self._read_data_version()
+        # the head this connection last committed, and `PRAGMA data_version` inside that write
+        # transaction: while the version is the same at the next lock, nobody else has committed
+        # since (SQLite changes it for every other connection's commit, never for our own), so
+        # that head is still the head and need not be read (see `_begin`)
+        self._own_head: tuple[int, str] | None = None
+        self._own_version = -1
         self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._checkpoint_pages: int | None = None  # set by `defer_wal_checkpoints`
         self._wal_pages = 0  # an estimate of the log's pages since this connection's last checkpoint
@@ -228,16 +251,25 @@ class SqliteJournal:
             if self.readonly:
                 raise JournalWriteError(f"{self.path} was opened read-only; this command cannot write.")
             self._lock_immediate()
-            self._head = self._read_head()
-            # a head hash this process did not make may be anything (a damaged row): then the
-            # first body is built the general way, which escapes it
-            self._plain_prev = is_hash(self._head[1])
+            # read with the lock held: no other connection can commit until we do
+            version = self._read_data_version()
+            if version == self._own_version and self._own_head is not None:
+                self._head = self._own_head
+            else:
+                self._head = self._read_head()
+                # a head hash this process did not make may be anything (a damaged row): then
+                # the first body is built the general way, which escapes it
+                self._plain_prev = is_hash(self._head[1])
+            self._own_version = version
             if self.on_begin is not None:
                 try:
                     self.on_begin(self._head[0])
                 except BaseException:
                     self.rollback()
                     raise
+            # every commit before the lock is folded now: `changed` starts again from here (our
+            # own commit will not change the version)
+            self._data_version = version
         return self._head
 
     def _lock_immediate(self) -> None:
@@ -350,8 +382,10 @@ class SqliteJournal:
         if self._head is not None:
             if self._rows:
                 self._write_rows()
+            head = self._head
             try:
                 self._db.execute("COMMIT")
+                self._own_head = head
             except sqlite3.OperationalError as exc:
                 self.rollback()
                 raise JournalWriteError(f"Cannot commit to the journal {self.path}: {exc}.") from None
@@ -363,7 +397,6 @@ class SqliteJournal:
             # it touched (two, as a rule, for appends at the end of one table)
             self._wal_pages += 2 + self._wal_bytes // self._page_size
             self._wal_bytes = 0
-            self._data_version = self._read_data_version()
 
     def defer_wal_checkpoints(self, pages: int = WAL_CHECKPOINT_PAGES) -> None:
         """Copy the write-ahead log back into the database at this writer's safe points
@@ -389,6 +422,7 @@ class SqliteJournal:
 
     def rollback(self) -> None:
         self._rows = []
+        self._own_head = None  # what we wrote is gone: the next lock reads the head
         self._wal_bytes = 0  # nothing of it reaches the log
         if self._head is not None or self._db.in_transaction:
             with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back (SQLITE_FULL)
@@ -472,9 +506,15 @@ class SqliteJournal:
             sql += " AND seq <= ?"
             params.append(to_seq)
         if kinds is not None:
+            kinds = list(kinds)
             kind_list = [k.encode() for k in kinds]
             sql += f" AND kind IN ({','.join('?' * len(kind_list))})"
             params.extend(kind_list)
+            if self._trust_index and kinds and set(kinds) <= set(TRUST_KINDS):
+                # the index's own condition, word for word, lets SQLite use it; INDEXED BY makes
+                # a query it cannot answer that way an error instead of a silent full scan
+                sql = sql.replace("FROM journal WHERE", f"FROM journal INDEXED BY {_TRUST_INDEX} WHERE", 1) \
+                    + f" AND {_TRUST_KIND_SQL}"
         if correlation_id is not None:
             sql += " AND correlation_id = ?"
             params.append(correlation_id.encode())

@@ -5,17 +5,21 @@ Run: python benchmarks/bench_order_path.py [--markets 5,10,20,40] [--n 2000]
   security checks, journaled as the order path does it (one decision record holding every step),
   signing excluded, 2,000 intents;
 - trip to protection: a global trip -> cancel-all dispatched -> the next intent rejected (the
-  guardian's protective action), 200 trips on a trusted journal, in three variants (`--trips-as`):
+  guardian's protective action), 200 trips on a trusted journal, in four variants (`--trips-as`):
   `manual`: an operator's signed trip written through the system's own runtime, so the window
   holds the operator's signing as well as the system's check of that signature (the figure the
   README has carried); `operator`: the trip written and signed before the window by the operator's
   own session on a second connection, as `polytraders killswitch trip --scope global` does it, the
   window starting when the running system syncs (reads, verifies and folds the trip): the system's
-  latency, signing excluded; `automatic`: a wallet read below the reserve (an input) trips
-  wallet_funding by itself, the window starting at that read. Between trips, outside the timed
-  region, the trigger is cleared (the money put back), a signed two-person reset (alice requests,
-  bob approves) re-arms the switch and the system trades on until quotes rest again, so every trip
-  starts from an armed switch on a warm system with open orders and positions;
+  latency, signing excluded, with the operator's session run in this process just before (the
+  worst case for the caches the window finds: it has just been through the operator's work);
+  `operator-process`: the same session in a process of its own, as the CLI's is, so the window
+  shares the CPU but no interpreter, heap or allocator with it; `automatic`: a wallet read below
+  the reserve (an input) trips wallet_funding by itself, the window starting at that read. Between
+  trips, outside the timed region, the trigger is cleared (the money put back), a signed
+  two-person reset (alice requests, bob approves) re-arms the switch and the system trades on until
+  quotes rest again, so every trip starts from an armed switch on a warm system with open orders
+  and positions;
 - demo: wall time of `polytraders demo` (60 minutes, 20 markets) is measured separately with
   `time polytraders demo --json`.
 Reports median and p99 in microseconds.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import os
 import statistics
 import sys
@@ -33,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,7 @@ from polytraders.engine.system import WALLET, SystemConfig, TradingSystem, build
 from polytraders.journal import SqliteJournal, signatures
 from polytraders.journal.sqlite import create_journal
 from polytraders.operators.auth import authenticate
+from polytraders.runtime.clock import Clock, SimClock
 from polytraders.runtime.runner import Runtime
 from polytraders.venues.sim import SimVenue
 
@@ -134,7 +141,8 @@ def main() -> None:
                     help="call each timed trip window through sys.call_tracing (count_instructions.py --trips-as)")
     ap.add_argument("--trips-as", default=",".join(TRIPS_AS),
                     help="trip variants: manual (signed in the window), operator (signed before it by the "
-                         "operator's own session), automatic (a wallet read trips wallet_funding)")
+                         "operator's own session in this process), operator-process (the same session in a "
+                         "process of its own), automatic (a wallet read trips wallet_funding)")
     a = ap.parse_args()
     for markets in [int(x) for x in a.markets.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -199,6 +207,7 @@ def idle() -> None:
 
 TRIPS_AS = {"manual": "manual (signed in the window)",
             "operator": "operator's session (signed before the window)",
+            "operator-process": "operator's own process (signed before the window)",
             "automatic": "automatic (wallet_funding on a wallet read)"}
 LEFT_PUSD = Decimal(30)  # a wallet read below the kill switch's 50 pUSD reserve trips wallet_funding
 
@@ -207,11 +216,15 @@ def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
     """What `polytraders killswitch trip --scope global` does: the operator's own session on a
     second connection (only who-may-act folded), a trip signed with their key, committed."""
     path = system.runtime.journal.path  # type: ignore[attr-defined]
+    return _operator_trip(path, system.runtime.clock, system.config.seed, name, reason)
+
+
+def _operator_trip(path: Path, clock: Clock, seed: int, name: str, reason: str) -> str:
     journal = SqliteJournal(path, synchronous="NORMAL")
     try:
-        rt = Runtime(journal, system.runtime.clock, build_state())
+        rt = Runtime(journal, clock, build_state())
         rt.state.load_trust(journal)
-        operator = authenticate(rt.state.trust, crew_keys(system.config.seed)[name], "killswitch.trip")
+        operator = authenticate(rt.state.trust, crew_keys(seed)[name], "killswitch.trip")
         assert operator.signer is not None
         rt.operator_signers[operator.name] = operator.signer
         return manual_trip(rt, operator, Scope(), reason)
@@ -221,6 +234,15 @@ def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
         signed_here = getattr(signatures, "_SIGNED_HERE", None)
         if signed_here is not None:
             signed_here.clear()
+
+
+def operator_process(path: Path, seed: int, conn: Connection) -> None:
+    """The operator's own process (`--trips-as operator-process`): for each (time, reason) it is
+    sent, the session `operator_trip` opens, in a process of its own as the CLI's is, so its work
+    shares no interpreter, heap or allocator with the running system's; answers the trip's id."""
+    while (asked := conn.recv()) is not None:
+        now_ms, reason = asked
+        conn.send(_operator_trip(path, SimClock(now_ms), seed, "alice", reason))
 
 
 def _move_money(system: TradingSystem, direction: str, amount: Decimal) -> None:
@@ -261,7 +283,7 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual",
         """The timed part: the trip, the guardian's protective action, the next intent."""
         if how == "manual":
             manual_trip(rt, alice, Scope(), "bench")
-        elif how == "operator":
+        elif how.startswith("operator"):
             rt.sync()  # the running system's head check: reads, verifies and folds the trip
         else:
             rt.note("GOV_WALLET_BALANCE", actor=WALLET, pusd=str(LEFT_PUSD), source="sim")
@@ -274,6 +296,14 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual",
         return bool(sys.call_tracing(f, (intent,))) if marked else f(intent)
     to_dispatch: list[float] = []
     to_answered: list[float] = []
+    operator: tuple[Connection, Any] | None = None
+    if how == "operator-process":
+        spawn = multiprocessing.get_context("spawn")
+        ours, theirs = spawn.Pipe()
+        path = rt.journal.path  # type: ignore[attr-defined]
+        child = spawn.Process(target=operator_process, args=(path, system.config.seed, theirs), daemon=True)
+        child.start()
+        operator = (ours, child)
     for i in range(n):
         assert not rt.kill_switch.active, "every timed trip starts from an armed switch"
         open_before = len(system.orders.open_orders())
@@ -284,6 +314,9 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual",
         moved = Decimal(0)
         if how == "operator":
             operator_trip(system, "alice", "bench")
+        elif operator is not None:
+            operator[0].send((rt.clock.now_ms(), "bench"))
+            operator[0].recv()  # committed: the running system's next head check finds it
         elif how == "automatic":
             cash = system.portfolio.cash_pusd()
             assert cash is not None and cash > LEFT_PUSD, "a wallet read came before the first trip"
@@ -314,6 +347,9 @@ def trip_to_protection_on(system: TradingSystem, n: int, how: str = "manual",
             now += 1000
             system.step(now)
             idle()  # as `polytraders run` does after each step
+    if operator is not None:
+        operator[0].send(None)
+        operator[1].join()
     load = f"{load0:.2f}->{os.getloadavg()[0]:.2f}; CPU in the window: p10 {pct(cpu, 0.1):.0f} us, median " \
            f"{statistics.median(cpu):.0f} us, p99 {pct(cpu, 0.99):.0f} us; trip -> cancel-all dispatched alone: " \
            f"median {statistics.median(to_dispatch):.0f} us, p99 {pct(to_dispatch, 0.99):.0f} us; trip -> the " \

@@ -221,6 +221,9 @@ def operator_trip(system: TradingSystem, name: str, reason: str) -> str:
 
 def _operator_trip(path: Path, clock: Clock, seed: int, name: str, reason: str) -> str:
     journal = SqliteJournal(path, synchronous="NORMAL")
+    leave = getattr(journal, "leave_wal_checkpoints", None)
+    if leave is not None:  # as the CLI's writes do (trees before it checkpointed in any commit)
+        leave()
     try:
         rt = Runtime(journal, clock, build_state())
         rt.state.load_trust(journal)

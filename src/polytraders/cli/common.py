@@ -49,8 +49,11 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def journal_from(db: str | None, *, write: bool = False) -> Iterator[SqliteJournal]:
-    """An existing journal: read-only unless `write`. Missing or foreign files are refused."""
+    """An existing journal: read-only unless `write`. Missing or foreign files are refused. A
+    command's writes leave checkpoints to the running system (`leave_wal_checkpoints`)."""
     j = open_journal(db, readonly=not write, lock_timeout_s=WRITE_LOCK_TIMEOUT_S)
+    if write:
+        j.leave_wal_checkpoints()
     try:
         yield j
     finally:

@@ -550,18 +550,8 @@ class SimVenue:
         error = self._faults.transport_error("cancel", now_ms, "", "", False)
         if error is not None:
             raise error
-        # `_cancel_open(rec, "cancel", now_ms)` for each, written into the loop: the kill
-        # switch's cancel-all answers inside the trip window
-        books, open_ = self._books, self._open
-        events: list[VenueEvent] = []
-        for rec in list(open_.values()):
-            if token_ids is not None and rec.token_id not in token_ids:
-                continue
-            resting = books[rec.token_id].cancel(rec.venue_order_id)
-            assert resting is not None, "open order missing from its book"
-            rec.state = "canceled"
-            del open_[rec.venue_order_id]
-            events.append(self._cancel_event("cancel", rec, resting.remaining, now_ms))
+        events = [self._cancel_open(rec, "cancel", now_ms) for rec in list(self._open.values())
+                  if token_ids is None or rec.token_id in token_ids]
         return self._publish(events, now_ms)
 
     # ================================================================ Venue: time

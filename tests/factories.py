@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,26 @@ def journal_rows(db: Path) -> list[tuple[int, str, dict[str, Any]]]:
                 for s, b in con.execute("SELECT seq, body FROM journal ORDER BY seq")]
     finally:
         con.close()
+
+
+def start_run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`polytraders run --json ARGS` as a real process in `cwd`, its output piped."""
+    return subprocess.Popen([sys.executable, "-m", "polytraders.cli.main", "run", "--json", *args], env=env,
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(db: Path, code: str, proc: subprocess.Popen[str], timeout: float = 60, after: int = 0,
+             poll_s: float = 0.05) -> int:
+    """The seq of the first entry with reason code `code` after seq `after`, waiting for `proc`
+    to journal it; fails if the process exits (its stderr) or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hits = [s for s, c, _ in journal_rows(db) if c == code and s > after]
+        if hits:
+            return hits[0]
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, f"{code} never appeared"
+        time.sleep(poll_s)
 
 
 def journal_count(db: Path) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from factories import journal_rows as rows
+from factories import start_run as run
+from factories import wait_for
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "polytraders.cli.main"]
@@ -29,22 +31,6 @@ def cli(env: dict[str, str], who: str, *args: str) -> tuple[int, Any]:
     done = subprocess.run([*CLI, *args, "--json"], env={**env, "POLYTRADERS_KEY_FILE": f"{db}.keys/{who}.key"},
                           capture_output=True, text=True, timeout=120)
     return done.returncode, json.loads(done.stdout) if done.stdout.strip() else done.stderr
-
-
-def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, "run", "--json", *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def seq_of(db: Path, proc: subprocess.Popen[str], code: str, after: int = 0, timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        hits = [s for s, c, _ in rows(db) if c == code and s > after]
-        if hits:
-            return hits[0]
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, f"{code} never appeared"
-        time.sleep(0.05)
 
 
 def strategy_entries(db: Path, after: int) -> list[tuple[int, str]]:
@@ -61,7 +47,7 @@ def test_a_run_killed_right_after_a_trip_restarts_halted_and_resumes_after_the_r
 
     first = run(env, tmp_path)
     try:
-        seq_of(db, first, "EXEC_RESTING")
+        wait_for(db, "EXEC_RESTING", first)
         for _ in range(20):  # stopped between steps, so the trip gets the write lock (else: the halt file)
             first.send_signal(signal.SIGSTOP)
             code, out = cli(env, "ann", "killswitch", "trip", "--scope", "global", "--reason", "drill")
@@ -113,7 +99,7 @@ def test_a_run_killed_right_after_a_trip_restarts_halted_and_resumes_after_the_r
 
     third = run(env, tmp_path, "--duration", "30")
     try:
-        seq_of(db, third, "EXEC_SUBMITTED", after=reset_seq)  # trading resumed: the reset released the halt
+        wait_for(db, "EXEC_SUBMITTED", third, after=reset_seq)  # trading resumed: the reset released the halt
     finally:
         third.send_signal(signal.SIGTERM)
         third.communicate(timeout=60)

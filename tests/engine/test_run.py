@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from factories import journal_rows as rows
+from factories import start_run as start
+from factories import wait_for
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "polytraders.cli.main"]
@@ -27,22 +29,6 @@ def live(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "polytraders.toml").write_text('[venue]\nkind = "sim"\n[run]\nstep_ms = 100\nsim_markets = 4\n'
                                                '[oncall]\nrisk = ["ann"]\nsecurity = ["ben"]\n', encoding="utf-8")
     return {**os.environ, "POLYTRADERS_DB": str(db), "POLYTRADERS_KEY_FILE": f"{db}.keys/ann.key"}
-
-
-def start(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, "run", "--json", *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(db: Path, code: str, proc: subprocess.Popen[str], timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        hits = [s for s, c, _ in rows(db) if c == code]
-        if hits:
-            return hits[0]
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, f"{code} never appeared"
-        time.sleep(0.05)
 
 
 def test_a_cli_trip_is_obeyed_while_run_trades(live: dict[str, str], tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from factories import journal_rows as rows
+from factories import start_run as start
+from factories import wait_for
 
 from .helpers import ServerProcess
 
@@ -35,22 +37,6 @@ def setup_run(tmp_path: Path, server: ServerProcess, extra: str = "") -> dict[st
     key = "0x" + secrets.token_hex(32)
     return {**os.environ, "POLYTRADERS_DB": str(db), "POLYTRADERS_KEY_FILE": f"{db}.keys/ann.key",
             "POLYTRADERS_WALLET_KEY": key}
-
-
-def start(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, "run", "--json", *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(db: Path, code: str, proc: subprocess.Popen[str], timeout: float = 60, after: int = 0) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        hits = [s for s, c, _ in rows(db) if c == code and s > after]
-        if hits:
-            return hits[0]
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, f"{code} never appeared"
-        time.sleep(0.1)
 
 
 def test_run_trades_on_the_exchange_for_a_minute_and_obeys_a_cli_trip(tmp_path: Path) -> None:

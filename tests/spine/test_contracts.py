@@ -175,6 +175,21 @@ def test_an_own_vote_is_the_validated_vote_and_serialises_the_same(
     assert RiskVote.model_validate(own.to_json_dict()) == checked
 
 
+def test_an_assembled_contract_holds_pydantics_instance_slots_as_validation_sets_them() -> None:
+    """`assembled` sets pydantic's four slots by their descriptors: the same fields set (a set of
+    each object's own), no extra, no private, and a copy with an update leaves the original alone."""
+    args = dict(guard_id="risk.x", intent_id="oi_1", decision="REJECT", severity="P1", reason_code="RISK_APPROVED",
+                message="m", constraints=None, observed={"a": "1"})
+    own, other, checked = RiskVote.own(**args), RiskVote.own(**args), RiskVote(**args)  # type: ignore[arg-type]
+    assert own == checked and own.model_fields_set == checked.model_fields_set
+    assert own.model_fields_set is not other.model_fields_set
+    assert own.__pydantic_extra__ is None and own.__pydantic_private__ is None
+    warned = own.model_copy(update={"decision": "WARNING_ONLY"})
+    assert (warned.decision, own.decision) == ("WARNING_ONLY", "REJECT")
+    with pytest.raises(ValidationError):
+        own.decision = "APPROVE"  # type: ignore[misc]
+
+
 def test_an_own_vote_still_refuses_an_overlong_message() -> None:
     with pytest.raises(ValueError, match="400"):
         RiskVote.own(guard_id="g", intent_id="i", decision="APPROVE", reason_code="RISK_APPROVED",
@@ -242,6 +257,36 @@ def test_a_votes_compact_form_in_one_pass_is_the_compacted_json(
     one_pass = vote.compact_json_dict(bot_id, code, record_intent)
     compacted = compact_output(vote.to_json_dict(), bot_id, code, record_intent)
     assert list(one_pass.items()) == list(compacted.items()), "same keys, same order, same values"
+
+
+@settings(max_examples=150)
+@given(intents, st.sampled_from(["APPROVE", "REJECT", "WARNING_ONLY", "RESHAPE_REQUIRED"]), OBSERVED,
+       st.sampled_from(["risk.x", "risk.y"]), st.sampled_from(["RISK_APPROVED", "RISK_MARKET_LIMIT"]),
+       st.sampled_from([None, "same", "other"]), st.none() | SIZES.filter(lambda d: d > 0),
+       st.sampled_from([(), ("max_size: above warning",)]))
+def test_an_enforced_votes_step_in_one_go_is_the_step_of_builds(
+        intent: OrderIntent, decision: str, observed: dict[str, str], bot_id: str, code: str,
+        record_intent: str | None, cap: Decimal | None, warnings: tuple[str, ...]) -> None:
+    """`DecisionStep.of_vote` (the order path's usual step) against `of` with the vote's compact
+    form, whether or not the vote names the step's bot, code and intent; and a step's JSON keeps
+    its keys, values and order (`schema_version` and empty warnings left out)."""
+    from polytraders.contracts.decisions import DecisionStep
+
+    constraints = RiskConstraints(max_size=cap) if decision == "RESHAPE_REQUIRED" or cap is not None else None
+    vote = RiskVote.own(guard_id="risk.x", intent_id=intent.intent_id, decision=decision,  # type: ignore[arg-type]
+                        reason_code="RISK_APPROVED", message="m", constraints=constraints, observed=observed)
+    iid = {None: None, "same": intent.intent_id, "other": "oi_another"}[record_intent]
+    fast = DecisionStep.of_vote(bot_id, "7", warnings, code, vote, iid)
+    slow = DecisionStep.of(bot_id, "enforced", "7", warnings, code, "risk_vote",
+                           vote.compact_json_dict(bot_id, code, iid), False)
+    assert fast == slow and list(fast.output.items()) == list(slow.output.items())
+    as_json = fast.to_json_dict()
+    expected = [("bot_id", bot_id), ("mode", "enforced"), ("config_version", "7"), ("reason_code", code),
+                ("output_kind", "risk_vote"), ("output", slow.output), ("blocked", False)]
+    if warnings:
+        expected.append(("config_warnings", list(warnings)))
+    assert list(as_json.items()) == expected
+    assert DecisionStep.model_validate(as_json) == fast
 
 
 PLANNED = st.builds(

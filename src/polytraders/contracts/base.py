@@ -14,7 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0.0"
-_set = object.__setattr__
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -99,11 +98,21 @@ def assembled(cls: type[_C], fields_set: frozenset[str], data: dict[str, Any]) -
     vote, a decision step, a moved order record). The one place pydantic's instance slots are
     set by hand; each caller keeps whatever checks its values still need."""
     obj = cls.__new__(cls)
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(fields_set))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    _set_dict(obj, data)
+    _set_fields_set(obj, set(fields_set))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
+
+
+# pydantic's four instance slots, each set through its own descriptor: a third cheaper than
+# `object.__setattr__`, which looks the name up along the class's MRO and unpacks an argument
+# tuple for each of them (about 1.9k of the 8.7k instructions an `assembled` cost)
+_SLOTS: dict[str, Any] = dict(vars(BaseModel))
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 
 
 class Contract(BaseModel):

@@ -25,13 +25,26 @@ I = TypeVar("I")  # noqa: E741
 O = TypeVar("O", bound=Contract)  # noqa: E741
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Decision(Generic[O]):
     """What a bot decided: a typed output (or None) and the registry code that explains it."""
 
     output: O | None
     reason_code: str
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any]
+
+    def __init__(self, output: O | None, reason_code: str, detail: dict[str, Any] | None = None) -> None:
+        # the generated frozen __init__'s fields, each set through its slot's descriptor: every
+        # vote and every strategy decision builds one, and `object.__setattr__` (what a frozen
+        # dataclass uses) costs twice as much
+        _set_output(self, output)
+        _set_reason_code(self, reason_code)
+        _set_detail(self, {} if detail is None else detail)
+
+
+_set_output = Decision.__dict__["output"].__set__
+_set_reason_code = Decision.__dict__["reason_code"].__set__
+_set_detail = Decision.__dict__["detail"].__set__
 
 
 @dataclass(slots=True)

@@ -431,8 +431,7 @@ class Runtime:
             return self._step(bot, decision, intent_id)
         config, code, output = bot.config, decision.reason_code, decision.output
         if type(output) is RiskVote and output.decision == "APPROVE":
-            step = DecisionStep.of(bot.bot_id, "enforced", config.config_version, config.warnings, code,
-                                   "risk_vote", output.compact_json_dict(bot.bot_id, code, intent_id), False)
+            step = DecisionStep.of_vote(bot.bot_id, config.config_version, config.warnings, code, output, intent_id)
             return _new_context(Evaluated, (output, False, step))
         if type(output) is ExecutionPlan and bot.layer is Layer.EXECUTION:
             # the router's plan: within its authority, and an enforced plan passes as it is

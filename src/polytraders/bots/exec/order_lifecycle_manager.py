@@ -53,7 +53,14 @@ from polytraders.contracts import (
 from polytraders.contracts.base import Contract, assembled
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
-from polytraders.contracts.orders import OrderStatus, SettlementStatus, fill_record, order_record
+from polytraders.contracts.orders import (
+    OrderStatus,
+    SettlementStatus,
+    fill_record,
+    moved_record,
+    order_record,
+    settled_fill,
+)
 from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
@@ -102,7 +109,8 @@ def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
     record's own values are already validated and a table status is valid, so no validation
     pass, and no per-field checks either (what `Contract.trusted` does for values it is handed);
     one per order on the trip path."""
-    return assembled(OrderRecord, _RECORD_FIELDS, {**rec.__dict__, "status": status, "previous": rec.status})
+    f = rec.__dict__
+    return assembled(OrderRecord, _RECORD_FIELDS, {**f, "status": status, "previous": f["status"]})
 
 
 _RECORD_FIELDS: Final = frozenset(OrderRecord.model_fields) - {"schema_version"}
@@ -315,12 +323,12 @@ class OrderLifecycleManager:
         durable: bool = False,
     ) -> bool:
         """Apply one table transition, or journal EXEC_ILLEGAL_TRANSITION and change nothing."""
-        rec = self.orders.order(client_order_id)
-        corr = self._corr(client_order_id)
-        if rec is None:
+        state = self.orders.state_of(client_order_id)
+        if state is None:
             self._note("EXEC_ILLEGAL_TRANSITION", None, client_order_id=client_order_id,
                        status=None, event=event, attempted_reason_code=code)
             return False
+        rec, corr = state.record, state.correlation_id
         new_status = next_status(rec.status, event, filled=rec.filled)
         if new_status is None:
             self._note("EXEC_ILLEGAL_TRANSITION", corr, client_order_id=client_order_id,
@@ -336,27 +344,22 @@ class OrderLifecycleManager:
     def _moved(rec: OrderRecord, new_status: OrderStatus, filled: Decimal | None = None,
                venue_order_id: str | None = None, venue_error: str | None = None) -> OrderRecord | None:
         """The record after a legal move to `new_status`, or None when nothing changes."""
-        new_filled = rec.filled if filled is None else max(rec.filled, filled)
-        new_venue_id = venue_order_id or rec.venue_order_id
-        new_error = venue_error if venue_error is not None else rec.venue_error
-        if (new_status, new_filled, new_venue_id, new_error) == (
-            rec.status, rec.filled, rec.venue_order_id, rec.venue_error
-        ):
-            return None
-        if (new_filled, new_venue_id, new_error) == (rec.filled, rec.venue_order_id, rec.venue_error):
+        # the values read from the instance dict: a pydantic model's attribute read goes through
+        # its `__getattr__` hook, and every transition reads these
+        f = rec.__dict__
+        old = (f["filled"], f["venue_order_id"], f["venue_error"])
+        new_filled = old[0] if filled is None else max(old[0], filled)
+        new_venue_id = venue_order_id or old[1]
+        new_error = venue_error if venue_error is not None else old[2]
+        if (new_filled, new_venue_id, new_error) == old:
+            if new_status == f["status"]:
+                return None
             # only the status moved, along the transition table: every value is one already
             # validated (the record's own, or a table status), so no second validation; a cancel
             # ack, the common case on the trip path, is one of these
             return _with_status(rec, new_status)
-        # a value from the venue: validate
-        return order_record({
-            **rec.__dict__,
-            "status": new_status,
-            "previous": rec.status,
-            "filled": new_filled,
-            "venue_order_id": new_venue_id,
-            "venue_error": new_error,
-        })
+        # a value from the venue: validate it (the record's other values already are)
+        return moved_record(rec, new_status, new_filled, new_venue_id, new_error)
 
     # -- submit ----------------------------------------------------------------------------
 
@@ -615,7 +618,7 @@ class OrderLifecycleManager:
                        axis="settlement", trade_id=ev.trade_id, status=known.settlement,
                        event=status)
             return
-        updated = fill_record({**known.__dict__, "settlement": status})
+        updated = settled_fill(known, status)  # a status of the table: the record's values stay
         self._record(updated, _SETTLEMENT_CODE[status], self._corr(cid))
 
     # -- cancels ---------------------------------------------------------------------------

@@ -510,8 +510,10 @@ class OrderLifecycleManager:
         records_fill = self._records_fill(ev, rec)
         if rec is None and not records_fill:
             return None  # an orphan ack/cancel/expire/reject: reconciliation's business
+        # the open size (a sum over the order's fills) is read only for an event that records a
+        # fill: an ack, a cancel or a settlement update is checked without it
         open_size = (rec.size - self.orders.filled_by_fills(rec.client_order_id)
-                     if rec is not None else Decimal(0))
+                     if rec is not None and records_fill else _NO_SIZE)
         return check_event(ev, rec, open_size, records_fill=records_fill)
 
     def _anomaly(self, ev: VenueEvent, rec: OrderRecord | None, problem: Anomaly) -> None:

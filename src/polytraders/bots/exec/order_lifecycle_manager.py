@@ -367,18 +367,21 @@ class OrderLifecycleManager:
         self, signed: SignedOrderRequest, planned: PlannedOrder, intent: OrderIntent
     ) -> OrderRecord:
         self.journal_answers()
-        cid = planned.client_order_id
-        corr = intent.correlation_id
+        # the contracts' values read from their dicts: a pydantic model's attribute read goes
+        # through its `__getattr__` hook, and every order reads some thirty of them here
+        p, i, s = planned.__dict__, intent.__dict__, signed.__dict__
+        cid = p["client_order_id"]
+        corr = i["correlation_id"]
         existing = self.orders.order(cid)
         if existing is not None:
             self._note("EXEC_DUPLICATE_SUPPRESSED", corr, client_order_id=cid,
-                       status=existing.status, intent_id=intent.intent_id)
+                       status=existing.status, intent_id=i["intent_id"])
             return existing
         record = order_record({
-            "client_order_id": cid, "venue_order_id": None, "intent_id": intent.intent_id,
-            "strategy_id": intent.strategy_id, "market_id": intent.market_id,
-            "token_id": planned.token_id, "side": planned.side, "price": planned.price,
-            "size": planned.size, "filled": Decimal(0), "order_type": planned.order_type,
+            "client_order_id": cid, "venue_order_id": None, "intent_id": i["intent_id"],
+            "strategy_id": i["strategy_id"], "market_id": i["market_id"],
+            "token_id": p["token_id"], "side": p["side"], "price": p["price"],
+            "size": p["size"], "filled": Decimal(0), "order_type": p["order_type"],
             "status": "created", "previous": None, "venue_error": None,
         })
         self._record(record, "EXEC_ORDER_CREATED", corr)
@@ -390,18 +393,18 @@ class OrderLifecycleManager:
         self._transition(cid, "signed", "EXEC_ORDER_SIGNED")
         # Polymarket's order id is the EIP-712 hash, so it is known before sending; recording it
         # now lets a cancel or a restart find the order even if the ack is never seen.
-        self._transition(cid, "submitted", "EXEC_SUBMITTED", venue_order_id=signed.order_hash,
+        self._transition(cid, "submitted", "EXEC_SUBMITTED", venue_order_id=s["order_hash"],
                          durable=True)
         order = VenueOrder(
-            client_order_id=cid, token_id=planned.token_id, side=planned.side,
-            price=planned.price, size=planned.size, order_type=planned.order_type,
-            post_only=planned.post_only,
+            client_order_id=cid, token_id=p["token_id"], side=p["side"],
+            price=p["price"], size=p["size"], order_type=p["order_type"],
+            post_only=p["post_only"],
             # The venue reads the *wire* expiration (plan expiry + the CLOB's 60 s security
             # threshold, set by the signer) and retires the order 60 s before it; sending the
             # planned expiry here made a 90 s order die after 30 s.
-            expires_at_ms=signed.expiration_s * 1000 if planned.order_type == "GTD" else None,
-            order_hash=signed.order_hash,
-            maker_amount=signed.maker_amount, taker_amount=signed.taker_amount,
+            expires_at_ms=s["expiration_s"] * 1000 if p["order_type"] == "GTD" else None,
+            order_hash=s["order_hash"],
+            maker_amount=s["maker_amount"], taker_amount=s["taker_amount"],
             signed=signed,
         )
         try:
@@ -433,18 +436,19 @@ class OrderLifecycleManager:
     ) -> tuple[str, str] | None:
         """Fail closed before anything is sent: the signature must be for this planned order,
         and no kill-switch trip may cover the strategy."""
+        s, p, i = signed.__dict__, planned.__dict__, intent.__dict__  # (see `submit`)
         mismatch = (
-            signed.client_order_id != planned.client_order_id
-            or signed.token_id != planned.token_id
-            or signed.side != planned.side
-            or signed.order_type != planned.order_type
-            or planned.token_id != intent.token_id
+            s["client_order_id"] != p["client_order_id"]
+            or s["token_id"] != p["token_id"]
+            or s["side"] != p["side"]
+            or s["order_type"] != p["order_type"]
+            or p["token_id"] != i["token_id"]
         )
         if mismatch:
             return "EXEC_BAD_ENVELOPE", "SIGNED_ORDER_MISMATCH"
         trip = self.runtime.kill_switch.trip_covering(
-            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id,
-            market_id=intent.market_id)
+            strategy_id=i["strategy_id"], cluster="", bot_id=i["strategy_id"],
+            market_id=i["market_id"])
         if trip is not None:
             return "RISK_KILLSWITCH_ACTIVE", f"KILL_SWITCH:{trip.trip_id}"
         return None
@@ -548,25 +552,26 @@ class OrderLifecycleManager:
             self._note("EXEC_ORPHAN_ORDER", None, **detail)
 
     def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> None:
-        cid = rec.client_order_id
+        r = rec.__dict__  # (see `submit`)
+        cid = r["client_order_id"]
         trade_id = _trade_key(ev)
         if self.orders.fill(trade_id, cid) is not None:
             return  # the same trade reported twice: money must be counted once
         size = ev.size or Decimal(0)
         if ev.remaining is not None:
-            filled = rec.size - ev.remaining
+            filled = r["size"] - ev.remaining
             complete = ev.remaining <= 0
         else:
             # `rec.filled` may already count fills we never saw (taken from an earlier
             # `remaining`), so adding this one could pass the order's size: cap it there.
-            filled = min(rec.size, rec.filled + size)
-            complete = filled >= rec.size
+            filled = min(r["size"], r["filled"] + size)
+            complete = filled >= r["size"]
         code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
         if size > 0:
             # Journaled whatever the order's state: a trade happened, accounting must see it.
             fill = fill_record({
-                "trade_id": trade_id, "client_order_id": cid, "market_id": rec.market_id,
-                "token_id": rec.token_id, "side": ev.side or rec.side, "price": ev.price or rec.price,
+                "trade_id": trade_id, "client_order_id": cid, "market_id": r["market_id"],
+                "token_id": r["token_id"], "side": ev.side or r["side"], "price": ev.price or r["price"],
                 "size": size, "fee_pusd": ev.fee or Decimal(0), "liquidity": ev.liquidity or "taker",
                 "settlement": ev.trade_status or "MATCHED", "ts_ms": ev.ts_ms,
             })

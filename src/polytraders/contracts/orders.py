@@ -450,8 +450,7 @@ def _price_ok(v: Decimal) -> bool:
 
 def _keys_are(data: dict[str, Any], fields: frozenset[str], keys: frozenset[str]) -> bool:
     """`data.keys() - {"schema_version"} == fields`, without building that set."""
-    names = data.keys()
-    return names == fields or names == keys
+    return data.keys() in (fields, keys)
 
 
 def order_record(data: dict[str, Any]) -> OrderRecord:

@@ -16,7 +16,9 @@ from polytraders.contracts.orders import (
     OrderRecord,
     SignedOrderRequest,
     fill_record,
+    moved_record,
     order_record,
+    settled_fill,
     signed_order_request,
 )
 
@@ -102,6 +104,36 @@ def test_fill_record_by_hand_is_pydantics(trade: Any, market: Any, token: Any, s
     if drop is not None:
         data.pop(drop)
     _agree(fill_record, FillRecord, data)
+
+
+_RECORD = order_record({
+    "client_order_id": "c-0001", "venue_order_id": "0x" + "cd" * 32, "intent_id": "i-0001",
+    "strategy_id": "strat.maker_tight", "market_id": MARKET, "token_id": "7" * 77, "side": "SELL",
+    "price": Decimal("0.4321"), "size": Decimal("25"), "filled": Decimal("2.5"), "order_type": "GTC",
+    "status": "live", "previous": "submitted", "venue_error": None})
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=_mostly(st.sampled_from(["partially_filled", "filled", "cancelled", "live"]), "bogus", 5),
+       filled=_amounts, venue_order_id=_maybe_text, venue_error=_maybe_text)
+def test_a_moved_record_is_the_record_validated(status: Any, filled: Any, venue_order_id: Any,
+                                                venue_error: Any) -> None:
+    """Only the moved values are checked by hand: the result (or the refusal) is the one
+    validating the whole moved record gives."""
+    data = {**_RECORD.__dict__, "status": status, "previous": _RECORD.status, "filled": filled,
+            "venue_order_id": venue_order_id, "venue_error": venue_error}
+    _agree(lambda d: moved_record(_RECORD, status, filled, venue_order_id, venue_error), OrderRecord, data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(settlement=_mostly(st.sampled_from(["MATCHED", "MINED", "CONFIRMED", "RETRYING", "FAILED"]),
+                          "matched", "", 3, None))
+def test_a_settled_fill_is_the_fill_validated(settlement: Any) -> None:
+    fill = fill_record({"trade_id": "t-0001", "client_order_id": "c-0001", "market_id": MARKET,
+                        "token_id": "123", "side": "BUY", "price": Decimal("0.25"), "size": Decimal("4"),
+                        "fee_pusd": Decimal("0.01"), "liquidity": "taker", "settlement": "MATCHED",
+                        "ts_ms": 1_767_225_600_000})
+    _agree(lambda d: settled_fill(fill, settlement), FillRecord, {**fill.__dict__, "settlement": settlement})
 
 
 _ADDR = "0x" + "Ab" * 20

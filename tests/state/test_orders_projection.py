@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ from polytraders.contracts import FillRecord, OrderRecord
 from polytraders.contracts.envelope import Actor, ReportEnvelope
 from polytraders.contracts.orders import OrderStatus
 from polytraders.journal.base import GENESIS_HASH, JournalEntry
-from polytraders.state.orders import OrdersProjection
+from polytraders.state.orders import OrdersProjection, OrderState
 
 ACTOR = Actor(kind="bot", id="exec.order_lifecycle_manager")
 MARKET = "0x" + "ab" * 32
@@ -396,3 +398,19 @@ def test_reserved_read_after_every_entry_is_the_scan_when_moves_share_amounts(st
                            if r.side == "BUY" and r.size > r.filled])
         assert str(p.reserved_pusd()) == str(want)
     assert str(restored(p).reserved_pusd()) == str(p.reserved_pusd())
+
+
+def test_an_order_state_built_through_its_slots_is_a_frozen_dataclass() -> None:
+    """`OrderState.__init__` is written out (slot setters): still every field, equality, repr,
+    immutability, and the JSON round trip."""
+    r = rec("c-00000001", "live", previous="submitted")
+    state = OrderState(r, "corr-00001", 5, 7, seq=9)
+    assert (state.record, state.correlation_id, state.created_ms, state.since_ms, state.seq) == \
+        (r, "corr-00001", 5, 7, 9)
+    assert [f.name for f in dataclasses.fields(OrderState)] == \
+        ["record", "correlation_id", "created_ms", "since_ms", "seq"]
+    assert state == OrderState.from_json(orjson.loads(orjson.dumps(state.to_json())))
+    assert state != OrderState(r, "corr-00001", 5, 8, 9)
+    assert "since_ms=7" in repr(state)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.seq = 10  # type: ignore[misc]

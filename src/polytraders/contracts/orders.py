@@ -30,9 +30,6 @@ from polytraders.contracts.base import (
     Size,
     TokenId,
     Usd,
-    _non_negative,
-    _positive,
-    _price,
     assembled,
 )
 
@@ -441,13 +438,27 @@ _RECORD_FIELDS = frozenset(OrderRecord.model_fields) - {"schema_version"}
 _FILL_FIELDS = frozenset(FillRecord.model_fields) - {"schema_version"}
 
 
-def _plain_decimal(v: object) -> bool:
-    return type(v) is Decimal
+_RECORD_KEYS = _RECORD_FIELDS | {"schema_version"}
+_FILL_KEYS = _FILL_FIELDS | {"schema_version"}
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_PRICE_GRID = Decimal("0.0001")
 
 
 def _plain_hex32(v: object) -> bool:
     """A bytes32 string the `Bytes32` validator keeps as it is (lowercase already)."""
     return type(v) is str and _HEX32.match(v) is not None and v == v.lower()
+
+
+def _price_ok(v: Decimal) -> bool:
+    """`_price(v)` passes (the same tests in the same order, on a plain Decimal): the hand checks
+    below run for every order record and fill, and `_price` builds its three constants per call."""
+    return v.is_finite() and _ZERO < v < _ONE and v == v.quantize(_PRICE_GRID)
+
+
+def _keys_are(data: dict[str, Any], fields: frozenset[str], keys: frozenset[str]) -> bool:
+    """`data.keys() - {"schema_version"} == fields`, without building that set."""
+    return data.keys() in (fields, keys)
 
 
 def order_record(data: dict[str, Any]) -> OrderRecord:
@@ -456,30 +467,50 @@ def order_record(data: dict[str, Any]) -> OrderRecord:
     try:
         price, size, filled = data["price"], data["size"], data["filled"]
         venue_order_id, previous, venue_error = data["venue_order_id"], data["previous"], data["venue_error"]
+        token_id, side, order_type, status = data["token_id"], data["side"], data["order_type"], data["status"]
         plain = (
-            data.keys() - {"schema_version"} == _RECORD_FIELDS
+            _keys_are(data, _RECORD_FIELDS, _RECORD_KEYS)
             and data.get("schema_version", SCHEMA_VERSION) == SCHEMA_VERSION
             and type(data["client_order_id"]) is str and type(data["intent_id"]) is str
             and type(data["strategy_id"]) is str
             and (venue_order_id is None or type(venue_order_id) is str)
             and (venue_error is None or type(venue_error) is str)
             and _plain_hex32(data["market_id"])
-            and type(data["token_id"]) is str and _DIGITS.match(data["token_id"]) is not None
-            and data["side"] in _SIDES and type(data["side"]) is str
-            and data["order_type"] in _VENUE_ORDER_TYPES and type(data["order_type"]) is str
-            and data["status"] in _ORDER_STATUSES and type(data["status"]) is str
+            and type(token_id) is str and _DIGITS.match(token_id) is not None
+            and type(side) is str and side in _SIDES
+            and type(order_type) is str and order_type in _VENUE_ORDER_TYPES
+            and type(status) is str and status in _ORDER_STATUSES
             and (previous is None or (type(previous) is str and previous in _ORDER_STATUSES))
-            and _plain_decimal(price) and _plain_decimal(size) and _plain_decimal(filled)
+            and type(price) is Decimal and type(size) is Decimal and type(filled) is Decimal
+            and _price_ok(price)
+            and size.is_finite() and size > _ZERO
+            and filled.is_finite() and filled >= _ZERO
         )
-        if plain:
-            _price(price)
-            _positive(size)
-            _non_negative(filled)
-    except (KeyError, ValueError, ArithmeticError):
+    except (KeyError, ValueError, ArithmeticError, TypeError):
         plain = False
     if not plain:
         return OrderRecord.model_validate(data)
     return assembled(OrderRecord, _RECORD_FIELDS, {"schema_version": SCHEMA_VERSION, **data})
+
+
+def moved_record(rec: OrderRecord, status: str, filled: Decimal, venue_order_id: str | None,
+                 venue_error: str | None) -> OrderRecord:
+    """`order_record` of `rec` moved to `status` with these values (its old status becomes
+    `previous`), for the Order Lifecycle Manager's transitions. `rec` is a validated record (the
+    orders projection holds nothing else), so only the values that change are checked here, each
+    as its declared type checks it (a status of the table, a plain non-negative `filled`, str or
+    None for the venue's id and error); anything else goes through `order_record`, which gives
+    the same record or the same ValidationError."""
+    f = rec.__dict__
+    if (type(status) is str and status in _ORDER_STATUSES
+            and type(filled) is Decimal and filled.is_finite() and filled >= _ZERO
+            and (venue_order_id is None or type(venue_order_id) is str)
+            and (venue_error is None or type(venue_error) is str)):
+        return assembled(OrderRecord, _RECORD_FIELDS, {
+            **f, "status": status, "previous": f["status"], "filled": filled,
+            "venue_order_id": venue_order_id, "venue_error": venue_error})
+    return order_record({**f, "status": status, "previous": f["status"], "filled": filled,
+                         "venue_order_id": venue_order_id, "venue_error": venue_error})
 
 
 def fill_record(data: dict[str, Any]) -> FillRecord:
@@ -487,24 +518,33 @@ def fill_record(data: dict[str, Any]) -> FillRecord:
     left out): the same record, or the same ValidationError."""
     try:
         price, size, fee, ts_ms = data["price"], data["size"], data["fee_pusd"], data["ts_ms"]
+        token_id, side, liquidity, settlement = data["token_id"], data["side"], data["liquidity"], data["settlement"]
         plain = (
-            data.keys() - {"schema_version"} == _FILL_FIELDS
+            _keys_are(data, _FILL_FIELDS, _FILL_KEYS)
             and data.get("schema_version", SCHEMA_VERSION) == SCHEMA_VERSION
             and type(data["trade_id"]) is str and type(data["client_order_id"]) is str
             and _plain_hex32(data["market_id"])
-            and type(data["token_id"]) is str and _DIGITS.match(data["token_id"]) is not None
-            and type(data["side"]) is str and data["side"] in _SIDES
-            and type(data["liquidity"]) is str and data["liquidity"] in _LIQUIDITY
-            and type(data["settlement"]) is str and data["settlement"] in _SETTLEMENTS
+            and type(token_id) is str and _DIGITS.match(token_id) is not None
+            and type(side) is str and side in _SIDES
+            and type(liquidity) is str and liquidity in _LIQUIDITY
+            and type(settlement) is str and settlement in _SETTLEMENTS
             and type(ts_ms) is int and ts_ms >= 0
-            and _plain_decimal(price) and _plain_decimal(size) and _plain_decimal(fee)
+            and type(price) is Decimal and type(size) is Decimal and type(fee) is Decimal
+            and _price_ok(price)
+            and size.is_finite() and size > _ZERO
+            and fee.is_finite() and fee >= _ZERO
         )
-        if plain:
-            _price(price)
-            _positive(size)
-            _non_negative(fee)
-    except (KeyError, ValueError, ArithmeticError):
+    except (KeyError, ValueError, ArithmeticError, TypeError):
         plain = False
     if not plain:
         return FillRecord.model_validate(data)
     return assembled(FillRecord, _FILL_FIELDS, {"schema_version": SCHEMA_VERSION, **data})
+
+
+def settled_fill(fill: FillRecord, settlement: str) -> FillRecord:
+    """`fill_record` of `fill` with a new settlement status, for the Order Lifecycle Manager's
+    settlement updates: `fill` is a validated record (the orders projection holds nothing
+    else), so only the status is checked; anything else goes through `fill_record`."""
+    if type(settlement) is str and settlement in _SETTLEMENTS:
+        return assembled(FillRecord, _FILL_FIELDS, {**fill.__dict__, "settlement": settlement})
+    return fill_record({**fill.__dict__, "settlement": settlement})

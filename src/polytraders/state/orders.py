@@ -55,7 +55,7 @@ class VenueAnomaly:
     detail: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderState:
     """One order as the projection holds it: the latest record plus journal bookkeeping."""
 
@@ -65,6 +65,16 @@ class OrderState:
     since_ms: int
     """When the order entered its current status (envelope time)."""
     seq: int
+
+    def __init__(self, record: OrderRecord, correlation_id: str | None, created_ms: int, since_ms: int,
+                 seq: int) -> None:
+        # written out with the slots' own setters: the generated frozen __init__ sets each field
+        # through object.__setattr__, and one state is made for every order transition folded
+        _state_record(self, record)
+        _state_corr(self, correlation_id)
+        _state_created(self, created_ms)
+        _state_since(self, since_ms)
+        _state_seq(self, seq)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +94,10 @@ class OrderState:
             since_ms=int(data["since_ms"]),
             seq=int(data["seq"]),
         )
+
+
+_state_record, _state_corr, _state_created, _state_since, _state_seq = (
+    OrderState.__dict__[name].__set__ for name in OrderState.__slots__)
 
 
 class OrdersProjection:
@@ -130,20 +144,22 @@ class OrdersProjection:
 
     def apply(self, entry: JournalEntry) -> None:
         env = entry.envelope
-        if env.kind == OrderRecord.kind:
+        kind = env.kind
+        if kind == OrderRecord.kind:
             record = env.decode()
             assert isinstance(record, OrderRecord)
-            self._apply_record(record, entry, env.reason_code, env.correlation_id)
-        elif env.kind == OrderBatch.kind:
+            f = env.__dict__  # (a pydantic model's attribute reads go through its `__getattr__` hook)
+            self._apply_record(record, entry, f["reason_code"], f["correlation_id"])
+        elif kind == OrderBatch.kind:
             batch = env.decode()
             assert isinstance(batch, OrderBatch)
             for item in batch.records:
                 self._apply_record(item.record, entry, item.reason_code, item.correlation_id)
-        elif env.kind == FillRecord.kind:
+        elif kind == FillRecord.kind:
             fill = env.decode()
             assert isinstance(fill, FillRecord)
             self._put_fill(fill)
-        elif env.kind == "note" and env.reason_code == VENUE_ANOMALY:
+        elif kind == "note" and env.reason_code == VENUE_ANOMALY:
             detail = env.payload.get("detail", {})
             self.last_anomaly = VenueAnomaly(
                 entry.seq, str(detail.get("market_id") or ""),
@@ -157,25 +173,28 @@ class OrdersProjection:
 
     def _apply_record(self, record: OrderRecord, entry: JournalEntry, reason_code: str,
                       correlation_id: str | None) -> None:
-        ts = entry.envelope.ts_ms
-        prior = self._orders.get(record.client_order_id)
+        ts = entry.envelope.__dict__["ts_ms"]
+        f = record.__dict__  # the record's values read from its dict (see `apply`)
+        cid, status = f["client_order_id"], f["status"]
+        prior = self._orders.get(cid)
         if prior is None:
             created_ms, since_ms, corr = ts, ts, correlation_id
         else:
             created_ms = prior.created_ms
-            since_ms = prior.since_ms if prior.record.status == record.status else ts
+            since_ms = prior.since_ms if prior.record.__dict__["status"] == status else ts
             corr = prior.correlation_id or correlation_id
         state = OrderState(record, corr, created_ms, since_ms, entry.seq)
-        self._orders[record.client_order_id] = state
+        self._orders[cid] = state
         self._index(state, prior.record if prior is not None else None)
-        if record.venue_order_id:
-            self._by_venue_id[record.venue_order_id] = record.client_order_id
+        venue_order_id = f["venue_order_id"]
+        if venue_order_id:
+            self._by_venue_id[venue_order_id] = cid
         if (
-            record.previous == "submitted"
-            and record.status not in ("submitted", "cancel_pending")
+            f["previous"] == "submitted"
+            and status not in ("submitted", "cancel_pending")
             and reason_code not in _NOT_AN_ANSWER
         ):
-            self._answer(ts, record.status == "rejected" and reason_code in VENUE_REJECT_CODES)
+            self._answer(ts, status == "rejected" and reason_code in VENUE_REJECT_CODES)
 
     def _answer(self, ts: int, rejected: bool) -> None:
         if self._answer_ts and ts < self._answer_ts[-1]:
@@ -185,21 +204,24 @@ class OrdersProjection:
         self._rejects_before.append(self._rejects_before[-1] + rejected)
 
     def _index(self, state: OrderState, prior: OrderRecord | None = None) -> None:
-        cid = state.record.client_order_id
         r = state.record
-        if not (prior is not None and prior.side == r.side and prior.price is r.price
-                and prior.size is r.size and prior.filled is r.filled
-                and (prior.status in RESERVING_STATUSES) == (r.status in RESERVING_STATUSES)):
+        f = r.__dict__  # (see `apply`)
+        cid = f["client_order_id"]
+        reserving = f["status"] in RESERVING_STATUSES
+        p = prior.__dict__ if prior is not None else None
+        if not (p is not None and p["side"] == f["side"] and p["price"] is f["price"]
+                and p["size"] is f["size"] and p["filled"] is f["filled"]
+                and (p["status"] in RESERVING_STATUSES) == reserving):
             # (a status move that keeps the order reserving, or not, with the very same
             # amounts, the usual transition, leaves its term as it was)
             self._reserve(cid, r)
         if cid not in self._rank:
             self._rank[cid] = len(self._rank)
-        if state.record.status in RESERVING_STATUSES:
+        if reserving:
             if cid not in self._live and self._live and self._rank[cid] < self._rank[next(reversed(self._live))]:
                 self._live_sorted = False  # an older order came back (reconciliation): re-sort on read
             self._live[cid] = state
-            token_id = state.record.token_id
+            token_id = f["token_id"]
             before = self._live_token.get(cid)
             if before is not None and before != token_id:
                 self._untoken(cid, before)
@@ -214,10 +236,11 @@ class OrdersProjection:
     def _reserve(self, cid: str, r: OrderRecord) -> None:
         """Keep this order's term of `reserved_pusd` up to date."""
         term = None
-        if r.side == "BUY" and r.status in RESERVING_STATUSES:
-            remaining = r.size - r.filled
+        f = r.__dict__  # (see `apply`)
+        if f["side"] == "BUY" and f["status"] in RESERVING_STATUSES:
+            remaining = f["size"] - f["filled"]
             if remaining > 0:
-                term = r.price * remaining
+                term = f["price"] * remaining
         before = self._buy_terms.pop(cid, None)
         if before is None and term is None:
             return

@@ -53,7 +53,14 @@ from polytraders.contracts import (
 from polytraders.contracts.base import Contract, assembled
 from polytraders.contracts.envelope import Actor
 from polytraders.contracts.order_batch import BatchedOrderRecord, OrderBatch
-from polytraders.contracts.orders import OrderStatus, SettlementStatus, fill_record, order_record
+from polytraders.contracts.orders import (
+    OrderStatus,
+    SettlementStatus,
+    fill_record,
+    moved_record,
+    order_record,
+    settled_fill,
+)
 from polytraders.execution.venue_checks import Anomaly, check_event, observed_text
 from polytraders.runtime.bot import Bot, Decision
 from polytraders.runtime.config import Option, Param
@@ -102,7 +109,8 @@ def _with_status(rec: OrderRecord, status: OrderStatus) -> OrderRecord:
     record's own values are already validated and a table status is valid, so no validation
     pass, and no per-field checks either (what `Contract.trusted` does for values it is handed);
     one per order on the trip path."""
-    return assembled(OrderRecord, _RECORD_FIELDS, {**rec.__dict__, "status": status, "previous": rec.status})
+    f = rec.__dict__
+    return assembled(OrderRecord, _RECORD_FIELDS, {**f, "status": status, "previous": f["status"]})
 
 
 _RECORD_FIELDS: Final = frozenset(OrderRecord.model_fields) - {"schema_version"}
@@ -315,12 +323,12 @@ class OrderLifecycleManager:
         durable: bool = False,
     ) -> bool:
         """Apply one table transition, or journal EXEC_ILLEGAL_TRANSITION and change nothing."""
-        rec = self.orders.order(client_order_id)
-        corr = self._corr(client_order_id)
-        if rec is None:
+        state = self.orders.state_of(client_order_id)
+        if state is None:
             self._note("EXEC_ILLEGAL_TRANSITION", None, client_order_id=client_order_id,
                        status=None, event=event, attempted_reason_code=code)
             return False
+        rec, corr = state.record, state.correlation_id
         new_status = next_status(rec.status, event, filled=rec.filled)
         if new_status is None:
             self._note("EXEC_ILLEGAL_TRANSITION", corr, client_order_id=client_order_id,
@@ -336,27 +344,22 @@ class OrderLifecycleManager:
     def _moved(rec: OrderRecord, new_status: OrderStatus, filled: Decimal | None = None,
                venue_order_id: str | None = None, venue_error: str | None = None) -> OrderRecord | None:
         """The record after a legal move to `new_status`, or None when nothing changes."""
-        new_filled = rec.filled if filled is None else max(rec.filled, filled)
-        new_venue_id = venue_order_id or rec.venue_order_id
-        new_error = venue_error if venue_error is not None else rec.venue_error
-        if (new_status, new_filled, new_venue_id, new_error) == (
-            rec.status, rec.filled, rec.venue_order_id, rec.venue_error
-        ):
-            return None
-        if (new_filled, new_venue_id, new_error) == (rec.filled, rec.venue_order_id, rec.venue_error):
+        # the values read from the instance dict: a pydantic model's attribute read goes through
+        # its `__getattr__` hook, and every transition reads these
+        f = rec.__dict__
+        old = (f["filled"], f["venue_order_id"], f["venue_error"])
+        new_filled = old[0] if filled is None else max(old[0], filled)
+        new_venue_id = venue_order_id or old[1]
+        new_error = venue_error if venue_error is not None else old[2]
+        if (new_filled, new_venue_id, new_error) == old:
+            if new_status == f["status"]:
+                return None
             # only the status moved, along the transition table: every value is one already
             # validated (the record's own, or a table status), so no second validation; a cancel
             # ack, the common case on the trip path, is one of these
             return _with_status(rec, new_status)
-        # a value from the venue: validate
-        return order_record({
-            **rec.__dict__,
-            "status": new_status,
-            "previous": rec.status,
-            "filled": new_filled,
-            "venue_order_id": new_venue_id,
-            "venue_error": new_error,
-        })
+        # a value from the venue: validate it (the record's other values already are)
+        return moved_record(rec, new_status, new_filled, new_venue_id, new_error)
 
     # -- submit ----------------------------------------------------------------------------
 
@@ -364,18 +367,21 @@ class OrderLifecycleManager:
         self, signed: SignedOrderRequest, planned: PlannedOrder, intent: OrderIntent
     ) -> OrderRecord:
         self.journal_answers()
-        cid = planned.client_order_id
-        corr = intent.correlation_id
+        # the contracts' values read from their dicts: a pydantic model's attribute read goes
+        # through its `__getattr__` hook, and every order reads some thirty of them here
+        p, i, s = planned.__dict__, intent.__dict__, signed.__dict__
+        cid = p["client_order_id"]
+        corr = i["correlation_id"]
         existing = self.orders.order(cid)
         if existing is not None:
             self._note("EXEC_DUPLICATE_SUPPRESSED", corr, client_order_id=cid,
-                       status=existing.status, intent_id=intent.intent_id)
+                       status=existing.status, intent_id=i["intent_id"])
             return existing
         record = order_record({
-            "client_order_id": cid, "venue_order_id": None, "intent_id": intent.intent_id,
-            "strategy_id": intent.strategy_id, "market_id": intent.market_id,
-            "token_id": planned.token_id, "side": planned.side, "price": planned.price,
-            "size": planned.size, "filled": Decimal(0), "order_type": planned.order_type,
+            "client_order_id": cid, "venue_order_id": None, "intent_id": i["intent_id"],
+            "strategy_id": i["strategy_id"], "market_id": i["market_id"],
+            "token_id": p["token_id"], "side": p["side"], "price": p["price"],
+            "size": p["size"], "filled": Decimal(0), "order_type": p["order_type"],
             "status": "created", "previous": None, "venue_error": None,
         })
         self._record(record, "EXEC_ORDER_CREATED", corr)
@@ -387,18 +393,18 @@ class OrderLifecycleManager:
         self._transition(cid, "signed", "EXEC_ORDER_SIGNED")
         # Polymarket's order id is the EIP-712 hash, so it is known before sending; recording it
         # now lets a cancel or a restart find the order even if the ack is never seen.
-        self._transition(cid, "submitted", "EXEC_SUBMITTED", venue_order_id=signed.order_hash,
+        self._transition(cid, "submitted", "EXEC_SUBMITTED", venue_order_id=s["order_hash"],
                          durable=True)
         order = VenueOrder(
-            client_order_id=cid, token_id=planned.token_id, side=planned.side,
-            price=planned.price, size=planned.size, order_type=planned.order_type,
-            post_only=planned.post_only,
+            client_order_id=cid, token_id=p["token_id"], side=p["side"],
+            price=p["price"], size=p["size"], order_type=p["order_type"],
+            post_only=p["post_only"],
             # The venue reads the *wire* expiration (plan expiry + the CLOB's 60 s security
             # threshold, set by the signer) and retires the order 60 s before it; sending the
             # planned expiry here made a 90 s order die after 30 s.
-            expires_at_ms=signed.expiration_s * 1000 if planned.order_type == "GTD" else None,
-            order_hash=signed.order_hash,
-            maker_amount=signed.maker_amount, taker_amount=signed.taker_amount,
+            expires_at_ms=s["expiration_s"] * 1000 if p["order_type"] == "GTD" else None,
+            order_hash=s["order_hash"],
+            maker_amount=s["maker_amount"], taker_amount=s["taker_amount"],
             signed=signed,
         )
         try:
@@ -430,18 +436,19 @@ class OrderLifecycleManager:
     ) -> tuple[str, str] | None:
         """Fail closed before anything is sent: the signature must be for this planned order,
         and no kill-switch trip may cover the strategy."""
+        s, p, i = signed.__dict__, planned.__dict__, intent.__dict__  # (see `submit`)
         mismatch = (
-            signed.client_order_id != planned.client_order_id
-            or signed.token_id != planned.token_id
-            or signed.side != planned.side
-            or signed.order_type != planned.order_type
-            or planned.token_id != intent.token_id
+            s["client_order_id"] != p["client_order_id"]
+            or s["token_id"] != p["token_id"]
+            or s["side"] != p["side"]
+            or s["order_type"] != p["order_type"]
+            or p["token_id"] != i["token_id"]
         )
         if mismatch:
             return "EXEC_BAD_ENVELOPE", "SIGNED_ORDER_MISMATCH"
         trip = self.runtime.kill_switch.trip_covering(
-            strategy_id=intent.strategy_id, cluster="", bot_id=intent.strategy_id,
-            market_id=intent.market_id)
+            strategy_id=i["strategy_id"], cluster="", bot_id=i["strategy_id"],
+            market_id=i["market_id"])
         if trip is not None:
             return "RISK_KILLSWITCH_ACTIVE", f"KILL_SWITCH:{trip.trip_id}"
         return None
@@ -507,8 +514,10 @@ class OrderLifecycleManager:
         records_fill = self._records_fill(ev, rec)
         if rec is None and not records_fill:
             return None  # an orphan ack/cancel/expire/reject: reconciliation's business
+        # the open size (a sum over the order's fills) is read only for an event that records a
+        # fill: an ack, a cancel or a settlement update is checked without it
         open_size = (rec.size - self.orders.filled_by_fills(rec.client_order_id)
-                     if rec is not None else Decimal(0))
+                     if rec is not None and records_fill else _NO_SIZE)
         return check_event(ev, rec, open_size, records_fill=records_fill)
 
     def _anomaly(self, ev: VenueEvent, rec: OrderRecord | None, problem: Anomaly) -> None:
@@ -543,25 +552,26 @@ class OrderLifecycleManager:
             self._note("EXEC_ORPHAN_ORDER", None, **detail)
 
     def _on_fill(self, rec: OrderRecord, ev: VenueEvent) -> None:
-        cid = rec.client_order_id
+        r = rec.__dict__  # (see `submit`)
+        cid = r["client_order_id"]
         trade_id = _trade_key(ev)
         if self.orders.fill(trade_id, cid) is not None:
             return  # the same trade reported twice: money must be counted once
         size = ev.size or Decimal(0)
         if ev.remaining is not None:
-            filled = rec.size - ev.remaining
+            filled = r["size"] - ev.remaining
             complete = ev.remaining <= 0
         else:
             # `rec.filled` may already count fills we never saw (taken from an earlier
             # `remaining`), so adding this one could pass the order's size: cap it there.
-            filled = min(rec.size, rec.filled + size)
-            complete = filled >= rec.size
+            filled = min(r["size"], r["filled"] + size)
+            complete = filled >= r["size"]
         code = "EXEC_FILL" if complete else "EXEC_PARTIAL_FILL_HANDLED"
         if size > 0:
             # Journaled whatever the order's state: a trade happened, accounting must see it.
             fill = fill_record({
-                "trade_id": trade_id, "client_order_id": cid, "market_id": rec.market_id,
-                "token_id": rec.token_id, "side": ev.side or rec.side, "price": ev.price or rec.price,
+                "trade_id": trade_id, "client_order_id": cid, "market_id": r["market_id"],
+                "token_id": r["token_id"], "side": ev.side or r["side"], "price": ev.price or r["price"],
                 "size": size, "fee_pusd": ev.fee or Decimal(0), "liquidity": ev.liquidity or "taker",
                 "settlement": ev.trade_status or "MATCHED", "ts_ms": ev.ts_ms,
             })
@@ -615,7 +625,7 @@ class OrderLifecycleManager:
                        axis="settlement", trade_id=ev.trade_id, status=known.settlement,
                        event=status)
             return
-        updated = fill_record({**known.__dict__, "settlement": status})
+        updated = settled_fill(known, status)  # a status of the table: the record's values stay
         self._record(updated, _SETTLEMENT_CODE[status], self._corr(cid))
 
     # -- cancels ---------------------------------------------------------------------------

@@ -113,6 +113,30 @@ _new_event = object.__new__
     VenueEvent.__dict__[name].__set__ for name in VenueEvent.__slots__)
 
 
+def _event(kind: str, venue_order_id: str, client_order_id: str, token_id: str, ts_ms: int,
+           side: Side | None, price: Decimal | None, size: Decimal | None, remaining: Decimal | None,
+           fee: Decimal | None, trade_id: str | None, liquidity: Liquidity | None,
+           trade_status: TradeStatus | None) -> VenueEvent:
+    """`VenueEvent(...)` with every field but `error_code` given in order, set through the slots
+    (see above): every order's ack, each fill of ours and each settlement step is one."""
+    ev: VenueEvent = _new_event(VenueEvent)
+    _ev_kind(ev, kind)
+    _ev_venue_order_id(ev, venue_order_id)
+    _ev_client_order_id(ev, client_order_id)
+    _ev_token_id(ev, token_id)
+    _ev_ts_ms(ev, ts_ms)
+    _ev_side(ev, side)
+    _ev_price(ev, price)
+    _ev_size(ev, size)
+    _ev_remaining(ev, remaining)
+    _ev_fee(ev, fee)
+    _ev_trade_id(ev, trade_id)
+    _ev_liquidity(ev, liquidity)
+    _ev_trade_status(ev, trade_status)
+    _ev_error_code(ev, None)
+    return ev
+
+
 def marketable_error(order: VenueOrder) -> str | None:
     """The CLOB's FOK/FAK amount rules: maker <= 2 decimals, taker <= 4, collateral >= $1 (the
     simulator and the paper venue both apply them)."""
@@ -455,18 +479,8 @@ class SimVenue:
         )
         self._orders[venue_order_id] = rec
         self._by_client[order.client_order_id] = venue_order_id
-        events = [
-            VenueEvent(
-                kind="ack",
-                venue_order_id=venue_order_id,
-                client_order_id=order.client_order_id,
-                token_id=order.token_id,
-                ts_ms=now_ms,
-                side=order.side,
-                price=order.price,
-                remaining=order.size,
-            )
-        ]
+        events = [_event("ack", venue_order_id, order.client_order_id, order.token_id, now_ms, order.side,
+                         order.price, None, order.size, None, None, None, None)]
         events += self._fill_events(result.fills, now_ms, cid)
         if result.status == "rested":
             self._open[venue_order_id] = rec
@@ -657,22 +671,8 @@ class SimVenue:
         if s.path:
             self._heap_seq += 1
             heapq.heappush(self._settlements, (t + self._confirmed_delay_ms, self._heap_seq, s))
-        return [
-            VenueEvent(
-                kind="trade_status",
-                venue_order_id=s.venue_order_id,
-                client_order_id=s.client_order_id,
-                token_id=s.token_id,
-                ts_ms=t,
-                side=s.side,
-                price=s.price,
-                size=s.size,
-                fee=s.fee,
-                trade_id=s.trade_id,
-                liquidity=s.liquidity,
-                trade_status=status,
-            )
-        ]
+        return [_event("trade_status", s.venue_order_id, s.client_order_id, s.token_id, t, s.side, s.price,
+                       s.size, None, s.fee, s.trade_id, s.liquidity, status)]
 
     def _run_step(self, t: int) -> list[VenueEvent]:
         self._next_step_ms = t + self._step_ms
@@ -842,18 +842,5 @@ class SimVenue:
         heapq.heappush(
             self._settlements, (ts_ms + self._mined_delay_ms, self._heap_seq, settlement)
         )
-        return VenueEvent(
-            kind="fill",
-            venue_order_id=venue_order_id,
-            client_order_id=client_order_id,
-            token_id=f.token_id,
-            ts_ms=ts_ms,
-            side=side,
-            price=f.price,
-            size=f.size,
-            remaining=remaining,
-            fee=fee,
-            trade_id=trade_id,
-            liquidity=liquidity,
-            trade_status="MATCHED",
-        )
+        return _event("fill", venue_order_id, client_order_id, f.token_id, ts_ms, side, f.price, f.size,
+                      remaining, fee, trade_id, liquidity, "MATCHED")

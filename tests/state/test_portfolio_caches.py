@@ -74,6 +74,11 @@ def test_cached_reads_equal_a_fresh_projection_after_every_entry(feed: Any, step
             assert _same(p.drawdown_intraday_pct(check_at), fresh.drawdown_intraday_pct(check_at))
             assert _same(p.drawdown_weekly_pct(check_at), fresh.drawdown_weekly_pct(check_at))
             assert p.held_tokens() == tuple((t, m) for t, m, _s, _c in fresh.iter_lots())
+            # the guards' exposure reads (kept across books that leave a held mark as it was)
+            assert _same(p.gross_exposure(), fresh.gross_exposure())
+            for read in ("exposure_by_market", "exposure_by_cluster", "exposure_by_strategy"):
+                assert {k: str(v) for k, v in getattr(p, read)().items()} == \
+                    {k: str(v) for k, v in getattr(fresh, read)().items()}
             ages = [p.markets.book_age_ms(t, check_at) for t, _m in p.held_tokens()]
             all_fresh = all(a is not None and a < limit for a in ages)
             assert p.held_books_fresh(check_at, limit) == all_fresh

@@ -3,10 +3,11 @@ comparing `as_tuple()`s, which is what "written the same way" means, for every D
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from polytraders.state.portfolio import _same
+from polytraders.state.portfolio import _digits, _exponent, _same
 
 _DECIMALS = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True),
@@ -30,3 +31,17 @@ def test_same_edges() -> None:
     assert _same(Decimal("0.515"), Decimal("0.515"))
     assert _same(None, None)
     assert not _same(Decimal(1), None) and not _same(None, Decimal(1))
+
+
+@settings(max_examples=500)
+@given(_DECIMALS)
+def test_exponent_and_digits_are_the_tuples(d: Decimal) -> None:
+    """`_exponent`/`_digits` read a Decimal's string and `adjusted()` instead of `as_tuple()`:
+    the same answers for every finite Decimal, and the same error or answer for the others."""
+    t = d.as_tuple()
+    assert _digits(d) == len(t.digits)
+    if d.is_finite():
+        assert _exponent(d) == t.exponent
+    else:
+        with pytest.raises(ValueError):
+            _exponent(d)

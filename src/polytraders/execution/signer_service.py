@@ -21,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from polytraders.contracts import ExecutionPlan, MarketSnapshot, PlannedOrder, SignedOrderRequest
-from polytraders.contracts.orders import signed_order_request
+from polytraders.contracts.orders import VenueOrderType, signed_order_request
 from polytraders.errors import PolytradersError
 from polytraders.signing.constants import (
     BUILDER_CODE,
@@ -98,7 +98,8 @@ def _wire_expiration_s(step: PlannedOrder) -> int:
 class SignerService:
     """Prepares and signs CLOB V2 orders for one maker wallet with one signing key."""
 
-    __slots__ = ("_signer", "builder_code", "chain_id", "maker", "signature_type")
+    __slots__ = ("_maker_lower", "_order_signer", "_signer", "builder_code", "chain_id", "maker",
+                 "signature_type")
 
     def __init__(self, signer: OrderSigner, maker: str, chain_id: int = POLYGON_CHAIN_ID,
                  signature_type: int = int(SignatureType.EOA), *,
@@ -120,14 +121,15 @@ class SignerService:
         self.chain_id = chain_id
         self.signature_type = signature_type
         self.builder_code = builder_code.lower()
+        # fixed for the service's life; read on every order
+        self._order_signer = maker if signature_type == SignatureType.POLY_1271 else signer.address
+        self._maker_lower = maker.lower()
 
     @property
     def order_signer(self) -> str:
         """The order's ``signer`` field: the key's address, except for a deposit wallet
         (POLY_1271), where maker and signer are both the wallet and the key is its owner."""
-        if self.signature_type == SignatureType.POLY_1271:
-            return self.maker
-        return self._signer.address
+        return self._order_signer
 
     @property
     def signer_address(self) -> str:
@@ -168,7 +170,7 @@ class SignerService:
                                "is not the allow-listed exchange for this market.",
                                code="SEC_CONTRACT_NOT_ALLOWED")
         order = request.unsigned
-        if order.signer != self.order_signer or order.maker.lower() != self.maker.lower():
+        if order.signer != self._order_signer or order.maker.lower() != self._maker_lower:
             raise SigningError("Refusing to sign: the order's maker/signer is not this "
                                "service's wallet.", code="SEC_WALLET_NOT_PERMITTED")
         if order.builder != self.builder_code:
@@ -189,7 +191,7 @@ class SignerService:
             )
         order = request.unsigned
         step = request.step
-        return signed_order_request({
+        fields = {
             "plan_id": request.plan.plan_id, "client_order_id": step.client_order_id,
             "order_hash": digest, "salt": order.salt,
             "maker": order.maker, "signer": order.signer, "token_id": str(order.token_id),
@@ -199,10 +201,39 @@ class SignerService:
             "expiration_s": order.expiration, "signature": signed.signature,
             "order_type": step.order_type, "post_only": step.post_only, "chain_id": request.chain_id,
             "verifying_contract": request.verifying_contract, "domain_version": "2",
-        })
-
+        }
+        if _made_here(request, fields):
+            made: SignedOrderRequest = SignedOrderRequest.trusted(**fields)
+            return made
+        return signed_order_request(fields)
     def verify(self, signed: SignedOrderRequest) -> None:
         verify_signed_order(signed, self._signer.address)
+
+
+_ORDER_TYPES: Final = frozenset(VenueOrderType.__args__)  # type: ignore[attr-defined]
+_EXACT_INTS: Final = ("salt", "maker_amount", "taker_amount", "signature_type", "timestamp_ms",
+                      "expiration_s", "chain_id")
+
+
+def _made_here(request: SigningRequest, fields: dict[str, Any]) -> bool:
+    """Whether every field of the signed request already holds what `SignedOrderRequest`
+    checks, so it needs no second validation: the order is an `UnsignedOrderV2` (checked when
+    built, more strictly than the request's fields: EIP-55 addresses, lowercase bytes32, ints in
+    range, a decimal token id), the hash and signature are hex this service just made from
+    bytes, the contract is the allow-listed one `_recheck` compared; what is left to look at is
+    the plan's and step's strings and flags (the router builds them without validation) and
+    that every value is of its exact type. False: `signed_order_request` validates all of it."""
+    return (
+        type(request.unsigned) is UnsignedOrderV2
+        and all(type(fields[name]) is int for name in _EXACT_INTS)
+        and type(request.unsigned.token_id) is int
+        and type(fields["maker"]) is str and type(fields["signer"]) is str
+        and type(fields["metadata"]) is str and type(fields["builder"]) is str
+        and type(fields["plan_id"]) is str and type(fields["client_order_id"]) is str
+        and type(fields["order_type"]) is str and fields["order_type"] in _ORDER_TYPES
+        and type(fields["post_only"]) is bool
+        and type(fields["verifying_contract"]) is str
+    )
 
 
 def verify_signed_order(signed: SignedOrderRequest, expected_signer: str) -> None:

@@ -77,7 +77,9 @@ __all__ = [
 _ADDRESS_RE: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 _BYTES32_RE: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _DECIMAL_ID_RE: Final = re.compile(r"[1-9][0-9]*")
-_HEX_RE: Final = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+# (an even number of digits is checked apart: a repeated two-digit group costs sre about ten
+# times a run of one character class)
+_HEX_RE: Final = re.compile(r"0x[0-9a-fA-F]*")
 
 # Plausibility windows that catch seconds/milliseconds mix-ups.
 _MIN_TIMESTAMP_MS: Final[int] = 10**12  # 2001-09-09 in ms (a seconds value is ~1.7e9)
@@ -271,7 +273,8 @@ class SignedOrderV2:
     def __post_init__(self) -> None:
         if not isinstance(self.order, UnsignedOrderV2):
             _fail("order", type(self.order).__name__, "an UnsignedOrderV2")
-        if not isinstance(self.signature, str) or _HEX_RE.fullmatch(self.signature) is None:
+        if (not isinstance(self.signature, str) or _HEX_RE.fullmatch(self.signature) is None
+                or len(self.signature) % 2):
             _fail("signature", self.signature, "0x-prefixed hex")
         length = (len(self.signature) - 2) // 2
         expected = _ECDSA_SIGNATURE_LEN
@@ -287,7 +290,7 @@ class OrderSigner:
     ``repr``/``str`` show only the address; the object cannot be pickled or copied.
     """
 
-    __slots__ = ("__account", "__key", "__public")
+    __slots__ = ("__account", "__address", "__key", "__public")
 
     def __init__(self, private_key: str | bytes) -> None:
         account: LocalAccount | None
@@ -306,6 +309,9 @@ class OrderSigner:
 
     def __keep(self, account: LocalAccount) -> None:
         self.__account = account
+        # read on every order (the signer field, the re-check): eth-account derives nothing
+        # here, but the property chain and str() cost more than the read itself
+        self.__address = str(account.address)
         # The key parsed once: eth-account parses a key given as bytes (deriving its public
         # key, a scalar multiplication) on every signature; given the parsed key, it does not.
         self.__key = PrivateKey(account.key, backend=_backend_for(account.key))
@@ -322,7 +328,7 @@ class OrderSigner:
     @property
     def address(self) -> str:
         """The EIP-55 checksummed address of the key."""
-        return str(self.__account.address)
+        return self.__address
 
     def sign_digest(self, digest: bytes) -> bytes:
         """65-byte ``r || s || v`` (v = 27/28) ECDSA signature of a 32-byte digest."""
@@ -477,6 +483,10 @@ def _known(known: set[str], value: object) -> str | None:
 # --------------------------------------------------------------------------------------------
 def verifying_contract(chain_id: int, neg_risk: bool) -> str:
     """The exchange an order on ``chain_id`` is signed for; must be on the allow-list."""
+    if type(chain_id) is int and type(neg_risk) is bool:
+        known = _DOMAINS.get((chain_id, neg_risk))
+        if known is not None:  # looked up three times an order (prepare, re-check, digest)
+            return known[0]
     contracts = CHAIN_CONTRACTS.get(chain_id)
     if contracts is None or isinstance(chain_id, bool):
         _fail("chain_id", chain_id, f"one of {sorted(CHAIN_CONTRACTS)}")
@@ -499,25 +509,59 @@ def _domain_separator(chain_id: int, contract: str) -> bytes:
     )
 
 
+# (chain id, neg risk) -> (the verifying contract, its domain separator), for every supported
+# chain: what `verifying_contract` and `_domain_separator` answer for them, worked out once
+_DOMAINS: dict[tuple[int, bool], tuple[str, bytes]] = {}
+for _chain in CHAIN_CONTRACTS:
+    for _neg_risk in (False, True):
+        _contract = verifying_contract(_chain, _neg_risk)
+        _DOMAINS[(_chain, _neg_risk)] = (_contract, _domain_separator(_chain, _contract))
+del _chain, _neg_risk, _contract
+
+
+def _domain(chain_id: int, neg_risk: bool) -> bytes:
+    """The domain separator of the exchange an order on ``chain_id`` is signed for
+    (`verifying_contract`'s checks and errors), looked up for the known pairs."""
+    if type(chain_id) is int and type(neg_risk) is bool:
+        known = _DOMAINS.get((chain_id, neg_risk))
+        if known is not None:
+            return known[1]
+    return _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+
+
 def _struct_hash(order: UnsignedOrderV2) -> bytes:
-    return keccak(
-        b"".join(
-            (
-                ORDER_TYPE_HASH,
-                _word_uint(order.salt),
-                _word_address(order.maker),
-                _word_address(order.signer),
-                _word_uint(order.token_id),
-                _word_uint(order.maker_amount),
-                _word_uint(order.taker_amount),
-                _word_uint(order.side),
-                _word_uint(order.signature_type),
-                _word_uint(order.timestamp_ms),
-                bytes.fromhex(order.metadata[2:]),
-                bytes.fromhex(order.builder[2:]),
-            )
-        )
-    )
+    # one join of the eleven words: the integers' words made in place, the strings' (our
+    # wallet, the builder code, zero metadata: the same few on every order) looked up
+    word = _word_of
+    return keccak(b"".join((
+        ORDER_TYPE_HASH,
+        order.salt.to_bytes(32, "big"),
+        word(order.maker),
+        word(order.signer),
+        order.token_id.to_bytes(32, "big"),
+        order.maker_amount.to_bytes(32, "big"),
+        order.taker_amount.to_bytes(32, "big"),
+        order.side.to_bytes(32, "big"),
+        order.signature_type.to_bytes(32, "big"),
+        order.timestamp_ms.to_bytes(32, "big"),
+        word(order.metadata),
+        word(order.builder),
+    )))
+
+
+# An address's or a bytes32's ABI word (left-padded to 32 bytes), by its 0x hex string
+_WORDS: dict[str, bytes] = {}
+
+
+def _word_of(value: str) -> bytes:
+    """The ABI word of a checked 0x hex address (20 bytes) or bytes32, cached: bounded, so a
+    stream of fresh addresses cannot grow it forever."""
+    word = _WORDS.get(value)
+    if word is None:
+        if len(_WORDS) >= 1024:
+            _WORDS.clear()
+        word = _WORDS[value] = bytes.fromhex(value[2:]).rjust(32, b"\0")
+    return word
 
 
 def _digest(domain_separator: bytes, struct_hash: bytes) -> bytes:
@@ -557,7 +601,7 @@ def _require_order(order: object) -> UnsignedOrderV2:
 def order_hash(order: UnsignedOrderV2, chain_id: int, neg_risk: bool) -> str:
     """The EIP-712 digest of ``order`` (0x hex); the CLOB uses it as the order id."""
     _require_order(order)
-    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    domain = _domain(chain_id, neg_risk)
     return "0x" + _digest(domain, _struct_hash(order)).hex()
 
 
@@ -577,7 +621,7 @@ def sign_order(
         _fail("private_key_signer", type(private_key_signer).__name__, "an OrderSigner")
     if order.builder == ZERO_BYTES32:
         _fail("builder", order.builder, "a non-zero builder code on every order")
-    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    domain = _domain(chain_id, neg_risk)
     struct_hash = _struct_hash(order)
     if order.signature_type == SignatureType.POLY_1271:
         digest = _poly_1271_digest(order, chain_id, domain, struct_hash)
@@ -612,10 +656,23 @@ def sign_order_checked(
         _fail("builder", order.builder, "a non-zero builder code on every order")
     if private_key_signer.address != order.signer:
         _fail("order.signer", order.signer, f"the signing key's address {private_key_signer.address}")
-    digest = _digest(_domain_separator(chain_id, verifying_contract(chain_id, neg_risk)), _struct_hash(order))
+    digest = _digest(_domain(chain_id, neg_risk), _struct_hash(order))
     raw = private_key_signer.sign_digest(digest)
-    signed = SignedOrderV2(order=order, signature="0x" + raw.hex())
-    return signed, "0x" + digest.hex(), private_key_signer.recovers(digest, raw)
+    return _signed_ecdsa(order, raw), "0x" + digest.hex(), private_key_signer.recovers(digest, raw)
+
+
+def _signed_ecdsa(order: UnsignedOrderV2, raw: bytes) -> SignedOrderV2:
+    """``SignedOrderV2(order, "0x" + raw.hex())`` for a 65-byte signature of a type 0-2 order
+    (`sign_order_checked`'s, from `OrderSigner.sign_digest`): everything its checks look at
+    holds by construction (hex made from bytes, 65 of them for a plain ECDSA order), so the
+    132-character hex is not scanned again. Anything else is built and checked as usual."""
+    if (type(raw) is not bytes or len(raw) != _ECDSA_SIGNATURE_LEN or type(order) is not UnsignedOrderV2
+            or order.signature_type == SignatureType.POLY_1271):
+        return SignedOrderV2(order=order, signature="0x" + raw.hex())
+    signed = object.__new__(SignedOrderV2)
+    object.__setattr__(signed, "order", order)
+    object.__setattr__(signed, "signature", "0x" + raw.hex())
+    return signed
 
 
 def recover_signer(signed: SignedOrderV2, chain_id: int, neg_risk: bool) -> str:
@@ -628,7 +685,7 @@ def recover_signer(signed: SignedOrderV2, chain_id: int, neg_risk: bool) -> str:
     if not isinstance(signed, SignedOrderV2):
         _fail("signed", type(signed).__name__, "a SignedOrderV2")
     order = signed.order
-    domain = _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
+    domain = _domain(chain_id, neg_risk)
     struct_hash = _struct_hash(order)
     raw = bytes.fromhex(signed.signature[2:])
     ecdsa = raw[:_ECDSA_SIGNATURE_LEN]

@@ -225,6 +225,10 @@ class _Aggregates:
     by_market: dict[str, Decimal]
     by_cluster: dict[str, Decimal]
     by_strategy: dict[str, Decimal]
+    # every token they mark is held (no strategy nets a token the portfolio holds none of):
+    # then only a held token's book can move them, and a book that leaves its mark as it was
+    # leaves them as they are
+    held_marks_only: bool = True
 
 
 
@@ -487,9 +491,12 @@ class PortfolioProjection:
             # A book that left its token's mark exactly as it was (most books): equity, peaks
             # and so the drawdowns are what the caches hold, and the path below would end at
             # its equal-equity return having only moved `_version`. Keeping the version keeps
-            # those caches (the kill switch reads them after every input); the aggregates are
-            # dropped as before, since they also mark tokens this book did not touch.
-            self._agg = None
+            # those caches (the kill switch reads them after every input). The aggregates stay
+            # too (the guards read them on every intent), unless they also mark a token no one
+            # holds, whose book does not come here: they are dropped then, as before.
+            agg = self._agg
+            if agg is not None and not agg.held_marks_only:
+                self._agg = None
             return
         self._dirty()
         if not self._cash_known:
@@ -637,17 +644,19 @@ class PortfolioProjection:
             cluster = self.markets.cluster_of(tok.market_id) or UNKNOWN_CLUSTER
             by_cluster[cluster] = by_cluster.get(cluster, ZERO) + exposure
         by_strategy: dict[str, Decimal] = {}
+        held_marks_only = True
         for strategy_id, nets in self._strategy_net.items():
             total = ZERO
             for token_id, net in nets.items():
                 mark = marks.get(token_id)
                 if mark is None:
+                    held_marks_only = held_marks_only and token_id in marks
                     lot = self._tokens[token_id].current
                     mark = self._mark(token_id, lot) or lot.avg_price
                 total += abs(net) * mark
             if total:
                 by_strategy[strategy_id] = total
-        agg = self._agg = _Aggregates(equity, gross, by_market, by_cluster, by_strategy)
+        agg = self._agg = _Aggregates(equity, gross, by_market, by_cluster, by_strategy, held_marks_only)
         return agg
 
     # -- reads -----------------------------------------------------------------------------
@@ -908,11 +917,24 @@ class PortfolioProjection:
 
 
 def _exponent(d: Decimal) -> int:
-    return int(d.as_tuple().exponent)
+    """``d.as_tuple().exponent`` of a finite Decimal, read from its string: without an
+    exponent mark the string is in plain notation, whose exponent is minus the digits after
+    the point (0 without one). `as_tuple` builds a tuple of every digit and a named tuple
+    through a Python-level constructor, several times the cost, up to six times for every
+    book of a held token that moves a mark."""
+    text = str(d)
+    if "E" in text or not d.is_finite():
+        return int(d.as_tuple().exponent)  # scientific notation, or raises as before
+    point = text.find(".")
+    return 0 if point < 0 else point + 1 - len(text)
 
 
 def _digits(d: Decimal) -> int:
-    return len(d.as_tuple().digits)
+    """``len(d.as_tuple().digits)`` of a finite Decimal: the coefficient's digits run from the
+    most significant one (`adjusted()`) down to the exponent (a zero has the one digit 0)."""
+    if not d.is_finite():
+        return len(d.as_tuple().digits)
+    return d.adjusted() - _exponent(d) + 1
 
 
 def _same(a: Decimal | None, b: Decimal | None) -> bool:

@@ -206,6 +206,7 @@ class SignerService:
             made: SignedOrderRequest = SignedOrderRequest.trusted(**fields)
             return made
         return signed_order_request(fields)
+
     def verify(self, signed: SignedOrderRequest) -> None:
         verify_signed_order(signed, self._signer.address)
 

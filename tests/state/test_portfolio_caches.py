@@ -106,3 +106,29 @@ def test_a_fill_that_closes_the_finest_term_gives_the_fresh_sums_exponent(feed: 
     assert after is not None and after.as_tuple().exponent > -4
     f.fill("t3", "BUY", "0.41", "40", ts=T0 + 6, token=YES1)  # and a new term for the same token
     assert _same(p.equity(), _fresh(p).equity())
+
+
+def test_strategy_exposure_follows_a_token_the_strategies_net_but_nobody_holds(feed: Any) -> None:
+    """Two strategies that net out on one token: the portfolio holds none of it, but each
+    strategy's exposure is marked by its book. The aggregates kept across an unchanged held book
+    must not outlive a move of that token's mark (they are dropped then, as before)."""
+    f = type(feed)()
+    f.market()
+    f.market(M2, YES2, "2002", cluster="c2")
+    f.wallet("1000", ts=T0)
+    f.order("o1", "s1", YES1, side="BUY")
+    f.order("o2", "s2", YES1, side="SELL")
+    f.book(YES1, "0.40", "0.42", ts=T0 + 1)
+    f.book(YES2, "0.40", "0.42", ts=T0 + 2, market_id=M2)
+    f.fill("t1", "BUY", "0.41", "10", ts=T0 + 3, coid="o1")
+    f.fill("t2", "SELL", "0.41", "10", ts=T0 + 4, coid="o2")
+    f.fill("t3", "BUY", "0.41", "5", ts=T0 + 5, token=YES2, market_id=M2)  # something is held
+    p = f.portfolio
+    assert [t for t, _m in p.held_tokens()] == [YES2]
+    before = {k: str(v) for k, v in p.exposure_by_strategy().items()}
+    assert {"s1", "s2"} <= before.keys()
+    f.book(YES1, "0.60", "0.62", ts=T0 + 6)  # the netted token's mark moves (not a held book)
+    f.book(YES2, "0.40", "0.42", ts=T0 + 7, market_id=M2)  # a held book that leaves its mark
+    after = {k: str(v) for k, v in p.exposure_by_strategy().items()}
+    assert after == {k: str(v) for k, v in _fresh(p).exposure_by_strategy().items()}
+    assert after["s1"] != before["s1"]

@@ -483,10 +483,9 @@ def _known(known: set[str], value: object) -> str | None:
 # --------------------------------------------------------------------------------------------
 def verifying_contract(chain_id: int, neg_risk: bool) -> str:
     """The exchange an order on ``chain_id`` is signed for; must be on the allow-list."""
-    if type(chain_id) is int and type(neg_risk) is bool:
-        known = _DOMAINS.get((chain_id, neg_risk))
-        if known is not None:  # looked up three times an order (prepare, re-check, digest)
-            return known[0]
+    known = _known_domain(chain_id, neg_risk)
+    if known is not None:  # looked up three times an order (prepare, re-check, digest)
+        return known[0]
     contracts = CHAIN_CONTRACTS.get(chain_id)
     if contracts is None or isinstance(chain_id, bool):
         _fail("chain_id", chain_id, f"one of {sorted(CHAIN_CONTRACTS)}")
@@ -509,6 +508,14 @@ def _domain_separator(chain_id: int, contract: str) -> bytes:
     )
 
 
+def _known_domain(chain_id: object, neg_risk: object) -> tuple[str, bytes] | None:
+    """`_DOMAINS`' entry for a supported pair given as exactly an int and a bool, else None
+    (the caller then checks and fails as `verifying_contract` always did)."""
+    if type(chain_id) is int and type(neg_risk) is bool:
+        return _DOMAINS.get((chain_id, neg_risk))
+    return None
+
+
 # (chain id, neg risk) -> (the verifying contract, its domain separator), for every supported
 # chain: what `verifying_contract` and `_domain_separator` answer for them, worked out once
 _DOMAINS: dict[tuple[int, bool], tuple[str, bytes]] = {}
@@ -522,10 +529,9 @@ del _chain, _neg_risk, _contract
 def _domain(chain_id: int, neg_risk: bool) -> bytes:
     """The domain separator of the exchange an order on ``chain_id`` is signed for
     (`verifying_contract`'s checks and errors), looked up for the known pairs."""
-    if type(chain_id) is int and type(neg_risk) is bool:
-        known = _DOMAINS.get((chain_id, neg_risk))
-        if known is not None:
-            return known[1]
+    known = _known_domain(chain_id, neg_risk)
+    if known is not None:
+        return known[1]
     return _domain_separator(chain_id, verifying_contract(chain_id, neg_risk))
 
 

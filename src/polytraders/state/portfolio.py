@@ -650,7 +650,8 @@ class PortfolioProjection:
             for token_id, net in nets.items():
                 mark = marks.get(token_id)
                 if mark is None:
-                    held_marks_only = held_marks_only and token_id in marks
+                    if token_id not in marks:  # a token no one holds: its book never comes here
+                        held_marks_only = False
                     lot = self._tokens[token_id].current
                     mark = self._mark(token_id, lot) or lot.avg_price
                 total += abs(net) * mark

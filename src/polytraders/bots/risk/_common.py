@@ -101,13 +101,12 @@ def _message(code: str) -> str:
 def _vote(guard_id: str, intent: OrderIntent, decision: RiskDecision, severity: VoteSeverity,
           code: str, observed: dict[str, object],
           constraints: RiskConstraints | None = None) -> RiskVote:
-    # a loop rather than a comprehension (which is a function call of its own), and the message
-    # looked up before `_message` is called: every guardrail's every vote comes through here
+    # a loop rather than a comprehension (which is a function call of its own): every
+    # guardrail's every vote comes through here
     shown: dict[str, str] = {}
     for k, v in observed.items():
         shown[k] = str(v)
-    return own_vote(guard_id, intent.intent_id, decision, severity, code, _MESSAGES.get(code) or _message(code),
-                    constraints, shown)
+    return own_vote(guard_id, intent.intent_id, decision, severity, code, _message(code), constraints, shown)
 
 
 def approve(guard_id: str, intent: OrderIntent, **observed: object) -> Decision[RiskVote]:

@@ -116,9 +116,9 @@ _new_event = object.__new__
 def _event(kind: str, venue_order_id: str, client_order_id: str, token_id: str, ts_ms: int,
            side: Side | None, price: Decimal | None, size: Decimal | None, remaining: Decimal | None,
            fee: Decimal | None, trade_id: str | None, liquidity: Liquidity | None,
-           trade_status: TradeStatus | None) -> VenueEvent:
-    """`VenueEvent(...)` with every field but `error_code` given in order, set through the slots
-    (see above): every order's ack, each fill of ours and each settlement step is one."""
+           trade_status: TradeStatus | None, error_code: str | None = None) -> VenueEvent:
+    """`VenueEvent(...)` with its fields given in order, set through the slots (see above): every
+    order's ack, each fill of ours, each settlement step and each cancel is one."""
     ev: VenueEvent = _new_event(VenueEvent)
     _ev_kind(ev, kind)
     _ev_venue_order_id(ev, venue_order_id)
@@ -133,7 +133,7 @@ def _event(kind: str, venue_order_id: str, client_order_id: str, token_id: str, 
     _ev_trade_id(ev, trade_id)
     _ev_liquidity(ev, liquidity)
     _ev_trade_status(ev, trade_status)
-    _ev_error_code(ev, None)
+    _ev_error_code(ev, error_code)
     return ev
 
 
@@ -735,22 +735,8 @@ class SimVenue:
         ts_ms: int,
         reason: str | None = None,
     ) -> VenueEvent:
-        ev: VenueEvent = _new_event(VenueEvent)
-        _ev_kind(ev, kind)
-        _ev_venue_order_id(ev, rec.venue_order_id)
-        _ev_client_order_id(ev, rec.client_order_id)
-        _ev_token_id(ev, rec.token_id)
-        _ev_ts_ms(ev, ts_ms)
-        _ev_side(ev, rec.side)
-        _ev_price(ev, rec.price)
-        _ev_size(ev, None)
-        _ev_remaining(ev, remaining)
-        _ev_fee(ev, None)
-        _ev_trade_id(ev, None)
-        _ev_liquidity(ev, None)
-        _ev_trade_status(ev, None)
-        _ev_error_code(ev, reason)
-        return ev
+        return _event(kind, rec.venue_order_id, rec.client_order_id, rec.token_id, ts_ms, rec.side, rec.price,
+                      None, remaining, None, None, None, None, reason)
 
     def _cancel_open(
         self,
